@@ -1,0 +1,1 @@
+"""The adaptive learning engine: pure core beside its persistence, services and jobs."""

@@ -1,0 +1,183 @@
+"""Persistence for the adaptive engine: catalogue (frameworks, skills, activities, roles, modules).
+
+Learner state (mastery, evidence, attempts, overrides, fitted parameters) lives here too.
+``tenant_id`` NULL means the install-wide shared catalogue, visible to every tenant.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lti_tool.db import Base, utcnow
+
+DEFAULT_SCALE = [
+    "Not yet",
+    "Aware",
+    "Uses it with guidance",
+    "Uses it independently",
+    "Adapts it to new situations",
+    "Builds it for others",
+]
+
+
+class Framework(Base):
+    """A skills framework with its proficiency scale (default six levels, 0..5)."""
+
+    __tablename__ = "frameworks"
+    __table_args__ = (UniqueConstraint("tenant_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE"), default=None, index=True
+    )
+    key: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    scale: Mapped[list[str]] = mapped_column(JSON, default=lambda: list(DEFAULT_SCALE))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    skills: Mapped[list[Skill]] = relationship(
+        back_populates="framework", cascade="all, delete-orphan"
+    )
+
+
+class Skill(Base):
+    __tablename__ = "skills"
+    __table_args__ = (UniqueConstraint("framework_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    framework: Mapped[Framework] = relationship(back_populates="skills")
+
+
+class SkillPrerequisite(Base):
+    """Edge of the skill DAG: ``skill`` needs ``prerequisite`` first."""
+
+    __tablename__ = "skill_prerequisites"
+
+    skill_id: Mapped[int] = mapped_column(
+        ForeignKey("skills.id", ondelete="CASCADE"), primary_key=True
+    )
+    prerequisite_id: Mapped[int] = mapped_column(
+        ForeignKey("skills.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Activity(Base):
+    """A 5-10 minute micro-learning activity (lesson, worked example, quiz, practice...)."""
+
+    __tablename__ = "activities"
+    __table_args__ = (UniqueConstraint("framework_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(40), default="lesson")
+    # Body: {"markdown": ..., "questions": [{"prompt", "options", "answer", "explanation"}]}
+    content: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    url: Mapped[str | None] = mapped_column(String(1000), default=None)
+    duration_min: Mapped[float] = mapped_column(Float, default=5.0)
+    difficulty: Mapped[float] = mapped_column(Float, default=0.0)
+    target_level: Mapped[int] = mapped_column(Integer, default=1)
+    # Activities sharing a group explain the same thing differently (remediation picks another).
+    explanation_group: Mapped[str | None] = mapped_column(String(100), default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    skill_links: Mapped[list[ActivitySkill]] = relationship(
+        back_populates="activity", cascade="all, delete-orphan"
+    )
+
+
+class ActivitySkill(Base):
+    """What an activity teaches/assesses: skill, weight, and the level it targets."""
+
+    __tablename__ = "activity_skills"
+
+    activity_id: Mapped[int] = mapped_column(
+        ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True
+    )
+    skill_id: Mapped[int] = mapped_column(
+        ForeignKey("skills.id", ondelete="CASCADE"), primary_key=True
+    )
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    level: Mapped[int] = mapped_column(Integer, default=1)
+
+    activity: Mapped[Activity] = relationship(back_populates="skill_links")
+
+
+class RoleProfile(Base):
+    """A job role with target levels per skill: match the role, higher is not better."""
+
+    __tablename__ = "role_profiles"
+    __table_args__ = (UniqueConstraint("framework_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    horizon_days: Mapped[int] = mapped_column(Integer, default=60)
+
+    targets: Mapped[list[RoleTarget]] = relationship(
+        back_populates="role", cascade="all, delete-orphan"
+    )
+
+
+class RoleTarget(Base):
+    __tablename__ = "role_targets"
+
+    role_id: Mapped[int] = mapped_column(
+        ForeignKey("role_profiles.id", ondelete="CASCADE"), primary_key=True
+    )
+    skill_id: Mapped[int] = mapped_column(
+        ForeignKey("skills.id", ondelete="CASCADE"), primary_key=True
+    )
+    target_level: Mapped[int] = mapped_column(Integer)
+
+    role: Mapped[RoleProfile] = relationship(back_populates="targets")
+
+
+class Module(Base):
+    """What an LMS link launches: a framework's activities toward a default role's targets."""
+
+    __tablename__ = "modules"
+    __table_args__ = (UniqueConstraint("framework_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    default_role_id: Mapped[int | None] = mapped_column(
+        ForeignKey("role_profiles.id", ondelete="SET NULL"), default=None
+    )
+    placement_budget: Mapped[int] = mapped_column(Integer, default=8)
+
+    activity_links: Mapped[list[ModuleActivity]] = relationship(
+        back_populates="module", cascade="all, delete-orphan", order_by="ModuleActivity.position"
+    )
+
+
+class ModuleActivity(Base):
+    """Authored order of a module's activities (what a linear course would do)."""
+
+    __tablename__ = "module_activities"
+
+    module_id: Mapped[int] = mapped_column(
+        ForeignKey("modules.id", ondelete="CASCADE"), primary_key=True
+    )
+    activity_id: Mapped[int] = mapped_column(
+        ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+
+    module: Mapped[Module] = relationship(back_populates="activity_links")

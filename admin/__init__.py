@@ -1,0 +1,1 @@
+"""The admin console: views, forms and templates that call the other packages' services."""

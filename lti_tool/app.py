@@ -1,0 +1,82 @@
+"""Composition root: build the Flask app from one Settings object."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template
+from werkzeug.exceptions import HTTPException
+
+from lti_tool import web
+from lti_tool.config import Settings
+from lti_tool.crypto import configure_secrets
+from lti_tool.db import db
+from lti_tool.queue import job_queue
+
+
+def configure_runtime(settings: Settings) -> None:
+    """Wire process-wide resources (engine, queue, secrets); shared by web, worker, CLI."""
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    db.configure(settings.database_url)
+    job_queue.configure(settings.redis_url)
+    configure_secrets(settings.encryption_keys)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    configure_runtime(settings)
+
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        # LMS iframes: cookies must be cross-site capable; pages do not depend on them.
+        SESSION_COOKIE_SAMESITE="None",
+        SESSION_COOKIE_SECURE=True,
+        SESSION_COOKIE_PARTITIONED=True,
+        SESSION_COOKIE_NAME="pathwise_session",
+        WTF_CSRF_TIME_LIMIT=None,
+        PREFERRED_URL_SCHEME="https" if settings.base_url.startswith("https") else "http",
+        TEMPLATES_AUTO_RELOAD=not settings.is_production,
+    )
+    app.extensions["pathwise.settings"] = settings
+    web.init_app(app)
+
+    from flask_wtf import CSRFProtect
+
+    csrf = CSRFProtect(app)
+
+    from admin.views import bp as admin_bp
+    from lti_tool.views import bp as lti_bp
+    from lti_tool.views import learner_bp
+
+    # One routing table. LTI endpoints are called by LMSs (form posts signed by JWT,
+    # not by our CSRF token); learner API calls carry the signed launch token instead.
+    csrf.exempt(lti_bp)
+    csrf.exempt(learner_bp)
+    app.register_blueprint(lti_bp)
+    app.register_blueprint(learner_bp)
+    app.register_blueprint(admin_bp)
+    if settings.dev_platform_enabled and not settings.is_production:
+        from lti_tool.devplatform import bp as dev_bp
+
+        app.register_blueprint(dev_bp)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> tuple[str, int]:
+        code = exc.code or 500
+        return (
+            render_template("error.html", title=exc.name, message=exc.description, code=code),
+            code,
+        )
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/")
+    def index() -> str:
+        return render_template("index.html", settings=settings)
+
+    return app

@@ -1,0 +1,30 @@
+"""Entry point: the `pathwise` command (serve, worker, demo, db, platform, keys, ...)."""
+
+from __future__ import annotations
+
+import click
+
+from lti_tool.config import Settings, SettingsError
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group(help="Pathwise: adaptive learning paths inside your LMS (LTI 1.3 tool).")
+def main() -> None:
+    """Top-level command group."""
+
+
+def _register_subcommands() -> None:
+    # Each package contributes its commands here; one place lists them all.
+    from lti_tool import cli_core
+
+    cli_core.register(main)
+    # --- further command modules register below (xapi, adaptive, catalogue) ---
+
+
+_register_subcommands()

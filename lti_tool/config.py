@@ -1,0 +1,220 @@
+"""Composition root: the one settings object, read from the environment and validated."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from cryptography.fernet import Fernet
+
+PREFIX = "PATHWISE_"
+ENVIRONMENTS = ("development", "test", "production")
+
+
+class SettingsError(ValueError):
+    """Raised at start-up when the environment does not describe a runnable Pathwise."""
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _float(name: str, raw: str, *, minimum: float = 0.0) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _int(name: str, raw: str, *, minimum: int = 0) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def default_data_dir() -> Path:
+    return Path.cwd() / "instance"
+
+
+def embedded_secrets_path(data_dir: Path) -> Path:
+    return data_dir / "secrets.json"
+
+
+def ensure_embedded_secrets(data_dir: Path) -> dict[str, str]:
+    """Create (once) the secret and encryption keys an embedded install keeps on disk.
+
+    Production never uses this: it must pass the keys in the environment.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = embedded_secrets_path(data_dir)
+    if path.exists():
+        stored: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        return stored
+    values = {
+        "secret_key": secrets.token_urlsafe(48),
+        "encryption_key": Fernet.generate_key().decode("ascii"),
+    }
+    path.write_text(json.dumps(values), encoding="utf-8")
+    path.chmod(0o600)
+    return values
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything Pathwise reads from its environment, parsed once and validated."""
+
+    environment: str = "development"
+    database_url: str = ""
+    redis_url: str | None = None
+    secret_key: str = ""
+    # Comma-separated Fernet keys: the first encrypts, all decrypt (key rotation).
+    encryption_keys: tuple[str, ...] = ()
+    base_url: str = "http://127.0.0.1:5000"
+    data_dir: Path = field(default_factory=default_data_dir)
+    dev_platform_enabled: bool = False
+    clock_leeway_s: float = 5.0
+    launch_token_ttl_s: int = 3600
+    launch_state_ttl_s: int = 600
+    key_rotation_grace_days: int = 7
+    lrs_pull_budget_s: float = 1.5
+    log_level: str = "INFO"
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def jobs_inline(self) -> bool:
+        """Embedded mode: no Redis, so enqueued jobs run in the calling process."""
+        return self.redis_url is None
+
+    @property
+    def uses_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build and validate settings; raise SettingsError naming every problem."""
+        env = dict(os.environ if environ is None else environ)
+        problems: list[str] = []
+
+        def get(name: str, default: str | None = None) -> str | None:
+            return env.get(PREFIX + name, default)
+
+        environment = (get("ENV", "development") or "development").strip().lower()
+        if environment not in ENVIRONMENTS:
+            problems.append(
+                f"{PREFIX}ENV must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}"
+            )
+        production = environment == "production"
+        data_dir = Path(get("DATA_DIR") or default_data_dir())
+
+        database_url = env.get("DATABASE_URL", "").strip()
+        if not database_url:
+            if production:
+                problems.append("DATABASE_URL is required in production (PostgreSQL)")
+            database_url = f"sqlite:///{data_dir / 'pathwise.sqlite'}"
+        elif database_url.startswith("postgres://"):
+            database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
+        elif database_url.startswith("postgresql://"):
+            database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+        if production and database_url.startswith("sqlite"):
+            problems.append("DATABASE_URL must point at PostgreSQL in production")
+
+        redis_url = (env.get("REDIS_URL") or "").strip() or None
+        if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+            problems.append(f"REDIS_URL must start with redis://, got {redis_url!r}")
+        if production and redis_url is None:
+            problems.append("REDIS_URL is required in production (background jobs)")
+
+        secret_key = get("SECRET_KEY") or ""
+        raw_keys = get("ENCRYPTION_KEY") or ""
+        if (not secret_key or not raw_keys) and not production:
+            stored_path = embedded_secrets_path(data_dir)
+            if stored_path.exists():
+                stored = json.loads(stored_path.read_text(encoding="utf-8"))
+                secret_key = secret_key or stored.get("secret_key", "")
+                raw_keys = raw_keys or stored.get("encryption_key", "")
+        if len(secret_key) < 32:
+            problems.append(
+                f"{PREFIX}SECRET_KEY must be set to at least 32 random characters"
+                + ("" if production else " (or run `pathwise init` to create one)")
+            )
+        encryption_keys = tuple(k.strip() for k in raw_keys.split(",") if k.strip())
+        if not encryption_keys:
+            problems.append(
+                f"{PREFIX}ENCRYPTION_KEY must be set (a Fernet key: "
+                "`pathwise keys generate-encryption-key`)"
+            )
+        for key in encryption_keys:
+            try:
+                Fernet(key.encode("ascii"))
+            except (ValueError, UnicodeEncodeError):
+                problems.append(f"{PREFIX}ENCRYPTION_KEY holds a value that is not a Fernet key")
+                break
+
+        base_url = (get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+        parsed = urlparse(base_url)
+        if parsed.scheme not in {"http", "https"} or not parsed.netloc:
+            problems.append(f"{PREFIX}BASE_URL must be an absolute http(s) URL, got {base_url!r}")
+        elif production and parsed.scheme != "https":
+            problems.append(f"{PREFIX}BASE_URL must use https in production (LMS iframes need it)")
+
+        dev_platform = _bool(PREFIX + "DEV_PLATFORM", get("DEV_PLATFORM", "0") or "0")
+        if production and dev_platform:
+            problems.append(f"{PREFIX}DEV_PLATFORM is refused in production")
+
+        try:
+            settings = cls(
+                environment=environment,
+                database_url=database_url,
+                redis_url=redis_url,
+                secret_key=secret_key,
+                encryption_keys=encryption_keys,
+                base_url=base_url,
+                data_dir=data_dir,
+                dev_platform_enabled=dev_platform,
+                clock_leeway_s=_float(PREFIX + "CLOCK_LEEWAY", get("CLOCK_LEEWAY", "5") or "5"),
+                launch_token_ttl_s=_int(
+                    PREFIX + "LAUNCH_TOKEN_TTL", get("LAUNCH_TOKEN_TTL", "3600") or "3600", minimum=60
+                ),
+                launch_state_ttl_s=_int(
+                    PREFIX + "LAUNCH_STATE_TTL", get("LAUNCH_STATE_TTL", "600") or "600", minimum=30
+                ),
+                key_rotation_grace_days=_int(
+                    PREFIX + "KEY_GRACE_DAYS", get("KEY_GRACE_DAYS", "7") or "7"
+                ),
+                lrs_pull_budget_s=_float(
+                    PREFIX + "LRS_PULL_BUDGET", get("LRS_PULL_BUDGET", "1.5") or "1.5"
+                ),
+                log_level=(get("LOG_LEVEL", "INFO") or "INFO").upper(),
+            )
+        except SettingsError as exc:
+            problems.append(str(exc))
+            settings = cls()
+        if problems:
+            raise SettingsError(
+                "Pathwise cannot start:\n" + "\n".join(f"  - {p}" for p in problems)
+            )
+        return settings

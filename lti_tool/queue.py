@@ -1,0 +1,68 @@
+"""Background job wiring: RQ on an explicit Redis connection, or inline in embedded mode."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from redis import Redis
+
+log = logging.getLogger(__name__)
+
+# Queue names (redash-style constants): launches must never wait behind a bulk sync.
+QUEUE_DEFAULT = "default"
+QUEUE_OUTBOX = "outbox"
+QUEUE_SYNC = "sync"
+QUEUE_MODELS = "models"
+ALL_QUEUES = (QUEUE_DEFAULT, QUEUE_OUTBOX, QUEUE_SYNC, QUEUE_MODELS)
+
+
+class JobQueue:
+    """Enqueue jobs on Redis when configured; otherwise run them in-process."""
+
+    def __init__(self) -> None:
+        self.redis_url: str | None = None
+        self._connection: Redis | None = None
+
+    def configure(self, redis_url: str | None) -> None:
+        if redis_url == self.redis_url and (redis_url is None or self._connection is not None):
+            return
+        self.redis_url = redis_url
+        self._connection = Redis.from_url(redis_url) if redis_url else None
+
+    @property
+    def connection(self) -> Redis | None:
+        return self._connection
+
+    def enqueue(
+        self,
+        func: Callable[..., Any],
+        *args: Any,
+        queue: str = QUEUE_DEFAULT,
+        job_id: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Run ``func(*args, **kwargs)`` in the background (or now, when embedded).
+
+        Inline failures are logged, not raised: the caller's request must not fail
+        because a follow-up job did; durable work (outboxes) is retried by its own job.
+        """
+        if self._connection is None:
+            try:
+                return func(*args, **kwargs)
+            except Exception:
+                log.exception("inline job %s failed", getattr(func, "__name__", func))
+                return None
+        from rq import Queue
+
+        rq_queue = Queue(queue, connection=self._connection)
+        return rq_queue.enqueue(func, *args, job_id=job_id, **kwargs)
+
+
+job_queue = JobQueue()
+
+
+def enqueue(func: Callable[..., Any], *args: Any, queue: str = QUEUE_DEFAULT, **kwargs: Any) -> Any:
+    """Module-level shortcut used by services and views."""
+    return job_queue.enqueue(func, *args, queue=queue, **kwargs)

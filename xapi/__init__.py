@@ -1,0 +1,1 @@
+"""The xAPI side: statements, LRS client, evidence rules, sync and outbox."""
