@@ -181,3 +181,52 @@ class ModuleActivity(Base):
     position: Mapped[int] = mapped_column(Integer)
 
     module: Mapped[Module] = relationship(back_populates="activity_links")
+
+
+class Evidence(Base):
+    """One piece of skill evidence: Pathwise's own answers and xAPI-derived signals alike.
+
+    ``outcome`` is in [0, 1] (1 = success); ``weight`` scales how much it counts (a work
+    signal may count more or less than a quiz answer). Voided statements flip ``voided``.
+    """
+
+    __tablename__ = "evidence"
+    __table_args__ = (UniqueConstraint("tenant_id", "statement_id", "skill_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("deployments.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    skill_id: Mapped[int] = mapped_column(ForeignKey("skills.id", ondelete="CASCADE"), index=True)
+    outcome: Mapped[float] = mapped_column(Float)
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    level: Mapped[int | None] = mapped_column(Integer, default=None)
+    source: Mapped[str] = mapped_column(String(20), default="pathwise")  # pathwise | xapi
+    activity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("activities.id", ondelete="SET NULL"), default=None
+    )
+    statement_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    rule_key: Mapped[str | None] = mapped_column(String(100), default=None)
+    occurred_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    voided: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SkillParams(Base):
+    """Fitted BKT parameters per skill (tenant_id NULL = install-wide defaults)."""
+
+    __tablename__ = "skill_params"
+    __table_args__ = (UniqueConstraint("tenant_id", "skill_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE"), default=None
+    )
+    skill_id: Mapped[int] = mapped_column(ForeignKey("skills.id", ondelete="CASCADE"))
+    prior: Mapped[float] = mapped_column(Float)
+    learn: Mapped[float] = mapped_column(Float)
+    guess: Mapped[float] = mapped_column(Float)
+    slip: Mapped[float] = mapped_column(Float)
+    forget_per_day: Mapped[float] = mapped_column(Float)
+    n_observations: Mapped[int] = mapped_column(Integer, default=0)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    fitted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
