@@ -19,7 +19,7 @@ from adaptive.params import BKTParams
 
 @dataclass(frozen=True, slots=True)
 class Response:
-    """One simulated answer: who, which skill, when (days), right or wrong, hidden state."""
+    """One simulated answer: who, which skill, when (days), and the hidden state."""
 
     learner: int
     skill_id: int
@@ -39,7 +39,8 @@ def simulate_responses(
 ) -> list[Response]:
     """Generate BKT answer sequences from known parameters (ground truth for fitting).
 
-    Each learner meets each skill ``n_opportunities`` times, ``days_between`` days apart.
+    Each learner meets each skill ``n_opportunities`` times, ``days_between`` days
+    apart.
     Per opportunity: forgetting over the gap (known -> unknown with probability
     ``1 - (1 - forget_per_day) ** gap``), then an answer (correct with ``1 - slip`` if
     known, ``guess`` otherwise), then learning (unknown -> known with ``learn``).
@@ -73,12 +74,12 @@ def simulate_responses(
     return out
 
 
-# --- learners with levels, prerequisites and forgetting --------------------------------
+# --- learners with levels, prerequisites and forgetting ---
 
 
 @dataclass(slots=True)
 class SimLearner:
-    """A hidden learner: true level per skill and personal rates (never shown to the engine)."""
+    """A hidden learner: true levels and personal rates (never shown to the engine)."""
 
     group: str
     level: dict[int, int]
@@ -108,7 +109,8 @@ class SimLearner:
         if self.level.get(skill_id, 0) < level:
             return
         spaced = self.last_practice_day.get(skill_id, day) < day
-        self.strength[skill_id] = self.strength.get(skill_id, 0.0) + (1.0 if spaced else 0.4)
+        gain = 1.0 if spaced else 0.4
+        self.strength[skill_id] = self.strength.get(skill_id, 0.0) + gain
         self.last_practice_day[skill_id] = day
 
     def forget_one_day(self, rng: np.random.Generator) -> None:
