@@ -36,3 +36,141 @@ def admin_required(*roles: str) -> Callable[[F], F]:
         return wrapped  # type: ignore[return-value]
 
     return decorator
+
+
+# ----------------------------------------------------------------- routes
+# Imports below the decorator so area modules can import bp and admin_required.
+from flask import flash, render_template  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+
+from admin.forms import ActionForm, LoginForm, PlatformForm  # noqa: E402
+from lti_tool import registration_service  # noqa: E402
+from lti_tool.admin_users import authenticate  # noqa: E402
+from lti_tool.keys import rotate_signing_key  # noqa: E402
+from lti_tool.models import AuditEntry, Deployment, Launch, Person, Registration, ToolKey  # noqa: E402
+from lti_tool.web import request_session, settings  # noqa: E402
+
+
+def audit(action: str, target: str = "", **details: Any) -> None:
+    """Record a console action by the signed-in user (same transaction as the change)."""
+    user = current_admin() or {}
+    request_session().add(
+        AuditEntry(
+            actor=f"console:{user.get('username', 'anonymous')}",
+            tenant_id=user.get("tenant_id"),
+            action=action,
+            target=target,
+            details=details,
+        )
+    )
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(request_session(), username=form.username.data, password=form.password.data)
+        if user is not None:
+            session.clear()
+            session["admin_user"] = {
+                "id": user.id,
+                "username": user.username,
+                "role": user.role,
+                "tenant_id": user.tenant_id,
+            }
+            audit("console.login", user.username)
+            target = request.args.get("next") or ""
+            # Only local paths: never an open redirect.
+            if not target.startswith("/") or target.startswith("//"):
+                target = url_for("admin.dashboard")
+            return redirect(target)
+        flash("Wrong username or password.", "error")
+    return render_template("admin/login.html", form=form)
+
+
+@bp.post("/logout")
+@admin_required()
+def logout() -> Any:
+    session.clear()
+    return redirect(url_for("admin.login"))
+
+
+@bp.get("/")
+@admin_required()
+def dashboard() -> Any:
+    s = request_session()
+    counts = {
+        "platforms": s.scalar(select(func.count(Registration.id))) or 0,
+        "tenants": s.scalar(select(func.count(Deployment.id))) or 0,
+        "people": s.scalar(select(func.count(Person.id))) or 0,
+        "launches": s.scalar(select(func.count(Launch.id))) or 0,
+    }
+    return render_template("admin/dashboard.html", counts=counts)
+
+
+@bp.route("/platforms", methods=["GET", "POST"])
+@admin_required("admin")
+def platforms() -> Any:
+    form = PlatformForm()
+    if form.validate_on_submit():
+        try:
+            registration = registration_service.add_registration(
+                request_session(),
+                issuer=form.issuer.data.strip(),
+                client_id=form.client_id.data.strip(),
+                auth_login_url=form.auth_login_url.data.strip(),
+                auth_token_url=form.auth_token_url.data.strip(),
+                key_set_url=form.key_set_url.data.strip(),
+                deployment_id=(form.deployment_id.data or "").strip() or None,
+                name=form.name.data or "",
+                platform_kind=form.platform_kind.data,
+                unknown_deployment_policy=form.unknown_deployment_policy.data,
+                actor=f"console:{g.admin_user['username']}",
+            )
+        except registration_service.RegistrationFailed as exc:
+            flash(str(exc), "error")
+        else:
+            flash(f"Saved platform {registration.issuer} ({registration.client_id}).", "ok")
+            return redirect(url_for("admin.platforms"))
+    rows = registration_service.list_registrations(request_session())
+    return render_template(
+        "admin/platforms.html",
+        form=form,
+        registrations=rows,
+        values=registration_service.install_values(settings()),
+        action_form=ActionForm(),
+    )
+
+
+@bp.post("/platforms/invitation")
+@admin_required("admin")
+def platform_invitation() -> Any:
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400, "The form expired: reload the page and try again.")
+    invite = registration_service.make_invitation(settings(), created_by=g.admin_user["username"])
+    audit("registration.invitation_created")
+    values = registration_service.install_values(settings(), invite=invite)
+    return render_template("admin/invitation.html", values=values)
+
+
+@bp.route("/keys", methods=["GET", "POST"])
+@admin_required("admin")
+def keys() -> Any:
+    form = ActionForm()
+    if form.validate_on_submit():
+        key = rotate_signing_key(request_session(), grace_days=settings().key_rotation_grace_days)
+        audit("keys.rotated", key.kid)
+        flash(f"New signing key {key.kid} is active.", "ok")
+        return redirect(url_for("admin.keys"))
+    rows = request_session().scalars(select(ToolKey).order_by(ToolKey.created_at.desc())).all()
+    return render_template("admin/keys.html", keys=rows, form=form)
+
+
+@bp.get("/audit")
+@admin_required("admin")
+def audit_log() -> Any:
+    rows = request_session().scalars(
+        select(AuditEntry).order_by(AuditEntry.at.desc()).limit(500)
+    ).all()
+    return render_template("admin/audit.html", entries=rows)

@@ -1,0 +1,112 @@
+"""Short-lived shared state (OIDC state, nonces, launch data): Redis, or the database when embedded.
+
+Never process memory: a login may be served by one web process and its launch by another.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any, Protocol
+
+from redis import Redis
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from lti_tool.db import session_scope, utcnow
+from lti_tool.models import ExpiringValue
+
+KEY_PREFIX = "pathwise:"
+
+
+class ExpiringStore(Protocol):
+    def put(self, key: str, value: Any, ttl_s: int) -> None: ...
+
+    def get(self, key: str) -> Any | None: ...
+
+    def pop(self, key: str) -> Any | None:
+        """Return and delete atomically: exactly one caller gets the value."""
+
+    def add_if_absent(self, key: str, value: Any, ttl_s: int) -> bool:
+        """Store only if no live value exists; True when stored (single-use markers)."""
+
+
+class RedisStore:
+    def __init__(self, connection: Redis) -> None:
+        self._redis = connection
+
+    def put(self, key: str, value: Any, ttl_s: int) -> None:
+        self._redis.set(KEY_PREFIX + key, json.dumps(value), ex=ttl_s)
+
+    def get(self, key: str) -> Any | None:
+        raw = self._redis.get(KEY_PREFIX + key)
+        return None if raw is None else json.loads(raw)  # type: ignore[arg-type]
+
+    def pop(self, key: str) -> Any | None:
+        raw = self._redis.getdel(KEY_PREFIX + key)
+        return None if raw is None else json.loads(raw)  # type: ignore[arg-type]
+
+    def add_if_absent(self, key: str, value: Any, ttl_s: int) -> bool:
+        return bool(self._redis.set(KEY_PREFIX + key, json.dumps(value), ex=ttl_s, nx=True))
+
+
+class DatabaseStore:
+    """The embedded-mode store: one row per key, expired rows ignored and swept."""
+
+    def put(self, key: str, value: Any, ttl_s: int) -> None:
+        expires = utcnow() + dt.timedelta(seconds=ttl_s)
+        with session_scope() as session:
+            row = session.get(ExpiringValue, key)
+            if row is None:
+                session.add(ExpiringValue(key=key, value=json.dumps(value), expires_at=expires))
+            else:
+                row.value, row.expires_at = json.dumps(value), expires
+
+    def get(self, key: str) -> Any | None:
+        with session_scope() as session:
+            row = session.scalar(
+                select(ExpiringValue).where(
+                    ExpiringValue.key == key, ExpiringValue.expires_at > utcnow()
+                )
+            )
+            return None if row is None else json.loads(row.value)
+
+    def pop(self, key: str) -> Any | None:
+        with session_scope() as session:
+            raw = session.scalar(
+                delete(ExpiringValue)
+                .where(ExpiringValue.key == key, ExpiringValue.expires_at > utcnow())
+                .returning(ExpiringValue.value)
+            )
+            return None if raw is None else json.loads(raw)
+
+    def add_if_absent(self, key: str, value: Any, ttl_s: int) -> bool:
+        now = utcnow()
+        try:
+            with session_scope() as session:
+                session.execute(
+                    delete(ExpiringValue).where(
+                        ExpiringValue.key == key, ExpiringValue.expires_at <= now
+                    )
+                )
+                session.add(
+                    ExpiringValue(
+                        key=key,
+                        value=json.dumps(value),
+                        expires_at=now + dt.timedelta(seconds=ttl_s),
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def sweep(self) -> int:
+        with session_scope() as session:
+            result = session.execute(
+                delete(ExpiringValue).where(ExpiringValue.expires_at <= utcnow())
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+
+def make_store(connection: Redis | None) -> ExpiringStore:
+    return RedisStore(connection) if connection is not None else DatabaseStore()

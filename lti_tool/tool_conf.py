@@ -1,0 +1,89 @@
+"""pylti1p3 ToolConf backed by our database: many platforms, many client_ids per issuer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pylti1p3.deployment import Deployment as LtiDeployment
+from pylti1p3.registration import Registration as LtiRegistration
+from pylti1p3.tool_config.abstract import ToolConfAbstract
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lti_tool.keys import current_signing_key
+from lti_tool.models import Deployment, Registration
+
+
+def to_lti_registration(session: Session, registration: Registration) -> LtiRegistration:
+    """Build pylti1p3's registration object, with our current signing key attached."""
+    key = current_signing_key(session)
+    lti = LtiRegistration()
+    lti.set_issuer(registration.issuer)
+    lti.set_client_id(registration.client_id)
+    lti.set_auth_login_url(registration.auth_login_url)
+    lti.set_auth_token_url(registration.auth_token_url)
+    if registration.auth_audience:
+        lti.set_auth_audience(registration.auth_audience)
+    lti.set_key_set_url(registration.key_set_url)
+    if registration.key_set:
+        lti.set_key_set(registration.key_set)  # type: ignore[arg-type]
+    lti.set_tool_private_key(key.private_pem)
+    lti.set_tool_public_key(key.public_pem)
+    return lti
+
+
+class DatabaseToolConf(ToolConfAbstract[Any]):
+    """Registrations and deployments are rows, looked up per request (never cached in memory)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    # Every issuer may have many client_ids (Canvas); never the one-client shortcut.
+    def check_iss_has_one_client(self, iss: str) -> bool:
+        return False
+
+    def check_iss_has_many_clients(self, iss: str) -> bool:
+        return True
+
+    def registration_row(self, iss: str, client_id: str | None) -> Registration | None:
+        query = select(Registration).where(Registration.issuer == iss)
+        if client_id is not None:
+            return self._session.scalar(query.where(Registration.client_id == client_id))
+        rows = self._session.scalars(query).all()
+        return rows[0] if len(rows) == 1 else None
+
+    def find_registration_by_issuer(self, iss: str, *args: Any, **kwargs: Any) -> LtiRegistration:
+        row = self.registration_row(iss, None)
+        return to_lti_registration(self._session, row) if row else None  # type: ignore[return-value]
+
+    def find_registration_by_params(
+        self, iss: str, client_id: str, *args: Any, **kwargs: Any
+    ) -> LtiRegistration:
+        row = self.registration_row(iss, client_id)
+        return to_lti_registration(self._session, row) if row else None  # type: ignore[return-value]
+
+    def deployment_row(self, iss: str, deployment_id: str, client_id: str | None) -> Deployment | None:
+        registration = self.registration_row(iss, client_id)
+        if registration is None:
+            return None
+        return self._session.scalar(
+            select(Deployment).where(
+                Deployment.registration_id == registration.id,
+                Deployment.deployment_id == deployment_id,
+                Deployment.active.is_(True),
+            )
+        )
+
+    def find_deployment(self, iss: str, deployment_id: str) -> LtiDeployment | None:
+        return self._to_lti(self.deployment_row(iss, deployment_id, None))
+
+    def find_deployment_by_params(
+        self, iss: str, deployment_id: str, client_id: str, *args: Any, **kwargs: Any
+    ) -> LtiDeployment | None:
+        return self._to_lti(self.deployment_row(iss, deployment_id, client_id))
+
+    @staticmethod
+    def _to_lti(row: Deployment | None) -> LtiDeployment | None:
+        if row is None:
+            return None
+        return LtiDeployment().set_deployment_id(row.deployment_id)
