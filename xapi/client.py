@@ -1,0 +1,344 @@
+"""HTTP adapter: our LRS client (requests), with timeouts, retries and lenient paging.
+
+tincan's client is not used: it has no timeout or retry and fails a whole page on one
+unknown field. Pages are parsed into plain dicts; the caller judges each statement.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from xapi.statements import format_timestamp, parse_timestamp
+
+log = logging.getLogger(__name__)
+
+VERSION_1 = "1.0.3"
+VERSION_2 = "2.0.0"
+RETRYABLE_STATUS = frozenset({500, 502, 503, 504, 507, 520, 521, 522, 523, 524})
+
+
+class LrsError(Exception):
+    """The LRS could not be used for this request."""
+
+    def __init__(
+        self, message: str, *, status: int | None = None, body: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+class LrsUnavailable(LrsError):
+    """Network failure, timeout, 5xx or 429 after every retry (worth trying later)."""
+
+
+class LrsRejected(LrsError):
+    """A 4xx: the LRS refuses the request itself (fix credentials, data or config)."""
+
+
+class BudgetExceeded(LrsUnavailable):
+    """The caller's time budget ran out before the request could complete."""
+
+
+@dataclass(frozen=True)
+class StatementQuery:
+    """Filters of GET /statements (xAPI 1.0.3 section 2.1.3)."""
+
+    agent: Mapping[str, Any] | None = None
+    verb: str | None = None
+    activity: str | None = None
+    registration: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    limit: int = 500
+    ascending: bool = True
+    related_activities: bool = False
+
+    def params(self) -> dict[str, str]:
+        params: dict[str, str] = {
+            "limit": str(self.limit),
+            "ascending": "true" if self.ascending else "false",
+        }
+        if self.agent is not None:
+            params["agent"] = json.dumps(self.agent, separators=(",", ":"))
+        if self.verb:
+            params["verb"] = self.verb
+        if self.activity:
+            params["activity"] = self.activity
+            if self.related_activities:
+                params["related_activities"] = "true"
+        if self.registration:
+            params["registration"] = self.registration
+        if self.since is not None:
+            params["since"] = format_timestamp(self.since)
+        if self.until is not None:
+            params["until"] = format_timestamp(self.until)
+        return params
+
+
+@dataclass
+class Page:
+    statements: list[Any]
+    more: str | None
+    consistent_through: dt.datetime | None
+    elapsed_s: float = 0.0
+
+
+@dataclass
+class RetryPolicy:
+    """Exponential backoff with full jitter; Retry-After wins on 429/503."""
+
+    retries: int = 4
+    base_s: float = 0.25
+    max_s: float = 8.0
+    max_retry_after_s: float = 60.0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def backoff(self, attempt: int) -> float:
+        cap = min(self.max_s, self.base_s * (2**attempt))
+        return self.rng.uniform(cap / 2, cap)
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    current = now if now is not None else time.time()
+    return max(0.0, when.timestamp() - current)
+
+
+class LrsClient:
+    """One LRS endpoint (``.../xAPI/``) with basic auth over a ``requests.Session``."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        username: str,
+        password: str,
+        *,
+        session: requests.Session | None = None,
+        version: str | None = None,
+        connect_timeout_s: float = 5.0,
+        read_timeout_s: float = 30.0,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.endpoint = endpoint if endpoint.endswith("/") else endpoint + "/"
+        parts = urlsplit(self.endpoint)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError(f"LRS endpoint must be an http(s) URL, got {endpoint!r}")
+        self.server_root = f"{parts.scheme}://{parts.netloc}/"
+        self.http = session or requests.Session()
+        self.http.auth = (username, password)
+        self.version = version
+        self.timeout = (connect_timeout_s, read_timeout_s)
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._clock = clock
+
+    # -- plumbing -----------------------------------------------------------
+
+    def _headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        headers = {"X-Experience-API-Version": self.version or VERSION_1}
+        if extra:
+            headers.update(extra)
+        return headers
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        data: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        retries: int | None = None,
+        deadline: float | None = None,
+    ) -> requests.Response:
+        """Send with retries: 5xx, timeouts, connection errors and 429 are retried.
+
+        ``deadline`` (a ``clock()`` value) bounds the whole call including waits.
+        Raises LrsRejected on other 4xx, LrsUnavailable when retries run out.
+        """
+        budget = self.retry.retries if retries is None else retries
+        attempt = 0
+        while True:
+            timeout: tuple[float, float] = self.timeout
+            if deadline is not None:
+                remaining = deadline - self._clock()
+                if remaining <= 0:
+                    raise BudgetExceeded(
+                        "time budget exhausted before the LRS answered"
+                    )
+                timeout = (min(timeout[0], remaining), min(timeout[1], remaining))
+            wait: float | None
+            try:
+                response = self.http.request(
+                    method,
+                    url,
+                    params=params,
+                    data=data,
+                    headers=self._headers(headers),
+                    timeout=timeout,
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+                status: int | None = None
+                body = ""
+                wait = None
+            else:
+                code = response.status_code
+                if code < 400:
+                    return response
+                body = response.text[:2000]
+                status = code
+                if code == 429 or code in RETRYABLE_STATUS:
+                    problem = f"LRS answered {code}"
+                    wait = parse_retry_after(response.headers.get("Retry-After"))
+                    if wait is not None:
+                        wait = min(wait, self.retry.max_retry_after_s)
+                else:
+                    raise LrsRejected(
+                        f"LRS refused {method} {urlsplit(url).path}: "
+                        f"{code} {body[:300]}",
+                        status=code,
+                        body=body,
+                    )
+            if attempt >= budget:
+                raise LrsUnavailable(problem, status=status, body=body)
+            delay = wait if wait is not None else self.retry.backoff(attempt)
+            if deadline is not None and self._clock() + delay > deadline:
+                raise BudgetExceeded(f"{problem}; no time left to retry", status=status)
+            log.info("LRS %s %s: %s; retrying in %.2fs", method, url, problem, delay)
+            self._sleep(delay)
+            attempt += 1
+
+    # -- resources ----------------------------------------------------------
+
+    def about(self, *, deadline: float | None = None) -> dict[str, Any]:
+        response = self.request(
+            "GET", urljoin(self.endpoint, "about"), deadline=deadline
+        )
+        try:
+            data = response.json()
+        except ValueError:
+            raise LrsError("LRS /about did not return JSON") from None
+        if not isinstance(data, dict):
+            raise LrsError("LRS /about did not return an object")
+        return data
+
+    def negotiate_version(self, *, deadline: float | None = None) -> str:
+        """Use xAPI 2.0.0 when the LRS lists it in /about, else 1.0.3."""
+        versions = self.about(deadline=deadline).get("version", [])
+        if not isinstance(versions, list):
+            versions = []
+        self.version = VERSION_2 if VERSION_2 in versions else VERSION_1
+        return self.version
+
+    def resolve_more(self, more: str) -> str:
+        """``more`` is relative to the server root (not to the endpoint)."""
+        if more.startswith(("http://", "https://")):
+            return more
+        return urljoin(self.server_root, more if more.startswith("/") else "/" + more)
+
+    def _page(self, response: requests.Response, started: float) -> Page:
+        try:
+            data = response.json()
+        except ValueError:
+            raise LrsError(
+                "LRS statement page is not JSON", body=response.text[:500]
+            ) from None
+        if not isinstance(data, dict):
+            raise LrsError("LRS statement page is not a StatementResult object")
+        statements = data.get("statements")
+        if not isinstance(statements, list):
+            statements = []
+        more = data.get("more")
+        return Page(
+            statements=statements,
+            more=more if isinstance(more, str) and more.strip() else None,
+            consistent_through=parse_timestamp(
+                response.headers.get("X-Experience-API-Consistent-Through")
+            ),
+            elapsed_s=self._clock() - started,
+        )
+
+    def get_statements(
+        self, query: StatementQuery, *, deadline: float | None = None
+    ) -> Page:
+        started = self._clock()
+        response = self.request(
+            "GET",
+            urljoin(self.endpoint, "statements"),
+            params=query.params(),
+            deadline=deadline,
+        )
+        return self._page(response, started)
+
+    def get_more(self, more: str, *, deadline: float | None = None) -> Page:
+        started = self._clock()
+        response = self.request("GET", self.resolve_more(more), deadline=deadline)
+        return self._page(response, started)
+
+    def iter_pages(
+        self, query: StatementQuery, *, deadline: float | None = None
+    ) -> Iterator[Page]:
+        """Every page of a query, following ``more`` until it is absent (even past
+        empty pages)."""
+        page = self.get_statements(query, deadline=deadline)
+        yield page
+        while page.more:
+            page = self.get_more(page.more, deadline=deadline)
+            yield page
+
+    def put_statement(
+        self, statement_id: str, body: str, *, retries: int | None = None
+    ) -> int:
+        """PUT one statement with our id (idempotent); returns the 2xx status.
+
+        Raises LrsRejected (409 included) or LrsUnavailable.
+        """
+        response = self.request(
+            "PUT",
+            urljoin(self.endpoint, "statements"),
+            params={"statementId": statement_id},
+            data=body.encode("utf-8"),
+            headers={"Content-Type": "application/json"},
+            retries=retries,
+        )
+        return response.status_code
+
+    def post_statements(self, statements: list[Mapping[str, Any]]) -> list[str]:
+        """POST a batch (used to load test data); returns the stored ids."""
+        response = self.request(
+            "POST",
+            urljoin(self.endpoint, "statements"),
+            data=json.dumps(statements, separators=(",", ":")).encode("utf-8"),
+            headers={"Content-Type": "application/json"},
+        )
+        ids = response.json()
+        return [str(i) for i in ids] if isinstance(ids, list) else []
+
+    def close(self) -> None:
+        self.http.close()
