@@ -62,8 +62,13 @@ def ensure_lrs() -> None:
         return
     LRS_DIR.mkdir(parents=True, exist_ok=True)
     if not (LRS_DIR / "package.json").exists():
-        (LRS_DIR / "package.json").write_text('{"name": "pathwise-test-lrs", "private": true}\n')
-    run([npm, "install", "--silent", "--no-audit", "--no-fund", LRS_PACKAGE], cwd=LRS_DIR)
+        (LRS_DIR / "package.json").write_text(
+            '{"name": "pathwise-test-lrs", "private": true}\n'
+        )
+    run(
+        [npm, "install", "--silent", "--no-audit", "--no-fund", LRS_PACKAGE],
+        cwd=LRS_DIR,
+    )
 
 
 def demo(args: list[str]) -> None:

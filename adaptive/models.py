@@ -50,7 +50,9 @@ class Skill(Base):
     __table_args__ = (UniqueConstraint("framework_id", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id", ondelete="CASCADE"))
+    framework_id: Mapped[int] = mapped_column(
+        ForeignKey("frameworks.id", ondelete="CASCADE")
+    )
     key: Mapped[str] = mapped_column(String(100))
     name: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -78,7 +80,9 @@ class Activity(Base):
     __table_args__ = (UniqueConstraint("framework_id", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id", ondelete="CASCADE"))
+    framework_id: Mapped[int] = mapped_column(
+        ForeignKey("frameworks.id", ondelete="CASCADE")
+    )
     key: Mapped[str] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(300))
     kind: Mapped[str] = mapped_column(String(40), default="lesson")
@@ -121,7 +125,9 @@ class RoleProfile(Base):
     __table_args__ = (UniqueConstraint("framework_id", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id", ondelete="CASCADE"))
+    framework_id: Mapped[int] = mapped_column(
+        ForeignKey("frameworks.id", ondelete="CASCADE")
+    )
     key: Mapped[str] = mapped_column(String(100))
     name: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -153,7 +159,9 @@ class Module(Base):
     __table_args__ = (UniqueConstraint("framework_id", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id", ondelete="CASCADE"))
+    framework_id: Mapped[int] = mapped_column(
+        ForeignKey("frameworks.id", ondelete="CASCADE")
+    )
     key: Mapped[str] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -163,7 +171,9 @@ class Module(Base):
     placement_budget: Mapped[int] = mapped_column(Integer, default=8)
 
     activity_links: Mapped[list[ModuleActivity]] = relationship(
-        back_populates="module", cascade="all, delete-orphan", order_by="ModuleActivity.position"
+        back_populates="module",
+        cascade="all, delete-orphan",
+        order_by="ModuleActivity.position",
     )
 
 
@@ -194,13 +204,21 @@ class Evidence(Base):
     __table_args__ = (UniqueConstraint("tenant_id", "statement_id", "skill_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("deployments.id", ondelete="CASCADE"))
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
-    skill_id: Mapped[int] = mapped_column(ForeignKey("skills.id", ondelete="CASCADE"), index=True)
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE")
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), index=True
+    )
+    skill_id: Mapped[int] = mapped_column(
+        ForeignKey("skills.id", ondelete="CASCADE"), index=True
+    )
     outcome: Mapped[float] = mapped_column(Float)
     weight: Mapped[float] = mapped_column(Float, default=1.0)
     level: Mapped[int | None] = mapped_column(Integer, default=None)
-    source: Mapped[str] = mapped_column(String(20), default="pathwise")  # pathwise | xapi
+    source: Mapped[str] = mapped_column(
+        String(20), default="pathwise"
+    )  # pathwise | xapi
     activity_id: Mapped[int | None] = mapped_column(
         ForeignKey("activities.id", ondelete="SET NULL"), default=None
     )

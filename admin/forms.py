@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Length, Optional
 
 
@@ -17,19 +18,36 @@ class PlatformForm(FlaskForm):  # type: ignore[misc]
     name = StringField("Display name", validators=[Optional(), Length(max=200)])
     platform_kind = SelectField(
         "LMS",
-        choices=[("moodle", "Moodle"), ("canvas", "Canvas"), ("workday", "Workday Learning"), ("other", "Other")],
+        choices=[
+            SelectChoice("moodle", "Moodle"),
+            SelectChoice("canvas", "Canvas"),
+            SelectChoice("workday", "Workday Learning"),
+            SelectChoice("other", "Other"),
+        ],
     )
-    issuer = StringField("Issuer (Platform ID)", validators=[DataRequired(), URL(require_tld=False)])
+    issuer = StringField(
+        "Issuer (Platform ID)", validators=[DataRequired(), URL(require_tld=False)]
+    )
     client_id = StringField("Client ID", validators=[DataRequired(), Length(max=255)])
-    deployment_id = StringField("Deployment ID", validators=[Optional(), Length(max=255)])
-    auth_login_url = StringField(
-        "Authentication request URL", validators=[DataRequired(), URL(require_tld=False)]
+    deployment_id = StringField(
+        "Deployment ID", validators=[Optional(), Length(max=255)]
     )
-    auth_token_url = StringField("Access token URL", validators=[DataRequired(), URL(require_tld=False)])
-    key_set_url = StringField("Public keyset URL", validators=[DataRequired(), URL(require_tld=False)])
+    auth_login_url = StringField(
+        "Authentication request URL",
+        validators=[DataRequired(), URL(require_tld=False)],
+    )
+    auth_token_url = StringField(
+        "Access token URL", validators=[DataRequired(), URL(require_tld=False)]
+    )
+    key_set_url = StringField(
+        "Public keyset URL", validators=[DataRequired(), URL(require_tld=False)]
+    )
     unknown_deployment_policy = SelectField(
         "Unknown deployments",
-        choices=[("reject", "Reject the launch"), ("auto_register", "Register automatically (Canvas)")],
+        choices=[
+            SelectChoice("reject", "Reject the launch"),
+            SelectChoice("auto_register", "Register automatically (Canvas)"),
+        ],
     )
     submit = SubmitField("Save platform")
 

@@ -6,7 +6,32 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Blueprint, abort, g, redirect, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from sqlalchemy import func, select
+
+from admin.forms import ActionForm, LoginForm, PlatformForm
+from lti_tool import registration_service
+from lti_tool.admin_users import authenticate
+from lti_tool.keys import rotate_signing_key
+from lti_tool.models import (
+    AuditEntry,
+    Deployment,
+    Launch,
+    Person,
+    Registration,
+    ToolKey,
+)
+from lti_tool.web import request_session, settings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 
@@ -39,16 +64,6 @@ def admin_required(*roles: str) -> Callable[[F], F]:
 
 
 # ----------------------------------------------------------------- routes
-# Imports below the decorator so area modules can import bp and admin_required.
-from flask import flash, render_template  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
-
-from admin.forms import ActionForm, LoginForm, PlatformForm  # noqa: E402
-from lti_tool import registration_service  # noqa: E402
-from lti_tool.admin_users import authenticate  # noqa: E402
-from lti_tool.keys import rotate_signing_key  # noqa: E402
-from lti_tool.models import AuditEntry, Deployment, Launch, Person, Registration, ToolKey  # noqa: E402
-from lti_tool.web import request_session, settings  # noqa: E402
 
 
 def audit(action: str, target: str = "", **details: Any) -> None:
@@ -69,7 +84,9 @@ def audit(action: str, target: str = "", **details: Any) -> None:
 def login() -> Any:
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(request_session(), username=form.username.data, password=form.password.data)
+        user = authenticate(
+            request_session(), username=form.username.data, password=form.password.data
+        )
         if user is not None:
             session.clear()
             session["admin_user"] = {
@@ -130,7 +147,10 @@ def platforms() -> Any:
         except registration_service.RegistrationFailed as exc:
             flash(str(exc), "error")
         else:
-            flash(f"Saved platform {registration.issuer} ({registration.client_id}).", "ok")
+            flash(
+                f"Saved platform {registration.issuer} ({registration.client_id}).",
+                "ok",
+            )
             return redirect(url_for("admin.platforms"))
     rows = registration_service.list_registrations(request_session())
     return render_template(
@@ -148,7 +168,9 @@ def platform_invitation() -> Any:
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400, "The form expired: reload the page and try again.")
-    invite = registration_service.make_invitation(settings(), created_by=g.admin_user["username"])
+    invite = registration_service.make_invitation(
+        settings(), created_by=g.admin_user["username"]
+    )
     audit("registration.invitation_created")
     values = registration_service.install_values(settings(), invite=invite)
     return render_template("admin/invitation.html", values=values)
@@ -159,18 +181,26 @@ def platform_invitation() -> Any:
 def keys() -> Any:
     form = ActionForm()
     if form.validate_on_submit():
-        key = rotate_signing_key(request_session(), grace_days=settings().key_rotation_grace_days)
+        key = rotate_signing_key(
+            request_session(), grace_days=settings().key_rotation_grace_days
+        )
         audit("keys.rotated", key.kid)
         flash(f"New signing key {key.kid} is active.", "ok")
         return redirect(url_for("admin.keys"))
-    rows = request_session().scalars(select(ToolKey).order_by(ToolKey.created_at.desc())).all()
+    rows = (
+        request_session()
+        .scalars(select(ToolKey).order_by(ToolKey.created_at.desc()))
+        .all()
+    )
     return render_template("admin/keys.html", keys=rows, form=form)
 
 
 @bp.get("/audit")
 @admin_required("admin")
 def audit_log() -> Any:
-    rows = request_session().scalars(
-        select(AuditEntry).order_by(AuditEntry.at.desc()).limit(500)
-    ).all()
+    rows = (
+        request_session()
+        .scalars(select(AuditEntry).order_by(AuditEntry.at.desc()).limit(500))
+        .all()
+    )
     return render_template("admin/audit.html", entries=rows)

@@ -32,7 +32,9 @@ def create_admin_user(
     if role not in CONSOLE_ROLES:
         raise AdminUserError(f"role must be one of {', '.join(CONSOLE_ROLES)}")
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AdminUserError(f"passwords need at least {MIN_PASSWORD_LENGTH} characters")
+        raise AdminUserError(
+            f"passwords need at least {MIN_PASSWORD_LENGTH} characters"
+        )
     user = find_admin_user(session, username)
     if user is not None and not replace:
         raise AdminUserError(f"user {username} already exists")

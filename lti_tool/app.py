@@ -17,7 +17,8 @@ from lti_tool.queue import job_queue
 def configure_runtime(settings: Settings) -> None:
     """Wire process-wide resources (engine, queue, secrets); shared by web, worker, CLI."""
     logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     db.configure(settings.database_url)
     job_queue.configure(settings.redis_url)
@@ -29,15 +30,20 @@ def create_app(settings: Settings | None = None) -> Flask:
     configure_runtime(settings)
 
     app = Flask(__name__)
+    secure = settings.base_url.startswith("https://")
     app.config.update(
         SECRET_KEY=settings.secret_key,
-        # LMS iframes: cookies must be cross-site capable; pages do not depend on them.
-        SESSION_COOKIE_SAMESITE="None",
-        SESSION_COOKIE_SECURE=True,
-        SESSION_COOKIE_PARTITIONED=True,
+        # Console cookie only (learner pages use the launch token). Cross-site capable
+        # under https so the console also works inside an LMS frame; plain http (the
+        # local demo) cannot carry SameSite=None, so it falls back to Lax.
+        SESSION_COOKIE_SAMESITE="None" if secure else "Lax",
+        SESSION_COOKIE_SECURE=secure,
+        SESSION_COOKIE_PARTITIONED=secure,
         SESSION_COOKIE_NAME="pathwise_session",
         WTF_CSRF_TIME_LIMIT=None,
-        PREFERRED_URL_SCHEME="https" if settings.base_url.startswith("https") else "http",
+        PREFERRED_URL_SCHEME="https"
+        if settings.base_url.startswith("https")
+        else "http",
         TEMPLATES_AUTO_RELOAD=not settings.is_production,
     )
     app.extensions["pathwise.settings"] = settings
@@ -67,7 +73,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     def _http_error(exc: HTTPException) -> tuple[str, int]:
         code = exc.code or 500
         return (
-            render_template("error.html", title=exc.name, message=exc.description, code=code),
+            render_template(
+                "error.html", title=exc.name, message=exc.description, code=code
+            ),
             code,
         )
 

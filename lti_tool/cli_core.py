@@ -12,7 +12,12 @@ import click
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
-from lti_tool.config import Settings, SettingsError, default_data_dir, ensure_embedded_secrets
+from lti_tool.config import (
+    Settings,
+    SettingsError,
+    default_data_dir,
+    ensure_embedded_secrets,
+)
 
 
 def _settings() -> Settings:
@@ -47,7 +52,9 @@ def upgrade_database(settings: Settings) -> None:
 def init_command() -> None:
     """Create the embedded install: data folder, secret keys, database schema."""
     if os.environ.get("PATHWISE_ENV", "development") == "production":
-        raise click.ClickException("`pathwise init` is for embedded installs; use `db upgrade`.")
+        raise click.ClickException(
+            "`pathwise init` is for embedded installs; use `db upgrade`."
+        )
     data_dir = Path(os.environ.get("PATHWISE_DATA_DIR") or default_data_dir())
     ensure_embedded_secrets(data_dir)
     settings = _runtime()
@@ -61,7 +68,9 @@ def init_command() -> None:
 def demo_command(host: str, port: int) -> None:
     """Run Pathwise with demo content and a development LMS (SQLite, in-process jobs)."""
     if os.environ.get("PATHWISE_ENV") == "production":
-        raise click.ClickException("The demo and its development LMS are refused in production.")
+        raise click.ClickException(
+            "The demo and its development LMS are refused in production."
+        )
     data_dir = Path(os.environ.get("PATHWISE_DATA_DIR") or default_data_dir())
     ensure_embedded_secrets(data_dir)
     os.environ.setdefault("PATHWISE_BASE_URL", f"http://{host}:{port}")
@@ -75,8 +84,12 @@ def demo_command(host: str, port: int) -> None:
     app = create_app(settings)
     click.echo("")
     click.echo(f"Pathwise demo running at {settings.base_url}/")
-    click.echo(f"  Development LMS (launch as a learner or instructor): {settings.base_url}/dev-platform/")
-    click.echo(f"  Admin console: {settings.base_url}/admin/  (user: admin, password: {password})")
+    click.echo(
+        f"  Development LMS (launch as a learner or instructor): {settings.base_url}/dev-platform/"
+    )
+    click.echo(
+        f"  Admin console: {settings.base_url}/admin/  (user: admin, password: {password})"
+    )
     click.echo("Press Ctrl+C to stop.")
     from werkzeug.serving import run_simple
 
@@ -100,7 +113,9 @@ def _seed_demo(settings: Settings) -> str:
 
         if find_admin_user(session, "admin") is None or not password_file.exists():
             password = secrets.token_urlsafe(12)
-            create_admin_user(session, username="admin", password=password, role="admin", replace=True)
+            create_admin_user(
+                session, username="admin", password=password, role="admin", replace=True
+            )
             password_file.write_text(password, encoding="utf-8")
             password_file.chmod(0o600)
     return password_file.read_text(encoding="utf-8").strip()
@@ -109,7 +124,9 @@ def _seed_demo(settings: Settings) -> str:
 @click.command("serve")
 @click.option("--host", default="0.0.0.0", show_default=True)  # noqa: S104 - a server binds all
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=0, type=int, help="Processes (default: 2 x cores + 1).")
+@click.option(
+    "--workers", default=0, type=int, help="Processes (default: 2 x cores + 1)."
+)
 @click.option("--threads", default=4, show_default=True, type=int)
 def serve_command(host: str, port: int, workers: int, threads: int) -> None:
     """Serve the LTI tool with gunicorn (production)."""
@@ -122,7 +139,10 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> None:
             self.cfg.set("workers", workers or (2 * (os.cpu_count() or 1) + 1))
             self.cfg.set("threads", threads)
             self.cfg.set("accesslog", "-")
-            self.cfg.set("forwarded_allow_ips", os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"))
+            self.cfg.set(
+                "forwarded_allow_ips",
+                os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+            )
 
         def load(self) -> Any:
             from lti_tool.app import create_app
@@ -134,12 +154,16 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> None:
 
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
-@click.option("--queue", "queues", multiple=True, help="Queues to serve (default: all).")
+@click.option(
+    "--queue", "queues", multiple=True, help="Queues to serve (default: all)."
+)
 def worker_command(burst: bool, queues: tuple[str, ...]) -> None:
     """Run an RQ worker for background jobs (outbox delivery, LRS sync, model fitting)."""
     settings = _runtime()
     if settings.redis_url is None:
-        raise click.ClickException("REDIS_URL is not set: embedded mode runs jobs in-process.")
+        raise click.ClickException(
+            "REDIS_URL is not set: embedded mode runs jobs in-process."
+        )
     from rq import Worker
 
     from lti_tool.queue import ALL_QUEUES, job_queue
@@ -159,10 +183,11 @@ def scheduler_command() -> None:
     from lti_tool.jobs import register_periodic_jobs
     from lti_tool.queue import job_queue
 
-    assert job_queue.connection is not None
+    if job_queue.connection is None:
+        raise click.ClickException("Redis is not connected.")
     scheduler = CronScheduler(connection=job_queue.connection)
     register_periodic_jobs(scheduler)
-    scheduler.start()
+    scheduler.start()  # type: ignore[no-untyped-call]
 
 
 @click.group("db")
@@ -201,7 +226,11 @@ def platform_group() -> None:
 @click.option("--key-set-url", required=True)
 @click.option("--auth-audience", default=None)
 @click.option("--name", default="")
-@click.option("--platform", "platform_kind", type=click.Choice(["moodle", "canvas", "workday", "other"]))
+@click.option(
+    "--platform",
+    "platform_kind",
+    type=click.Choice(["moodle", "canvas", "workday", "other"]),
+)
 @click.option(
     "--unknown-deployments",
     type=click.Choice(["reject", "auto_register"]),
@@ -244,7 +273,9 @@ def platform_add(
                 actor=f"cli:{os.environ.get('USER', 'unknown')}",
             )
             for deployment_id in deployment_ids:
-                add_deployment(session, registration=registration, deployment_id=deployment_id)
+                add_deployment(
+                    session, registration=registration, deployment_id=deployment_id
+                )
             click.echo(
                 f"Registered {issuer} client {client_id} (id {registration.id}); "
                 f"deployments: {', '.join(deployment_ids) or 'none yet'}"
@@ -284,7 +315,11 @@ def keys_rotate() -> None:
     with session_scope() as session:
         key = rotate_signing_key(session, grace_days=settings.key_rotation_grace_days)
         session.add(
-            AuditEntry(actor=f"cli:{os.environ.get('USER', 'unknown')}", action="keys.rotated", target=key.kid)
+            AuditEntry(
+                actor=f"cli:{os.environ.get('USER', 'unknown')}",
+                action="keys.rotated",
+                target=key.kid,
+            )
         )
         click.echo(
             f"New signing key {key.kid}; previous keys stay published for "
@@ -300,7 +335,11 @@ def keys_list() -> None:
 
     with session_scope() as session:
         for key in session.scalars(select(ToolKey).order_by(ToolKey.created_at)):
-            status = "active" if key.superseded_at is None else f"retires {key.retire_after:%Y-%m-%d}"
+            status = (
+                "active"
+                if key.superseded_at is None
+                else f"retires {key.retire_after:%Y-%m-%d}"
+            )
             click.echo(f"{key.kid}\t{key.created_at:%Y-%m-%d %H:%M}\t{status}")
 
 
@@ -317,7 +356,9 @@ def admin_group() -> None:
 
 @admin_group.command("create-user")
 @click.argument("username")
-@click.option("--role", type=click.Choice(["admin", "author"]), default="admin", show_default=True)
+@click.option(
+    "--role", type=click.Choice(["admin", "author"]), default="admin", show_default=True
+)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def admin_create_user(username: str, role: str, password: str) -> None:
     _runtime()

@@ -138,7 +138,9 @@ class Settings:
         elif database_url.startswith("postgres://"):
             database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
         elif database_url.startswith("postgresql://"):
-            database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+            database_url = (
+                "postgresql+psycopg://" + database_url[len("postgresql://") :]
+            )
         if production and database_url.startswith("sqlite"):
             problems.append("DATABASE_URL must point at PostgreSQL in production")
 
@@ -171,15 +173,21 @@ class Settings:
             try:
                 Fernet(key.encode("ascii"))
             except (ValueError, UnicodeEncodeError):
-                problems.append(f"{PREFIX}ENCRYPTION_KEY holds a value that is not a Fernet key")
+                problems.append(
+                    f"{PREFIX}ENCRYPTION_KEY holds a value that is not a Fernet key"
+                )
                 break
 
         base_url = (get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
         parsed = urlparse(base_url)
         if parsed.scheme not in {"http", "https"} or not parsed.netloc:
-            problems.append(f"{PREFIX}BASE_URL must be an absolute http(s) URL, got {base_url!r}")
+            problems.append(
+                f"{PREFIX}BASE_URL must be an absolute http(s) URL, got {base_url!r}"
+            )
         elif production and parsed.scheme != "https":
-            problems.append(f"{PREFIX}BASE_URL must use https in production (LMS iframes need it)")
+            problems.append(
+                f"{PREFIX}BASE_URL must use https in production (LMS iframes need it)"
+            )
 
         dev_platform = _bool(PREFIX + "DEV_PLATFORM", get("DEV_PLATFORM", "0") or "0")
         if production and dev_platform:
@@ -195,12 +203,18 @@ class Settings:
                 base_url=base_url,
                 data_dir=data_dir,
                 dev_platform_enabled=dev_platform,
-                clock_leeway_s=_float(PREFIX + "CLOCK_LEEWAY", get("CLOCK_LEEWAY", "5") or "5"),
+                clock_leeway_s=_float(
+                    PREFIX + "CLOCK_LEEWAY", get("CLOCK_LEEWAY", "5") or "5"
+                ),
                 launch_token_ttl_s=_int(
-                    PREFIX + "LAUNCH_TOKEN_TTL", get("LAUNCH_TOKEN_TTL", "3600") or "3600", minimum=60
+                    PREFIX + "LAUNCH_TOKEN_TTL",
+                    get("LAUNCH_TOKEN_TTL", "3600") or "3600",
+                    minimum=60,
                 ),
                 launch_state_ttl_s=_int(
-                    PREFIX + "LAUNCH_STATE_TTL", get("LAUNCH_STATE_TTL", "600") or "600", minimum=30
+                    PREFIX + "LAUNCH_STATE_TTL",
+                    get("LAUNCH_STATE_TTL", "600") or "600",
+                    minimum=30,
                 ),
                 key_rotation_grace_days=_int(
                     PREFIX + "KEY_GRACE_DAYS", get("KEY_GRACE_DAYS", "7") or "7"

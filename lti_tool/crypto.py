@@ -40,5 +40,7 @@ def configure_secrets(keys: tuple[str, ...]) -> None:
 
 def secret_box() -> SecretBox:
     if _box is None:
-        raise RuntimeError("secrets not configured: call configure_secrets(settings.encryption_keys)")
+        raise RuntimeError(
+            "secrets not configured: call configure_secrets(settings.encryption_keys)"
+        )
     return _box

@@ -29,14 +29,18 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+    def process_bind_param(
+        self, value: dt.datetime | None, dialect: Any
+    ) -> dt.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
         return value.astimezone(dt.UTC)
 
-    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Any
+    ) -> dt.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -53,7 +57,9 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _enable_sqlite_foreign_keys(dbapi_conn: DBAPIConnection, _: ConnectionPoolEntry) -> None:
+def _enable_sqlite_foreign_keys(
+    dbapi_conn: DBAPIConnection, _: ConnectionPoolEntry
+) -> None:
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
@@ -69,7 +75,9 @@ def make_engine(database_url: str) -> Engine:
         engine = create_engine(database_url, **kwargs)
         event.listen(engine, "connect", _enable_sqlite_foreign_keys)
         return engine
-    return create_engine(database_url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        database_url, pool_pre_ping=True, pool_size=10, max_overflow=20
+    )
 
 
 class Database:
@@ -90,12 +98,16 @@ class Database:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            raise RuntimeError("database not configured: call db.configure(settings.database_url)")
+            raise RuntimeError(
+                "database not configured: call db.configure(settings.database_url)"
+            )
         return self._engine
 
     def session(self) -> Session:
         if self._factory is None:
-            raise RuntimeError("database not configured: call db.configure(settings.database_url)")
+            raise RuntimeError(
+                "database not configured: call db.configure(settings.database_url)"
+            )
         return self._factory()
 
 

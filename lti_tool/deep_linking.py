@@ -13,7 +13,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adaptive.models import Framework, Module, RoleProfile
-from lti_tool.models import Course, Deployment, Enrolment, Launch, Person, Registration, ResourceLink
+from lti_tool.models import (
+    Course,
+    Deployment,
+    Enrolment,
+    Launch,
+    Person,
+    Registration,
+    ResourceLink,
+)
 from lti_tool.service import (
     CLAIM_AGS,
     CLAIM_DEEP_LINKING,
@@ -48,12 +56,20 @@ def launch_view(session: Session, ctx: LaunchContext) -> LaunchView:
     launch = session.get(Launch, ctx.launch_id)
     person = session.get(Person, ctx.person_id)
     if launch is None or person is None or launch.tenant_id != ctx.tenant_id:
-        raise LaunchRejected("launch_gone", "This launch is no longer known: open it again.", 401)
+        raise LaunchRejected(
+            "launch_gone", "This launch is no longer known: open it again.", 401
+        )
     course = session.get(Course, launch.course_id) if launch.course_id else None
-    link = session.get(ResourceLink, launch.resource_link_pk) if launch.resource_link_pk else None
+    link = (
+        session.get(ResourceLink, launch.resource_link_pk)
+        if launch.resource_link_pk
+        else None
+    )
     module = session.get(Module, link.module_id) if link and link.module_id else None
     role_profile = (
-        session.get(RoleProfile, module.default_role_id) if module and module.default_role_id else None
+        session.get(RoleProfile, module.default_role_id)
+        if module and module.default_role_id
+        else None
     )
     tenant = session.get(Deployment, ctx.tenant_id)
     registration = session.get(Registration, tenant.registration_id) if tenant else None
@@ -66,7 +82,12 @@ def launch_view(session: Session, ctx: LaunchContext) -> LaunchView:
             .order_by(Person.name)
         ).all()
         cohort = [
-            {"id": p.id, "name": p.display_name, "role": role, "last_seen": p.last_seen_at}
+            {
+                "id": p.id,
+                "name": p.display_name,
+                "role": role,
+                "last_seen": p.last_seen_at,
+            }
             for p, role in rows
         ]
     return LaunchView(
@@ -80,7 +101,9 @@ def launch_view(session: Session, ctx: LaunchContext) -> LaunchView:
         module_title=module.title if module else "",
         module_description=module.description if module else "",
         role_profile=role_profile.name if role_profile else "",
-        platform_name=(registration.name or registration.issuer) if registration else "",
+        platform_name=(registration.name or registration.issuer)
+        if registration
+        else "",
         has_grade_service=bool(link and link.ags_endpoint),
         cohort=cohort,
     )
@@ -98,7 +121,9 @@ def catalogue_modules(session: Session, tenant_id: int) -> list[Module]:
     )
 
 
-def remember_request(store: ExpiringStore, outcome: LaunchOutcome, *, ttl_s: int) -> None:
+def remember_request(
+    store: ExpiringStore, outcome: LaunchOutcome, *, ttl_s: int
+) -> None:
     """Keep the deep-linking settings until the instructor has picked a module."""
     store.put(
         f"deeplink:{outcome.launch.id}",
@@ -124,22 +149,26 @@ def build_response_form(
     request = store.pop(f"deeplink:{ctx.launch_id}")
     if request is None:
         raise LaunchRejected(
-            "deep_link_expired", "This content selection has expired: start it again.", 400
+            "deep_link_expired",
+            "This content selection has expired: start it again.",
+            400,
         )
     registration = session.get(Registration, request["registration_id"])
     if registration is None:
-        raise LaunchRejected("unknown_client", "The platform registration is gone.", 403)
+        raise LaunchRejected(
+            "unknown_client", "The platform registration is gone.", 403
+        )
     allowed = {m.id: m for m in catalogue_modules(session, ctx.tenant_id)}
     chosen = [allowed[i] for i in module_ids if i in allowed]
     if not chosen:
         store.put(f"deeplink:{ctx.launch_id}", request, 600)
         raise LaunchRejected("no_module", "Choose at least one module.", 400)
     settings: dict[str, Any] = request["settings"]
-    if not settings.get("accept_multiple", True) in (True, "true"):
+    if settings.get("accept_multiple", True) not in (True, "true"):
         chosen = chosen[:1]
     ags = request.get("ags") or {}
-    can_create_lineitems = (
-        "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem" in (ags.get("scope") or [])
+    can_create_lineitems = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem" in (
+        ags.get("scope") or []
     )
     resources = []
     for module in chosen:
@@ -159,7 +188,9 @@ def build_response_form(
             )
         resources.append(resource)
     deep_link = DeepLink(
-        to_lti_registration(session, registration), request["deployment_id"], settings  # type: ignore[arg-type]
+        to_lti_registration(session, registration),
+        request["deployment_id"],
+        settings,  # type: ignore[arg-type]
     )
     token = deep_link.get_response_jwt(resources)
     return_url = html.escape(str(settings["deep_link_return_url"]), quote=True)

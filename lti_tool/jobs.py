@@ -26,4 +26,6 @@ def register_periodic_jobs(scheduler: Any) -> None:
     scheduler.register(xapi_jobs.sync_all_connections, QUEUE_SYNC, interval=300)
     from adaptive import jobs as adaptive_jobs
 
-    scheduler.register(adaptive_jobs.retrain_all_models, QUEUE_MODELS, cron="30 2 * * *")
+    scheduler.register(
+        adaptive_jobs.retrain_all_models, QUEUE_MODELS, cron="30 2 * * *"
+    )

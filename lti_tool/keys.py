@@ -34,7 +34,9 @@ def _generate_pem() -> tuple[str, str]:
     ).decode("ascii")
     public_pem = (
         private.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
         .decode("ascii")
     )
     return private_pem, public_pem
@@ -64,7 +66,9 @@ def create_signing_key(session: Session, *, now: dt.datetime | None = None) -> T
     return key
 
 
-def rotate_signing_key(session: Session, *, grace_days: int, now: dt.datetime | None = None) -> ToolKey:
+def rotate_signing_key(
+    session: Session, *, grace_days: int, now: dt.datetime | None = None
+) -> ToolKey:
     """Start signing with a new key; keep older keys in JWKS until ``grace_days`` pass.
 
     Platforms cache our JWKS; retiring a key immediately would break in-flight
@@ -80,7 +84,9 @@ def rotate_signing_key(session: Session, *, grace_days: int, now: dt.datetime | 
 def active_keys(session: Session) -> list[ToolKey]:
     return list(
         session.scalars(
-            select(ToolKey).where(ToolKey.superseded_at.is_(None)).order_by(ToolKey.created_at)
+            select(ToolKey)
+            .where(ToolKey.superseded_at.is_(None))
+            .order_by(ToolKey.created_at)
         )
     )
 
@@ -93,13 +99,17 @@ def current_signing_key(session: Session) -> SigningKey:
     public_pem = (
         serialization.load_pem_private_key(private_pem.encode("ascii"), password=None)
         .public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
         .decode("ascii")
     )
     return SigningKey(kid=key.kid, private_pem=private_pem, public_pem=public_pem)
 
 
-def published_jwks(session: Session, *, now: dt.datetime | None = None) -> dict[str, Any]:
+def published_jwks(
+    session: Session, *, now: dt.datetime | None = None
+) -> dict[str, Any]:
     """Active keys plus superseded keys still inside their grace period."""
     moment = now or utcnow()
     keys = session.scalars(select(ToolKey).order_by(ToolKey.created_at)).all()
@@ -112,7 +122,9 @@ def published_jwks(session: Session, *, now: dt.datetime | None = None) -> dict[
 def prune_retired_keys(session: Session, *, now: dt.datetime | None = None) -> int:
     moment = now or utcnow()
     retired = session.scalars(
-        select(ToolKey).where(ToolKey.retire_after.is_not(None), ToolKey.retire_after <= moment)
+        select(ToolKey).where(
+            ToolKey.retire_after.is_not(None), ToolKey.retire_after <= moment
+        )
     ).all()
     for key in retired:
         session.delete(key)

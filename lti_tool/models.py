@@ -52,7 +52,9 @@ class Deployment(Base):
     __table_args__ = (UniqueConstraint("registration_id", "deployment_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id", ondelete="CASCADE"))
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("registrations.id", ondelete="CASCADE")
+    )
     deployment_id: Mapped[str] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(200), default="")
     auto_registered: Mapped[bool] = mapped_column(default=False)
@@ -84,7 +86,9 @@ class Person(Base):
     __table_args__ = (UniqueConstraint("tenant_id", "sub"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("deployments.id", ondelete="CASCADE"))
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE")
+    )
     sub: Mapped[str] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(300), default="")
     given_name: Mapped[str] = mapped_column(String(200), default="")
@@ -95,7 +99,9 @@ class Person(Base):
 
     @property
     def display_name(self) -> str:
-        full = self.name or " ".join(p for p in (self.given_name, self.family_name) if p)
+        full = self.name or " ".join(
+            p for p in (self.given_name, self.family_name) if p
+        )
         return full or self.email or f"Learner {self.sub[:8]}"
 
 
@@ -106,7 +112,9 @@ class Course(Base):
     __table_args__ = (UniqueConstraint("tenant_id", "context_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("deployments.id", ondelete="CASCADE"))
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE")
+    )
     context_id: Mapped[str] = mapped_column(String(255))
     label: Mapped[str] = mapped_column(String(200), default="")
     title: Mapped[str] = mapped_column(String(500), default="")
@@ -132,7 +140,9 @@ class ResourceLink(Base):
     __table_args__ = (UniqueConstraint("tenant_id", "resource_link_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("deployments.id", ondelete="CASCADE"))
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE")
+    )
     course_id: Mapped[int | None] = mapped_column(
         ForeignKey("courses.id", ondelete="SET NULL"), default=None
     )
@@ -152,7 +162,9 @@ class Launch(Base):
     __tablename__ = "launches"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("deployments.id", ondelete="CASCADE"))
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE")
+    )
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     course_id: Mapped[int | None] = mapped_column(
         ForeignKey("courses.id", ondelete="SET NULL"), default=None

@@ -26,7 +26,9 @@ class JobQueue:
         self._connection: Redis | None = None
 
     def configure(self, redis_url: str | None) -> None:
-        if redis_url == self.redis_url and (redis_url is None or self._connection is not None):
+        if redis_url == self.redis_url and (
+            redis_url is None or self._connection is not None
+        ):
             return
         self.redis_url = redis_url
         self._connection = Redis.from_url(redis_url) if redis_url else None
@@ -63,6 +65,8 @@ class JobQueue:
 job_queue = JobQueue()
 
 
-def enqueue(func: Callable[..., Any], *args: Any, queue: str = QUEUE_DEFAULT, **kwargs: Any) -> Any:
+def enqueue(
+    func: Callable[..., Any], *args: Any, queue: str = QUEUE_DEFAULT, **kwargs: Any
+) -> Any:
     """Module-level shortcut used by services and views."""
     return job_queue.enqueue(func, *args, queue=queue, **kwargs)

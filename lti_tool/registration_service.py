@@ -70,11 +70,18 @@ def install_values(settings: Settings, *, invite: str = "") -> InstallValues:
     )
 
 
-def make_invitation(settings: Settings, *, created_by: str, now: float | None = None) -> str:
+def make_invitation(
+    settings: Settings, *, created_by: str, now: float | None = None
+) -> str:
     """A signed, expiring invitation that authorises one Dynamic Registration URL."""
     moment = int(time.time() if now is None else now)
     return jwt.encode(
-        {"typ": "pathwise-invite", "by": created_by, "iat": moment, "exp": moment + INVITE_TTL_S},
+        {
+            "typ": "pathwise-invite",
+            "by": created_by,
+            "iat": moment,
+            "exp": moment + INVITE_TTL_S,
+        },
         settings.secret_key,
         algorithm="HS256",
     )
@@ -104,7 +111,15 @@ def platform_kind_for(issuer: str, product: str = "") -> str:
     return "other"
 
 
-class _PathwiseDynamicRegistration(DynamicRegistration):  # type: ignore[misc]
+class _TimeoutSession(requests.Session):
+    """A platform that never answers must not hang an admin's registration page."""
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", REQUEST_TIMEOUT_S)
+        return super().request(*args, **kwargs)
+
+
+class _PathwiseDynamicRegistration(DynamicRegistration):
     client_name = TOOL_NAME
     description = TOOL_DESCRIPTION
 
@@ -114,9 +129,7 @@ class _PathwiseDynamicRegistration(DynamicRegistration):  # type: ignore[misc]
         self._token = token
 
     def get_request_session(self) -> requests.Session:
-        session = requests.Session()
-        session.request = _with_timeout(session.request)  # type: ignore[method-assign]
-        return session
+        return _TimeoutSession()
 
     def get_initiate_login_uri(self) -> str:
         return self._settings.base_url + "/lti/login"
@@ -163,15 +176,10 @@ class _PathwiseDynamicRegistration(DynamicRegistration):  # type: ignore[misc]
     def complete_registration(
         self, openid_configuration: dict[str, Any], openid_registration: dict[str, Any]
     ) -> dict[str, Any]:
-        return {"configuration": openid_configuration, "registration": openid_registration}
-
-
-def _with_timeout(func: Any) -> Any:
-    def wrapped(method: str, url: str, **kwargs: Any) -> Any:
-        kwargs.setdefault("timeout", REQUEST_TIMEOUT_S)
-        return func(method, url, **kwargs)
-
-    return wrapped
+        return {
+            "configuration": openid_configuration,
+            "registration": openid_registration,
+        }
 
 
 def register_platform(
@@ -188,13 +196,19 @@ def register_platform(
             "This is Pathwise's Dynamic Registration URL: paste it into your LMS's "
             "'Register a tool' screen rather than opening it directly."
         )
-    invited_by = check_invitation(settings, invitation) if settings.is_production or invitation else ""
+    invited_by = (
+        check_invitation(settings, invitation)
+        if settings.is_production or invitation
+        else ""
+    )
     parsed = urlparse(openid_configuration_url)
     if parsed.scheme not in {"https", "http"} or not parsed.netloc:
         raise RegistrationFailed("openid_configuration is not a URL.")
     if settings.is_production and parsed.scheme != "https":
         raise RegistrationFailed("openid_configuration must use https.")
-    flow = _PathwiseDynamicRegistration(settings, openid_configuration_url, registration_token)
+    flow = _PathwiseDynamicRegistration(
+        settings, openid_configuration_url, registration_token
+    )
     try:
         config = flow.get_openid_configuration()
         issuer = str(config.get("issuer", ""))
@@ -204,15 +218,20 @@ def register_platform(
                 f"The platform's issuer {issuer!r} does not match its configuration URL."
             )
         result = flow.register()
-    except (LtiServiceException, LtiException, requests.RequestException, AssertionError) as exc:
-        raise RegistrationFailed(f"The LMS did not accept the registration: {exc}") from None
+    except (
+        LtiServiceException,
+        LtiException,
+        requests.RequestException,
+        AssertionError,
+    ) as exc:
+        raise RegistrationFailed(
+            f"The LMS did not accept the registration: {exc}"
+        ) from None
     config, reg = result["configuration"], result["registration"]
     tool_conf = reg.get("https://purl.imsglobal.org/spec/lti-tool-configuration", {})
-    product = (
-        config.get("https://purl.imsglobal.org/spec/lti-platform-configuration", {}).get(
-            "product_family_code", ""
-        )
-    )
+    product = config.get(
+        "https://purl.imsglobal.org/spec/lti-platform-configuration", {}
+    ).get("product_family_code", "")
     kind = platform_kind_for(issuer, product)
     registration = add_registration(
         session,
@@ -260,10 +279,14 @@ def add_registration(
     ):
         parsed = urlparse(url)
         if parsed.scheme not in {"http", "https"} or not parsed.netloc:
-            raise RegistrationFailed(f"The {label} must be an absolute URL, got {url!r}.")
+            raise RegistrationFailed(
+                f"The {label} must be an absolute URL, got {url!r}."
+            )
     kind = platform_kind or platform_kind_for(issuer)
     registration = session.scalar(
-        select(Registration).where(Registration.issuer == issuer, Registration.client_id == client_id)
+        select(Registration).where(
+            Registration.issuer == issuer, Registration.client_id == client_id
+        )
     )
     created = registration is None
     if registration is None:
@@ -292,7 +315,9 @@ def add_registration(
     return registration
 
 
-def add_deployment(session: Session, *, registration: Registration, deployment_id: str) -> Deployment:
+def add_deployment(
+    session: Session, *, registration: Registration, deployment_id: str
+) -> Deployment:
     existing = session.scalar(
         select(Deployment).where(
             Deployment.registration_id == registration.id,

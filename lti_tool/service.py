@@ -59,7 +59,9 @@ CLAIM_CUSTOM = CLAIM + "custom"
 CLAIM_TARGET_LINK_URI = CLAIM + "target_link_uri"
 CLAIM_AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 CLAIM_NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
-CLAIM_DEEP_LINKING = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+CLAIM_DEEP_LINKING = (
+    "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+)
 
 MESSAGE_RESOURCE_LINK = "LtiResourceLinkRequest"
 MESSAGE_DEEP_LINKING = "LtiDeepLinkingRequest"
@@ -79,7 +81,13 @@ INSTRUCTOR_ROLE_SUFFIXES = (
     "/Faculty",
 )
 SHORT_ADMIN = {"Administrator", "SysAdmin"}
-SHORT_INSTRUCTOR = {"Instructor", "ContentDeveloper", "Mentor", "TeachingAssistant", "Manager"}
+SHORT_INSTRUCTOR = {
+    "Instructor",
+    "ContentDeveloper",
+    "Mentor",
+    "TeachingAssistant",
+    "Manager",
+}
 
 
 class LaunchRejected(Exception):
@@ -150,14 +158,20 @@ def begin_login(
     iss = (params.get("iss") or "").strip()
     login_hint = params.get("login_hint") or ""
     if not iss:
-        raise LaunchRejected("missing_issuer", "The login request did not name an issuer (iss).")
+        raise LaunchRejected(
+            "missing_issuer", "The login request did not name an issuer (iss)."
+        )
     if not login_hint:
-        raise LaunchRejected("missing_login_hint", "The login request has no login_hint.")
+        raise LaunchRejected(
+            "missing_login_hint", "The login request has no login_hint."
+        )
     client_id = params.get("client_id") or None
     conf = DatabaseToolConf(session)
     registration = conf.registration_row(iss, client_id)
     if registration is None:
-        known = session.scalar(select(Registration.id).where(Registration.issuer == iss))
+        known = session.scalar(
+            select(Registration.id).where(Registration.issuer == iss)
+        )
         if known is None:
             raise LaunchRejected(
                 "unknown_issuer", f"No platform is registered with issuer {iss}.", 403
@@ -263,17 +277,23 @@ def _b64json(segment: str) -> dict[str, Any]:
 def _decode_unverified(id_token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     parts = id_token.split(".")
     if len(parts) != 3:
-        raise LaunchRejected("malformed_token", "The id_token is not a JWT (three parts).")
+        raise LaunchRejected(
+            "malformed_token", "The id_token is not a JWT (three parts)."
+        )
     try:
         return _b64json(parts[0]), _b64json(parts[1])
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise LaunchRejected("malformed_token", "The id_token cannot be decoded.") from None
+        raise LaunchRejected(
+            "malformed_token", "The id_token cannot be decoded."
+        ) from None
 
 
 def _require(body: Mapping[str, Any], claim: str, label: str) -> Any:
     value = body.get(claim)
     if value in (None, "", [], {}):
-        raise LaunchRejected("missing_claim", f"The launch is missing the required claim {label}.")
+        raise LaunchRejected(
+            "missing_claim", f"The launch is missing the required claim {label}."
+        )
     return value
 
 
@@ -306,33 +326,54 @@ def validate_launch(
     if not header.get("kid"):
         raise LaunchRejected("missing_kid", "The id_token header has no key id (kid).")
     if not isinstance(body.get("iss"), str) or not body.get("iss"):
-        raise LaunchRejected("missing_claim", "The launch is missing the required claim iss.")
+        raise LaunchRejected(
+            "missing_claim", "The launch is missing the required claim iss."
+        )
     iss: str = body["iss"]
     aud = body.get("aud")
     if aud in (None, "", []):
-        raise LaunchRejected("missing_claim", "The launch is missing the required claim aud.")
-    audiences = [aud] if isinstance(aud, str) else [a for a in aud if isinstance(a, str)]
+        raise LaunchRejected(
+            "missing_claim", "The launch is missing the required claim aud."
+        )
+    audiences = (
+        [aud] if isinstance(aud, str) else [a for a in aud if isinstance(a, str)]
+    )
     azp = body.get("azp")
     if len(audiences) > 1 and not azp:
-        raise LaunchRejected("wrong_audience", "aud lists several clients but azp is missing.")
+        raise LaunchRejected(
+            "wrong_audience", "aud lists several clients but azp is missing."
+        )
     client_id = azp if isinstance(azp, str) and azp else audiences[0]
     if client_id not in audiences:
-        raise LaunchRejected("wrong_audience", "azp is not one of the token's audiences.")
+        raise LaunchRejected(
+            "wrong_audience", "azp is not one of the token's audiences."
+        )
 
     conf = DatabaseToolConf(session)
     registration = conf.registration_row(iss, client_id)
     if registration is None:
-        if session.scalar(select(Registration.id).where(Registration.issuer == iss)) is None:
-            raise LaunchRejected("unknown_issuer", f"No platform is registered as {iss}.", 403)
+        if (
+            session.scalar(select(Registration.id).where(Registration.issuer == iss))
+            is None
+        ):
+            raise LaunchRejected(
+                "unknown_issuer", f"No platform is registered as {iss}.", 403
+            )
         raise LaunchRejected(
-            "unknown_client", f"Issuer {iss} has no registration for client {client_id}.", 403
+            "unknown_client",
+            f"Issuer {iss} has no registration for client {client_id}.",
+            403,
         )
 
     state_record = store.get("state:" + state)
-    if state_record is not None and state_record.get("registration_id") != registration.id:
+    if (
+        state_record is not None
+        and state_record.get("registration_id") != registration.id
+    ):
         # The login was started for another client of this LMS: the token is not for us.
         raise LaunchRejected(
-            "wrong_audience", "The id_token's audience is not the client that started this login."
+            "wrong_audience",
+            "The id_token's audience is not the client that started this login.",
         )
 
     verifier = _Verifier(
@@ -344,7 +385,12 @@ def validate_launch(
     )
     verifier.set_jwt({"header": header, "body": body})  # type: ignore[typeddict-item]
     verifier.set_jwt_verify_options(
-        {"verify_aud": False, "verify_exp": False, "verify_iat": False, "verify_nbf": False}
+        {
+            "verify_aud": False,
+            "verify_exp": False,
+            "verify_iat": False,
+            "verify_nbf": False,
+        }
     )
     verifier._registration = conf.find_registration_by_params(iss, client_id)
     try:
@@ -353,35 +399,51 @@ def validate_launch(
         text = str(exc)
         if "Unable to find public key" in text:
             raise LaunchRejected(
-                "unknown_kid", f"No platform key matches kid {header.get('kid')!r}.", 401
+                "unknown_kid",
+                f"No platform key matches kid {header.get('kid')!r}.",
+                401,
             ) from None
         raise LaunchRejected("platform_keys_unavailable", text, 502) from None
     except LtiException as exc:
-        raise LaunchRejected("bad_signature", f"Signature check failed: {exc}", 401) from None
+        raise LaunchRejected(
+            "bad_signature", f"Signature check failed: {exc}", 401
+        ) from None
 
     exp, iat = body.get("exp"), body.get("iat")
     if not isinstance(exp, int | float):
-        raise LaunchRejected("missing_claim", "The launch is missing the required claim exp.")
+        raise LaunchRejected(
+            "missing_claim", "The launch is missing the required claim exp."
+        )
     if not isinstance(iat, int | float):
-        raise LaunchRejected("missing_claim", "The launch is missing the required claim iat.")
+        raise LaunchRejected(
+            "missing_claim", "The launch is missing the required claim iat."
+        )
     if exp + leeway_s < moment:
         raise LaunchRejected("expired", "The id_token has expired.", 401)
     if iat - leeway_s > moment:
-        raise LaunchRejected("iat_in_future", "The id_token was issued in the future.", 401)
+        raise LaunchRejected(
+            "iat_in_future", "The id_token was issued in the future.", 401
+        )
 
     nonce = body.get("nonce")
     if not isinstance(nonce, str) or not nonce:
         raise LaunchRejected("bad_nonce", "The id_token has no nonce.")
     nonce_key = "nonce:" + hashlib.sha256(f"{iss}|{nonce}".encode()).hexdigest()
     if not store.add_if_absent(nonce_key, 1, NONCE_TTL_S):
-        raise LaunchRejected("replayed_nonce", "This id_token's nonce was already used.", 401)
+        raise LaunchRejected(
+            "replayed_nonce", "This id_token's nonce was already used.", 401
+        )
 
     state_record = store.pop("state:" + state)
     if state_record is None:
         raise LaunchRejected("bad_state", "The state is unknown or was already used.")
     if not secrets.compare_digest(str(state_record.get("nonce", "")), nonce):
-        raise LaunchRejected("bad_nonce", "The nonce does not match the one this login issued.")
-    bound = (state_cookie is not None and secrets.compare_digest(state_cookie, state)) or (
+        raise LaunchRejected(
+            "bad_nonce", "The nonce does not match the one this login issued."
+        )
+    bound = (
+        state_cookie is not None and secrets.compare_digest(state_cookie, state)
+    ) or (
         platform_storage_state is not None
         and state_record.get("storage_target")
         and secrets.compare_digest(platform_storage_state, state)
@@ -421,7 +483,9 @@ def validate_launch(
         session.flush()
         log.info("deployment auto-registered: %s %s", iss, deployment_id)
     elif not tenant.active:
-        raise LaunchRejected("unknown_deployment", "This deployment has been disabled.", 403)
+        raise LaunchRejected(
+            "unknown_deployment", "This deployment has been disabled.", 403
+        )
 
     validate_message_claims(body)
     return registration, tenant, body
@@ -440,31 +504,43 @@ def validate_message_claims(body: Mapping[str, Any]) -> None:
             "missing_claim", "The launch is missing the required claim message_type."
         )
     if message_type not in KNOWN_MESSAGE_TYPES:
-        raise LaunchRejected("unsupported_message", f"Unsupported message type {message_type}.")
+        raise LaunchRejected(
+            "unsupported_message", f"Unsupported message type {message_type}."
+        )
     _require(body, "sub", "sub")
     if CLAIM_ROLES not in body or not isinstance(body[CLAIM_ROLES], list):
-        raise LaunchRejected("missing_claim", "The launch is missing the required claim roles.")
+        raise LaunchRejected(
+            "missing_claim", "The launch is missing the required claim roles."
+        )
     if message_type == MESSAGE_RESOURCE_LINK:
         link = body.get(CLAIM_RESOURCE_LINK)
         if not isinstance(link, dict) or not link.get("id"):
             raise LaunchRejected(
-                "missing_claim", "The launch is missing the required claim resource_link.id."
+                "missing_claim",
+                "The launch is missing the required claim resource_link.id.",
             )
     if message_type == MESSAGE_DEEP_LINKING:
         settings = body.get(CLAIM_DEEP_LINKING)
         if not isinstance(settings, dict) or not settings.get("deep_link_return_url"):
             raise LaunchRejected(
-                "missing_claim", "The launch is missing deep_linking_settings.deep_link_return_url."
+                "missing_claim",
+                "The launch is missing deep_linking_settings.deep_link_return_url.",
             )
 
 
 def record_launch(
-    session: Session, *, registration: Registration, tenant: Deployment, claims: dict[str, Any]
+    session: Session,
+    *,
+    registration: Registration,
+    tenant: Deployment,
+    claims: dict[str, Any],
 ) -> LaunchOutcome:
     """Resolve person, course, resource link inside the tenant and store the launch."""
     now = utcnow()
     sub = str(claims["sub"])
-    person = session.scalar(select(Person).where(Person.tenant_id == tenant.id, Person.sub == sub))
+    person = session.scalar(
+        select(Person).where(Person.tenant_id == tenant.id, Person.sub == sub)
+    )
     if person is None:
         person = Person(tenant_id=tenant.id, sub=sub)
         session.add(person)
@@ -485,7 +561,9 @@ def record_launch(
     context = claims.get(CLAIM_CONTEXT)
     if isinstance(context, dict) and context.get("id"):
         course = session.scalar(
-            select(Course).where(Course.tenant_id == tenant.id, Course.context_id == context["id"])
+            select(Course).where(
+                Course.tenant_id == tenant.id, Course.context_id == context["id"]
+            )
         )
         if course is None:
             course = Course(tenant_id=tenant.id, context_id=str(context["id"]))
@@ -510,7 +588,9 @@ def record_launch(
     message_type = str(claims[CLAIM_MESSAGE_TYPE])
     resource_link = None
     link_claim = claims.get(CLAIM_RESOURCE_LINK)
-    custom = claims.get(CLAIM_CUSTOM) if isinstance(claims.get(CLAIM_CUSTOM), dict) else {}
+    custom = (
+        claims.get(CLAIM_CUSTOM) if isinstance(claims.get(CLAIM_CUSTOM), dict) else {}
+    )
     if isinstance(link_claim, dict) and link_claim.get("id"):
         resource_link = session.scalar(
             select(ResourceLink).where(
@@ -531,7 +611,9 @@ def record_launch(
             resource_link.nrps_endpoint = claims[CLAIM_NRPS]
         module_ref = (custom or {}).get("pathwise_module")
         if resource_link.module_id is None and module_ref:
-            resource_link.module_id = _resolve_module_id(session, tenant.id, str(module_ref))
+            resource_link.module_id = _resolve_module_id(
+                session, tenant.id, str(module_ref)
+            )
         session.flush()
 
     launch = Launch(
@@ -563,8 +645,10 @@ def _resolve_module_id(session: Session, tenant_id: int, ref: str) -> int | None
     """A module named by id or key in the tenant's catalogue or the shared one."""
     from adaptive.models import Framework, Module
 
-    query = select(Module.id).join(Framework, Framework.id == Module.framework_id).where(
-        (Framework.tenant_id == tenant_id) | Framework.tenant_id.is_(None)
+    query = (
+        select(Module.id)
+        .join(Framework, Framework.id == Module.framework_id)
+        .where((Framework.tenant_id == tenant_id) | Framework.tenant_id.is_(None))
     )
     if ref.isdigit():
         return session.scalar(query.where(Module.id == int(ref)))
@@ -607,10 +691,14 @@ def read_launch_token(*, secret_key: str, token: str) -> LaunchContext:
         payload = jwt.decode(token, secret_key, algorithms=["HS256"])
     except jwt.ExpiredSignatureError:
         raise LaunchRejected(
-            "launch_expired", "Your session has expired: open Pathwise again from the LMS.", 401
+            "launch_expired",
+            "Your session has expired: open Pathwise again from the LMS.",
+            401,
         ) from None
     except jwt.InvalidTokenError:
-        raise LaunchRejected("bad_launch_token", "This link is not valid.", 401) from None
+        raise LaunchRejected(
+            "bad_launch_token", "This link is not valid.", 401
+        ) from None
     if payload.get("typ") != "pathwise-launch":
         raise LaunchRejected("bad_launch_token", "This link is not valid.", 401)
     return LaunchContext(

@@ -40,14 +40,16 @@ class RedisStore:
 
     def get(self, key: str) -> Any | None:
         raw = self._redis.get(KEY_PREFIX + key)
-        return None if raw is None else json.loads(raw)  # type: ignore[arg-type]
+        return None if raw is None else json.loads(raw)
 
     def pop(self, key: str) -> Any | None:
         raw = self._redis.getdel(KEY_PREFIX + key)
-        return None if raw is None else json.loads(raw)  # type: ignore[arg-type]
+        return None if raw is None else json.loads(raw)
 
     def add_if_absent(self, key: str, value: Any, ttl_s: int) -> bool:
-        return bool(self._redis.set(KEY_PREFIX + key, json.dumps(value), ex=ttl_s, nx=True))
+        return bool(
+            self._redis.set(KEY_PREFIX + key, json.dumps(value), ex=ttl_s, nx=True)
+        )
 
 
 class DatabaseStore:
@@ -58,7 +60,9 @@ class DatabaseStore:
         with session_scope() as session:
             row = session.get(ExpiringValue, key)
             if row is None:
-                session.add(ExpiringValue(key=key, value=json.dumps(value), expires_at=expires))
+                session.add(
+                    ExpiringValue(key=key, value=json.dumps(value), expires_at=expires)
+                )
             else:
                 row.value, row.expires_at = json.dumps(value), expires
 

@@ -14,7 +14,9 @@ from lti_tool.keys import current_signing_key
 from lti_tool.models import Deployment, Registration
 
 
-def to_lti_registration(session: Session, registration: Registration) -> LtiRegistration:
+def to_lti_registration(
+    session: Session, registration: Registration
+) -> LtiRegistration:
     """Build pylti1p3's registration object, with our current signing key attached."""
     key = current_signing_key(session)
     lti = LtiRegistration()
@@ -48,11 +50,15 @@ class DatabaseToolConf(ToolConfAbstract[Any]):
     def registration_row(self, iss: str, client_id: str | None) -> Registration | None:
         query = select(Registration).where(Registration.issuer == iss)
         if client_id is not None:
-            return self._session.scalar(query.where(Registration.client_id == client_id))
+            return self._session.scalar(
+                query.where(Registration.client_id == client_id)
+            )
         rows = self._session.scalars(query).all()
         return rows[0] if len(rows) == 1 else None
 
-    def find_registration_by_issuer(self, iss: str, *args: Any, **kwargs: Any) -> LtiRegistration:
+    def find_registration_by_issuer(
+        self, iss: str, *args: Any, **kwargs: Any
+    ) -> LtiRegistration:
         row = self.registration_row(iss, None)
         return to_lti_registration(self._session, row) if row else None  # type: ignore[return-value]
 
@@ -62,7 +68,9 @@ class DatabaseToolConf(ToolConfAbstract[Any]):
         row = self.registration_row(iss, client_id)
         return to_lti_registration(self._session, row) if row else None  # type: ignore[return-value]
 
-    def deployment_row(self, iss: str, deployment_id: str, client_id: str | None) -> Deployment | None:
+    def deployment_row(
+        self, iss: str, deployment_id: str, client_id: str | None
+    ) -> Deployment | None:
         registration = self.registration_row(iss, client_id)
         if registration is None:
             return None

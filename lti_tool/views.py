@@ -5,7 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, g, make_response, redirect, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+)
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from lti_tool import deep_linking, registration_service, service
@@ -49,7 +57,9 @@ def _is_secure() -> bool:
     return request.is_secure or settings().base_url.startswith("https://")
 
 
-def _set_cross_site_cookie(response: Response, name: str, value: str, max_age: int) -> None:
+def _set_cross_site_cookie(
+    response: WerkzeugResponse, name: str, value: str, max_age: int
+) -> None:
     """SameSite=None; Secure; Partitioned where possible, so LMS iframes keep it (CHIPS)."""
     if _is_secure():
         response.set_cookie(
@@ -63,7 +73,9 @@ def _set_cross_site_cookie(response: Response, name: str, value: str, max_age: i
             path="/lti/",
         )
     else:
-        response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="Lax", path="/lti/")
+        response.set_cookie(
+            name, value, max_age=max_age, httponly=True, samesite="Lax", path="/lti/"
+        )
 
 
 # ----------------------------------------------------------------- LTI core
@@ -82,6 +94,7 @@ def login() -> Any:
         )
     except LaunchRejected as exc:
         return rejected_page(exc)
+    response: WerkzeugResponse
     if outcome.storage_target:
         # LTI platform storage: keep state/nonce in the LMS's own frame, no cookie needed.
         response = make_response(
@@ -112,7 +125,12 @@ def launch() -> Any:
     cookie = request.cookies.get(service.STATE_COOKIE_PREFIX + state) if state else None
     platform_state = form.get("platform_storage_state")
     pending = store().get("state:" + state) if state else None
-    if cookie is None and platform_state is None and pending and pending.get("storage_target"):
+    if (
+        cookie is None
+        and platform_state is None
+        and pending
+        and pending.get("storage_target")
+    ):
         # No cookie in this frame: read the state back from platform storage first.
         return render_template(
             "lti_storage_launch.html",
@@ -139,7 +157,9 @@ def launch() -> Any:
         request_session(), registration=registration, tenant=tenant, claims=claims
     )
     token = service.issue_launch_token(
-        secret_key=settings().secret_key, ttl_s=settings().launch_token_ttl_s, launch=outcome.launch
+        secret_key=settings().secret_key,
+        ttl_s=settings().launch_token_ttl_s,
+        launch=outcome.launch,
     )
     log.info(
         "launch accepted: tenant=%s person=%s role=%s message=%s",
@@ -149,7 +169,9 @@ def launch() -> Any:
         outcome.message_type,
     )
     if outcome.message_type == service.MESSAGE_DEEP_LINKING:
-        deep_linking.remember_request(store(), outcome, ttl_s=settings().launch_token_ttl_s)
+        deep_linking.remember_request(
+            store(), outcome, ttl_s=settings().launch_token_ttl_s
+        )
         target = "/app/deep-link"
     else:
         target = "/app/home"
@@ -179,7 +201,9 @@ def _cookie_blocked_page(pending: dict[str, Any]) -> tuple[str, int]:
     params = dict(pending.get("login_params") or {})
     params.pop("lti_storage_target", None)
     new_window_url = settings().base_url + "/lti/login?" + urlencode(params)
-    log.warning("launch rejected: bad_state cookies blocked in frame; offering new window")
+    log.warning(
+        "launch rejected: bad_state cookies blocked in frame; offering new window"
+    )
     g.db_rollback = True
     return render_template("cookie_blocked.html", new_window_url=new_window_url), 400
 
@@ -252,16 +276,22 @@ def home() -> Any:
 def deep_link_picker() -> Any:
     ctx = current_launch()
     if ctx.role == "learner":
-        raise LaunchRejected("forbidden", "Only instructors can add Pathwise to a course.", 403)
+        raise LaunchRejected(
+            "forbidden", "Only instructors can add Pathwise to a course.", 403
+        )
     modules = deep_linking.catalogue_modules(request_session(), ctx.tenant_id)
-    return render_template("deep_link_picker.html", modules=modules, lt=request.args.get("lt", ""))
+    return render_template(
+        "deep_link_picker.html", modules=modules, lt=request.args.get("lt", "")
+    )
 
 
 @learner_bp.post("/deep-link")
 def deep_link_return() -> Any:
     ctx = current_launch()
     if ctx.role == "learner":
-        raise LaunchRejected("forbidden", "Only instructors can add Pathwise to a course.", 403)
+        raise LaunchRejected(
+            "forbidden", "Only instructors can add Pathwise to a course.", 403
+        )
     module_ids = [int(v) for v in request.form.getlist("module_id") if v.isdigit()]
     form_html = deep_linking.build_response_form(
         request_session(),

@@ -42,6 +42,10 @@ def init_app(app: Flask) -> None:
     def _commit_before_response(response: Any) -> Any:
         # Commit before the body leaves so a client never sees a page whose write failed.
         session: Session | None = g.get("db_session")
-        if session is not None and response.status_code < 400 and not g.get("db_rollback"):
+        if (
+            session is not None
+            and response.status_code < 400
+            and not g.get("db_rollback")
+        ):
             session.commit()
         return response

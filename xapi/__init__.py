@@ -1,1 +1,1 @@
-"""The xAPI side: statements, LRS client, evidence rules, sync and outbox."""
+"""xAPI side of Pathwise: statements, LRS client, evidence rules, sync and outbox."""
