@@ -1,4 +1,4 @@
-"""Pure: fit per-skill BKT-with-forgetting parameters by vectorised EM, plus an ability layer.
+"""Pure: fit per-skill BKT-with-forgetting parameters by vectorised EM, plus ability.
 
 Model (one hidden state per learner and skill, 1 = known), for each opportunity:
 
@@ -30,7 +30,8 @@ across all skills (so it works for new learners and never peeks ahead).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -84,7 +85,13 @@ class ResponseLog:
             if weight is None
             else np.asarray(weight, dtype=np.float64)
         )
-        if not (skill_a.shape[0] == correct_a.shape[0] == t_a.shape[0] == n == weight_a.shape[0]):
+        if not (
+            skill_a.shape[0]
+            == correct_a.shape[0]
+            == t_a.shape[0]
+            == n
+            == weight_a.shape[0]
+        ):
             raise ValueError("response arrays must have the same length")
         if n and (skill_a.min() < 0 or learner_a.min() < 0):
             raise ValueError("learner and skill indices must be non-negative")
@@ -144,7 +151,9 @@ class SkillParamArrays:
             learn=np.array([p.learn for p in clipped], dtype=np.float64),
             guess=np.array([p.guess for p in clipped], dtype=np.float64),
             slip=np.array([p.slip for p in clipped], dtype=np.float64),
-            forget_per_day=np.array([p.forget_per_day for p in clipped], dtype=np.float64),
+            forget_per_day=np.array(
+                [p.forget_per_day for p in clipped], dtype=np.float64
+            ),
         )
 
     def __len__(self) -> int:
@@ -183,12 +192,12 @@ class SkillParamArrays:
         )
 
 
-# --------------------------------------------------------------------------- single learner
+# --- single learner ---
 
 
 def decay(p_known: float, params: BKTParams, gap_days: float) -> float:
     """Forgetting between opportunities ``gap_days`` apart."""
-    return p_known * (1.0 - params.forget_per_day) ** max(gap_days, 0.0)
+    return float(p_known * (1.0 - params.forget_per_day) ** max(gap_days, 0.0))
 
 
 def predict_correct(p_known: float, params: BKTParams) -> float:
@@ -196,13 +205,15 @@ def predict_correct(p_known: float, params: BKTParams) -> float:
     return p_known * (1.0 - params.slip) + (1.0 - p_known) * params.guess
 
 
-def observe(p_known: float, correct: bool, params: BKTParams, weight: float = 1.0) -> float:
+def observe(
+    p_known: float, correct: bool, params: BKTParams, weight: float = 1.0
+) -> float:
     """Posterior P(known) after a response, then the learning transition."""
     if correct:
         e1, e0 = 1.0 - params.slip, params.guess
     else:
         e1, e0 = params.slip, 1.0 - params.guess
-    e1, e0 = e1**weight, e0**weight
+    e1, e0 = float(e1**weight), float(e0**weight)
     posterior = p_known * e1 / (p_known * e1 + (1.0 - p_known) * e0)
     return posterior + (1.0 - posterior) * params.learn
 
@@ -213,7 +224,7 @@ def predict_sequence(
     t_days: list[float] | FloatArray,
     weight: list[float] | FloatArray | None = None,
 ) -> FloatArray:
-    """One learner, one skill: P(correct) before each response (the engine's update loop).
+    """One learner, one skill: P(correct) before each response (the online update).
 
     This is the plain-Python reference the vectorised forward pass must agree with.
     """
@@ -231,7 +242,7 @@ def predict_sequence(
     return out
 
 
-# --------------------------------------------------------------------------- layout
+# --- layout ---
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,9 +300,9 @@ def _layout(log: ResponseLog) -> _Layout:
     # active[t] = number of sequences longer than t
     ascending = sorted_lengths[::-1]
     steps = np.arange(n_steps)
-    active = (ascending.shape[0] - np.searchsorted(ascending, steps, side="right")).astype(
-        np.int64
-    )
+    active = (
+        ascending.shape[0] - np.searchsorted(ascending, steps, side="right")
+    ).astype(np.int64)
     offsets = np.zeros(n_steps + 1, dtype=np.int64)
     offsets[1:] = np.cumsum(active)
     flat_of_sorted = offsets[pos] + rank[seq_of]
@@ -324,7 +335,7 @@ def _layout(log: ResponseLog) -> _Layout:
     )
 
 
-# --------------------------------------------------------------------------- EM core
+# --- EM core ---
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,15 +429,35 @@ def _newton_forget(
         grad_terms = -survived * gap + forgot * gap / em1
         hess_terms = -forgot * gap * gap * (em1 + 1.0) / (em1 * em1)
         em1_anchor = np.maximum(np.expm1(lam), _TINY)
-        grad = np.bincount(groups, grad_terms, n_groups) + strength * (
+        grad = _sum_by(groups, grad_terms, n_groups) + strength * (
             -(1.0 - f0) + f0 / em1_anchor
         )
-        hess = np.bincount(groups, hess_terms, n_groups) - strength * f0 * (
+        hess = _sum_by(groups, hess_terms, n_groups) - strength * f0 * (
             em1_anchor + 1.0
         ) / (em1_anchor * em1_anchor)
         hess = np.minimum(hess, -_TINY)
         lam = np.clip(lam - grad / hess, _LAMBDA_MIN, _LAMBDA_MAX)
     return lam
+
+
+def _shrunk_ratio(
+    strength: float,
+) -> Callable[[FloatArray, FloatArray, FloatArray], FloatArray]:
+    """MAP estimate num/den with ``strength`` pseudo-counts at the anchor value."""
+
+    def ratio(num: FloatArray, den: FloatArray, anchor: FloatArray) -> FloatArray:
+        total = den + strength
+        ok = total > _TINY
+        return np.where(
+            ok, (num + strength * anchor) / np.where(ok, total, 1.0), anchor
+        )
+
+    return ratio
+
+
+def _sum_by(groups: IntArray, values: FloatArray, n_groups: int) -> FloatArray:
+    """Per-group sums (a segment sum; bincount is the fastest one numpy has)."""
+    return np.bincount(groups, weights=values, minlength=n_groups).astype(np.float64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -465,7 +496,7 @@ def _em(
     ll = np.zeros(n_groups)
     for iterations in range(1, max_iter + 1):  # noqa: B007 - used after the loop
         f = _forward(lay, groups, first_groups, p)
-        ll = np.bincount(groups, np.log(f.scale), n_groups)
+        ll = _sum_by(groups, np.log(f.scale), n_groups)
         total = float(ll.sum())
         if total - previous < tol * n_obs:
             converged = True
@@ -486,30 +517,25 @@ def _em(
         xi11 = a * r * b1
         # (unknown, unknown) pairs split into "never learned" and "learned, then forgot"
         learned_then_forgot = xi00 * learn * (1.0 - r) / (1.0 - lr)
-        k = strength
-
-        def ratio(num: FloatArray, den: FloatArray, anchor_value: FloatArray) -> FloatArray:
-            safe = np.where(den + k > _TINY, den + k, 1.0)
-            return np.where(den + k > _TINY, (num + k * anchor_value) / safe, anchor_value)
-
+        ratio = _shrunk_ratio(strength)
         prior = ratio(
-            np.bincount(first_groups, gamma1[lay.first], n_groups),
+            _sum_by(first_groups, gamma1[lay.first], n_groups),
             np.bincount(first_groups, minlength=n_groups).astype(np.float64),
             anchor.prior,
         )
         learn_new = ratio(
-            np.bincount(to_groups, xi01 + learned_then_forgot, n_groups),
-            np.bincount(to_groups, xi00 + xi01, n_groups),
+            _sum_by(to_groups, xi01 + learned_then_forgot, n_groups),
+            _sum_by(to_groups, xi00 + xi01, n_groups),
             anchor.learn,
         )
         guess = ratio(
-            np.bincount(groups, w * gamma0 * y, n_groups),
-            np.bincount(groups, w * gamma0, n_groups),
+            _sum_by(groups, w * gamma0 * y, n_groups),
+            _sum_by(groups, w * gamma0, n_groups),
             anchor.guess,
         )
         slip = ratio(
-            np.bincount(groups, w * gamma1 * (1.0 - y), n_groups),
-            np.bincount(groups, w * gamma1, n_groups),
+            _sum_by(groups, w * gamma1 * (1.0 - y), n_groups),
+            _sum_by(groups, w * gamma1, n_groups),
             anchor.slip,
         )
         lam = _newton_forget(
@@ -533,7 +559,7 @@ def _em(
     return _EMResult(p, ll, iterations, converged)
 
 
-# --------------------------------------------------------------------------- public API
+# --- public API ---
 
 
 @dataclass(frozen=True, slots=True)
@@ -609,7 +635,9 @@ def fit_bkt(
             slip=rng.uniform(0.02, SLIP_MAX, n_skills),
             forget_per_day=rng.uniform(0.001, 0.1, n_skills),
         )
-        trial = _em(lay, lay.skill, lay.first_skill, start, anchor, strength, max_iter, tol)
+        trial = _em(
+            lay, lay.skill, lay.first_skill, start, anchor, strength, max_iter, tol
+        )
         better = trial.log_likelihood > ll + 1e-9
         params = SkillParamArrays(
             prior=np.where(better, trial.params.prior, params.prior),
@@ -647,13 +675,15 @@ def predict_bkt(params: SkillParamArrays, log: ResponseLog) -> FloatArray:
     lay = _layout(log)
     p = params.clipped()
     f = _forward(lay, lay.skill, lay.first_skill, p)
-    pred = f.p_known * (1.0 - p.slip[lay.skill]) + (1.0 - f.p_known) * p.guess[lay.skill]
+    pred = (
+        f.p_known * (1.0 - p.slip[lay.skill]) + (1.0 - f.p_known) * p.guess[lay.skill]
+    )
     out = np.empty_like(pred)
     out[lay.order] = pred
     return out
 
 
-# --------------------------------------------------------------------------- ability layer
+# --- ability layer ---
 
 
 def _logit(p: FloatArray) -> FloatArray:
@@ -690,18 +720,21 @@ class AbilityCorrection:
         return state.residual_sum / (state.count + self.shrinkage)
 
     def adjust(self, p_bkt: float, state: AbilityState, first_on_skill: bool) -> float:
-        """P(correct) for one response given BKT's prediction and the learner's state."""
+        """P(correct) for one response from BKT's prediction and the learner's state."""
         q = min(max(p_bkt, PROB_MIN), 1.0 - PROB_MIN)
         theta = self.ability(state)
         z = (
             self.coef_bkt * float(np.log(q / (1.0 - q)))
-            + (self.coef_ability + self.coef_ability_first * float(first_on_skill)) * theta
+            + (self.coef_ability + self.coef_ability_first * float(first_on_skill))
+            * theta
             + self.intercept
         )
         return float(1.0 / (1.0 + np.exp(-z)))
 
     @staticmethod
-    def update(state: AbilityState, correct: bool, p_bkt: float, weight: float = 1.0) -> AbilityState:
+    def update(
+        state: AbilityState, correct: bool, p_bkt: float, weight: float = 1.0
+    ) -> AbilityState:
         """Fold one response in (use BKT's prediction, not the corrected one)."""
         return AbilityState(
             residual_sum=state.residual_sum + weight * (float(correct) - p_bkt),
@@ -771,15 +804,15 @@ def _first_on_skill(log: ResponseLog) -> FloatArray:
     order = np.lexsort((np.arange(n), log.t_days, log.skill, log.learner))
     learner, skill = log.learner[order], log.skill[order]
     first_sorted = np.ones(n)
-    first_sorted[1:] = ((learner[1:] != learner[:-1]) | (skill[1:] != skill[:-1])).astype(
-        np.float64
-    )
+    first_sorted[1:] = (
+        (learner[1:] != learner[:-1]) | (skill[1:] != skill[:-1])
+    ).astype(np.float64)
     out = np.empty(n)
     out[order] = first_sorted
     return out
 
 
-# --------------------------------------------------------------------------- the full model
+# --- the full model ---
 
 
 @dataclass(frozen=True, slots=True)
@@ -789,7 +822,6 @@ class LearnerModelFit:
     bkt: FitResult
     ability: AbilityCorrection
     seconds: float
-    extra: dict[str, float] = field(default_factory=dict)
 
 
 def fit_model(
@@ -803,7 +835,7 @@ def fit_model(
     seed: int = 0,
     defaults: BKTParams = DEFAULT_PARAMS,
 ) -> LearnerModelFit:
-    """Fit BKT per skill by EM, then (optionally) the ability layer on its predictions."""
+    """Fit BKT per skill by EM, then (optionally) the ability layer on its output."""
     started = time.perf_counter()
     bkt = fit_bkt(
         log,
@@ -817,10 +849,14 @@ def fit_model(
     ability = AbilityCorrection()
     if use_ability and len(log) >= 50 and 0.0 < float(log.correct.mean()) < 1.0:
         ability = ability.fit(log, predict_bkt(bkt.params, log))
-    return LearnerModelFit(bkt=bkt, ability=ability, seconds=time.perf_counter() - started)
+    return LearnerModelFit(
+        bkt=bkt, ability=ability, seconds=time.perf_counter() - started
+    )
 
 
-def predict_one_step(model: LearnerModelFit, log: ResponseLog, *, use_ability: bool = True) -> FloatArray:
+def predict_one_step(
+    model: LearnerModelFit, log: ResponseLog, *, use_ability: bool = True
+) -> FloatArray:
     """One-step-ahead P(correct) for every response in ``log`` (in its order).
 
     Each prediction uses only the same learner's earlier responses: BKT state per

@@ -13,8 +13,8 @@ import sys
 import time
 
 import numpy as np
-import pandas as pd
-from pyBKT.models import Model
+import pandas as pd  # type: ignore[import-untyped]
+from pyBKT.models import Model  # type: ignore[import-not-found]
 
 
 def main() -> None:

@@ -69,7 +69,9 @@ def simulate(
     learner = 0
     while total < n_responses:
         n_mine = int(rng.integers(4, 13))
-        mine = rng.choice(n_skills, size=min(n_mine, n_skills), replace=False, p=popularity)
+        mine = rng.choice(
+            n_skills, size=min(n_mine, n_skills), replace=False, p=popularity
+        )
         n_sessions = int(rng.integers(3, 16))
         day = np.cumsum(rng.exponential(3.0, n_sessions))
         for start in day:
@@ -101,7 +103,7 @@ def _run_hidden_states(
     ability: NDArray[np.float64],
     rng: np.random.Generator,
 ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-    """Step every (learner, skill) sequence forward together, one opportunity at a time."""
+    """Step all (learner, skill) sequences together, one opportunity at a time."""
     n = learner.shape[0]
     order = np.lexsort((np.arange(n), t_days, skill, learner))
     lr, sk, tt = learner[order], skill[order], t_days[order]
