@@ -33,6 +33,8 @@ KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 TAG_CSV_HEADER = ("activity_key", "skill_key", "weight", "level")
 MAX_NAME = 300
 MAX_URL = 1000
+# Difficulty is relative to the activity's level, in logit-like units (0 = typical).
+MAX_DIFFICULTY = 3.0
 
 Path = tuple[str | int, ...]
 
@@ -734,10 +736,12 @@ def _activity(
         check.error(
             (*path, "duration_min"), f"must be more than 0 minutes, got {duration:g}"
         )
-    difficulty = check.number(obj, path, "difficulty", default=0.5)
-    if difficulty is not None and not 0.0 <= difficulty <= 1.0:
+    difficulty = check.number(obj, path, "difficulty", default=0.0)
+    if difficulty is not None and not -MAX_DIFFICULTY <= difficulty <= MAX_DIFFICULTY:
         check.error(
-            (*path, "difficulty"), f"must be between 0 and 1, got {difficulty:g}"
+            (*path, "difficulty"),
+            f"must be between -{MAX_DIFFICULTY:g} and {MAX_DIFFICULTY:g} "
+            f"(0 = typical for its level), got {difficulty:g}",
         )
     group: str | None = None
     if obj.get("explanation_group") is not None:
@@ -770,7 +774,7 @@ def _activity(
         title=title,
         type=kind,
         duration_min=duration or 0.0,
-        difficulty=difficulty if difficulty is not None else 0.5,
+        difficulty=difficulty if difficulty is not None else 0.0,
         target_level=target_level,
         explanation_group=group,
         url=url,

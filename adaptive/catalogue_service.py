@@ -1,0 +1,617 @@
+"""Service layer: import and export catalogues (frameworks, skills, roles, activities, modules).
+
+Imports upsert by key inside a SAVEPOINT, so a re-import is idempotent and a failure part
+way leaves nothing behind while the caller's session stays usable. Services flush, never
+commit: the CLI or the request owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from adaptive.catalogue_io import (
+    ActivityDoc,
+    CatalogueDoc,
+    FrameworkDoc,
+    ModuleDoc,
+    QuestionDoc,
+    RoleDoc,
+    RoleTargetDoc,
+    SkillDoc,
+    SkillTagDoc,
+    TagRow,
+    check_tagging,
+    export_catalogue,
+    parse_catalogue,
+)
+from adaptive.models import (
+    Activity,
+    ActivitySkill,
+    Framework,
+    Module,
+    ModuleActivity,
+    RoleProfile,
+    RoleTarget,
+    Skill,
+    SkillPrerequisite,
+)
+from lti_tool.models import AuditEntry
+
+DEMO_PACKAGE = "lti_tool"
+DEMO_RESOURCE = "demo/ai_readiness.json"
+DEMO_ACTOR = "pathwise demo"
+
+
+@dataclass
+class KindCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+    def count(self, *, created: bool, changed: bool) -> None:
+        if created:
+            self.created += 1
+        elif changed:
+            self.updated += 1
+        else:
+            self.unchanged += 1
+
+
+@dataclass
+class ImportSummary:
+    """What an import did, per kind of record (created / updated / unchanged)."""
+
+    framework_id: int
+    framework_key: str
+    tenant_id: int | None
+    source_name: str
+    framework: KindCounts = field(default_factory=KindCounts)
+    skills: KindCounts = field(default_factory=KindCounts)
+    roles: KindCounts = field(default_factory=KindCounts)
+    activities: KindCounts = field(default_factory=KindCounts)
+    modules: KindCounts = field(default_factory=KindCounts)
+
+    @property
+    def changed(self) -> bool:
+        kinds = (self.framework, self.skills, self.roles, self.activities, self.modules)
+        return any(k.created or k.updated for k in kinds)
+
+    def brief(self) -> dict[str, Any]:
+        """A one-line-friendly summary: totals per kind and how many records changed."""
+        kinds = {
+            "skills": self.skills,
+            "roles": self.roles,
+            "activities": self.activities,
+            "modules": self.modules,
+        }
+        out: dict[str, Any] = {
+            "framework": self.framework_key,
+            "framework_id": self.framework_id,
+        }
+        out.update({name: counts.total for name, counts in kinds.items()})
+        out["created"] = sum(c.created for c in (self.framework, *kinds.values()))
+        out["updated"] = sum(c.updated for c in (self.framework, *kinds.values()))
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["changed"] = self.changed
+        return out
+
+
+@dataclass
+class TagSummary:
+    framework_id: int
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def _assign(obj: object, **values: Any) -> bool:
+    """Set attributes that differ; report whether anything changed (idempotent re-import)."""
+    changed = False
+    for name, value in values.items():
+        if getattr(obj, name) != value:
+            setattr(obj, name, value)
+            changed = True
+    return changed
+
+
+def find_framework(
+    session: Session, *, key: str, tenant_id: int | None
+) -> Framework | None:
+    """The framework with ``key`` in a tenant (``None`` = the shared catalogue)."""
+    condition = (
+        Framework.tenant_id.is_(None)
+        if tenant_id is None
+        else Framework.tenant_id == tenant_id
+    )
+    return session.scalars(
+        select(Framework).where(Framework.key == key, condition)
+    ).first()
+
+
+def import_catalogue(
+    session: Session, *, doc: CatalogueDoc, tenant_id: int | None = None, actor: str
+) -> ImportSummary:
+    """Create or update a framework and everything in it from a parsed catalogue.
+
+    Records are matched by key within the framework, so importing the same file twice
+    changes nothing. The import never deletes skills, activities, roles or modules that
+    the file no longer lists (learner evidence may point at them); it does replace each
+    listed record's prerequisites, skill tags, role targets and module order.
+
+    Args:
+        doc: a catalogue from ``parse_catalogue`` (already validated).
+        tenant_id: the deployment that owns the framework; ``None`` = shared by all.
+        actor: who imported it, for the audit log.
+
+    Returns:
+        Counts per kind; nothing is committed.
+    """
+    with session.begin_nested():
+        framework, created = _upsert_framework(session, doc.framework, tenant_id)
+        summary = ImportSummary(framework.id, framework.key, tenant_id, doc.source_name)
+        summary.framework.count(created=created[0], changed=created[1])
+        skills = _import_skills(session, framework, doc.skills, summary.skills)
+        roles = _import_roles(session, framework, doc.roles, skills, summary.roles)
+        activities = _import_activities(
+            session, framework, doc.activities, skills, summary.activities
+        )
+        _import_modules(
+            session, framework, doc.modules, roles, activities, summary.modules
+        )
+        session.add(
+            AuditEntry(
+                tenant_id=tenant_id,
+                actor=actor,
+                action="catalogue.import",
+                target=f"framework:{framework.key}",
+                details={
+                    "framework_id": framework.id,
+                    "source": doc.source_name,
+                    "counts": {
+                        kind: asdict(getattr(summary, kind))
+                        for kind in (
+                            "framework",
+                            "skills",
+                            "roles",
+                            "activities",
+                            "modules",
+                        )
+                    },
+                },
+            )
+        )
+        session.flush()
+    return summary
+
+
+def _upsert_framework(
+    session: Session, doc: FrameworkDoc, tenant_id: int | None
+) -> tuple[Framework, tuple[bool, bool]]:
+    framework = find_framework(session, key=doc.key, tenant_id=tenant_id)
+    values = {
+        "name": doc.name,
+        "description": doc.description,
+        "scale": list(doc.scale),
+    }
+    if framework is None:
+        framework = Framework(tenant_id=tenant_id, key=doc.key, **values)
+        session.add(framework)
+        session.flush()
+        return framework, (True, True)
+    return framework, (False, _assign(framework, **values))
+
+
+def _import_skills(
+    session: Session, framework: Framework, docs: Sequence[SkillDoc], counts: KindCounts
+) -> dict[str, Skill]:
+    existing = {
+        s.key: s
+        for s in session.scalars(
+            select(Skill).where(Skill.framework_id == framework.id)
+        )
+    }
+    created: set[str] = set()
+    changed: dict[str, bool] = {}
+    for doc in docs:
+        skill = existing.get(doc.key)
+        values = {"name": doc.name, "description": doc.description}
+        if skill is None:
+            skill = Skill(framework_id=framework.id, key=doc.key, **values)
+            session.add(skill)
+            existing[doc.key] = skill
+            created.add(doc.key)
+            changed[doc.key] = True
+        else:
+            changed[doc.key] = _assign(skill, **values)
+    # Prerequisite edges need every skill's id, including the ones just created.
+    session.flush()
+    for doc in docs:
+        skill = existing[doc.key]
+        wanted = {existing[p].id for p in doc.prerequisites}
+        current = {
+            edge.prerequisite_id: edge
+            for edge in session.scalars(
+                select(SkillPrerequisite).where(SkillPrerequisite.skill_id == skill.id)
+            )
+        }
+        for prerequisite_id, edge in current.items():
+            if prerequisite_id not in wanted:
+                session.delete(edge)
+                changed[doc.key] = True
+        for prerequisite_id in wanted - current.keys():
+            session.add(
+                SkillPrerequisite(skill_id=skill.id, prerequisite_id=prerequisite_id)
+            )
+            changed[doc.key] = True
+        counts.count(created=doc.key in created, changed=changed[doc.key])
+    session.flush()
+    return existing
+
+
+def _import_roles(
+    session: Session,
+    framework: Framework,
+    docs: Sequence[RoleDoc],
+    skills: dict[str, Skill],
+    counts: KindCounts,
+) -> dict[str, RoleProfile]:
+    existing = {
+        r.key: r
+        for r in session.scalars(
+            select(RoleProfile).where(RoleProfile.framework_id == framework.id)
+        )
+    }
+    for doc in docs:
+        role = existing.get(doc.key)
+        values = {
+            "name": doc.name,
+            "description": doc.description,
+            "horizon_days": doc.horizon_days,
+        }
+        created = role is None
+        if role is None:
+            role = RoleProfile(framework_id=framework.id, key=doc.key, **values)
+            session.add(role)
+            session.flush()
+            existing[doc.key] = role
+            changed = True
+        else:
+            changed = _assign(role, **values)
+        wanted = {skills[t.skill].id: t.level for t in doc.targets}
+        current = {t.skill_id: t for t in role.targets}
+        for skill_id, target in current.items():
+            if skill_id not in wanted:
+                role.targets.remove(target)
+                changed = True
+            elif target.target_level != wanted[skill_id]:
+                target.target_level = wanted[skill_id]
+                changed = True
+        for skill_id in wanted.keys() - current.keys():
+            role.targets.append(
+                RoleTarget(skill_id=skill_id, target_level=wanted[skill_id])
+            )
+            changed = True
+        counts.count(created=created, changed=changed)
+    session.flush()
+    return existing
+
+
+def _import_activities(
+    session: Session,
+    framework: Framework,
+    docs: Sequence[ActivityDoc],
+    skills: dict[str, Skill],
+    counts: KindCounts,
+) -> dict[str, Activity]:
+    existing = {
+        a.key: a
+        for a in session.scalars(
+            select(Activity).where(Activity.framework_id == framework.id)
+        )
+    }
+    for doc in docs:
+        activity = existing.get(doc.key)
+        values: dict[str, Any] = {
+            "title": doc.title,
+            "kind": doc.type,
+            "content": doc.content(),
+            "url": doc.url,
+            "duration_min": doc.duration_min,
+            "difficulty": doc.difficulty,
+            "target_level": doc.target_level,
+            "explanation_group": doc.explanation_group,
+        }
+        created = activity is None
+        if activity is None:
+            activity = Activity(framework_id=framework.id, key=doc.key, **values)
+            session.add(activity)
+            session.flush()
+            existing[doc.key] = activity
+            changed = True
+        else:
+            changed = _assign(activity, **values)
+        changed = _sync_tags(activity, doc.skills, skills) or changed
+        counts.count(created=created, changed=changed)
+    session.flush()
+    return existing
+
+
+def _sync_tags(
+    activity: Activity, tags: Sequence[SkillTagDoc], skills: dict[str, Skill]
+) -> bool:
+    wanted = {skills[t.skill].id: t for t in tags}
+    current = {link.skill_id: link for link in activity.skill_links}
+    changed = False
+    for skill_id, link in current.items():
+        if skill_id not in wanted:
+            activity.skill_links.remove(link)
+            changed = True
+        else:
+            tag = wanted[skill_id]
+            changed = _assign(link, weight=tag.weight, level=tag.level) or changed
+    for skill_id in wanted.keys() - current.keys():
+        tag = wanted[skill_id]
+        activity.skill_links.append(
+            ActivitySkill(skill_id=skill_id, weight=tag.weight, level=tag.level)
+        )
+        changed = True
+    return changed
+
+
+def _import_modules(
+    session: Session,
+    framework: Framework,
+    docs: Sequence[ModuleDoc],
+    roles: dict[str, RoleProfile],
+    activities: dict[str, Activity],
+    counts: KindCounts,
+) -> None:
+    existing = {
+        m.key: m
+        for m in session.scalars(
+            select(Module).where(Module.framework_id == framework.id)
+        )
+    }
+    for doc in docs:
+        module = existing.get(doc.key)
+        values: dict[str, Any] = {
+            "title": doc.title,
+            "description": doc.description,
+            "default_role_id": roles[doc.default_role].id if doc.default_role else None,
+            "placement_budget": doc.placement_budget,
+        }
+        created = module is None
+        if module is None:
+            module = Module(framework_id=framework.id, key=doc.key, **values)
+            session.add(module)
+            session.flush()
+            changed = True
+        else:
+            changed = _assign(module, **values)
+        wanted = {
+            activities[key].id: position for position, key in enumerate(doc.activities)
+        }
+        current = {link.activity_id: link for link in module.activity_links}
+        for activity_id, link in current.items():
+            if activity_id not in wanted:
+                module.activity_links.remove(link)
+                changed = True
+            else:
+                changed = _assign(link, position=wanted[activity_id]) or changed
+        for activity_id in wanted.keys() - current.keys():
+            module.activity_links.append(
+                ModuleActivity(activity_id=activity_id, position=wanted[activity_id])
+            )
+            changed = True
+        counts.count(created=created, changed=changed)
+    session.flush()
+
+
+def load_catalogue(session: Session, *, framework_id: int) -> CatalogueDoc:
+    """Read a framework and everything in it back into a catalogue document."""
+    framework = session.get(Framework, framework_id)
+    if framework is None:
+        raise LookupError(f"no framework with id {framework_id}")
+    skills = list(
+        session.scalars(
+            select(Skill).where(Skill.framework_id == framework_id).order_by(Skill.id)
+        )
+    )
+    key_of = {s.id: s.key for s in skills}
+    prerequisites: dict[int, list[str]] = {s.id: [] for s in skills}
+    for edge in session.scalars(
+        select(SkillPrerequisite)
+        .where(SkillPrerequisite.skill_id.in_(key_of))
+        .order_by(SkillPrerequisite.skill_id, SkillPrerequisite.prerequisite_id)
+    ):
+        prerequisites[edge.skill_id].append(key_of[edge.prerequisite_id])
+    roles = list(
+        session.scalars(
+            select(RoleProfile)
+            .where(RoleProfile.framework_id == framework_id)
+            .order_by(RoleProfile.id)
+        )
+    )
+    role_key = {r.id: r.key for r in roles}
+    activities = list(
+        session.scalars(
+            select(Activity)
+            .where(Activity.framework_id == framework_id)
+            .order_by(Activity.id)
+        )
+    )
+    activity_key = {a.id: a.key for a in activities}
+    modules = list(
+        session.scalars(
+            select(Module)
+            .where(Module.framework_id == framework_id)
+            .order_by(Module.id)
+        )
+    )
+    return CatalogueDoc(
+        framework=FrameworkDoc(
+            framework.key, framework.name, framework.description, tuple(framework.scale)
+        ),
+        skills=tuple(
+            SkillDoc(s.key, s.name, s.description, tuple(prerequisites[s.id]))
+            for s in skills
+        ),
+        roles=tuple(
+            RoleDoc(
+                r.key,
+                r.name,
+                r.description,
+                r.horizon_days,
+                tuple(
+                    RoleTargetDoc(key_of[t.skill_id], t.target_level)
+                    for t in sorted(r.targets, key=lambda t: t.skill_id)
+                ),
+            )
+            for r in roles
+        ),
+        activities=tuple(_activity_doc(a, key_of) for a in activities),
+        modules=tuple(
+            ModuleDoc(
+                m.key,
+                m.title,
+                m.description,
+                role_key.get(m.default_role_id)
+                if m.default_role_id is not None
+                else None,
+                m.placement_budget,
+                tuple(activity_key[link.activity_id] for link in m.activity_links),
+            )
+            for m in modules
+        ),
+        source_name=f"framework:{framework.key}",
+    )
+
+
+def _activity_doc(activity: Activity, key_of: dict[int, str]) -> ActivityDoc:
+    content = activity.content or {}
+    questions = tuple(
+        QuestionDoc(
+            str(q["prompt"]),
+            tuple(q["options"]),
+            int(q["answer"]),
+            str(q["explanation"]),
+        )
+        for q in content.get("questions", [])
+    )
+    return ActivityDoc(
+        key=activity.key,
+        title=activity.title,
+        type=activity.kind,
+        duration_min=activity.duration_min,
+        difficulty=activity.difficulty,
+        target_level=activity.target_level,
+        explanation_group=activity.explanation_group,
+        url=activity.url,
+        skills=tuple(
+            SkillTagDoc(key_of[link.skill_id], link.weight, link.level)
+            for link in sorted(activity.skill_links, key=lambda link: link.skill_id)
+        ),
+        markdown=str(content.get("markdown", "")),
+        questions=questions,
+    )
+
+
+def export_catalogue_for(session: Session, *, framework_id: int) -> str:
+    """The framework as catalogue JSON, ready to edit and re-import."""
+    return export_catalogue(load_catalogue(session, framework_id=framework_id))
+
+
+def tag_activities(
+    session: Session,
+    *,
+    framework_id: int,
+    rows: Sequence[TagRow],
+    source_name: str,
+    actor: str,
+    tenant_id: int | None = None,
+) -> TagSummary:
+    """Add or update activity skill tags from parsed CSV rows (other tags are kept).
+
+    Raises:
+        CatalogueError: rows naming activities or skills the framework doesn't have,
+            or levels outside its scale, with their CSV line numbers; nothing is changed.
+    """
+    framework = session.get(Framework, framework_id)
+    if framework is None:
+        raise LookupError(f"no framework with id {framework_id}")
+    skills = {
+        s.key: s
+        for s in session.scalars(
+            select(Skill).where(Skill.framework_id == framework_id)
+        )
+    }
+    activities = {
+        a.key: a
+        for a in session.scalars(
+            select(Activity).where(Activity.framework_id == framework_id)
+        )
+    }
+    check_tagging(
+        rows,
+        source_name=source_name,
+        activity_keys=activities,
+        skill_keys=skills,
+        max_level=len(framework.scale) - 1,
+    )
+    summary = TagSummary(framework_id)
+    with session.begin_nested():
+        for row in rows:
+            activity = activities[row.activity_key]
+            skill_id = skills[row.skill_key].id
+            link = next(
+                (li for li in activity.skill_links if li.skill_id == skill_id), None
+            )
+            if link is None:
+                activity.skill_links.append(
+                    ActivitySkill(skill_id=skill_id, weight=row.weight, level=row.level)
+                )
+                summary.created += 1
+            elif _assign(link, weight=row.weight, level=row.level):
+                summary.updated += 1
+            else:
+                summary.unchanged += 1
+        session.add(
+            AuditEntry(
+                tenant_id=tenant_id,
+                actor=actor,
+                action="catalogue.tag",
+                target=f"framework:{framework.key}",
+                details={"source": source_name, **asdict(summary)},
+            )
+        )
+        session.flush()
+    return summary
+
+
+def demo_catalogue_text() -> str:
+    """The shipped demo catalogue (works from a source tree and an installed wheel)."""
+    return (
+        resources.files(DEMO_PACKAGE)
+        .joinpath(DEMO_RESOURCE)
+        .read_text(encoding="utf-8")
+    )
+
+
+def seed_demo(session: Session) -> dict[str, Any]:
+    """Import the AI-readiness demo catalogue into the shared catalogue (idempotent)."""
+    doc = parse_catalogue(demo_catalogue_text(), source_name=DEMO_RESOURCE)
+    summary = import_catalogue(session, doc=doc, tenant_id=None, actor=DEMO_ACTOR)
+    return summary.brief()
