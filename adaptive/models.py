@@ -248,3 +248,160 @@ class SkillParams(Base):
     n_observations: Mapped[int] = mapped_column(Integer, default=0)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     fitted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# --- learner state (the engine's memory per tenant and person) ---
+
+
+class LearnerProfile(Base):
+    """Per learner: the ability estimate and how far the evidence log has been folded in."""
+
+    __tablename__ = "learner_profiles"
+    __table_args__ = (UniqueConstraint("tenant_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE")
+    )
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    ability: Mapped[float] = mapped_column(Float, default=0.0)
+    n_ability: Mapped[int] = mapped_column(Integer, default=0)
+    # Evidence rows with a larger id have not been applied to the skill states yet.
+    last_evidence_id: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class LearnerSkillState(Base):
+    """The learner model's posterior for one skill, plus its refresher card."""
+
+    __tablename__ = "learner_skill_states"
+    __table_args__ = (UniqueConstraint("tenant_id", "person_id", "skill_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE")
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), index=True
+    )
+    skill_id: Mapped[int] = mapped_column(ForeignKey("skills.id", ondelete="CASCADE"))
+    # P(level >= 1) and the median level at the last update (for queries and reports).
+    p_known: Mapped[float] = mapped_column(Float)
+    level: Mapped[int] = mapped_column(Integer, default=0)
+    level_probs: Mapped[list[float]] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column()
+    last_evidence_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    n_evidence: Mapped[int] = mapped_column(Integer, default=0)
+    weight_evidence: Mapped[float] = mapped_column(Float, default=0.0)
+    mastered_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    fsrs_card: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    next_refresh_at: Mapped[dt.datetime | None] = mapped_column(
+        default=None, index=True
+    )
+
+
+class LearnerRole(Base):
+    """Which role a learner works toward, optionally only inside one module."""
+
+    __tablename__ = "learner_roles"
+    __table_args__ = (UniqueConstraint("tenant_id", "person_id", "module_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE")
+    )
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    role_id: Mapped[int] = mapped_column(
+        ForeignKey("role_profiles.id", ondelete="CASCADE")
+    )
+    module_id: Mapped[int | None] = mapped_column(
+        ForeignKey("modules.id", ondelete="CASCADE"), default=None
+    )
+    assigned_by: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Attempt(Base):
+    """A learner's try at an activity: answers, score, and the reason it was offered."""
+
+    __tablename__ = "attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE")
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), index=True
+    )
+    activity_id: Mapped[int] = mapped_column(
+        ForeignKey("activities.id", ondelete="CASCADE")
+    )
+    module_id: Mapped[int | None] = mapped_column(
+        ForeignKey("modules.id", ondelete="SET NULL"), default=None
+    )
+    answers: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    score: Mapped[float | None] = mapped_column(Float, default=None)
+    refresher: Mapped[bool] = mapped_column(default=False)
+    reason: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class PlacementSession(Base):
+    """The adaptive placement check at first launch: questions asked and why it stopped."""
+
+    __tablename__ = "placement_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE")
+    )
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    module_id: Mapped[int] = mapped_column(ForeignKey("modules.id", ondelete="CASCADE"))
+    budget: Mapped[int] = mapped_column(Integer, default=8)
+    # [{"ref", "skill_id", "level", "correct", "expected_gain_bits"}], in order asked.
+    asked: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    pending_ref: Mapped[str | None] = mapped_column(String(100), default=None)
+    stop_code: Mapped[str | None] = mapped_column(String(40), default=None)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+OVERRIDE_KINDS = (
+    "pin",
+    "skip_skill",
+    "skip_activity",
+    "add_target",
+    "set_target",
+    "reorder",
+)
+
+
+class PathOverride(Base):
+    """A manager's (or learner's) change to a path; revoked ones are kept for the record."""
+
+    __tablename__ = "path_overrides"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE")
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), index=True
+    )
+    module_id: Mapped[int | None] = mapped_column(
+        ForeignKey("modules.id", ondelete="CASCADE"), default=None
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    skill_id: Mapped[int | None] = mapped_column(
+        ForeignKey("skills.id", ondelete="CASCADE"), default=None
+    )
+    activity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("activities.id", ondelete="CASCADE"), default=None
+    )
+    level: Mapped[int | None] = mapped_column(Integer, default=None)
+    order: Mapped[list[int]] = mapped_column(JSON, default=list)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)

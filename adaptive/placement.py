@@ -12,7 +12,13 @@ import datetime as dt
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from adaptive.learner import LearnerModel, Observation, expected_information, p_at_least
+from adaptive.learner import (
+    LearnerModel,
+    Observation,
+    Vector,
+    expected_information,
+    p_at_least,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +72,7 @@ def choose_probe(
     a decision, so it is never asked.
     """
     best: ProbeChoice | None = None
-    posteriors = {}
+    posteriors: dict[int, Vector] = {}
     for probe in probes:
         target = targets.get(probe.skill_id)
         if target is None or probe.ref in asked or not 1 <= probe.level <= target:
