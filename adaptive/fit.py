@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from sklearn.linear_model import LogisticRegression
 
 from adaptive.params import DEFAULT_PARAMS, GUESS_MAX, PROB_MIN, SLIP_MAX, BKTParams
@@ -67,11 +67,11 @@ class ResponseLog:
     @classmethod
     def from_arrays(
         cls,
-        learner: NDArray[np.integer] | list[int],
-        skill: NDArray[np.integer] | list[int],
-        correct: NDArray[np.floating] | NDArray[np.integer] | list[float],
-        t_days: NDArray[np.floating] | list[float],
-        weight: NDArray[np.floating] | list[float] | None = None,
+        learner: ArrayLike,
+        skill: ArrayLike,
+        correct: ArrayLike,
+        t_days: ArrayLike,
+        weight: ArrayLike | None = None,
         n_skills: int | None = None,
     ) -> ResponseLog:
         """Validate and normalise the arrays (outcomes >= 0.5 count as correct)."""
