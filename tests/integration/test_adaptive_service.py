@@ -1,0 +1,302 @@
+"""Integration: the engine's services on a real database (SQLite or Postgres)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from adaptive import service
+from adaptive.models import (
+    Activity,
+    ActivitySkill,
+    Evidence,
+    Framework,
+    LearnerSkillState,
+    Module,
+    ModuleActivity,
+    PathOverride,
+    RoleProfile,
+    RoleTarget,
+    Skill,
+    SkillPrerequisite,
+)
+from lti_tool.models import AuditEntry, Deployment, Person, Registration
+
+NOW = dt.datetime(2025, 3, 3, 9, 0, tzinfo=dt.UTC)
+
+
+def make_tenant(session: Session, name: str) -> Deployment:
+    reg = Registration(
+        issuer=f"https://{name}.example",
+        client_id=f"client-{name}",
+        auth_login_url=f"https://{name}.example/auth",
+        auth_token_url=f"https://{name}.example/token",
+    )
+    session.add(reg)
+    session.flush()
+    dep = Deployment(registration_id=reg.id, deployment_id=f"dep-{name}")
+    session.add(dep)
+    session.flush()
+    return dep
+
+
+def make_person(session: Session, tenant: Deployment, sub: str) -> Person:
+    person = Person(tenant_id=tenant.id, sub=sub, name=sub)
+    session.add(person)
+    session.flush()
+    return person
+
+
+def quiz(n: int) -> dict[str, Any]:
+    return {
+        "questions": [
+            {"prompt": f"Q{i}", "options": ["a", "b", "c"], "answer": "a"} for i in range(n)
+        ]
+    }
+
+
+def make_module(session: Session, tenant_id: int | None, key: str = "ops") -> dict[str, Any]:
+    """Two skills (B needs A), a role targeting both at level 1, lessons and quizzes."""
+    fw = Framework(tenant_id=tenant_id, key=key, name=key.title())
+    session.add(fw)
+    session.flush()
+    a = Skill(framework_id=fw.id, key="a", name="Alerts")
+    b = Skill(framework_id=fw.id, key="b", name="Blameless reviews")
+    session.add_all([a, b])
+    session.flush()
+    session.add(SkillPrerequisite(skill_id=b.id, prerequisite_id=a.id))
+    role = RoleProfile(framework_id=fw.id, key="sre", name="SRE", horizon_days=30)
+    session.add(role)
+    session.flush()
+    session.add_all(
+        [
+            RoleTarget(role_id=role.id, skill_id=a.id, target_level=1),
+            RoleTarget(role_id=role.id, skill_id=b.id, target_level=1),
+        ]
+    )
+    acts: dict[str, Activity] = {}
+    for skill in (a, b):
+        for kind, minutes, group, content in (
+            ("lesson", 8.0, f"{skill.key}-1", quiz(1)),
+            ("worked_example", 6.0, f"{skill.key}-1", quiz(1)),
+            ("quiz", 5.0, None, quiz(4)),
+            ("refresher", 3.0, None, quiz(2)),
+        ):
+            act = Activity(
+                framework_id=fw.id,
+                key=f"{kind}-{skill.key}",
+                title=f"{kind} {skill.name}",
+                kind=kind,
+                duration_min=minutes,
+                explanation_group=group,
+                content=content,
+            )
+            session.add(act)
+            session.flush()
+            session.add(ActivitySkill(activity_id=act.id, skill_id=skill.id, weight=1.0, level=1))
+            acts[f"{kind}-{skill.key}"] = act
+    module = Module(
+        framework_id=fw.id, key="m", title="Ops", default_role_id=role.id, placement_budget=4
+    )
+    session.add(module)
+    session.flush()
+    for pos, act in enumerate(acts.values()):
+        session.add(ModuleActivity(module_id=module.id, activity_id=act.id, position=pos))
+    session.flush()
+    return {"framework": fw, "a": a, "b": b, "role": role, "module": module, "acts": acts}
+
+
+@pytest.fixture
+def world(db_session: Session) -> dict[str, Any]:
+    tenant = make_tenant(db_session, "acme")
+    other = make_tenant(db_session, "globex")
+    cat = make_module(db_session, None)
+    person = make_person(db_session, tenant, "learner-1")
+    return {"tenant": tenant, "other": other, "person": person, **cat}
+
+
+def test_module_snapshot_is_tenant_isolated(db_session: Session, world: dict[str, Any]) -> None:
+    private = make_module(db_session, world["other"].id, key="secret")
+    snap = service.load_module(
+        db_session, tenant_id=world["tenant"].id, module_id=world["module"].id
+    )
+    assert set(snap.catalog.skills) == {world["a"].id, world["b"].id}
+    assert snap.catalog.graph.prerequisites_of(world["b"].id) == (world["a"].id,)
+    assert snap.role is not None and snap.role.targets[world["a"].id] == 1
+    with pytest.raises(service.NotVisibleError):
+        service.load_module(
+            db_session, tenant_id=world["tenant"].id, module_id=private["module"].id
+        )
+
+
+def test_placement_seeds_estimates_and_stops_at_budget(
+    db_session: Session, world: dict[str, Any]
+) -> None:
+    tid, pid = world["tenant"].id, world["person"].id
+    view = service.start_placement(
+        db_session, tenant_id=tid, person_id=pid, module_id=world["module"].id, now=NOW
+    )
+    answered = 0
+    while not view["done"]:
+        assert view["question"]["options"] == ["a", "b", "c"]
+        assert "answer" not in view["question"]
+        view = service.answer_placement(
+            db_session,
+            tenant_id=tid,
+            placement_id=view["placement_id"],
+            ref=view["question"]["ref"],
+            answer="a",
+            now=NOW,
+        )
+        answered += 1
+    assert answered <= 4
+    assert view["stop_code"] in {"budget_reached", "confident", "no_informative_question"}
+    states = db_session.scalars(
+        select(LearnerSkillState).where(LearnerSkillState.person_id == pid)
+    ).all()
+    assert states and all(s.p_known > 0.2 for s in states)
+
+
+def test_attempts_update_mastery_and_next_step_skips_mastered(
+    db_session: Session, world: dict[str, Any]
+) -> None:
+    tid, pid, mid = world["tenant"].id, world["person"].id, world["module"].id
+    first = service.next_step(db_session, tenant_id=tid, person_id=pid, module_id=mid, now=NOW)
+    assert first.activity_id is not None
+    assert world["a"].id in first.skill_ids  # B is locked behind its prerequisite A
+    for i in range(2):
+        service.record_attempt(
+            db_session,
+            tenant_id=tid,
+            person_id=pid,
+            activity_id=world["acts"]["quiz-a"].id,
+            answers=["a"] * 4,
+            module_id=mid,
+            now=NOW + dt.timedelta(minutes=5 * (i + 1)),
+        )
+    later = NOW + dt.timedelta(minutes=20)
+    progress = service.learner_progress(
+        db_session, tenant_id=tid, person_id=pid, module_id=mid, now=later
+    )
+    by_skill = {row["skill_id"]: row for row in progress}
+    assert by_skill[world["a"].id]["status"] == "maintained"
+    assert by_skill[world["a"].id]["p_target"] >= 0.95
+    row = db_session.scalars(
+        select(LearnerSkillState).where(
+            LearnerSkillState.person_id == pid, LearnerSkillState.skill_id == world["a"].id
+        )
+    ).one()
+    assert row.fsrs_card is not None and row.next_refresh_at is not None
+    assert row.next_refresh_at > later
+    step = service.next_step(db_session, tenant_id=tid, person_id=pid, module_id=mid, now=later)
+    assert step.skill_ids == (world["b"].id,)
+
+
+def test_override_pin_is_respected_and_audited(
+    db_session: Session, world: dict[str, Any]
+) -> None:
+    tid, pid, mid = world["tenant"].id, world["person"].id, world["module"].id
+    pinned = world["acts"]["refresher-b"]
+    row = service.set_override(
+        db_session,
+        tenant_id=tid,
+        person_id=pid,
+        kind="pin",
+        actor="manager:7",
+        module_id=mid,
+        activity_id=pinned.id,
+        now=NOW,
+    )
+    step = service.next_step(db_session, tenant_id=tid, person_id=pid, module_id=mid, now=NOW)
+    assert step.activity_id == pinned.id and step.reason.code == "pinned"
+    audit = db_session.scalars(select(AuditEntry).where(AuditEntry.tenant_id == tid)).all()
+    assert [a.action for a in audit] == ["path_override.pin"]
+    assert audit[0].details["override_id"] == row.id
+    service.revoke_override(db_session, tenant_id=tid, override_id=row.id, actor="manager:7")
+    step = service.next_step(db_session, tenant_id=tid, person_id=pid, module_id=mid, now=NOW)
+    assert step.reason.code != "pinned"
+    with pytest.raises(ValueError, match="needs activity_id"):
+        service.set_override(db_session, tenant_id=tid, person_id=pid, kind="pin", actor="m")
+
+
+def test_xapi_drift_brings_refresher_forward(db_session: Session, world: dict[str, Any]) -> None:
+    tid, pid, mid = world["tenant"].id, world["person"].id, world["module"].id
+    service.assign_role(db_session, tenant_id=tid, person_id=pid, role_id=world["role"].id)
+    for i in range(2):
+        service.record_attempt(
+            db_session,
+            tenant_id=tid,
+            person_id=pid,
+            activity_id=world["acts"]["quiz-a"].id,
+            answers=["a"] * 4,
+            now=NOW + dt.timedelta(minutes=i),
+        )
+    row = db_session.scalars(
+        select(LearnerSkillState).where(LearnerSkillState.skill_id == world["a"].id)
+    ).one()
+    due_before = row.next_refresh_at
+    assert due_before is not None
+    signal_at = NOW + dt.timedelta(hours=2)
+    # The xAPI helper inserts evidence rows; the engine folds them in on the next read.
+    db_session.add(
+        Evidence(
+            tenant_id=tid,
+            person_id=pid,
+            skill_id=world["a"].id,
+            outcome=0.0,
+            weight=1.0,
+            level=1,
+            source="xapi",
+            statement_id="stmt-1",
+            occurred_at=signal_at,
+        )
+    )
+    db_session.flush()
+    step = service.next_step(
+        db_session, tenant_id=tid, person_id=pid, module_id=mid, now=signal_at
+    )
+    db_session.refresh(row)
+    assert row.next_refresh_at is not None and row.next_refresh_at <= signal_at
+    assert step.kind == "refresher" and step.reason.code == "refresher_drift"
+    assert step.skill_ids == (world["a"].id,)
+
+
+def test_time_budget_and_cohort_capability(db_session: Session, world: dict[str, Any]) -> None:
+    tid, mid = world["tenant"].id, world["module"].id
+    stop = service.next_step(
+        db_session,
+        tenant_id=tid,
+        person_id=world["person"].id,
+        module_id=mid,
+        now=NOW,
+        time_budget_min=2,
+    )
+    assert stop.kind == "stop" and stop.reason.code == "time_budget_exhausted"
+    second = make_person(db_session, world["tenant"], "learner-2")
+    for i in range(2):
+        service.record_attempt(
+            db_session,
+            tenant_id=tid,
+            person_id=second.id,
+            activity_id=world["acts"]["quiz-a"].id,
+            answers=["a"] * 4,
+            module_id=mid,
+            now=NOW + dt.timedelta(minutes=i),
+        )
+    report = service.cohort_capability(
+        db_session,
+        tenant_id=tid,
+        module_id=mid,
+        person_ids=[world["person"].id, second.id],
+        now=NOW + dt.timedelta(minutes=5),
+    )
+    by_skill = {r["skill_id"]: r for r in report}
+    assert by_skill[world["a"].id]["learners"] == 2
+    assert by_skill[world["a"].id]["share_at_target"] == 0.5
+    assert by_skill[world["b"].id]["at_target"] == 0
+    overrides = db_session.scalars(select(PathOverride)).all()
+    assert overrides == []
