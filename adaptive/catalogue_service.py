@@ -251,7 +251,7 @@ def _import_skills(
             if prerequisite_id not in wanted:
                 session.delete(edge)
                 changed[doc.key] = True
-        for prerequisite_id in wanted - current.keys():
+        for prerequisite_id in sorted(wanted - current.keys()):
             session.add(
                 SkillPrerequisite(skill_id=skill.id, prerequisite_id=prerequisite_id)
             )
@@ -299,7 +299,7 @@ def _import_roles(
             elif target.target_level != wanted[skill_id]:
                 target.target_level = wanted[skill_id]
                 changed = True
-        for skill_id in wanted.keys() - current.keys():
+        for skill_id in (s for s in wanted if s not in current):
             role.targets.append(
                 RoleTarget(skill_id=skill_id, target_level=wanted[skill_id])
             )
@@ -362,7 +362,7 @@ def _sync_tags(
         else:
             tag = wanted[skill_id]
             changed = _assign(link, weight=tag.weight, level=tag.level) or changed
-    for skill_id in wanted.keys() - current.keys():
+    for skill_id in (s for s in wanted if s not in current):
         tag = wanted[skill_id]
         activity.skill_links.append(
             ActivitySkill(skill_id=skill_id, weight=tag.weight, level=tag.level)
@@ -411,7 +411,7 @@ def _import_modules(
                 changed = True
             else:
                 changed = _assign(link, position=wanted[activity_id]) or changed
-        for activity_id in wanted.keys() - current.keys():
+        for activity_id in (a for a in wanted if a not in current):
             module.activity_links.append(
                 ModuleActivity(activity_id=activity_id, position=wanted[activity_id])
             )
@@ -492,7 +492,10 @@ def load_catalogue(session: Session, *, framework_id: int) -> CatalogueDoc:
                 if m.default_role_id is not None
                 else None,
                 m.placement_budget,
-                tuple(activity_key[link.activity_id] for link in m.activity_links),
+                tuple(
+                    activity_key[link.activity_id]
+                    for link in sorted(m.activity_links, key=lambda link: link.position)
+                ),
             )
             for m in modules
         ),

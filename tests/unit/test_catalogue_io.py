@@ -1,0 +1,356 @@
+"""Unit tests for the pure catalogue format: line-numbered validation, CSV tagging, export."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from adaptive.catalogue_io import (
+    CatalogueDoc,
+    CatalogueError,
+    apply_tagging,
+    check_tagging,
+    export_catalogue,
+    find_cycles,
+    parse_catalogue,
+    parse_tagging_csv,
+)
+
+
+def minimal() -> dict[str, Any]:
+    return {
+        "format": "pathwise-catalogue",
+        "version": 1,
+        "framework": {
+            "key": "fw",
+            "name": "Framework",
+            "description": "",
+            "scale": ["Not yet", "Aware", "Guided", "Independent"],
+        },
+        "skills": [
+            {"key": "alpha", "name": "Alpha", "prerequisites": []},
+            {"key": "beta", "name": "Beta", "prerequisites": ["alpha"]},
+            {"key": "gamma", "name": "Gamma", "prerequisites": ["beta"]},
+        ],
+        "roles": [
+            {
+                "key": "ic",
+                "name": "Individual contributor",
+                "horizon_days": 30,
+                "targets": {"alpha": 2, "beta": 1},
+            }
+        ],
+        "activities": [
+            {
+                "key": "alpha-lesson",
+                "title": "Alpha lesson",
+                "type": "lesson",
+                "duration_min": 5,
+                "explanation_group": "alpha-intro",
+                "skills": [{"skill": "alpha", "weight": 1, "level": 1}],
+                "content": {"markdown": "Alpha explained."},
+            },
+            {
+                "key": "alpha-example",
+                "title": "Alpha example",
+                "type": "worked_example",
+                "duration_min": 7.5,
+                "difficulty": -0.25,
+                "explanation_group": "alpha-intro",
+                "skills": [
+                    {"skill": "alpha", "weight": 1, "level": 2},
+                    {"skill": "beta", "weight": 0.5, "level": 1},
+                ],
+                "content": {"markdown": "Alpha, worked."},
+            },
+            {
+                "key": "alpha-quiz",
+                "title": "Alpha quiz",
+                "type": "quiz",
+                "duration_min": 4,
+                "skills": [{"skill": "alpha", "weight": 1, "level": 2}],
+                "content": {
+                    "markdown": "",
+                    "questions": [
+                        {
+                            "prompt": "Which?",
+                            "options": ["This", "That"],
+                            "answer": 1,
+                            "explanation": "Because.",
+                        }
+                    ],
+                },
+            },
+        ],
+        "modules": [
+            {
+                "key": "mod",
+                "title": "Module",
+                "default_role": "ic",
+                "activities": ["alpha-lesson", "alpha-example", "alpha-quiz"],
+            }
+        ],
+    }
+
+
+def dump(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2)
+
+
+def line_of(text: str, needle: str, occurrence: int = 1) -> int:
+    """1-based line of the n-th line containing ``needle``."""
+    seen = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line:
+            seen += 1
+            if seen == occurrence:
+                return number
+    raise AssertionError(f"{needle!r} not found")
+
+
+def errors(text: str) -> CatalogueError:
+    with pytest.raises(CatalogueError) as info:
+        parse_catalogue(text, source_name="cat.json")
+    return info.value
+
+
+def test_minimal_catalogue_parses_with_defaults() -> None:
+    doc = parse_catalogue(dump(minimal()), source_name="cat.json")
+    assert [s.key for s in doc.skills] == ["alpha", "beta", "gamma"]
+    assert doc.framework.max_level == 3
+    lesson = doc.activity("alpha-lesson")
+    assert lesson.difficulty == 0.0
+    assert lesson.target_level == 1
+    example = doc.activity("alpha-example")
+    assert example.target_level == 2  # defaults to the highest tag level
+    assert doc.modules[0].placement_budget == 8
+    assert doc.roles[0].targets[0].skill == "alpha"
+
+
+def test_syntax_error_reports_jsons_own_line() -> None:
+    text = dump(minimal())
+    broken_line = line_of(text, '"Alpha lesson"')
+    lines = text.splitlines()
+    lines[broken_line - 1] = lines[broken_line - 1].replace(
+        '"Alpha lesson",', '"Alpha lesson",,'
+    )
+    err = errors("\n".join(lines))
+    assert len(err.issues) == 1
+    assert err.issues[0].line == broken_line
+    assert "invalid JSON" in err.issues[0].message
+    assert str(err).startswith(f"cat.json:{broken_line}:")
+
+
+def test_unknown_prerequisite_is_reported_on_its_line() -> None:
+    data = minimal()
+    data["skills"][2]["prerequisites"] = ["beta", "ghost"]
+    text = dump(data)
+    err = errors(text)
+    assert [(i.line, i.path) for i in err.issues] == [
+        (line_of(text, '"ghost"'), "skills[2].prerequisites[1]")
+    ]
+    assert "unknown skill 'ghost'" in err.issues[0].message
+
+
+def test_unknown_skill_tag_on_activity_is_reported_on_its_line() -> None:
+    data = minimal()
+    data["activities"][1]["skills"][1]["skill"] = "nonexistent"
+    text = dump(data)
+    err = errors(text)
+    assert err.issues[0].line == line_of(text, '"skill": "nonexistent"')
+    assert err.issues[0].path == "activities[1].skills[1].skill"
+    assert "tagged on activity 'alpha-example'" in err.issues[0].message
+
+
+def test_prerequisite_cycle_is_named() -> None:
+    data = minimal()
+    data["skills"][0]["prerequisites"] = ["gamma"]  # alpha -> gamma -> beta -> alpha
+    err = errors(dump(data))
+    cycle = [i for i in err.issues if "cycle" in i.message]
+    assert len(cycle) == 1
+    assert "alpha -> gamma -> beta -> alpha" in cycle[0].message
+
+
+def test_find_cycles_reports_each_cycle_once() -> None:
+    graph = {"a": ["b"], "b": ["a", "c"], "c": ["c2"], "c2": ["c"], "d": []}
+    cycles = find_cycles(graph)
+    assert sorted(cycles) == [["a", "b"], ["c", "c2"]]
+
+
+def test_duplicate_key_points_at_both_definitions() -> None:
+    data = minimal()
+    data["activities"].append(copy.deepcopy(data["activities"][0]))
+    text = dump(data)
+    err = errors(text)
+    second = line_of(text, '"key": "alpha-lesson"', occurrence=2)
+    first = line_of(text, '"key": "alpha-lesson"')
+    assert [(i.line, i.path) for i in err.issues] == [(second, "activities[3].key")]
+    assert f"first defined on line {first}" in err.issues[0].message
+
+
+def test_duplicate_json_field_is_not_silently_collapsed() -> None:
+    text = dump(minimal()).replace(
+        '"name": "Beta",', '"name": "Beta",\n      "name": "Beta 2",'
+    )
+    err = errors(text)
+    assert err.issues[0].line == line_of(text, '"Beta 2"')
+    assert "duplicate field 'name'" in err.issues[0].message
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    data = minimal()
+    data["roles"][0]["targets"]["zeta"] = 2
+    data["roles"][0]["targets"]["alpha"] = 7
+    data["activities"][0]["duration_min"] = 0
+    data["activities"][1]["skills"][0]["weight"] = -1
+    data["activities"][2]["skills"][0]["level"] = 0
+    data["activities"][2]["content"]["questions"][0]["answer"] = 5
+    data["modules"][0]["activities"].append("missing-activity")
+    data["modules"][0]["default_role"] = "ceo"
+    data["activities"][0]["titel"] = "typo"
+    err = errors(dump(data))
+    messages = "\n".join(i.message for i in err.issues)
+    assert "unknown skill 'zeta' (target of role 'ic')" in messages
+    assert "level 7 is outside the framework's scale (0..3)" in messages
+    assert "must be more than 0 minutes" in messages
+    assert "weight must be more than 0" in messages
+    assert "level 0 is outside the framework's scale (1..3)" in messages
+    assert "5 is not in 0..1" in messages
+    assert "unknown activity 'missing-activity'" in messages
+    assert "unknown role 'ceo'" in messages
+    assert "unknown field 'titel'" in messages
+    assert len(err.issues) == 9
+    assert [i.line for i in err.issues] == sorted(i.line for i in err.issues)
+
+
+def test_question_types_need_questions_and_placement_items_ask_one() -> None:
+    data = minimal()
+    data["activities"][2]["content"]["questions"] = []
+    data["activities"].append(
+        {
+            "key": "place-alpha",
+            "title": "Placement",
+            "type": "placement_item",
+            "duration_min": 1,
+            "skills": [{"skill": "alpha", "level": 1}],
+            "content": {
+                "questions": [
+                    {
+                        "prompt": "Q1",
+                        "options": ["a", "b"],
+                        "answer": 0,
+                        "explanation": "x",
+                    },
+                    {
+                        "prompt": "Q2",
+                        "options": ["a", "b"],
+                        "answer": 0,
+                        "explanation": "x",
+                    },
+                ]
+            },
+        }
+    )
+    messages = [i.message for i in errors(dump(data)).issues]
+    assert "a quiz needs at least one question" in messages
+    assert "a placement item asks exactly one question" in messages
+
+
+def test_wrong_types_and_bad_keys_are_explained() -> None:
+    data = minimal()
+    data["skills"][0]["key"] = "Alpha Skill"
+    data["activities"][0]["type"] = "video"
+    data["activities"][0]["duration_min"] = "five"
+    data["version"] = 2
+    messages = [i.message for i in errors(dump(data)).issues]
+    assert any("'Alpha Skill' is not a valid key" in m for m in messages)
+    assert any("unknown type 'video'" in m for m in messages)
+    assert "must be a number, got a string" in messages
+    assert "unsupported version 2 (this Pathwise reads 1)" in messages
+
+
+def test_export_round_trips() -> None:
+    doc = parse_catalogue(dump(minimal()), source_name="cat.json")
+    text = export_catalogue(doc)
+    again = parse_catalogue(text, source_name="export.json")
+    assert again == doc
+    assert export_catalogue(again) == text
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def test_tagging_csv_parses_with_optional_header_and_comments() -> None:
+    text = (
+        "activity_key,skill_key,weight,level\n"
+        "# tags from the March review\n"
+        "\n"
+        "alpha-lesson,beta,0.5,1\n"
+        "alpha-quiz,beta,1,2\n"
+    )
+    rows = parse_tagging_csv(text, source_name="tags.csv")
+    assert [(r.line, r.activity_key, r.skill_key, r.weight, r.level) for r in rows] == [
+        (4, "alpha-lesson", "beta", 0.5, 1),
+        (5, "alpha-quiz", "beta", 1.0, 2),
+    ]
+
+
+def test_tagging_csv_errors_carry_line_numbers() -> None:
+    text = (
+        "alpha-lesson,beta,0.5,1\n"
+        "alpha-quiz,beta,1\n"
+        "alpha-quiz,gamma,-2,two\n"
+        '"alpha-example","multi\nline",1,1\n'
+        "alpha-lesson,beta,1,1\n"
+    )
+    with pytest.raises(CatalogueError) as info:
+        parse_tagging_csv(text, source_name="tags.csv")
+    issues = [(i.line, i.path) for i in info.value.issues]
+    assert (2, "") in issues  # wrong column count
+    assert (3, "weight") in issues
+    assert (3, "level") in issues
+    assert (4, "skill_key") in issues  # a quoted field spanning lines starts on line 4
+    duplicate = [i for i in info.value.issues if i.line == 6]
+    assert duplicate and "first on line 1" in duplicate[0].message
+    assert "tags.csv:2: expected 4 columns" in str(info.value)
+
+
+def test_tagging_references_are_checked_against_the_catalogue() -> None:
+    doc = parse_catalogue(dump(minimal()), source_name="cat.json")
+    rows = parse_tagging_csv(
+        "alpha-quiz,gamma,1,2\nghost,alpha,1,9\n", source_name="t.csv"
+    )
+    with pytest.raises(CatalogueError) as info:
+        apply_tagging(doc, rows, source_name="t.csv")
+    assert [(i.line, i.path) for i in info.value.issues] == [
+        (2, "activity_key"),
+        (2, "level"),
+    ]
+    check_tagging(
+        rows[:1],
+        source_name="t.csv",
+        activity_keys={"alpha-quiz"},
+        skill_keys={"gamma"},
+        max_level=3,
+    )
+
+
+def test_apply_tagging_adds_and_updates_tags() -> None:
+    doc = parse_catalogue(dump(minimal()), source_name="cat.json")
+    rows = parse_tagging_csv(
+        "alpha-quiz,gamma,0.25,1\nalpha-example,beta,2,2\n", source_name="t.csv"
+    )
+    tagged = apply_tagging(doc, rows, source_name="t.csv")
+    assert isinstance(tagged, CatalogueDoc)
+    quiz_tags = {
+        t.skill: (t.weight, t.level) for t in tagged.activity("alpha-quiz").skills
+    }
+    assert quiz_tags == {"alpha": (1.0, 2), "gamma": (0.25, 1)}
+    example_tags = {
+        t.skill: (t.weight, t.level) for t in tagged.activity("alpha-example").skills
+    }
+    assert example_tags["beta"] == (2.0, 2)
+    assert doc.activity("alpha-quiz").skills != tagged.activity("alpha-quiz").skills
