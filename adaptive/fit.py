@@ -279,12 +279,7 @@ def _layout(log: ResponseLog) -> _Layout:
     learner = log.learner[order]
     skill = log.skill[order]
     if n == 0:
-        empty_i = np.zeros(0, dtype=np.int64)
-        empty_f = np.zeros(0, dtype=np.float64)
-        return _Layout(
-            order, np.zeros(1, dtype=np.int64), empty_i, empty_i, empty_f, empty_f,
-            empty_f, empty_i, empty_i, empty_i, empty_i,
-        )  # fmt: skip
+        raise ValueError("no responses to lay out")
     new_seq = np.ones(n, dtype=bool)
     new_seq[1:] = (learner[1:] != learner[:-1]) | (skill[1:] != skill[:-1])
     seq_of = np.cumsum(new_seq) - 1
@@ -494,7 +489,7 @@ def _em(
     converged = False
     iterations = 0
     ll = np.zeros(n_groups)
-    for iterations in range(1, max_iter + 1):  # noqa: B007 - used after the loop
+    for iterations in range(1, max_iter + 1):  # noqa: B007 (read after the loop)
         f = _forward(lay, groups, first_groups, p)
         ll = _sum_by(groups, np.log(f.scale), n_groups)
         total = float(ll.sum())
