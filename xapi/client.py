@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 
@@ -256,11 +256,29 @@ class LrsClient:
         self.version = VERSION_2 if VERSION_2 in versions else VERSION_1
         return self.version
 
-    def resolve_more(self, more: str) -> str:
-        """``more`` is relative to the server root (not to the endpoint)."""
-        if more.startswith(("http://", "https://")):
+    def resolve_more(self, more: str, query: StatementQuery | None = None) -> str:
+        """``more`` is relative to the server root (not to the endpoint).
+
+        Some LRSs mangle JSON parameters in it (xapi-statements 5 writes
+        ``agent=[object Object]``); those are restored from the original query.
+        """
+        if not more.startswith(("http://", "https://")):
+            more = urljoin(
+                self.server_root, more if more.startswith("/") else "/" + more
+            )
+        if query is None or query.agent is None:
             return more
-        return urljoin(self.server_root, more if more.startswith("/") else "/" + more)
+        parts = urlsplit(more)
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        fixed = []
+        for name, value in pairs:
+            if name == "agent":
+                try:
+                    json.loads(value)
+                except ValueError:
+                    value = query.params()["agent"]
+            fixed.append((name, value))
+        return urlunsplit(parts._replace(query=urlencode(fixed)))
 
     def _page(self, response: requests.Response, started: float) -> Page:
         try:
@@ -296,9 +314,16 @@ class LrsClient:
         )
         return self._page(response, started)
 
-    def get_more(self, more: str, *, deadline: float | None = None) -> Page:
+    def get_more(
+        self,
+        more: str,
+        *,
+        query: StatementQuery | None = None,
+        deadline: float | None = None,
+    ) -> Page:
         started = self._clock()
-        response = self.request("GET", self.resolve_more(more), deadline=deadline)
+        url = self.resolve_more(more, query)
+        response = self.request("GET", url, deadline=deadline)
         return self._page(response, started)
 
     def iter_pages(
@@ -309,7 +334,7 @@ class LrsClient:
         page = self.get_statements(query, deadline=deadline)
         yield page
         while page.more:
-            page = self.get_more(page.more, deadline=deadline)
+            page = self.get_more(page.more, query=query, deadline=deadline)
             yield page
 
     def put_statement(

@@ -570,14 +570,14 @@ def deliver_pending(
             except LrsUnavailable as exc:
                 row.last_status = exc.status
                 row.last_error = str(exc)[:2000]
-                row.next_attempt_at = utcnow() + dt.timedelta(
+                row.next_attempt_at = now + dt.timedelta(
                     seconds=outbox_backoff(row.attempts)
                 )
                 report.retrying += 1
                 down[connection.id] = str(exc)
             except LrsError as exc:
                 row.last_error = str(exc)[:2000]
-                row.next_attempt_at = utcnow() + dt.timedelta(
+                row.next_attempt_at = now + dt.timedelta(
                     seconds=outbox_backoff(row.attempts)
                 )
                 report.retrying += 1
@@ -968,7 +968,6 @@ class EvidenceProcessor:
                     Evidence.voided.is_(False),
                 )
                 .values(voided=True)
-                .execution_options(synchronize_session=False)
             )
             counters["voided_evidence"] += int(getattr(result, "rowcount", 0) or 0)
         if quarantine:
@@ -1285,6 +1284,15 @@ def pull_at_launch(
     return report
 
 
+def _client_deadline(
+    client: LrsClient, deadline: float | None, clock: Callable[[], float]
+) -> float | None:
+    """Translate our deadline into the client's clock."""
+    if deadline is None:
+        return None
+    return client._clock() + (deadline - clock())
+
+
 def _pull_one(
     session: Session,
     *,
@@ -1319,7 +1327,10 @@ def _pull_one(
             )
             newest_seen = state.last_stored
             consistent: dt.datetime | None = None
-            for page in client.iter_pages(query, deadline=deadline):
+            page = client.get_statements(
+                query, deadline=_client_deadline(client, deadline, clock)
+            )
+            while True:
                 if consistent is None:
                     consistent = page.consistent_through or utcnow()
                 newest = processor.process(page.statements, counters, window.seen)
@@ -1327,16 +1338,19 @@ def _pull_one(
                     capped = min(newest, consistent)
                     if newest_seen is None or capped > newest_seen:
                         newest_seen = capped
+                        # Pages are whole and ascending: all before this is processed.
+                        state.last_stored = newest_seen
                 session.flush()
-                if deadline is not None and clock() >= deadline and page.more:
+                if not page.more:
+                    break
+                if deadline is not None and clock() >= deadline:
                     complete = False
                     break
-            if (
-                newest_seen is not None
-                and (state.last_stored is None or newest_seen > state.last_stored)
-                and complete
-            ):
-                state.last_stored = newest_seen
+                page = client.get_more(
+                    page.more,
+                    query=query,
+                    deadline=_client_deadline(client, deadline, clock),
+                )
             if not complete:
                 break
     except BudgetExceeded:
