@@ -181,19 +181,19 @@ def effective_targets(
 
 
 def skill_status(
-    estimate: SkillEstimate,
+    p_target: float,
+    n_evidence: int,
     refresh: RefreshState | None,
     now: dt.datetime,
     config: PolicyConfig,
 ) -> str:
     """Mastered needs probability *and* evidence; once mastered, a skill stays done
     (maintained) above ``maintain`` and comes back through refreshers, not re-teaching."""
-    p = estimate.p_target
-    if refresh is not None and p >= config.maintain:
+    if refresh is not None and p_target >= config.maintain:
         return STATUS_REFRESH_DUE if refresh.due <= now else STATUS_MAINTAINED
-    if p >= config.mastery and estimate.n_evidence >= config.min_evidence:
+    if p_target >= config.mastery and n_evidence >= config.min_evidence:
         return STATUS_MASTERED
-    return STATUS_IN_PROGRESS if estimate.n_evidence else STATUS_NOT_STARTED
+    return STATUS_IN_PROGRESS if n_evidence else STATUS_NOT_STARTED
 
 
 def mastery_reached(
@@ -234,7 +234,7 @@ def progress_report(
         if skill_id in skipped_set:
             status = STATUS_SKIPPED
         else:
-            status = skill_status(est, card, now, cfg)
+            status = skill_status(est.p_target, est.n_evidence, card, now, cfg)
             if status not in DONE_STATUSES and not ready.prerequisites_ready(
                 skill_id, 1
             ):
@@ -271,8 +271,16 @@ class _ReadyCache:
         self.config = config
         self._p: dict[tuple[int, int], float] = {}
         self._ready: dict[tuple[int, int], tuple[int, ...]] = {}
+        self._tails: dict[int, np.ndarray] = {}
+
+    def seed(self, skill_ids: Sequence[int], tails: np.ndarray) -> None:
+        """Reuse P(level >= l) already computed for the target skills."""
+        self._tails = dict(zip(skill_ids, tails, strict=True))
 
     def p(self, skill_id: int, level: int) -> float:
+        tail = self._tails.get(skill_id)
+        if tail is not None:
+            return float(tail[level]) if level < len(tail) else 0.0
         key = (skill_id, level)
         found = self._p.get(key)
         if found is None:
@@ -346,14 +354,22 @@ def next_step(inp: PolicyInput) -> Recommendation:
     if pinned is not None:
         return pinned
 
-    estimates: dict[int, SkillEstimate] = {}
+    estimates: dict[int, float] = {}
     statuses: dict[int, str] = {}
-    for skill_id, tgt in targets.items():
-        est = inp.model.estimate(skill_id, tgt.level, now)
-        estimates[skill_id] = est
-        statuses[skill_id] = skill_status(est, inp.refresh.get(skill_id), now, cfg)
+    model = inp.model
+    skill_ids = list(targets)
+    matrix = model.posteriors(skill_ids, now)
+    tails = np.cumsum(matrix[:, ::-1], axis=1)[:, ::-1]
+    for i, skill_id in enumerate(skill_ids):
+        level = targets[skill_id].level
+        p = float(tails[i, level]) if level < model.n_levels else 0.0
+        estimates[skill_id] = p
+        statuses[skill_id] = skill_status(
+            p, model.n_evidence(skill_id), inp.refresh.get(skill_id), now, cfg
+        )
     gaps = {s for s, st in statuses.items() if st not in DONE_STATUSES}
     ready = _ReadyCache(cat, inp.model, targets, now, cfg)
+    ready.seed(skill_ids, tails)
     implied = _implied_prerequisites(cat, gaps, targets, ready, inp.overrides)
     all_targets = {**targets, **implied}
     gaps |= set(implied)
@@ -441,7 +457,7 @@ def _refresher_step(
     inp: PolicyInput,
     due: Sequence[DueRefresher],
     targets: Mapping[int, Target],
-    estimates: Mapping[int, SkillEstimate],
+    estimates: Mapping[int, float],
     budget: float | None,
 ) -> Recommendation | None:
     """A short retrieval activity for the most urgent due skill that has one that fits."""
@@ -470,7 +486,7 @@ def _refresher_step(
         options.sort(key=lambda o: o[0])
         activity = options[0][1]
         name = cat.skill_name(item.skill_id)
-        est = estimates[item.skill_id]
+        p_now = estimates[item.skill_id]
         code = "refresher_drift" if item.drift else "refresher_due"
         why = (
             "recent work signals suggest it is slipping"
@@ -490,7 +506,7 @@ def _refresher_step(
                     "retrievability": round(item.retrievability, 4),
                     "due": item.due.isoformat(),
                     "overdue_days": round(item.overdue_days, 2),
-                    "p_target": round(est.p_target, 4),
+                    "p_target": round(p_now, 4),
                     "target_level": tgt.level,
                     "due_refreshers": len(due),
                 },
@@ -501,7 +517,7 @@ def _refresher_step(
                     f"Refresher for mastered skill {name} (target level {tgt.level}): "
                     f"{'drift in work evidence brought it forward' if item.drift else 'FSRS'} "
                     f"due {item.due:%Y-%m-%d}, predicted recall {item.retrievability:.2f}, "
-                    f"P(at target) {est.p_target:.2f}; {len(due)} refresher(s) due."
+                    f"P(at target) {p_now:.2f}; {len(due)} refresher(s) due."
                 ),
             ),
         )
@@ -511,14 +527,12 @@ def _refresher_step(
 def _done(
     inp: PolicyInput,
     targets: Mapping[int, Target],
-    estimates: Mapping[int, SkillEstimate],
+    estimates: Mapping[int, float],
 ) -> Recommendation:
     next_due = min(
         (st.due for s, st in inp.refresh.items() if s in targets), default=None
     )
-    mean_p = (
-        float(np.mean([e.p_target for e in estimates.values()])) if estimates else 1.0
-    )
+    mean_p = float(np.mean(list(estimates.values()))) if estimates else 1.0
     when = f" The next refresher is due {next_due:%Y-%m-%d}." if next_due else ""
     return Recommendation(
         kind="done",
@@ -585,7 +599,7 @@ def _learning_step(
     targets: Mapping[int, Target],
     gaps: set[int],
     implied: Mapping[int, Target],
-    estimates: Mapping[int, SkillEstimate],
+    estimates: Mapping[int, float],
     ready: _ReadyCache,
     attempts: Mapping[int, int],
     budget: float | None,
@@ -594,9 +608,6 @@ def _learning_step(
     cfg = inp.config
     model = inp.model
     failures = _last_failures(inp.history, cfg.pass_score)
-    failed_activities = {
-        cat.activities[a].id for a in failures.values() if a in cat.activities
-    }
     failed_groups = {
         s: cat.activities[a].explanation_group
         for s, a in failures.items()
@@ -798,7 +809,7 @@ def _explain_learning(
     utility: float,
     targets: Mapping[int, Target],
     implied: Mapping[int, Target],
-    estimates: Mapping[int, SkillEstimate],
+    estimates: Mapping[int, float],
     failures: Mapping[int, int],
     n_gaps: int,
 ) -> Recommendation:
@@ -811,13 +822,11 @@ def _explain_learning(
         ),
     )
     tgt = targets[main]
-    est = estimates.get(main) or inp.model.estimate(main, tgt.level, inp.now)
+    est = inp.model.estimate(main, tgt.level, inp.now)
     name = cat.skill_name(main)
     level_name = cat.level_name(tgt.level)
     mastered = sum(
-        1
-        for s, e in estimates.items()
-        if s in targets and e.p_target >= inp.config.mastery
+        1 for s, p in estimates.items() if s in targets and p >= inp.config.mastery
     )
     numbers: dict[str, Any] = {
         "skill_id": main,

@@ -41,10 +41,8 @@ from adaptive.policy import (
     AttemptRecord,
     PolicyConfig,
     PolicyInput,
-    effective_targets,
     mastery_reached,
     next_step,
-    Overrides,
 )
 from adaptive.refresh import RefreshScheduler, RefreshState
 
@@ -398,9 +396,9 @@ def _pct(values: Sequence[float], q: float) -> float:
 def paired_speedup(lin: Sequence[Outcome], ada: Sequence[Outcome]) -> tuple[float, int]:
     """Median of linear/adaptive time over twins that reached the targets in both arms."""
     ratios = [
-        a.to_target and l.to_target / a.to_target
-        for l, a in zip(lin, ada, strict=True)
-        if l.to_target is not None and a.to_target is not None and a.to_target > 0
+        lo.to_target / ao.to_target
+        for lo, ao in zip(lin, ada, strict=True)
+        if lo.to_target is not None and ao.to_target is not None and ao.to_target > 0
     ]
     return (float(np.median(ratios)) if ratios else float("nan")), len(ratios)
 
@@ -439,7 +437,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--refresh-min", type=float, default=10.0)
     parser.add_argument("--placement-budget", type=int, default=8)
     args = parser.parse_args(argv)
-    n = 12 if args.quick else args.learners
+    n = 6 if args.quick else args.learners
     n_courses = 1 if args.quick else args.courses
     started = time.perf_counter()
     linear: dict[str, list[Outcome]] = {g: [] for g in GROUPS}
@@ -515,7 +513,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         speed = lin["median"] / ada["median"] if ada["median"] > 0 else float("inf")
         print(f"{label}_speedup_median: {speed:.2f} x")
         paired, n_pairs = paired_speedup(lin_outs, ada_outs)
-        print(f"{label}_speedup_paired_twins_reaching_both: {paired:.2f} x (n={n_pairs})")
+        print(
+            f"{label}_speedup_paired_twins_reaching_both: {paired:.2f} x (n={n_pairs})"
+        )
     print(f"simulation_seconds: {time.perf_counter() - started:.1f} s")
     return 0
 

@@ -54,12 +54,15 @@ def make_person(session: Session, tenant: Deployment, sub: str) -> Person:
 def quiz(n: int) -> dict[str, Any]:
     return {
         "questions": [
-            {"prompt": f"Q{i}", "options": ["a", "b", "c"], "answer": "a"} for i in range(n)
+            {"prompt": f"Q{i}", "options": ["a", "b", "c"], "answer": "a"}
+            for i in range(n)
         ]
     }
 
 
-def make_module(session: Session, tenant_id: int | None, key: str = "ops") -> dict[str, Any]:
+def make_module(
+    session: Session, tenant_id: int | None, key: str = "ops"
+) -> dict[str, Any]:
     """Two skills (B needs A), a role targeting both at level 1, lessons and quizzes."""
     fw = Framework(tenant_id=tenant_id, key=key, name=key.title())
     session.add(fw)
@@ -97,17 +100,34 @@ def make_module(session: Session, tenant_id: int | None, key: str = "ops") -> di
             )
             session.add(act)
             session.flush()
-            session.add(ActivitySkill(activity_id=act.id, skill_id=skill.id, weight=1.0, level=1))
+            session.add(
+                ActivitySkill(
+                    activity_id=act.id, skill_id=skill.id, weight=1.0, level=1
+                )
+            )
             acts[f"{kind}-{skill.key}"] = act
     module = Module(
-        framework_id=fw.id, key="m", title="Ops", default_role_id=role.id, placement_budget=4
+        framework_id=fw.id,
+        key="m",
+        title="Ops",
+        default_role_id=role.id,
+        placement_budget=4,
     )
     session.add(module)
     session.flush()
     for pos, act in enumerate(acts.values()):
-        session.add(ModuleActivity(module_id=module.id, activity_id=act.id, position=pos))
+        session.add(
+            ModuleActivity(module_id=module.id, activity_id=act.id, position=pos)
+        )
     session.flush()
-    return {"framework": fw, "a": a, "b": b, "role": role, "module": module, "acts": acts}
+    return {
+        "framework": fw,
+        "a": a,
+        "b": b,
+        "role": role,
+        "module": module,
+        "acts": acts,
+    }
 
 
 @pytest.fixture
@@ -119,7 +139,9 @@ def world(db_session: Session) -> dict[str, Any]:
     return {"tenant": tenant, "other": other, "person": person, **cat}
 
 
-def test_module_snapshot_is_tenant_isolated(db_session: Session, world: dict[str, Any]) -> None:
+def test_module_snapshot_is_tenant_isolated(
+    db_session: Session, world: dict[str, Any]
+) -> None:
     private = make_module(db_session, world["other"].id, key="secret")
     snap = service.load_module(
         db_session, tenant_id=world["tenant"].id, module_id=world["module"].id
@@ -154,7 +176,11 @@ def test_placement_seeds_estimates_and_stops_at_budget(
         )
         answered += 1
     assert answered <= 4
-    assert view["stop_code"] in {"budget_reached", "confident", "no_informative_question"}
+    assert view["stop_code"] in {
+        "budget_reached",
+        "confident",
+        "no_informative_question",
+    }
     states = db_session.scalars(
         select(LearnerSkillState).where(LearnerSkillState.person_id == pid)
     ).all()
@@ -165,7 +191,9 @@ def test_attempts_update_mastery_and_next_step_skips_mastered(
     db_session: Session, world: dict[str, Any]
 ) -> None:
     tid, pid, mid = world["tenant"].id, world["person"].id, world["module"].id
-    first = service.next_step(db_session, tenant_id=tid, person_id=pid, module_id=mid, now=NOW)
+    first = service.next_step(
+        db_session, tenant_id=tid, person_id=pid, module_id=mid, now=NOW
+    )
     assert first.activity_id is not None
     assert world["a"].id in first.skill_ids  # B is locked behind its prerequisite A
     for i in range(2):
@@ -187,12 +215,15 @@ def test_attempts_update_mastery_and_next_step_skips_mastered(
     assert by_skill[world["a"].id]["p_target"] >= 0.95
     row = db_session.scalars(
         select(LearnerSkillState).where(
-            LearnerSkillState.person_id == pid, LearnerSkillState.skill_id == world["a"].id
+            LearnerSkillState.person_id == pid,
+            LearnerSkillState.skill_id == world["a"].id,
         )
     ).one()
     assert row.fsrs_card is not None and row.next_refresh_at is not None
     assert row.next_refresh_at > later
-    step = service.next_step(db_session, tenant_id=tid, person_id=pid, module_id=mid, now=later)
+    step = service.next_step(
+        db_session, tenant_id=tid, person_id=pid, module_id=mid, now=later
+    )
     assert step.skill_ids == (world["b"].id,)
 
 
@@ -211,21 +242,35 @@ def test_override_pin_is_respected_and_audited(
         activity_id=pinned.id,
         now=NOW,
     )
-    step = service.next_step(db_session, tenant_id=tid, person_id=pid, module_id=mid, now=NOW)
+    step = service.next_step(
+        db_session, tenant_id=tid, person_id=pid, module_id=mid, now=NOW
+    )
     assert step.activity_id == pinned.id and step.reason.code == "pinned"
-    audit = db_session.scalars(select(AuditEntry).where(AuditEntry.tenant_id == tid)).all()
+    audit = db_session.scalars(
+        select(AuditEntry).where(AuditEntry.tenant_id == tid)
+    ).all()
     assert [a.action for a in audit] == ["path_override.pin"]
     assert audit[0].details["override_id"] == row.id
-    service.revoke_override(db_session, tenant_id=tid, override_id=row.id, actor="manager:7")
-    step = service.next_step(db_session, tenant_id=tid, person_id=pid, module_id=mid, now=NOW)
+    service.revoke_override(
+        db_session, tenant_id=tid, override_id=row.id, actor="manager:7"
+    )
+    step = service.next_step(
+        db_session, tenant_id=tid, person_id=pid, module_id=mid, now=NOW
+    )
     assert step.reason.code != "pinned"
     with pytest.raises(ValueError, match="needs activity_id"):
-        service.set_override(db_session, tenant_id=tid, person_id=pid, kind="pin", actor="m")
+        service.set_override(
+            db_session, tenant_id=tid, person_id=pid, kind="pin", actor="m"
+        )
 
 
-def test_xapi_drift_brings_refresher_forward(db_session: Session, world: dict[str, Any]) -> None:
+def test_xapi_drift_brings_refresher_forward(
+    db_session: Session, world: dict[str, Any]
+) -> None:
     tid, pid, mid = world["tenant"].id, world["person"].id, world["module"].id
-    service.assign_role(db_session, tenant_id=tid, person_id=pid, role_id=world["role"].id)
+    service.assign_role(
+        db_session, tenant_id=tid, person_id=pid, role_id=world["role"].id
+    )
     for i in range(2):
         service.record_attempt(
             db_session,
@@ -265,7 +310,9 @@ def test_xapi_drift_brings_refresher_forward(db_session: Session, world: dict[st
     assert step.skill_ids == (world["a"].id,)
 
 
-def test_time_budget_and_cohort_capability(db_session: Session, world: dict[str, Any]) -> None:
+def test_time_budget_and_cohort_capability(
+    db_session: Session, world: dict[str, Any]
+) -> None:
     tid, mid = world["tenant"].id, world["module"].id
     stop = service.next_step(
         db_session,

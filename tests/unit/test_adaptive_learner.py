@@ -11,7 +11,9 @@ from adaptive.learner import LearnerModel, Observation, ParamSet, SkillState
 from adaptive.params import BKTParams
 
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-PARAMS = ParamSet(default=BKTParams(prior=0.2, learn=0.15, guess=0.2, slip=0.1, forget_per_day=0.01))
+PARAMS = ParamSet(
+    default=BKTParams(prior=0.2, learn=0.15, guess=0.2, slip=0.1, forget_per_day=0.01)
+)
 
 
 def binary_model() -> LearnerModel:

@@ -46,7 +46,9 @@ def test_stops_at_the_budget() -> None:
     asked: list[str] = []
     config = PlacementConfig(budget=3, confidence=0.999)
     while True:
-        step = next_placement_step(model, probes(), {1: 2, 2: 2, 3: 2}, T0, asked=asked, config=config)
+        step = next_placement_step(
+            model, probes(), {1: 2, 2: 2, 3: 2}, T0, asked=asked, config=config
+        )
         if step.done:
             break
         assert step.choice is not None
@@ -65,7 +67,9 @@ def test_stops_early_when_confident() -> None:
         assert step.choice is not None
         model.observe(placement_observation(step.choice.probe, True, T0))
         asked.append(step.choice.probe.ref)
-        step = next_placement_step(model, probes(), {1: 1}, T0, asked=asked, config=config)
+        step = next_placement_step(
+            model, probes(), {1: 1}, T0, asked=asked, config=config
+        )
     assert step.stop_code == "confident"
     assert len(asked) < 5
     assert model.p_at_least(1, 1, T0) >= 0.9

@@ -44,7 +44,9 @@ def test_rebuilding_from_history_matches_online_reviews() -> None:
 
 def test_drift_brings_the_refresher_forward_in_proportion() -> None:
     sched = RefreshScheduler()
-    card = sched.review(sched.start(1, T0, prior_knowledge=False), 1.0, T0 + dt.timedelta(days=2))
+    card = sched.review(
+        sched.start(1, T0, prior_knowledge=False), 1.0, T0 + dt.timedelta(days=2)
+    )
     at = T0 + dt.timedelta(days=3)
     weak = sched.drift(card, outcome=0.0, weight=0.5, at=at)
     strong = sched.drift(card, outcome=0.0, weight=1.0, at=at)

@@ -1,0 +1,179 @@
+"""Bench: decision and update latency of the adaptive engine's pure core.
+
+A catalogue of 1,000 skills (a prerequisite DAG) and 10,000 activities; a learner with
+5,000 evidence events spread over 90 days; refresher cards on the skills they mastered.
+Measures ``next_step`` (role of 200 target skills, and a stress case where the role
+targets all 1,000) and one online evidence update (``LearnerModel.observe``).
+
+Run: ``python bench/engine.py`` or ``--quick``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from adaptive.catalog import ActivityInfo, Catalog, SkillInfo, SkillLink
+from adaptive.learner import LearnerModel, Observation
+from adaptive.policy import (
+    AttemptRecord,
+    PolicyConfig,
+    PolicyInput,
+    mastery_reached,
+    next_step,
+)
+from adaptive.refresh import RefreshScheduler, RefreshState
+
+T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+KINDS = ("lesson", "worked_example", "quiz", "practice", "refresher")
+
+
+def build_catalog(
+    rng: np.random.Generator, n_skills: int, n_activities: int
+) -> Catalog:
+    skills = [SkillInfo(i, f"s{i}", f"Skill {i}") for i in range(n_skills)]
+    edges = []
+    for i in range(1, n_skills):
+        k = int(rng.integers(0, 3))
+        for p in {int(x) for x in rng.integers(max(0, i - 50), i, size=k)}:
+            edges.append((i, p))
+    acts = []
+    for a in range(n_activities):
+        skill = a % n_skills
+        level = int(rng.integers(1, 4))
+        kind = KINDS[int(rng.integers(len(KINDS)))]
+        links = [SkillLink(skill, 1.0, level)]
+        if rng.random() < 0.3:
+            other = int(rng.integers(n_skills))
+            if other != skill:
+                links.append(SkillLink(other, 0.5, level))
+        acts.append(
+            ActivityInfo(
+                id=a,
+                key=f"a{a}",
+                title=f"Activity {a}",
+                kind=kind,
+                duration_min=float(rng.choice([3.0, 5.0, 6.0, 8.0, 10.0])),
+                difficulty=float(rng.normal(0, 0.5)),
+                target_level=level,
+                explanation_group=f"g{skill}-{level}",
+                skills=tuple(links),
+                n_items=int(rng.integers(0, 6)),
+            )
+        )
+    return Catalog.build(skills, acts, edges, module_order=range(n_activities))
+
+
+def p99(samples: Sequence[float]) -> float:
+    return float(np.percentile(samples, 99))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    rng = np.random.default_rng(42)
+    n_skills, n_acts, n_events = 1000, 10000, 5000
+    n_decisions = 20 if args.quick else 400
+
+    started = time.perf_counter()
+    catalog = build_catalog(rng, n_skills, n_acts)
+    print(f"catalog_build_seconds: {time.perf_counter() - started:.2f} s")
+    print(f"catalog_skills: {len(catalog.skills)} skills")
+    print(f"catalog_activities: {len(catalog.activities)} activities")
+
+    model = LearnerModel()
+    update_ms = []
+    focus = rng.choice(n_skills, size=300, replace=False)
+    for e in range(n_events):
+        at = T0 + dt.timedelta(days=90.0 * e / n_events)
+        skill = int(focus[int(rng.integers(len(focus)))])
+        obs = Observation(
+            skill_id=skill,
+            level=int(rng.integers(1, 4)),
+            outcome=float(rng.random() < 0.75),
+            at=at,
+            weight=float(rng.choice([1.0, 2.0, 4.0])),
+            difficulty=float(rng.normal(0, 0.5)),
+        )
+        t = time.perf_counter()
+        model.observe(obs)
+        update_ms.append((time.perf_counter() - t) * 1000)
+    now = T0 + dt.timedelta(days=91)
+    print(f"evidence_events: {n_events} events")
+    print(f"update_p50: {np.percentile(update_ms, 50):.4f} ms")
+    print(f"update_p99: {p99(update_ms):.4f} ms")
+
+    sched = RefreshScheduler()
+    config = PolicyConfig()
+    role = {
+        int(s): int(rng.integers(1, 4))
+        for s in rng.choice(n_skills, 200, replace=False)
+    }
+    role.update({int(s): 2 for s in focus[:100]})
+    cards: dict[int, RefreshState] = {}
+    for skill in focus:
+        if mastery_reached(model, int(skill), role.get(int(skill), 1), now, config):
+            cards[int(skill)] = sched.start(
+                int(skill), now - dt.timedelta(days=10), prior_knowledge=False
+            )
+    history = [
+        AttemptRecord(
+            int(a),
+            now - dt.timedelta(minutes=5 * i),
+            float(rng.random()),
+            tuple(lk.skill_id for lk in catalog.activities[int(a)].skills),
+        )
+        for i, a in enumerate(rng.choice(n_acts, 20, replace=False))
+    ]
+
+    last = history[-1]
+    after_refresher = [
+        *history[:-1],
+        AttemptRecord(
+            last.activity_id, last.at, last.score, last.skill_ids, refresher=True
+        ),
+    ]
+    for label, targets in (
+        ("role200", role),
+        ("all1000", dict.fromkeys(range(n_skills), 2)),
+    ):
+        times = []
+        codes: dict[str, int] = {}
+        for i in range(n_decisions):
+            inp = PolicyInput(
+                catalog=catalog,
+                role_targets=targets,
+                model=model,
+                now=now + dt.timedelta(minutes=i),
+                refresh=cards,
+                # Every other decision follows a refresher, so new learning gets its
+                # turn and both paths of the policy are timed.
+                history=history if i % 2 else after_refresher,
+                config=config,
+                scheduler=sched,
+                time_budget_min=None if i % 4 < 2 else 10.0,
+            )
+            t = time.perf_counter()
+            rec = next_step(inp)
+            times.append((time.perf_counter() - t) * 1000)
+            codes[rec.reason.code] = codes.get(rec.reason.code, 0) + 1
+        print(f"next_step_{label}_p50: {np.percentile(times, 50):.2f} ms")
+        print(f"next_step_{label}_p99: {p99(times):.2f} ms")
+        print(
+            f"next_step_{label}_reason_codes: {len(codes)} codes ({', '.join(sorted(codes))})"
+        )
+    print(f"mastered_skills_with_cards: {len(cards)} skills")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
