@@ -149,6 +149,18 @@ SHORT_CLAIMS = {
 }
 
 
+def claim_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Short-named overrides (plus a ``claims`` mapping) as claim names to values.
+
+    Lets a launch override any claim, ``nonce`` and ``message_type`` included.
+    """
+    resolved = {
+        SHORT_CLAIMS.get(k, k): v for k, v in overrides.items() if k != "claims"
+    }
+    resolved.update(overrides.get("claims") or {})
+    return resolved
+
+
 # ---------------------------------------------------------------------- errors
 
 
@@ -337,7 +349,7 @@ class PendingLaunch:
     deployment_id: str
     resource_link_id: str | None
     target_link_uri: str
-    overrides: dict[str, Any]
+    claims: dict[str, Any]
     headers: dict[str, Any]
     signing_key: rsa.RSAPrivateKey | None
     created_at: float
@@ -703,6 +715,10 @@ class DevPlatform:
         """
         person = self._user(user)
         tool = self.tools[client_id] if client_id else self.tool
+        if deployment_id is DROP:
+            # No deployment_id claim; the login still names the tool's deployment.
+            overrides = {**overrides, "deployment_id": DROP}
+            deployment_id = None
         if message_type == MESSAGE_RESOURCE_LINK and link_id is None:
             link_id = next(iter(self.links))
         if target_link_uri is None:
@@ -720,7 +736,7 @@ class DevPlatform:
             deployment_id=deployment_id or tool.deployment_id,
             resource_link_id=link_id if message_type == MESSAGE_RESOURCE_LINK else None,
             target_link_uri=target_link_uri,
-            overrides=dict(overrides),
+            claims=claim_overrides(overrides),
             headers=dict(headers or {}),
             signing_key=signing_key,
             created_at=self.clock(),
@@ -795,7 +811,7 @@ class DevPlatform:
             target_link_uri=pending.target_link_uri,
             headers=pending.headers,
             signing_key=pending.signing_key,
-            **pending.overrides,
+            claims=pending.claims,
         )
         return AuthResponse(
             redirect_uri=redirect_uri, id_token=id_token, state=params.get("state")
