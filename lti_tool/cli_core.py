@@ -46,6 +46,14 @@ def upgrade_database(settings: Settings) -> None:
             parents=True, exist_ok=True
         )
     command.upgrade(alembic_config(settings.database_url), "head")
+    from lti_tool.db import db, session_scope
+    from lti_tool.keys import active_keys, create_signing_key
+
+    # The first signing key is made here, once, rather than by racing first launches.
+    db.configure(settings.database_url)
+    with session_scope() as session:
+        if not active_keys(session):
+            create_signing_key(session)
 
 
 @click.command("init")
@@ -197,8 +205,8 @@ def db_group() -> None:
 
 @db_group.command("upgrade")
 def db_upgrade() -> None:
-    """Apply all migrations."""
-    settings = _settings()
+    """Apply all migrations (and create the first signing key)."""
+    settings = _runtime()
     upgrade_database(settings)
     click.echo("Database is at the newest revision.")
 

@@ -63,6 +63,8 @@ def _enable_sqlite_foreign_keys(
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # WAL lets readers run beside the one writer (embedded mode serves threads).
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 

@@ -13,8 +13,7 @@ from lti_tool.store import DatabaseStore
 def prune_expired_state() -> int:
     """Drop retired signing keys and expired embedded-mode launch state."""
     with session_scope() as session:
-        removed = prune_retired_keys(session)
-    return removed + DatabaseStore().sweep()
+        return prune_retired_keys(session) + DatabaseStore(session).sweep()
 
 
 def register_periodic_jobs(scheduler: Any) -> None:

@@ -69,6 +69,8 @@ KNOWN_MESSAGE_TYPES = (MESSAGE_RESOURCE_LINK, MESSAGE_DEEP_LINKING)
 
 STATE_COOKIE_PREFIX = "pathwise_state_"
 NONCE_TTL_S = 24 * 3600
+JWKS_CACHE_TTL_S = 300
+JWKS_TIMEOUT_S = 5
 
 ADMIN_ROLE_SUFFIXES = ("#Administrator", "/Administrator")
 INSTRUCTOR_ROLE_SUFFIXES = (
@@ -392,7 +394,17 @@ def validate_launch(
             "verify_nbf": False,
         }
     )
-    verifier._registration = conf.find_registration_by_params(iss, client_id)
+    lti_registration = conf.find_registration_by_params(iss, client_id)
+    if registration.key_set is None and registration.key_set_url:
+        lti_registration.set_key_set(
+            platform_key_set(
+                store,
+                registration.key_set_url,
+                kid=str(header["kid"]),
+                requests_session=requests_session,
+            )  # type: ignore[arg-type]
+        )
+    verifier._registration = lti_registration
     try:
         verifier.validate_jwt_signature()
     except LtiKeyException as exc:
@@ -489,6 +501,43 @@ def validate_launch(
 
     validate_message_claims(body)
     return registration, tenant, body
+
+
+def platform_key_set(
+    store: ExpiringStore,
+    key_set_url: str,
+    *,
+    kid: str,
+    requests_session: requests.Session | None = None,
+) -> dict[str, Any]:
+    """The platform's JWKS, cached in the shared store; refetched when a kid is new.
+
+    Fetching the key set on every launch would tie our throughput to the LMS's;
+    refetching on an unknown kid picks up a platform's key rotation at once.
+    """
+    cache_key = "jwks:" + hashlib.sha256(key_set_url.encode()).hexdigest()
+    cached = store.get(cache_key)
+    if cached and any(k.get("kid") == kid for k in cached.get("keys", [])):
+        return dict(cached)
+    http = requests_session or requests.Session()
+    try:
+        response = http.get(key_set_url, timeout=JWKS_TIMEOUT_S)
+        response.raise_for_status()
+        key_set = response.json()
+    except (requests.RequestException, ValueError) as exc:
+        if cached:
+            return dict(cached)
+        raise LaunchRejected(
+            "platform_keys_unavailable",
+            f"The LMS's public keys could not be fetched from {key_set_url}: {exc}",
+            502,
+        ) from None
+    if not isinstance(key_set, dict) or not isinstance(key_set.get("keys"), list):
+        raise LaunchRejected(
+            "platform_keys_unavailable", f"{key_set_url} did not return a JWKS.", 502
+        )
+    store.put(cache_key, key_set, JWKS_CACHE_TTL_S)
+    return key_set
 
 
 def validate_message_claims(body: Mapping[str, Any]) -> None:

@@ -12,8 +12,9 @@ from typing import Any, Protocol
 from redis import Redis
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from lti_tool.db import session_scope, utcnow
+from lti_tool.db import utcnow
 from lti_tool.models import ExpiringValue
 
 KEY_PREFIX = "pathwise:"
@@ -53,47 +54,58 @@ class RedisStore:
 
 
 class DatabaseStore:
-    """The embedded-mode store: one row per key, expired rows ignored and swept."""
+    """The embedded-mode store: rows in the caller's transaction, expired rows ignored.
+
+    Writing through the caller's session (savepoints for single-use markers) keeps
+    SQLite to one writer per request: a second connection would wait on the
+    request's own write lock. Postgres sees the same semantics: a marker becomes
+    visible when the request commits, and a concurrent duplicate fails on the key.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
 
     def put(self, key: str, value: Any, ttl_s: int) -> None:
         expires = utcnow() + dt.timedelta(seconds=ttl_s)
-        with session_scope() as session:
-            row = session.get(ExpiringValue, key)
-            if row is None:
-                session.add(
-                    ExpiringValue(key=key, value=json.dumps(value), expires_at=expires)
-                )
-            else:
-                row.value, row.expires_at = json.dumps(value), expires
+        row = self._session.get(ExpiringValue, key)
+        if row is None:
+            self._session.add(
+                ExpiringValue(key=key, value=json.dumps(value), expires_at=expires)
+            )
+        else:
+            row.value, row.expires_at = json.dumps(value), expires
+        self._session.flush()
 
     def get(self, key: str) -> Any | None:
-        with session_scope() as session:
-            row = session.scalar(
-                select(ExpiringValue).where(
-                    ExpiringValue.key == key, ExpiringValue.expires_at > utcnow()
-                )
+        raw = self._session.scalar(
+            select(ExpiringValue.value).where(
+                ExpiringValue.key == key, ExpiringValue.expires_at > utcnow()
             )
-            return None if row is None else json.loads(row.value)
+        )
+        return None if raw is None else json.loads(raw)
 
     def pop(self, key: str) -> Any | None:
-        with session_scope() as session:
-            raw = session.scalar(
-                delete(ExpiringValue)
-                .where(ExpiringValue.key == key, ExpiringValue.expires_at > utcnow())
-                .returning(ExpiringValue.value)
-            )
-            return None if raw is None else json.loads(raw)
+        self._session.flush()
+        raw = self._session.scalar(
+            delete(ExpiringValue)
+            .where(ExpiringValue.key == key, ExpiringValue.expires_at > utcnow())
+            .returning(ExpiringValue.value),
+            execution_options={"synchronize_session": False},
+        )
+        self._session.expire_all()
+        return None if raw is None else json.loads(raw)
 
     def add_if_absent(self, key: str, value: Any, ttl_s: int) -> bool:
         now = utcnow()
+        self._session.execute(
+            delete(ExpiringValue).where(
+                ExpiringValue.key == key, ExpiringValue.expires_at <= now
+            ),
+            execution_options={"synchronize_session": False},
+        )
         try:
-            with session_scope() as session:
-                session.execute(
-                    delete(ExpiringValue).where(
-                        ExpiringValue.key == key, ExpiringValue.expires_at <= now
-                    )
-                )
-                session.add(
+            with self._session.begin_nested():
+                self._session.add(
                     ExpiringValue(
                         key=key,
                         value=json.dumps(value),
@@ -105,12 +117,13 @@ class DatabaseStore:
         return True
 
     def sweep(self) -> int:
-        with session_scope() as session:
-            result = session.execute(
-                delete(ExpiringValue).where(ExpiringValue.expires_at <= utcnow())
-            )
-            return int(getattr(result, "rowcount", 0) or 0)
+        result = self._session.execute(
+            delete(ExpiringValue).where(ExpiringValue.expires_at <= utcnow()),
+            execution_options={"synchronize_session": False},
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
 
-def make_store(connection: Redis | None) -> ExpiringStore:
-    return RedisStore(connection) if connection is not None else DatabaseStore()
+def make_store(connection: Redis | None, session: Session) -> ExpiringStore:
+    """Redis when configured; otherwise the database, inside ``session``'s transaction."""
+    return RedisStore(connection) if connection is not None else DatabaseStore(session)

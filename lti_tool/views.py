@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     g,
     make_response,
     redirect,
@@ -30,7 +29,7 @@ learner_bp = Blueprint("learner", __name__, url_prefix="/app")
 
 
 def store() -> ExpiringStore:
-    return make_store(job_queue.connection)
+    return make_store(job_queue.connection, request_session())
 
 
 def launch_url() -> str:

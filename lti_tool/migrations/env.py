@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import pool
-
 from lti_tool.db import Base, import_all_models, make_engine
 
 import_all_models()
@@ -28,7 +26,6 @@ def run_migrations_online() -> None:
     connectable = config.attributes.get("connection")
     if connectable is None:
         engine = make_engine(url)
-        engine.pool = pool.NullPool(engine.pool._creator)  # type: ignore[attr-defined]
         with engine.connect() as connection:
             _run(connection)
         engine.dispose()

@@ -1,0 +1,455 @@
+"""Benchmark: complete LTI 1.3 launches against `pathwise serve` on PostgreSQL + Redis.
+
+Each launch is what a browser does: OIDC login initiation (POST /lti/login) → the
+tool's redirect to the LMS's auth endpoint (answered by the LMS: a signed id_token) →
+POST /lti/launch → the landing page. The LMS side is the development platform played
+in the client processes (it signs with its own RSA key; the tool fetches its JWKS over
+HTTP). In the same run the same client drives a minimal tool that only calls
+pylti1p3's own OIDC login and message-launch validation (bench/_baseline_tool.py), and
+our throughput is printed as a ratio of that baseline.
+
+    python bench/launch.py                 # 32 concurrent clients, 1,600 launches each side
+    python bench/launch.py --quick         # a smoke run (SQLite unless --postgres given)
+
+Needs PostgreSQL (127.0.0.1:5432, trust) and Redis (127.0.0.1:6379) unless --quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urljoin, urlparse
+
+import requests
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import serialization
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lti_tool.devplatform import (  # noqa: E402
+    LEARNER,
+    DevPlatform,
+    ToolConfig,
+    public_jwk,
+)
+
+CLIENT_ID = "bench-client"
+DEPLOYMENT_ID = "bench-deployment"
+PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited early:\n{log.read_text()[-3000:]}")
+        try:
+            if requests.get(url, timeout=1).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"server did not start:\n{log.read_text()[-3000:]}")
+
+
+@contextmanager
+def jwks_server(jwks: dict[str, Any]) -> Iterator[str]:
+    """The LMS's key set URL, served over HTTP as a real platform would."""
+    from flask import Flask
+
+    app = Flask("bench_lms_jwks")
+    app.add_url_rule("/dev-platform/jwks", "jwks", lambda: jwks)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/dev-platform"
+    finally:
+        server.shutdown()
+
+
+@contextmanager
+def process(
+    cmd: list[str], env: dict[str, str], log: Path, health: str
+) -> Iterator[None]:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
+        )
+        try:
+            wait_healthy(health, proc, log)
+            yield
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def prepare_database(url: str, quick: bool) -> None:
+    if url.startswith("postgresql"):
+        import psycopg
+
+        name = urlparse(url).path.lstrip("/")
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+# ------------------------------------------------------------------ clients
+
+
+def _form_fields(html: str) -> dict[str, str]:
+    return dict(re.findall(r'name="([^"]+)"[^>]*value="([^"]*)"', html))
+
+
+def one_launch(
+    http: requests.Session, platform: DevPlatform, tool_url: str, style: str
+) -> None:
+    initiation = platform.start_launch(LEARNER, client_id=CLIENT_ID)
+    login_url = tool_url + ("/lti/login" if style == "pathwise" else "/login")
+    response = http.post(
+        login_url, data=initiation.params, allow_redirects=False, timeout=30
+    )
+    if response.status_code != 302:
+        raise RuntimeError(f"login {response.status_code}: {response.text[:300]}")
+    location = urljoin(login_url, response.headers["Location"])
+    params = {k: v[0] for k, v in parse_qs(urlparse(location).query).items()}
+    auth = platform.authorize(params)
+    response = http.post(
+        auth.redirect_uri,
+        data={"id_token": auth.id_token, "state": auth.state or ""},
+        allow_redirects=False,
+        timeout=30,
+    )
+    if response.status_code in (302, 303):
+        response = http.get(
+            urljoin(auth.redirect_uri, response.headers["Location"]), timeout=30
+        )
+    if response.status_code != 200 or "Ada" not in response.text:
+        raise RuntimeError(f"launch {response.status_code}: {response.text[:500]}")
+
+
+def client_worker(
+    key_pem: bytes,
+    issuer: str,
+    tool_url: str,
+    style: str,
+    threads: int,
+    launches: int,
+    out: Any,
+) -> None:
+    """One client process: ``threads`` browsers, each doing its share of launches."""
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    platform = DevPlatform(issuer, key=key, seed=True)  # type: ignore[arg-type]
+    platform.add_tool(
+        ToolConfig.for_tool_base(
+            tool_url, client_id=CLIENT_ID, deployment_id=DEPLOYMENT_ID
+        )
+        if style == "pathwise"
+        else ToolConfig(
+            client_id=CLIENT_ID,
+            deployment_id=DEPLOYMENT_ID,
+            login_url=tool_url + "/login",
+            redirect_uris=(tool_url + "/launch",),
+            jwks_url=tool_url + "/jwks",
+            launch_url=tool_url + "/launch",
+            deep_link_url=tool_url + "/launch",
+        )
+    )
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    per_thread = [
+        launches // threads + (1 if i < launches % threads else 0)
+        for i in range(threads)
+    ]
+
+    def run(count: int) -> None:
+        http = requests.Session()
+        for _ in range(count):
+            start = time.perf_counter()
+            try:
+                one_launch(http, platform, tool_url, style)
+            except Exception as exc:  # noqa: BLE001 - counted and reported
+                with lock:
+                    errors.append(str(exc)[:300])
+                continue
+            with lock:
+                latencies.append(time.perf_counter() - start)
+
+    workers = [threading.Thread(target=run, args=(n,)) for n in per_thread]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    out.put((latencies, errors))
+
+
+def drive(
+    key_pem: bytes,
+    issuer: str,
+    tool_url: str,
+    style: str,
+    concurrency: int,
+    launches: int,
+    processes: int,
+) -> tuple[float, list[float], list[str]]:
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    threads = max(1, concurrency // processes)
+    share = [
+        launches // processes + (1 if i < launches % processes else 0)
+        for i in range(processes)
+    ]
+    procs = [
+        ctx.Process(
+            target=client_worker,
+            args=(key_pem, issuer, tool_url, style, threads, n, queue),
+        )
+        for n in share
+    ]
+    start = time.perf_counter()
+    for p in procs:
+        p.start()
+    latencies: list[float] = []
+    errors: list[str] = []
+    for _ in procs:
+        lat, err = queue.get()
+        latencies += lat
+        errors += err
+    elapsed = time.perf_counter() - start
+    for p in procs:
+        p.join()
+    return elapsed, latencies, errors
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--launches", type=int, default=1600, help="launches per side")
+    parser.add_argument("--warmup", type=int, default=64)
+    parser.add_argument(
+        "--workers", type=int, default=0, help="gunicorn workers (default 2*cores+1)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=4, help="gunicorn threads per worker"
+    )
+    parser.add_argument("--client-processes", type=int, default=2)
+    parser.add_argument(
+        "--quick", action="store_true", help="small run on SQLite, embedded state"
+    )
+    parser.add_argument(
+        "--postgres", action="store_true", help="with --quick: still use Postgres+Redis"
+    )
+    args = parser.parse_args()
+    if args.quick:
+        args.concurrency, args.launches, args.warmup = min(args.concurrency, 4), 24, 4
+        args.client_processes = 1
+    workers = args.workers or 2 * (os.cpu_count() or 1) + 1
+
+    workdir = Path(tempfile.mkdtemp(prefix="pathwise-bench-"))
+    use_services = not args.quick or args.postgres
+    database_url = (
+        "postgresql+psycopg://postgres@127.0.0.1:5432/pathwise_bench"
+        if use_services
+        else f"sqlite:///{workdir / 'bench.sqlite'}"
+    )
+    redis_url = "redis://127.0.0.1:6379/12" if use_services else ""
+    prepare_database(database_url, args.quick)
+    if redis_url:
+        import redis
+
+        redis.Redis.from_url(redis_url).flushdb()
+
+    from lti_tool.devplatform import generate_rsa_key
+
+    lms_key = generate_rsa_key()
+    key_pem = lms_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    pathwise = shutil.which("pathwise") or str(Path(sys.executable).parent / "pathwise")
+    with jwks_server({"keys": [public_jwk(lms_key)]}) as issuer:
+        port = free_port()
+        tool_url = f"http://127.0.0.1:{port}"
+        env = {
+            **os.environ,
+            "PATHWISE_ENV": "development",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "PATHWISE_SECRET_KEY": "bench-secret-" + "x" * 40,
+            "PATHWISE_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            "PATHWISE_BASE_URL": tool_url,
+            "PATHWISE_DATA_DIR": str(workdir),
+            "PATHWISE_LOG_LEVEL": "WARNING",
+        }
+        subprocess.run(
+            [pathwise, "db", "upgrade"],
+            env=env,
+            check=True,
+            cwd=ROOT,
+            capture_output=True,
+        )
+        subprocess.run(
+            [
+                pathwise,
+                "platform",
+                "add",
+                "--issuer",
+                issuer,
+                "--client-id",
+                CLIENT_ID,
+                "--deployment-id",
+                DEPLOYMENT_ID,
+                "--auth-login-url",
+                issuer + "/auth",
+                "--auth-token-url",
+                issuer + "/token",
+                "--key-set-url",
+                issuer + "/jwks",
+            ],
+            env=env,
+            check=True,
+            cwd=ROOT,
+            capture_output=True,
+        )
+        serve = [
+            pathwise,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--threads",
+            str(args.threads),
+        ]
+        with process(serve, env, workdir / "serve.log", tool_url + "/healthz"):
+            drive(
+                key_pem,
+                issuer,
+                tool_url,
+                "pathwise",
+                args.concurrency,
+                args.warmup,
+                args.client_processes,
+            )
+            ours = drive(
+                key_pem,
+                issuer,
+                tool_url,
+                "pathwise",
+                args.concurrency,
+                args.launches,
+                args.client_processes,
+            )
+
+        base_port = free_port()
+        base_url = f"http://127.0.0.1:{base_port}"
+        base_env = {
+            **env,
+            "BENCH_LMS_ISSUER": issuer,
+            "BENCH_CLIENT_ID": CLIENT_ID,
+            "BENCH_DEPLOYMENT_ID": DEPLOYMENT_ID,
+            "BENCH_TOOL_URL": base_url,
+        }
+        gunicorn = str(Path(sys.executable).parent / "gunicorn")
+        baseline_cmd = [
+            gunicorn,
+            "--bind",
+            f"127.0.0.1:{base_port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(args.threads),
+            "--chdir",
+            str(ROOT / "bench"),
+            "_baseline_tool:app",
+        ]
+        with process(
+            baseline_cmd, base_env, workdir / "baseline.log", base_url + "/healthz"
+        ):
+            drive(
+                key_pem,
+                issuer,
+                base_url,
+                "baseline",
+                args.concurrency,
+                args.warmup,
+                args.client_processes,
+            )
+            base = drive(
+                key_pem,
+                issuer,
+                base_url,
+                "baseline",
+                args.concurrency,
+                args.launches,
+                args.client_processes,
+            )
+
+    for label, (_elapsed, _lat, errors) in (
+        ("pathwise", ours),
+        ("pylti1p3_baseline", base),
+    ):
+        if errors:
+            print(
+                f"# {label}: {len(errors)} failed launches, first: {errors[0]}",
+                file=sys.stderr,
+            )
+    if not ours[1] or not base[1]:
+        print(f"# server logs kept in {workdir}", file=sys.stderr)
+        sys.exit(1)
+    our_rate = len(ours[1]) / ours[0]
+    base_rate = len(base[1]) / base[0]
+    print(f"backend: {'postgres+redis' if use_services else 'sqlite'}")
+    print(f"concurrent_clients: {args.concurrency} clients")
+    print(f"launches_per_s: {our_rate:.1f} /s")
+    print(f"launch_p50: {statistics.median(ours[1]) * 1000:.1f} ms")
+    print(f"launch_p99: {percentile(ours[1], 0.99) * 1000:.1f} ms")
+    print(f"launch_failures: {len(ours[2])} launches")
+    print(f"baseline_launches_per_s: {base_rate:.1f} /s")
+    print(f"baseline_launch_p50: {statistics.median(base[1]) * 1000:.1f} ms")
+    print(f"baseline_launch_p99: {percentile(base[1], 0.99) * 1000:.1f} ms")
+    print(f"throughput_ratio_vs_pylti1p3: {our_rate / base_rate:.2f} x")
+    shutil.rmtree(workdir, ignore_errors=True)
+    if ours[2] or base[2]:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
