@@ -12,7 +12,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from flask import Flask, request
+from flask import Flask
 from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
 from pylti1p3.launch_data_storage.cache import CacheDataStorage
 from pylti1p3.tool_config import ToolConfDict
