@@ -110,6 +110,13 @@ ACTIVITY_PROGRESS = ("Initialized", "Started", "InProgress", "Submitted", "Compl
 GRADING_PROGRESS = ("FullyGraded", "Pending", "PendingManual", "Failed", "NotReady")
 
 STORAGE_TARGET = "post_message_forwarding"
+DEMO_COURSE_ID = "dev-course-101"
+# (link id, title, demo module key): keys of lti_tool/demo/ai_readiness.json.
+DEMO_LINKS: tuple[tuple[str, str, str | None], ...] = (
+    ("dev-link-ai-everyone", "AI readiness for everyone", "ai-readiness-everyone"),
+    ("dev-link-ai-leads", "AI for team leads", "ai-for-team-leads"),
+    ("dev-link-open", "Pathwise (no module chosen)", None),
+)
 DEV_CLIENT_ID = "pathwise-dev-client"
 DEV_DEPLOYMENT_ID = "dev-deployment-1"
 DEV_PREFIX = "/dev-platform"
@@ -541,25 +548,21 @@ class DevPlatform:
     # ------------------------------------------------------------ set-up
 
     def seed_demo_course(self) -> None:
-        """One course with the three sample users and two Pathwise links."""
+        """One course with the three sample users and links to the demo catalogue."""
         course = self.add_course(
-            "dev-course-101",
-            label="DATA-101",
-            title="Data Literacy for Analysts",
+            DEMO_COURSE_ID,
+            label="AI-101",
+            title="AI at Work",
             members=[u.sub for u in SAMPLE_USERS.values()],
         )
-        self.add_link(
-            course.id,
-            "dev-link-data-basics",
-            "Data literacy path",
-            custom={"pathwise_module": "data-literacy"},
-        )
-        self.add_link(
-            course.id,
-            "dev-link-open",
-            "Pathwise (no module chosen)",
-            with_lineitem=False,
-        )
+        for link_id, title, module_key in DEMO_LINKS:
+            self.add_link(
+                course.id,
+                link_id,
+                title,
+                custom={"pathwise_module": module_key} if module_key else None,
+                with_lineitem=module_key is not None,
+            )
 
     def add_tool(self, tool: ToolConfig) -> ToolConfig:
         with self._lock:

@@ -158,6 +158,7 @@ def register_tool(
         )
     )
     with session_scope() as session:
+        # As `pathwise db upgrade` does on a real install.
         if not active_keys(session):
             create_signing_key(session)
         registration = ensure_registration(

@@ -36,7 +36,6 @@ from lti_tool.models import (
     Registration,
     ToolKey,
 )
-from tests.conftest import TEST_DATABASE_URL
 from tests.lti_platform import (
     AuthRequest,
     LaunchRun,
@@ -79,16 +78,16 @@ def assert_manager_page(run: LaunchRun) -> None:
 
 
 @pytest.fixture
-def data_literacy_module(live_tool: LiveTool) -> Iterator[int]:
-    """The shared catalogue's module the LMS's first link names (custom pathwise_module)."""
+def demo_module(live_tool: LiveTool) -> Iterator[int]:
+    """The shared module the LMS's first link names (custom pathwise_module)."""
     with session_scope() as session:
         framework = Framework(key="demo-data", name="Data skills")
         session.add(framework)
         session.flush()
         module = Module(
             framework_id=framework.id,
-            key="data-literacy",
-            title="Data literacy for analysts",
+            key="ai-readiness-everyone",
+            title="AI readiness for everyone",
             description="Read, question and chart data.",
         )
         session.add(module)
@@ -101,15 +100,15 @@ def data_literacy_module(live_tool: LiveTool) -> Iterator[int]:
 
 
 def test_learner_lands_on_the_learner_page_with_course_link_and_module(
-    lti: LtiHarness, data_literacy_module: int
+    lti: LtiHarness, demo_module: int
 ) -> None:
     run = lti.do_launch(LEARNER)
 
     assert_learner_page(run)
     assert "Ada Lovelace" in run.text
-    assert '<dd data-field="course">Data Literacy for Analysts</dd>' in run.text
-    assert '<dd data-field="resource-link">Data literacy path</dd>' in run.text
-    assert '<dd data-field="module">Data literacy for analysts</dd>' in run.text
+    assert '<dd data-field="course">AI at Work</dd>' in run.text
+    assert '<dd data-field="resource-link">AI readiness for everyone</dd>' in run.text
+    assert '<dd data-field="module">AI readiness for everyone</dd>' in run.text
 
 
 def test_instructor_lands_on_the_manager_page(lti: LtiHarness) -> None:
@@ -506,15 +505,8 @@ def test_login_on_one_process_and_launch_on_another_succeeds(
     assert jwks_b["keys"]
 
 
-@pytest.mark.xfail(
-    condition=not TEST_DATABASE_URL.startswith("postgresql"),
-    reason="tool bug (embedded/SQLite): the launch creates the first ToolKey inside the "
-    "request session (tool_conf.to_lti_registration -> keys.current_signing_key), which "
-    "holds SQLite's write lock while DatabaseStore.add_if_absent writes the nonce on "
-    "another connection: 'database is locked' after 10 s, then a 500",
-    strict=False,
-)
 def test_first_launch_on_a_fresh_install_succeeds(lti: LtiHarness) -> None:
+    """No signing key yet: the launch creates it (a SQLite self-deadlock once hid here)."""
     with session_scope() as session:
         session.execute(delete(ToolKey))
 

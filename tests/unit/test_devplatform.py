@@ -203,8 +203,8 @@ def test_authorize_answers_with_a_signed_id_token_for_the_launch(
     assert claims[CLAIM_VERSION] == "1.3.0"
     assert claims[CLAIM_MESSAGE_TYPE] == "LtiResourceLinkRequest"
     assert claims[CLAIM_DEPLOYMENT_ID] == platform.tool.deployment_id
-    assert claims[CLAIM_RESOURCE_LINK]["id"] == "dev-link-data-basics"
-    assert claims[CLAIM_CUSTOM]["pathwise_module"] == "data-literacy"
+    assert claims[CLAIM_RESOURCE_LINK]["id"] == "dev-link-ai-everyone"
+    assert claims[CLAIM_CUSTOM]["pathwise_module"] == "ai-readiness-everyone"
     assert claims[CLAIM_CONTEXT]["id"] == COURSE
     assert claims[CLAIM_ROLES][0].endswith("membership#Learner")
     assert claims["name"] == "Ada Lovelace"
@@ -557,7 +557,7 @@ def test_lineitems_are_created_validated_and_filtered(platform: DevPlatform) -> 
     assert platform.list_lineitems(COURSE, resource_link_id="dev-link-open") == [
         created
     ]
-    assert len(platform.list_lineitems(COURSE)) == 2
+    assert len(platform.list_lineitems(COURSE)) == 3
 
 
 def test_memberships_list_the_roster_with_roles(platform: DevPlatform) -> None:
@@ -760,7 +760,7 @@ def test_demo_pages_render_accessible_controls(platform: DevPlatform) -> None:
 
     index = client.get("/dev-platform/").get_data(as_text=True)
     launch = client.post(
-        "/dev-platform/launch", data={"user": "learner", "link": "dev-link-data-basics"}
+        "/dev-platform/launch", data={"user": "learner", "link": "dev-link-ai-everyone"}
     )
     activity = client.get("/dev-platform/activity").get_data(as_text=True)
 
