@@ -1,9 +1,8 @@
-"""Deep Linking and launch views: what an instructor can place, and what a launch shows."""
+"""Deep Linking: what an instructor can place, and the signed response that places it."""
 
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
 from typing import Any
 
 from pylti1p3.deep_link import DeepLink
@@ -12,15 +11,9 @@ from pylti1p3.lineitem import LineItem
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adaptive.models import Framework, Module, RoleProfile
+from adaptive.models import Framework, Module
 from lti_tool.models import (
-    Course,
-    Deployment,
-    Enrolment,
-    Launch,
-    Person,
     Registration,
-    ResourceLink,
 )
 from lti_tool.service import (
     CLAIM_AGS,
@@ -31,82 +24,6 @@ from lti_tool.service import (
 )
 from lti_tool.store import ExpiringStore
 from lti_tool.tool_conf import to_lti_registration
-
-
-@dataclass
-class LaunchView:
-    """Everything the landing pages show about the launch they came from."""
-
-    person_name: str
-    person_email: str | None
-    role: str
-    course_title: str
-    course_label: str
-    resource_link_title: str
-    module_id: int | None
-    module_title: str
-    module_description: str
-    role_profile: str
-    platform_name: str
-    has_grade_service: bool
-    cohort: list[dict[str, Any]] = field(default_factory=list)
-
-
-def launch_view(session: Session, ctx: LaunchContext) -> LaunchView:
-    launch = session.get(Launch, ctx.launch_id)
-    person = session.get(Person, ctx.person_id)
-    if launch is None or person is None or launch.tenant_id != ctx.tenant_id:
-        raise LaunchRejected(
-            "launch_gone", "This launch is no longer known: open it again.", 401
-        )
-    course = session.get(Course, launch.course_id) if launch.course_id else None
-    link = (
-        session.get(ResourceLink, launch.resource_link_pk)
-        if launch.resource_link_pk
-        else None
-    )
-    module = session.get(Module, link.module_id) if link and link.module_id else None
-    role_profile = (
-        session.get(RoleProfile, module.default_role_id)
-        if module and module.default_role_id
-        else None
-    )
-    tenant = session.get(Deployment, ctx.tenant_id)
-    registration = session.get(Registration, tenant.registration_id) if tenant else None
-    cohort: list[dict[str, Any]] = []
-    if ctx.role != "learner" and course is not None:
-        rows = session.execute(
-            select(Person, Enrolment.role)
-            .join(Enrolment, Enrolment.person_id == Person.id)
-            .where(Enrolment.course_id == course.id, Person.tenant_id == ctx.tenant_id)
-            .order_by(Person.name)
-        ).all()
-        cohort = [
-            {
-                "id": p.id,
-                "name": p.display_name,
-                "role": role,
-                "last_seen": p.last_seen_at,
-            }
-            for p, role in rows
-        ]
-    return LaunchView(
-        person_name=person.display_name,
-        person_email=person.email,
-        role=ctx.role,
-        course_title=(course.title or course.label) if course else "",
-        course_label=course.label if course else "",
-        resource_link_title=link.title if link else "",
-        module_id=module.id if module else None,
-        module_title=module.title if module else "",
-        module_description=module.description if module else "",
-        role_profile=role_profile.name if role_profile else "",
-        platform_name=(registration.name or registration.issuer)
-        if registration
-        else "",
-        has_grade_service=bool(link and link.ags_endpoint),
-        cohort=cohort,
-    )
 
 
 def catalogue_modules(session: Session, tenant_id: int) -> list[Module]:

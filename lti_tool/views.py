@@ -15,7 +15,8 @@ from flask import (
 )
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from lti_tool import deep_linking, registration_service, service
+from lti_tool import deep_linking, pages, registration_service, service
+from lti_tool.db import utcnow
 from lti_tool.keys import published_jwks
 from lti_tool.queue import job_queue
 from lti_tool.service import LaunchContext, LaunchRejected
@@ -263,10 +264,16 @@ def _launch_token_error(exc: LaunchRejected) -> tuple[str, int]:
 @learner_bp.get("/home")
 def home() -> Any:
     ctx = current_launch()
-    view = deep_linking.launch_view(request_session(), ctx)
+    view = pages.launch_view(request_session(), ctx)
     token = request.args.get("lt", "")
-    template = "learner_home.html" if ctx.role == "learner" else "manager_home.html"
-    response = make_response(render_template(template, view=view, lt=token))
+    if ctx.role == "learner":
+        preview = pages.next_step_preview(request_session(), ctx, view, now=utcnow())
+        body = render_template(
+            "learner_home.html", view=view, lt=token, next_step=preview
+        )
+    else:
+        body = render_template("manager_home.html", view=view, lt=token)
+    response = make_response(body)
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
 

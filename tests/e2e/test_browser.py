@@ -1,0 +1,149 @@
+"""Learner and instructor journeys in a real headless Chromium, with an axe-core check.
+
+The tool runs as in `pathwise demo`: demo catalogue, the development LMS enabled,
+launches signed for real and shown in the LMS page's iframe.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from lti_tool.config import Settings
+from lti_tool.db import db, session_scope
+from tests.conftest import require_service
+from tests.lti_platform import serve
+
+CHROMIUM = os.environ.get("PATHWISE_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(os.environ.get("PATHWISE_SCREENSHOTS", "")) if os.environ.get(
+    "PATHWISE_SCREENSHOTS"
+) else None
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def demo_url(settings: Settings, engine: Engine) -> Iterator[str]:
+    """Pathwise as the demo runs it, on a real port."""
+    from adaptive.catalogue_service import seed_demo
+    from lti_tool.app import create_app
+    from lti_tool.devplatform import ensure_dev_registration
+
+    built: dict[str, Any] = {}
+
+    def build(url: str) -> Any:
+        demo = settings.with_overrides(base_url=url, dev_platform_enabled=True)
+        app = create_app(demo)
+        db.configure(settings.database_url, engine=engine)
+        with session_scope() as session:
+            seed_demo(session)
+            ensure_dev_registration(session, demo)
+        built["app"] = app
+        return app
+
+    server = serve(build)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+        from tests.conftest import truncate_all
+
+        truncate_all(engine)
+
+
+@pytest.fixture
+def page() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+        require_service("Chromium", f"{CHROMIUM} not found (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        tab = context.new_page()
+        tab.set_default_timeout(20_000)
+        try:
+            yield tab
+        finally:
+            context.close()
+            browser.close()
+
+
+def _shot(page: Any, name: str) -> None:
+    if SCREENSHOTS is not None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def _axe_violations(frame: Any) -> list[dict[str, Any]]:
+    """Serious and critical WCAG violations reported by axe-core in ``frame``."""
+    import axe_playwright_python
+
+    script = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
+    frame.evaluate(script)
+    result = frame.evaluate(
+        "async () => await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})"
+    )
+    return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def _launch(page: Any, demo_url: str, user: str, *, storage: bool = False) -> Any:
+    page.goto(demo_url + "/dev-platform/")
+    page.check(f"input[name=user][value={user}]")
+    if storage:
+        page.check("input[name=storage]")
+    page.click("button[name=mode][value=launch]:not([formtarget])")
+    frame = page.frame_locator("iframe[name=tool-frame]")
+    frame.locator("main h1").wait_for()
+    return frame
+
+
+def test_learner_launch_shows_their_page_in_the_lms_frame(page: Any, demo_url: str) -> None:
+    frame = _launch(page, demo_url, "learner")
+    assert "Ada Lovelace" in frame.locator("main h1").inner_text()
+    module = frame.locator("[data-field=module]").inner_text()
+    assert module and "Not chosen" not in module
+    # The engine's first recommendation for a new learner, with its reason.
+    assert frame.locator("#next").count() == 1
+    assert frame.locator("[data-field=why]").inner_text().strip()
+    _shot(page, "learner-in-lms")
+    tool = page.frame(name="tool-frame")
+    assert tool is not None
+    assert _axe_violations(tool) == []
+
+
+def test_instructor_launch_shows_the_manager_page(page: Any, demo_url: str) -> None:
+    frame = _launch(page, demo_url, "instructor")
+    assert frame.locator("#cohort").count() == 1
+    _shot(page, "manager-in-lms")
+    tool = page.frame(name="tool-frame")
+    assert tool is not None
+    assert _axe_violations(tool) == []
+
+
+def test_launch_through_lti_platform_storage(page: Any, demo_url: str) -> None:
+    """Canvas-style: state kept in the LMS's storage frame via postMessage."""
+    frame = _launch(page, demo_url, "learner", storage=True)
+    assert "Ada Lovelace" in frame.locator("main h1").inner_text()
+
+
+def test_console_sign_in_page_is_accessible(page: Any, demo_url: str) -> None:
+    page.goto(demo_url + "/admin/login")
+    assert page.locator("h1").inner_text().startswith("Sign in")
+    assert _axe_violations(page.main_frame) == []
