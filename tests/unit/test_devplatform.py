@@ -155,7 +155,7 @@ def bearer(platform: DevPlatform, *scopes: str) -> str:
     answer = platform.issue_access_token(
         token_form(client_assertion(platform), " ".join(scopes))
     )
-    return "Bearer " + answer["access_token"]
+    return "Bearer " + str(answer["access_token"])
 
 
 def score(user_id: str = LEARNER.sub, **changes: Any) -> dict[str, Any]:
