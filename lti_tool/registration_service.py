@@ -24,6 +24,13 @@ from lti_tool.models import (
 )
 
 CANVAS_ISSUER = "https://canvas.instructure.com"
+# Hosted Canvas signs as one of these issuers but serves its configuration from the
+# school's own *.instructure.com host.
+CANVAS_HOSTED_ISSUERS = {
+    CANVAS_ISSUER,
+    "https://canvas.beta.instructure.com",
+    "https://canvas.test.instructure.com",
+}
 TOOL_NAME = "Pathwise"
 TOOL_DESCRIPTION = (
     "Adaptive learning paths: skips what each learner has mastered, remediates with "
@@ -93,7 +100,7 @@ def check_invitation(settings: Settings, invitation: str) -> str:
     except jwt.InvalidTokenError:
         raise RegistrationFailed(
             "This registration URL is not valid or has expired. Create a new one in "
-            "Pathwise's admin console (Platforms → Register a platform)."
+            "Pathwise's admin console (Platforms → Create a Dynamic Registration URL)."
         ) from None
     if payload.get("typ") != "pathwise-invite":
         raise RegistrationFailed("This registration URL is not valid.")
@@ -164,6 +171,27 @@ class _PathwiseDynamicRegistration(DynamicRegistration):
     def get_description(self) -> str:
         return TOOL_DESCRIPTION
 
+    def lti_registration_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().lti_registration_data()
+        tool = data["https://purl.imsglobal.org/spec/lti-tool-configuration"]
+        # Canvas reads these: without a privacy level it sends no names or emails.
+        tool["https://canvas.instructure.com/lti/privacy_level"] = "public"
+        tool["messages"] = [
+            *tool["messages"],
+            {
+                "type": "LtiResourceLinkRequest",
+                "target_link_uri": self._settings.base_url + "/lti/launch",
+                "label": TOOL_NAME,
+                "placements": ["course_navigation"],
+            },
+        ]
+        for message in tool["messages"]:
+            if message["type"] == "LtiDeepLinkingRequest":
+                message.setdefault(
+                    "placements", ["link_selection", "assignment_selection"]
+                )
+        return data
+
     def get_logo_uri(self) -> str:
         return self._settings.base_url + "/static/logo.png"
 
@@ -180,6 +208,17 @@ class _PathwiseDynamicRegistration(DynamicRegistration):
             "configuration": openid_configuration,
             "registration": openid_registration,
         }
+
+
+def _issuer_matches(issuer: str, configuration_url: str) -> bool:
+    if configuration_url.startswith(issuer.rstrip("/")):
+        return True
+    host = urlparse(configuration_url).hostname or ""
+    return (
+        issuer in CANVAS_HOSTED_ISSUERS
+        and urlparse(configuration_url).scheme == "https"
+        and host.endswith(".instructure.com")
+    )
 
 
 def register_platform(
@@ -212,8 +251,9 @@ def register_platform(
     try:
         config = flow.get_openid_configuration()
         issuer = str(config.get("issuer", ""))
-        # Spec: the configuration URL must live under the issuer it claims.
-        if not issuer or not openid_configuration_url.startswith(issuer.rstrip("/")):
+        # Spec: the configuration URL must live under the issuer it claims (hosted
+        # Canvas: under the school's instructure.com host).
+        if not issuer or not _issuer_matches(issuer, openid_configuration_url):
             raise RegistrationFailed(
                 f"The platform's issuer {issuer!r} does not match its configuration URL."
             )

@@ -320,6 +320,10 @@ def validate_launch(
     moment = time.time() if now is None else now
     id_token = form.get("id_token") or ""
     state = form.get("state") or ""
+    if form.get("error") and not id_token:
+        # OIDC error response: the LMS refused the login and says why.
+        detail = f"{form['error']} {form.get('error_description') or ''}".strip()
+        raise LaunchRejected("platform_error", f"The LMS refused the login: {detail}")
     if not id_token:
         raise LaunchRejected("malformed_token", "The launch carried no id_token.")
     if not state:

@@ -84,6 +84,12 @@ def test_dynamic_registration_stores_registration_and_deployment(
     assert response.status_code == 200, response.data
     assert b"org.imsglobal.lti.close" in response.data
     assert received and received[0]["jwks_uri"].endswith("/lti/jwks")
+    tool_conf = received[0]["https://purl.imsglobal.org/spec/lti-tool-configuration"]
+    assert tool_conf["https://canvas.instructure.com/lti/privacy_level"] == "public"
+    assert {m["type"] for m in tool_conf["messages"]} == {
+        "LtiDeepLinkingRequest",
+        "LtiResourceLinkRequest",
+    }
     with _session() as s:
         reg = s.scalar(
             select(Registration).where(Registration.client_id == "dr-client-1")
@@ -128,3 +134,29 @@ def test_production_requires_a_signed_invitation(settings: Settings) -> None:
             invitation="forged",
         )
     assert make_invitation(prod, created_by="ada")  # a real one can be made
+
+
+@pytest.mark.parametrize(
+    ("issuer", "url", "ok"),
+    [
+        (
+            "https://moodle.acme.test",
+            "https://moodle.acme.test/mod/lti/openid-configuration.php",
+            True,
+        ),
+        ("https://moodle.acme.test", "https://evil.test/openid", False),
+        (
+            "https://canvas.instructure.com",
+            "https://acme.instructure.com/api/lti/security/openid-configuration",
+            True,
+        ),
+        ("https://canvas.instructure.com", "https://acme.evil.test/openid", False),
+        ("https://canvas.instructure.com", "http://acme.instructure.com/openid", False),
+    ],
+)
+def test_configuration_url_must_belong_to_the_issuer(
+    issuer: str, url: str, ok: bool
+) -> None:
+    from lti_tool.registration_service import _issuer_matches
+
+    assert _issuer_matches(issuer, url) is ok
