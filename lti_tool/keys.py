@@ -92,18 +92,15 @@ def active_keys(session: Session) -> list[ToolKey]:
 
 
 def current_signing_key(session: Session) -> SigningKey:
-    """The newest active key, created on first use so a fresh install just works."""
+    """The newest active key, created on first use so a fresh install just works.
+
+    The public PEM comes from the stored JWK: parsing the private key (an RSA
+    consistency check of tens of milliseconds) is left to the code that signs.
+    """
     keys = active_keys(session)
     key = keys[-1] if keys else create_signing_key(session)
     private_pem = secret_box().decrypt(key.private_key_encrypted)
-    public_pem = (
-        serialization.load_pem_private_key(private_pem.encode("ascii"), password=None)
-        .public_key()
-        .public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        .decode("ascii")
-    )
+    public_pem = JWK(**key.public_jwk).export_to_pem().decode("ascii")
     return SigningKey(kid=key.kid, private_pem=private_pem, public_pem=public_pem)
 
 

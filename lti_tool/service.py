@@ -44,7 +44,7 @@ from lti_tool.models import (
     ResourceLink,
 )
 from lti_tool.store import ExpiringStore
-from lti_tool.tool_conf import DatabaseToolConf
+from lti_tool.tool_conf import DatabaseToolConf, to_lti_registration
 
 log = logging.getLogger("pathwise.launch")
 
@@ -398,7 +398,7 @@ def validate_launch(
             "verify_nbf": False,
         }
     )
-    lti_registration = conf.find_registration_by_params(iss, client_id)
+    lti_registration = to_lti_registration(session, registration, with_tool_key=False)
     if registration.key_set is None and registration.key_set_url:
         lti_registration.set_key_set(
             platform_key_set(

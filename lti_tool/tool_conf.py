@@ -15,10 +15,13 @@ from lti_tool.models import Deployment, Registration
 
 
 def to_lti_registration(
-    session: Session, registration: Registration
+    session: Session, registration: Registration, *, with_tool_key: bool = True
 ) -> LtiRegistration:
-    """Build pylti1p3's registration object, with our current signing key attached."""
-    key = current_signing_key(session)
+    """Build pylti1p3's registration object, with our current signing key attached.
+
+    Validating a launch needs only the platform's keys: ``with_tool_key=False`` skips
+    decrypting ours on that hot path.
+    """
     lti = LtiRegistration()
     lti.set_issuer(registration.issuer)
     lti.set_client_id(registration.client_id)
@@ -29,8 +32,10 @@ def to_lti_registration(
     lti.set_key_set_url(registration.key_set_url)
     if registration.key_set:
         lti.set_key_set(registration.key_set)  # type: ignore[arg-type]
-    lti.set_tool_private_key(key.private_pem)
-    lti.set_tool_public_key(key.public_pem)
+    if with_tool_key:
+        key = current_signing_key(session)
+        lti.set_tool_private_key(key.private_pem)
+        lti.set_tool_public_key(key.public_pem)
     return lti
 
 
