@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import numpy.typing as npt
 
 from adaptive.graph import SkillGraph
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
 
 DEFAULT_SCALE: tuple[str, ...] = (
     "Not yet",
@@ -67,6 +74,115 @@ class RoleInfo:
     horizon_days: int = 60
 
 
+def _frozen(array: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
+    array.flags.writeable = False
+    return array
+
+
+@dataclass(frozen=True, eq=False)
+class PairTable:
+    """The catalogue as read-only numpy arrays, so a decision selects with masks.
+
+    Skills and activities get dense indexes (``skill_ids[i]``, ``activity_ids[j]``).
+    One row per (activity, skill) link, ordered by activity then by the activity's
+    link order (the first link wins when an activity names a skill twice). Prerequisite
+    edges are rows too. Built once per catalogue; never mutated.
+    """
+
+    skill_ids: IntArray
+    skill_index: Mapping[int, int]
+    activity_ids: IntArray
+    activity_index: Mapping[int, int]
+    kinds: tuple[str, ...]
+    act_kind: IntArray
+    act_duration: FloatArray
+    act_difficulty: FloatArray
+    act_n_items: IntArray
+    act_group: IntArray  # -1 when the activity has no explanation group
+    pair_act: IntArray
+    pair_skill: IntArray
+    pair_level: IntArray
+    pair_weight: FloatArray
+    pair_row: Mapping[tuple[int, int], int]  # (activity id, skill id) -> row
+    edge_skill: IntArray
+    edge_pre: IntArray
+    groups: Mapping[str, int]
+
+    @classmethod
+    def build(cls, catalog: Catalog) -> PairTable:
+        skill_ids = list(catalog.skills)
+        skill_index = {s: i for i, s in enumerate(skill_ids)}
+        for activity in catalog.activities.values():
+            for link in activity.skills:
+                if link.skill_id not in skill_index:
+                    skill_index[link.skill_id] = len(skill_ids)
+                    skill_ids.append(link.skill_id)
+        activity_ids = list(catalog.activities)
+        kinds: dict[str, int] = {}
+        groups: dict[str, int] = {}
+        act_kind: list[int] = []
+        act_group: list[int] = []
+        act_items: list[int] = []
+        act_duration: list[float] = []
+        act_difficulty: list[float] = []
+        pair_act: list[int] = []
+        pair_skill: list[int] = []
+        pair_level: list[int] = []
+        pair_weight: list[float] = []
+        pair_row: dict[tuple[int, int], int] = {}
+        for j, activity in enumerate(catalog.activities.values()):
+            act_kind.append(kinds.setdefault(activity.kind, len(kinds)))
+            group = activity.explanation_group
+            act_group.append(
+                -1 if group is None else groups.setdefault(group, len(groups))
+            )
+            act_items.append(activity.n_items)
+            act_duration.append(activity.duration_min)
+            act_difficulty.append(activity.difficulty)
+            for link in activity.skills:
+                key = (activity.id, link.skill_id)
+                if key in pair_row:
+                    continue
+                pair_row[key] = len(pair_act)
+                pair_act.append(j)
+                pair_skill.append(skill_index[link.skill_id])
+                pair_level.append(link.level)
+                pair_weight.append(link.weight)
+        edge_skill: list[int] = []
+        edge_pre: list[int] = []
+        for skill, pres in catalog.graph.prerequisites.items():
+            for pre in pres:
+                edge_skill.append(skill_index[skill])
+                edge_pre.append(skill_index[pre])
+
+        def ints(values: list[int]) -> IntArray:
+            return np.asarray(_frozen(np.asarray(values, dtype=np.int64)))
+
+        def floats(values: list[float]) -> FloatArray:
+            return np.asarray(_frozen(np.asarray(values, dtype=np.float64)))
+
+        return cls(
+            skill_ids=ints(skill_ids),
+            skill_index=skill_index,
+            activity_ids=ints(activity_ids),
+            activity_index={a: j for j, a in enumerate(activity_ids)},
+            kinds=tuple(kinds),
+            act_kind=ints(act_kind),
+            act_duration=floats(act_duration),
+            act_difficulty=floats(act_difficulty),
+            act_n_items=ints(act_items),
+            act_group=ints(act_group),
+            pair_act=ints(pair_act),
+            pair_skill=ints(pair_skill),
+            pair_level=ints(pair_level),
+            pair_weight=floats(pair_weight),
+            pair_row=pair_row,
+            edge_skill=ints(edge_skill),
+            edge_pre=ints(edge_pre),
+            groups=groups,
+        )
+
+
 @dataclass(frozen=True)
 class Catalog:
     """Skills, their graph and activities, indexed for the policy (build once, reuse)."""
@@ -106,6 +222,11 @@ class Catalog:
             module_order=tuple(module_order),
             by_skill={s: tuple(ids) for s, ids in by_skill.items()},
         )
+
+    @cached_property
+    def pairs(self) -> PairTable:
+        """The numpy view of this catalogue, built on first use and then reused."""
+        return PairTable.build(self)
 
     @property
     def n_levels(self) -> int:

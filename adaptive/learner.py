@@ -42,6 +42,8 @@ ABILITY_MAX = 2.5
 ABILITY_RATE = 0.5
 ABILITY_DECAY = 0.1
 SECONDS_PER_DAY = 86400.0
+# A skill id no catalogue uses: its parameters are the defaults.
+_NO_SKILL = -(2**62)
 
 
 def _logit(p: float) -> float:
@@ -84,6 +86,8 @@ class _SkillConst:
     slip: tuple[float, ...]
     learn: tuple[float, ...]
     forget_rates: tuple[float, ...]
+    # The one forget rate of every level when they agree (the usual case), else None.
+    uniform_rate: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,6 +307,7 @@ class LearnerModel:
         self.states: dict[int, SkillState] = dict(states or {})
         self._const: dict[int, _SkillConst] = {}
         self._priors: dict[tuple[tuple[float, ...], float], Vector] = {}
+        self._fitted: frozenset[int] | None = None
 
     # -- parameters --
 
@@ -311,6 +316,10 @@ class LearnerModel:
         if found is None:
             levels = range(self.n_levels)
             by_level = [self.params.for_level(skill_id, max(lv, 1)) for lv in levels]
+            rates = tuple(
+                -math.log(1.0 - p.forget_per_day) if lv else 0.0
+                for lv, p in zip(levels, by_level, strict=True)
+            )
             found = _SkillConst(
                 prior_logits=tuple(
                     _logit(self.params.level_prior(skill_id, lv)) if lv else 0.0
@@ -319,12 +328,40 @@ class LearnerModel:
                 guess=tuple(p.guess for p in by_level),
                 slip=tuple(p.slip for p in by_level),
                 learn=tuple(p.learn for p in by_level),
-                forget_rates=tuple(
-                    -math.log(1.0 - p.forget_per_day) if lv else 0.0
-                    for lv, p in zip(levels, by_level, strict=True)
-                ),
+                forget_rates=rates,
+                uniform_rate=rates[1]
+                if all(r == rates[1] for r in rates[1:])
+                else None,
             )
             self._const[skill_id] = found
+        return found
+
+    def level_params(self, skill_ids: Sequence[int]) -> tuple[Vector, Vector, Vector]:
+        """Guess, slip and learn of many skills at once, one row per skill, by level.
+
+        Skills without fitted parameters share the default row, so a decision over
+        thousands of (activity, skill) pairs gathers its parameters without a loop.
+        """
+        n = len(skill_ids)
+        default = self.const(_NO_SKILL)
+        guess = np.tile(np.asarray(default.guess), (n, 1))
+        slip = np.tile(np.asarray(default.slip), (n, 1))
+        learn = np.tile(np.asarray(default.learn), (n, 1))
+        fitted = self._fitted_skills()
+        if fitted:
+            for i, skill_id in enumerate(skill_ids):
+                if skill_id in fitted:
+                    c = self.const(skill_id)
+                    guess[i], slip[i], learn[i] = c.guess, c.slip, c.learn
+        return guess, slip, learn
+
+    def _fitted_skills(self) -> frozenset[int]:
+        found = self._fitted
+        if found is None:
+            found = frozenset(self.params.per_skill) | frozenset(
+                s for s, _ in self.params.per_level
+            )
+            self._fitted = found
         return found
 
     def item_probs(self, skill_id: int, level: int, difficulty: float = 0.0) -> Vector:
@@ -380,19 +417,26 @@ class LearnerModel:
         probs: list[Vector] = []
         days: list[float] = []
         rates: list[float] = []
+        states = self.states
+        fitted = self._fitted_skills()
+        default_rate = self.const(_NO_SKILL).uniform_rate
+        # Skills without fitted parameters share one prior row (ability-shifted).
+        out[:] = self.prior(_NO_SKILL)
         for i, skill_id in enumerate(skill_ids):
-            state = self.states.get(skill_id)
+            state = states.get(skill_id)
+            is_fitted = skill_id in fitted
             if state is None:
-                out[i] = self.prior(skill_id)
+                if is_fitted:
+                    out[i] = self.prior(skill_id)
                 continue
-            r = self.const(skill_id).forget_rates
-            if any(x != r[1] for x in r[1:]):
+            rate = self.const(skill_id).uniform_rate if is_fitted else default_rate
+            if rate is None:
                 out[i] = self.posterior(skill_id, now)
                 continue
             rows.append(i)
             probs.append(state.probs)
             days.append((now - state.updated_at).total_seconds() / SECONDS_PER_DAY)
-            rates.append(r[1])
+            rates.append(rate)
         if rows:
             p = np.vstack(probs)
             mu = np.maximum(np.asarray(rates) * np.asarray(days), 0.0)

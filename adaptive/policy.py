@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from adaptive.catalog import REFRESHER_KINDS, ActivityInfo, Catalog
-from adaptive.learner import LearnerModel, SkillEstimate, adjust_for_difficulty
+from adaptive.catalog import REFRESHER_KINDS, ActivityInfo, Catalog, PairTable
+from adaptive.learner import DIFFICULTY_SCALE, LearnerModel, SkillEstimate
 from adaptive.refresh import DueRefresher, RefreshScheduler, RefreshState
 
 # How much an activity kind teaches, relative to a lesson (assessment teaches a little).
@@ -271,16 +272,8 @@ class _ReadyCache:
         self.config = config
         self._p: dict[tuple[int, int], float] = {}
         self._ready: dict[tuple[int, int], tuple[int, ...]] = {}
-        self._tails: dict[int, np.ndarray] = {}
-
-    def seed(self, skill_ids: Sequence[int], tails: np.ndarray) -> None:
-        """Reuse P(level >= l) already computed for the target skills."""
-        self._tails = dict(zip(skill_ids, tails, strict=True))
 
     def p(self, skill_id: int, level: int) -> float:
-        tail = self._tails.get(skill_id)
-        if tail is not None:
-            return float(tail[level]) if level < len(tail) else 0.0
         key = (skill_id, level)
         found = self._p.get(key)
         if found is None:
@@ -354,26 +347,40 @@ def next_step(inp: PolicyInput) -> Recommendation:
     if pinned is not None:
         return pinned
 
-    estimates: dict[int, float] = {}
-    statuses: dict[int, str] = {}
     model = inp.model
     skill_ids = list(targets)
     matrix = model.posteriors(skill_ids, now)
     tails = np.cumsum(matrix[:, ::-1], axis=1)[:, ::-1]
-    for i, skill_id in enumerate(skill_ids):
-        level = targets[skill_id].level
-        p = float(tails[i, level]) if level < model.n_levels else 0.0
-        estimates[skill_id] = p
-        statuses[skill_id] = skill_status(
-            p, model.n_evidence(skill_id), inp.refresh.get(skill_id), now, cfg
-        )
-    gaps = {s for s, st in statuses.items() if st not in DONE_STATUSES}
-    ready = _ReadyCache(cat, inp.model, targets, now, cfg)
-    ready.seed(skill_ids, tails)
-    implied = _implied_prerequisites(cat, gaps, targets, ready, inp.overrides)
+    levels = np.fromiter((t.level for t in targets.values()), np.int64, len(targets))
+    in_scale = levels < model.n_levels
+    p_target = np.where(
+        in_scale, tails[np.arange(len(skill_ids)), np.where(in_scale, levels, 0)], 0.0
+    )
+    estimates = dict(zip(skill_ids, p_target.tolist(), strict=True))
+    # Done: mastered with evidence, or (with a refresher card) still maintained.
+    states = model.states
+    n_evidence = np.fromiter(
+        (st.n_evidence if (st := states.get(s)) is not None else 0 for s in skill_ids),
+        np.int64,
+        len(skill_ids),
+    )
+    done = (p_target >= cfg.mastery) & (n_evidence >= cfg.min_evidence)
+    statuses: dict[int, str] = {}
+    for skill_id, card in inp.refresh.items():
+        p = estimates.get(skill_id)
+        if p is not None:
+            statuses[skill_id] = skill_status(
+                p, model.n_evidence(skill_id), card, now, cfg
+            )
+    gaps = {
+        s
+        for s, d in zip(skill_ids, done.tolist(), strict=True)
+        if not d and statuses.get(s, STATUS_IN_PROGRESS) not in DONE_STATUSES
+    }
+    beliefs = _Beliefs(inp, skill_ids, matrix)
+    implied = _implied_prerequisites(cat, gaps, targets, beliefs, inp.overrides, cfg)
     all_targets = {**targets, **implied}
     gaps |= set(implied)
-    ready.targets = all_targets
 
     due = _due_refreshers(inp, targets, statuses)
     last_was_refresher = bool(inp.history) and inp.history[-1].refresher
@@ -386,7 +393,14 @@ def next_step(inp: PolicyInput) -> Recommendation:
         return _done(inp, targets, estimates)
 
     return _learning_step(
-        inp, all_targets, gaps, implied, estimates, ready, attempts_by_activity, budget
+        inp,
+        all_targets,
+        gaps,
+        implied,
+        estimates,
+        beliefs,
+        attempts_by_activity,
+        budget,
     )
 
 
@@ -422,21 +436,35 @@ def _implied_prerequisites(
     cat: Catalog,
     gaps: set[int],
     targets: Mapping[int, Target],
-    ready: _ReadyCache,
+    beliefs: _Beliefs,
     overrides: Overrides,
+    config: PolicyConfig,
 ) -> dict[int, Target]:
-    """Prerequisites outside the targets that block a gap skill become level-1 targets."""
-    implied: dict[int, Target] = {}
-    stack = list(gaps)
-    while stack:
-        skill_id = stack.pop()
-        for pre in cat.graph.prerequisites_of(skill_id):
-            if pre in targets or pre in implied or pre in overrides.skipped_skills:
-                continue
-            if ready.p(pre, 1) < ready.config.prerequisite_ready:
-                implied[pre] = Target(1, "prerequisite")
-                stack.append(pre)
-    return implied
+    """Prerequisites outside the targets that block a gap skill become level-1 targets
+    (and so on down the graph); one masked pass over the edges per graph layer."""
+    pt = cat.pairs
+    n = len(pt.skill_ids)
+    excluded = _level_array(pt, targets) > 0
+    skipped = [
+        pt.skill_index[s] for s in overrides.skipped_skills if s in pt.skill_index
+    ]
+    excluded[skipped] = True
+    frontier = np.zeros(n, dtype=bool)
+    frontier[[pt.skill_index[s] for s in gaps if s in pt.skill_index]] = True
+    implied = np.zeros(n, dtype=bool)
+    while frontier.any():
+        pre = np.unique(pt.edge_pre[frontier[pt.edge_skill]])
+        pre = pre[~excluded[pre] & ~implied[pre]]
+        if not len(pre):
+            break
+        p_level_1 = beliefs.rows(pre)[:, 1:].sum(axis=1)
+        new = pre[p_level_1 < config.prerequisite_ready]
+        implied[new] = True
+        frontier = np.zeros(n, dtype=bool)
+        frontier[new] = True
+    return {
+        int(s): Target(1, "prerequisite") for s in pt.skill_ids[np.flatnonzero(implied)]
+    }
 
 
 def _due_refreshers(
@@ -594,110 +622,167 @@ class _Candidate:
         return self.learn_gain + self.info_gain
 
 
+class _Beliefs:
+    """Posteriors of the catalogue's skills for one decision, by dense skill index.
+
+    Rows are filled on demand with the model's vectorised ``posteriors`` (the target
+    skills' rows are handed in already computed), so a decision never loops over
+    skills one posterior at a time.
+    """
+
+    def __init__(self, inp: PolicyInput, seeded: Sequence[int], rows: np.ndarray):
+        pt = inp.catalog.pairs
+        self.model = inp.model
+        self.now = inp.now
+        self.skill_ids = pt.skill_ids
+        n, k = len(pt.skill_ids), inp.model.n_levels
+        self.probs = np.zeros((n, k))
+        self.have = np.zeros(n, dtype=bool)
+        idx = [pt.skill_index.get(s, -1) for s in seeded]
+        keep = [i for i, x in enumerate(idx) if x >= 0]
+        if keep:
+            at = np.asarray([idx[i] for i in keep], dtype=np.int64)
+            self.probs[at] = rows[keep]
+            self.have[at] = True
+
+    def rows(self, index: np.ndarray) -> np.ndarray:
+        """Posterior rows for dense skill ``index`` (computing the missing ones)."""
+        missing = np.unique(index[~self.have[index]])
+        if len(missing):
+            ids = [int(s) for s in self.skill_ids[missing]]
+            self.probs[missing] = self.model.posteriors(ids, self.now)
+            self.have[missing] = True
+        return np.asarray(self.probs[index])
+
+
+def _level_array(
+    pt: PairTable, levels: Mapping[int, Target], default: int = 0
+) -> np.ndarray:
+    """Target level per dense skill index (``default`` where the skill has none)."""
+    out = np.full(len(pt.skill_ids), default, dtype=np.int64)
+    index = pt.skill_index
+    idx = np.fromiter((index.get(s, -1) for s in levels), np.int64, len(levels))
+    lv = np.fromiter((t.level for t in levels.values()), np.int64, len(levels))
+    known = idx >= 0
+    out[idx[known]] = lv[known]
+    return out
+
+
 def _learning_step(
     inp: PolicyInput,
     targets: Mapping[int, Target],
     gaps: set[int],
     implied: Mapping[int, Target],
     estimates: Mapping[int, float],
-    ready: _ReadyCache,
+    beliefs: _Beliefs,
     attempts: Mapping[int, int],
     budget: float | None,
 ) -> Recommendation:
+    """The best (activity, skill) candidates by expected gain per minute.
+
+    Every (activity, skill) link of the catalogue is a row of ``catalog.pairs``; one
+    decision selects the rows that could serve a gap with boolean masks and scores
+    them in one numpy pass, then sums them per activity.
+    """
     cat = inp.catalog
     cfg = inp.config
-    model = inp.model
+    pt = cat.pairs
+    k_levels = inp.model.n_levels
+    gap_targets = {s: targets[s] for s in gaps}
+    gap_level = _level_array(pt, gap_targets)
+    row_target = gap_level[pt.pair_skill]
+    mask = (row_target > 0) & (pt.pair_level <= row_target) & (pt.pair_level < k_levels)
+    skipped = inp.overrides.skipped_activities
+    if skipped:
+        skip_idx = [pt.activity_index[a] for a in skipped if a in pt.activity_index]
+        skip_act = np.zeros(len(pt.activity_ids), dtype=bool)
+        skip_act[skip_idx] = True
+        mask &= ~skip_act[pt.pair_act]
+
+    # Prerequisites met for the level each row teaches (capped by their own target)?
+    blocked_sl = _blocked_levels(pt, gap_level, targets, beliefs, cfg, k_levels)
+    ready = ~blocked_sl[pt.pair_skill, np.minimum(pt.pair_level, k_levels - 1)]
+    blocked_skills = np.unique(pt.pair_skill[mask & ~ready])
+    mask &= ready
+
     failures = _last_failures(inp.history, cfg.pass_score)
-    failed_groups = {
-        s: cat.activities[a].explanation_group
-        for s, a in failures.items()
-        if a in cat.activities
-    }
-    failed_teaching = {
-        s: cat.activities[a].kind not in ASSESSMENT_KINDS
-        for s, a in failures.items()
-        if a in cat.activities
-    }
-    failed_difficulty = {
-        s: cat.activities[a].difficulty
-        for s, a in failures.items()
-        if a in cat.activities
-    }
-    order_rank = {s: i for i, s in enumerate(inp.overrides.skill_order)}
-    posteriors = {s: model.posterior(s, inp.now) for s in gaps}
-    k_levels = model.n_levels
+    for skill_id, activity_id in failures.items():
+        row = pt.pair_row.get((activity_id, skill_id))
+        if row is not None:
+            mask[row] = False  # never the same text again right after failing it
 
-    # Gather (activity, skill link) pairs that could serve a gap, then score them at once.
-    rows: list[tuple[_Candidate, int, int, float, float]] = []
-    candidates: dict[int, _Candidate] = {}
-    blocked: dict[int, tuple[int, ...]] = {}
-    shortest_unfit: float | None = None
-    for skill_id in gaps:
-        tgt = targets[skill_id]
-        for activity_id in cat.by_skill.get(skill_id, ()):
-            activity = cat.activities[activity_id]
-            if activity_id in inp.overrides.skipped_activities:
-                continue
-            link = next(lk for lk in activity.skills if lk.skill_id == skill_id)
-            if link.level > tgt.level or link.level >= k_levels:
-                continue
-            unmet = ready.unmet(skill_id, link.level)
-            if unmet:
-                blocked[skill_id] = unmet
-                continue
-            if failures.get(skill_id) == activity_id:
-                continue  # never the same text again right after failing it
-            if not _fits(activity, budget):
-                d = activity.duration_min
-                shortest_unfit = d if shortest_unfit is None else min(shortest_unfit, d)
-                continue
-            cand = candidates.get(activity_id)
-            if cand is None:
-                cand = _Candidate(activity)
-                candidates[activity_id] = cand
-            cand.skills.append(skill_id)
-            if skill_id in failures and failed_teaching.get(skill_id, False):
-                same_group = (
-                    activity.explanation_group is not None
-                    and activity.explanation_group == failed_groups.get(skill_id)
-                )
-                easier = activity.difficulty < failed_difficulty.get(skill_id, 0.0)
-                cand.remediation = cand.remediation or same_group or easier
-            if order_rank:
-                rank = order_rank.get(skill_id, len(order_rank))
-                cand.manager_rank = (
-                    rank if len(cand.skills) == 1 else min(cand.manager_rank, rank)
-                )
-            rows.append((cand, skill_id, link.level, link.weight, float(tgt.level)))
-
-    if not candidates:
-        if shortest_unfit is not None and budget is not None:
-            return _stop_for_time(budget, shortest_unfit)
+    duration = pt.act_duration[pt.pair_act]
+    unfit = np.zeros_like(mask)
+    if budget is not None:
+        unfit = mask & (duration > budget + 1e-9)
+        mask &= ~unfit
+    rows = np.flatnonzero(mask)
+    if not len(rows):
+        if budget is not None and unfit.any():
+            return _stop_for_time(budget, float(duration[unfit].min()))
+        blocked = {int(pt.skill_ids[i]) for i in blocked_skills}
         return _nothing_available(inp, gaps, blocked)
 
-    _score_rows(inp, rows, posteriors)
+    r_act = pt.pair_act[rows]
+    r_skill = pt.pair_skill[rows]
+    r_weight = pt.pair_weight[rows]
+    learn_gain, info_gain = _score_pairs(
+        inp, beliefs, rows, gap_level[r_skill].astype(np.float64)
+    )
 
-    pool = list(candidates.values())
+    acts, inverse = np.unique(r_act, return_inverse=True)
+    n_act = len(acts)
+    learn_sum = np.bincount(inverse, weights=r_weight * learn_gain, minlength=n_act)
+    info_sum = np.bincount(inverse, weights=r_weight * info_gain, minlength=n_act)
+
+    remediation = _remediation(inp, pt, failures, r_skill, r_act, inverse, n_act)
+
+    order_rank = {s: i for i, s in enumerate(inp.overrides.skill_order)}
+    pool = np.ones(n_act, dtype=bool)
+    rank = np.zeros(n_act, dtype=np.int64)
     if order_rank:
-        best_rank = min(c.manager_rank for c in pool)
-        pool = [c for c in pool if c.manager_rank == best_rank]
+        skill_rank = np.full(len(pt.skill_ids), len(order_rank), dtype=np.int64)
+        for skill_id, r in order_rank.items():
+            i = pt.skill_index.get(skill_id)
+            if i is not None:
+                skill_rank[i] = r
+        rank = np.full(n_act, len(order_rank), dtype=np.int64)
+        np.minimum.at(rank, inverse, skill_rank[r_skill])
+        pool = rank == rank.min()
 
-    def utility(c: _Candidate) -> float:
-        u = c.gain / max(c.activity.duration_min, 0.5)
-        if c.remediation:
-            u *= REMEDIATION_BONUS
-        seen = attempts.get(c.activity.id, 0)
-        if seen:
-            u *= REPEAT_PENALTY**seen
-        return u
+    seen = np.zeros(n_act, dtype=np.int64)
+    for activity_id, count in attempts.items():
+        j = pt.activity_index.get(activity_id)
+        at = int(np.searchsorted(acts, j)) if j is not None else n_act
+        if at < n_act and acts[at] == j:
+            seen[at] = count
+    act_duration = pt.act_duration[acts]
+    utility = (learn_sum + info_sum) / np.maximum(act_duration, 0.5)
+    utility = np.where(remediation, utility * REMEDIATION_BONUS, utility)
+    utility = np.where(seen > 0, utility * REPEAT_PENALTY**seen, utility)
 
-    pool.sort(key=lambda c: (-utility(c), c.activity.duration_min, c.activity.id))
-    best = pool[0]
+    act_ids = pt.activity_ids[acts]
+    choice = np.flatnonzero(pool)
+    order = np.lexsort((act_ids[choice], act_duration[choice], -utility[choice]))
+    top = choice[order[:4]]
+
+    def candidate(j: int) -> _Candidate:
+        mine = inverse == j
+        return _Candidate(
+            activity=cat.activities[int(act_ids[j])],
+            learn_gain=float(learn_sum[j]),
+            info_gain=float(info_sum[j]),
+            skills=[int(s) for s in pt.skill_ids[r_skill[mine]]],
+            remediation=bool(remediation[j]),
+            manager_rank=int(rank[j]),
+        )
+
+    best = candidate(int(top[0]))
     return _explain_learning(
         inp,
         best,
-        pool[1:4],
-        utility(best),
+        [candidate(int(j)) for j in top[1:]],
+        float(utility[top[0]]),
         targets,
         implied,
         estimates,
@@ -706,79 +791,181 @@ def _learning_step(
     )
 
 
-def _score_rows(
+def _blocked_levels(
+    pt: PairTable,
+    gap_level: np.ndarray,
+    targets: Mapping[int, Target],
+    beliefs: _Beliefs,
+    cfg: PolicyConfig,
+    k_levels: int,
+) -> np.ndarray:
+    """``[skill index, level]`` True when some prerequisite is below what that level
+    needs: P(prerequisite >= min(level, its target or 1)) < ``prerequisite_ready``."""
+    blocked = np.zeros((len(pt.skill_ids), k_levels), dtype=bool)
+    edges = np.flatnonzero(gap_level[pt.edge_skill] > 0)
+    if not len(edges):
+        return blocked
+    e_skill = pt.edge_skill[edges]
+    e_pre = pt.edge_pre[edges]
+    pre_target = _level_array(pt, targets, default=1)[e_pre]
+    pre_probs = beliefs.rows(e_pre)
+    tails = np.cumsum(pre_probs[:, ::-1], axis=1)[:, ::-1]
+    for level in range(1, k_levels):
+        need = np.minimum(level, pre_target)
+        p = np.where(
+            need < k_levels, tails[np.arange(len(edges)), need % k_levels], 0.0
+        )
+        bad = e_skill[p < cfg.prerequisite_ready]
+        blocked[bad, level] = True
+    return blocked
+
+
+def _remediation(
     inp: PolicyInput,
-    rows: Sequence[tuple[_Candidate, int, int, float, float]],
-    posteriors: Mapping[int, np.ndarray],
-) -> None:
-    """Vectorised gains for every (activity, skill) pair (numpy over pairs x levels)."""
-    if not rows:
-        return
+    pt: PairTable,
+    failures: Mapping[int, int],
+    r_skill: np.ndarray,
+    r_act: np.ndarray,
+    inverse: np.ndarray,
+    n_act: int,
+) -> np.ndarray:
+    """Per candidate activity: is it a remediation after a failed *teaching* attempt
+    (the author's alternative explanation of the same group, or an easier text)?"""
+    out = np.zeros(n_act, dtype=bool)
+    cat = inp.catalog
+    for skill_id, activity_id in failures.items():
+        failed = cat.activities.get(activity_id)
+        i = pt.skill_index.get(skill_id)
+        if failed is None or i is None or failed.kind in ASSESSMENT_KINDS:
+            continue
+        mine = r_skill == i
+        if not mine.any():
+            continue
+        group = (
+            pt.groups.get(failed.explanation_group, -2)
+            if failed.explanation_group is not None
+            else -2
+        )
+        same_group = pt.act_group[r_act] == group
+        easier = pt.act_difficulty[r_act] < failed.difficulty
+        hit = mine & (same_group | easier)
+        out[np.unique(inverse[hit])] = True
+    return out
+
+
+def _score_pairs(
+    inp: PolicyInput, beliefs: _Beliefs, rows: np.ndarray, target: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Learning and information gain of each selected (activity, skill) row.
+
+    Learning: the mass just below the row's level moves up (progress = E[min(L, t)]/t).
+    Information: expected reduction of the binary entropy of "at target" from the
+    activity's ``n_items`` answers, weighted by the chance the learner already knows
+    the level (what lets us skip). An answer at level l only tells "below l" (correct
+    with guess) from "at or above l" (correct with 1 - slip), and l <= target, so the
+    posterior of "at target" after j of n correct needs just three masses per row:
+    below l, from l up to the target, and at or above the target.
+    """
+    pt = inp.catalog.pairs
     model = inp.model
     k = model.n_levels
     m = len(rows)
-    probs = np.empty((m, k))
-    pc = np.empty((m, k))
-    n_items = np.empty(m, dtype=np.int64)
-    target = np.empty(m, dtype=np.int64)
-    level = np.empty(m, dtype=np.int64)
-    learn = np.empty(m)
-    weight = np.empty(m)
-    teach = np.empty(m)
-    state_idx = np.arange(k)
-    for i, (cand, skill_id, lvl, w, tgt) in enumerate(rows):
-        act = cand.activity
-        const = model.const(skill_id)
-        guess, slip = adjust_for_difficulty(
-            const.guess[lvl], const.slip[lvl], act.difficulty
-        )
-        probs[i] = posteriors[skill_id]
-        pc[i] = np.where(state_idx >= lvl, 1.0 - slip, guess)
-        n_items[i] = act.n_items
-        target[i] = int(tgt)
-        level[i] = lvl
-        learn[i] = const.learn[lvl]
-        weight[i] = w
-        teach[i] = KIND_TEACHING.get(act.kind, 1.0)
-
-    # Learning: mass just below the activity's level moves up; progress = E[min(L, t)]/t.
-    below = probs[np.arange(m), level - 1]
+    act = pt.pair_act[rows]
+    skill = pt.pair_skill[rows]
+    level = pt.pair_level[rows]
+    uniq, inverse = np.unique(skill, return_inverse=True)
+    probs_u = beliefs.rows(uniq)
+    # tails_u[:, l] = P(state >= l), with P(state >= k) = 0 appended.
+    tails_u = np.zeros((len(uniq), k + 1))
+    tails_u[:, :k] = np.cumsum(probs_u[:, ::-1], axis=1)[:, ::-1]
+    guess_t, slip_t, learn_t = model.level_params([int(s) for s in pt.skill_ids[uniq]])
+    guess = guess_t[inverse, level]
+    slip = slip_t[inverse, level]
+    learn = learn_t[inverse, level]
+    difficulty = pt.act_difficulty[act]
+    hard = difficulty != 0.0
+    if hard.any():
+        shift = DIFFICULTY_SCALE * difficulty
+        g_logit = np.log(guess / (1.0 - guess)) - shift
+        s_logit = np.log(slip / (1.0 - slip)) + shift
+        guess = np.where(hard, 1.0 / (1.0 + np.exp(-g_logit)), guess)
+        slip = np.where(hard, 1.0 / (1.0 + np.exp(-s_logit)), slip)
+    teach = np.asarray([KIND_TEACHING.get(kind, 1.0) for kind in pt.kinds])[
+        pt.act_kind[act]
+    ]
+    below = probs_u[inverse, level - 1]
     learn_gain = learn * teach * below / target
 
-    # Information about the decision that matters: is the skill at target (binary
-    # entropy of P(level >= target))? Lower-level detail does not change what we do.
-    above = state_idx[None, :] >= target[:, None]
+    tgt = np.minimum(target.astype(np.int64), k)
+    at_target = tails_u[inverse, tgt]
+    known = tails_u[inverse, np.minimum(level, k)]  # P(state >= level)
+    unknown = tails_u[inverse, 0] - known
+    n_items = pt.act_n_items[act]
+    info_bits = np.zeros(m)
+    asked = np.flatnonzero(n_items > 0)
+    if len(asked):
+        info_bits[asked] = _information_bits(
+            n_items[asked],
+            guess[asked],
+            1.0 - slip[asked],
+            unknown[asked],
+            known[asked],
+            at_target[asked],
+        )
+    info_gain = inp.config.info_weight * info_bits * known
+    return learn_gain, info_gain
 
-    def target_entropy(p: np.ndarray) -> np.ndarray:
-        q = np.clip(np.where(above, p, 0.0).sum(axis=1), 1e-12, 1.0 - 1e-12)
-        return np.asarray(-(q * np.log2(q) + (1.0 - q) * np.log2(1.0 - q)))
 
-    h0 = target_entropy(probs)
-    expected = np.zeros(m)
-    for j in range(int(n_items.max()) + 1):
-        valid = n_items >= j
-        if not valid.any():
-            break
-        comb = np.array([math.comb(int(n), j) if n >= j else 0 for n in n_items])
-        fails = np.maximum(n_items[:, None] - j, 0)
-        like = comb[:, None] * pc**j * (1.0 - pc) ** fails
-        joint = probs * like
-        pk = joint.sum(axis=1)
-        ok = valid & (pk > 1e-12)
-        safe = np.where(ok, pk, 1.0)
-        expected += np.where(ok, pk * target_entropy(joint / safe[:, None]), 0.0)
-    info_bits = np.where(n_items > 0, np.maximum(h0 - expected, 0.0), 0.0)
-    # Worth of knowing: the chance the answer lets us skip (already at this level).
-    p_known = np.where(state_idx[None, :] >= level[:, None], probs, 0.0).sum(axis=1)
-    info_gain = inp.config.info_weight * info_bits * p_known
+def _binary_entropy(q: np.ndarray) -> np.ndarray:
+    q = np.clip(q, 1e-12, 1.0 - 1e-12)
+    return np.asarray(-(q * np.log2(q) + (1.0 - q) * np.log2(1.0 - q)))
 
-    for i, (cand, *_rest) in enumerate(rows):
-        cand.learn_gain += float(weight[i] * learn_gain[i])
-        cand.info_gain += float(weight[i] * info_gain[i])
+
+def _information_bits(
+    n_items: np.ndarray,
+    p_guess: np.ndarray,
+    p_know: np.ndarray,
+    unknown: np.ndarray,
+    known: np.ndarray,
+    at_target: np.ndarray,
+) -> np.ndarray:
+    """Expected entropy reduction (bits) of "at target" from ``n_items`` answers.
+
+    Outcomes are binomial counts; rows are grouped by their number of items so each
+    group runs a short loop over j correct out of n.
+    """
+    out = np.empty(len(n_items))
+    combs = _binomials(int(n_items.max()))
+    for n in np.unique(n_items).tolist():
+        sel = np.flatnonzero(n_items == n)
+        g, p = p_guess[sel], p_know[sel]
+        u, kn, c = unknown[sel], known[sel], at_target[sel]
+        expected = np.zeros(len(sel))
+        for j in range(n + 1):
+            comb = combs[n, j]
+            like_unknown = comb * g**j * (1.0 - g) ** (n - j)
+            like_known = comb * p**j * (1.0 - p) ** (n - j)
+            pk = u * like_unknown + kn * like_known
+            ok = pk > 1e-12
+            safe = np.where(ok, pk, 1.0)
+            expected += np.where(ok, pk * _binary_entropy(c * like_known / safe), 0.0)
+        out[sel] = np.maximum(_binary_entropy(c) - expected, 0.0)
+    return out
+
+
+@lru_cache(maxsize=16)
+def _binomials(n_max: int) -> np.ndarray:
+    """``out[n, j]`` = C(n, j) (0 when j > n), read-only."""
+    out = np.zeros((n_max + 1, n_max + 1))
+    for n in range(n_max + 1):
+        for j in range(n + 1):
+            out[n, j] = math.comb(n, j)
+    out.flags.writeable = False
+    return out
 
 
 def _nothing_available(
-    inp: PolicyInput, gaps: set[int], blocked: Mapping[int, tuple[int, ...]]
+    inp: PolicyInput, gaps: set[int], blocked: Collection[int]
 ) -> Recommendation:
     cat = inp.catalog
     names = ", ".join(sorted(cat.skill_name(s) for s in gaps)[:5])
@@ -815,10 +1002,12 @@ def _explain_learning(
 ) -> Recommendation:
     cat = inp.catalog
     act = best.activity
+    # The skill furthest from its target names the step (ties: the lowest id).
     main = max(
         best.skills,
         key=lambda s: (
-            targets[s].level - inp.model.p_at_least(s, targets[s].level, inp.now)
+            targets[s].level - inp.model.p_at_least(s, targets[s].level, inp.now),
+            -s,
         ),
     )
     tgt = targets[main]
