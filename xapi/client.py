@@ -12,7 +12,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -354,7 +354,7 @@ class LrsClient:
         )
         return response.status_code
 
-    def post_statements(self, statements: list[Mapping[str, Any]]) -> list[str]:
+    def post_statements(self, statements: Sequence[Mapping[str, Any]]) -> list[str]:
         """POST a batch (used to load test data); returns the stored ids."""
         response = self.request(
             "POST",
