@@ -422,14 +422,20 @@ class LearnerModel:
         default_rate = self.const(_NO_SKILL).uniform_rate
         # Skills without fitted parameters share one prior row (ability-shifted).
         out[:] = self.prior(_NO_SKILL)
-        for i, skill_id in enumerate(skill_ids):
-            state = states.get(skill_id)
-            is_fitted = skill_id in fitted
-            if state is None:
-                if is_fitted:
+        if fitted:
+            for i, skill_id in enumerate(skill_ids):
+                if skill_id in fitted and skill_id not in states:
                     out[i] = self.prior(skill_id)
+        found = [states.get(s) for s in skill_ids]
+        for i, state in enumerate(found):
+            if state is None:
                 continue
-            rate = self.const(skill_id).uniform_rate if is_fitted else default_rate
+            skill_id = skill_ids[i]
+            rate = (
+                self.const(skill_id).uniform_rate
+                if skill_id in fitted
+                else default_rate
+            )
             if rate is None:
                 out[i] = self.posterior(skill_id, now)
                 continue
@@ -438,7 +444,7 @@ class LearnerModel:
             days.append((now - state.updated_at).total_seconds() / SECONDS_PER_DAY)
             rates.append(rate)
         if rows:
-            p = np.vstack(probs)
+            p = np.array(probs)
             mu = np.maximum(np.asarray(rates) * np.asarray(days), 0.0)
             pois = np.empty((len(rows), k))
             pois[:, 0] = np.exp(-mu)

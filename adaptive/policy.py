@@ -165,7 +165,9 @@ def effective_targets(
     role_targets: Mapping[int, int], overrides: Overrides
 ) -> dict[int, Target]:
     """Role targets after a manager's changes and additions (a level of 0 removes one)."""
-    out = {s: Target(t, "role") for s, t in role_targets.items() if t > 0}
+    # Targets are immutable: one shared object per level (roles have thousands).
+    shared = {t: Target(t, "role") for t in set(role_targets.values()) if t > 0}
+    out = {s: shared[t] for s, t in role_targets.items() if t > 0}
     for skill_id, level in overrides.target_changes.items():
         if level <= 0:
             out.pop(skill_id, None)
@@ -349,12 +351,13 @@ def next_step(inp: PolicyInput) -> Recommendation:
 
     model = inp.model
     skill_ids = list(targets)
+    n_targets = len(skill_ids)
     matrix = model.posteriors(skill_ids, now)
     tails = np.cumsum(matrix[:, ::-1], axis=1)[:, ::-1]
-    levels = np.fromiter((t.level for t in targets.values()), np.int64, len(targets))
+    levels = np.fromiter((t.level for t in targets.values()), np.int64, n_targets)
     in_scale = levels < model.n_levels
     p_target = np.where(
-        in_scale, tails[np.arange(len(skill_ids)), np.where(in_scale, levels, 0)], 0.0
+        in_scale, tails[np.arange(n_targets), np.where(in_scale, levels, 0)], 0.0
     )
     estimates = dict(zip(skill_ids, p_target.tolist(), strict=True))
     # Done: mastered with evidence, or (with a refresher card) still maintained.
@@ -362,23 +365,23 @@ def next_step(inp: PolicyInput) -> Recommendation:
     n_evidence = np.fromiter(
         (st.n_evidence if (st := states.get(s)) is not None else 0 for s in skill_ids),
         np.int64,
-        len(skill_ids),
+        n_targets,
     )
     done = (p_target >= cfg.mastery) & (n_evidence >= cfg.min_evidence)
     statuses: dict[int, str] = {}
+    position = {s: i for i, s in enumerate(skill_ids)} if inp.refresh else {}
     for skill_id, card in inp.refresh.items():
-        p = estimates.get(skill_id)
-        if p is not None:
-            statuses[skill_id] = skill_status(
-                p, model.n_evidence(skill_id), card, now, cfg
+        i = position.get(skill_id)
+        if i is not None:
+            status = skill_status(
+                float(p_target[i]), int(n_evidence[i]), card, now, cfg
             )
-    gaps = {
-        s
-        for s, d in zip(skill_ids, done.tolist(), strict=True)
-        if not d and statuses.get(s, STATUS_IN_PROGRESS) not in DONE_STATUSES
-    }
-    beliefs = _Beliefs(inp, skill_ids, matrix)
-    implied = _implied_prerequisites(cat, gaps, targets, beliefs, inp.overrides, cfg)
+            statuses[skill_id] = status
+            done[i] |= status in DONE_STATUSES
+    gap_ids = np.fromiter(skill_ids, np.int64, n_targets)[~done]
+    gaps = set(gap_ids.tolist())
+    beliefs = _Beliefs(inp, skill_ids, matrix, levels, ~done)
+    implied = _implied_prerequisites(cat, beliefs, inp.overrides, cfg)
     all_targets = {**targets, **implied}
     gaps |= set(implied)
 
@@ -433,24 +436,18 @@ def _pinned_step(
 
 
 def _implied_prerequisites(
-    cat: Catalog,
-    gaps: set[int],
-    targets: Mapping[int, Target],
-    beliefs: _Beliefs,
-    overrides: Overrides,
-    config: PolicyConfig,
+    cat: Catalog, beliefs: _Beliefs, overrides: Overrides, config: PolicyConfig
 ) -> dict[int, Target]:
     """Prerequisites outside the targets that block a gap skill become level-1 targets
     (and so on down the graph); one masked pass over the edges per graph layer."""
     pt = cat.pairs
     n = len(pt.skill_ids)
-    excluded = _level_array(pt, targets) > 0
+    excluded = beliefs.target_level > 0
     skipped = [
         pt.skill_index[s] for s in overrides.skipped_skills if s in pt.skill_index
     ]
     excluded[skipped] = True
-    frontier = np.zeros(n, dtype=bool)
-    frontier[[pt.skill_index[s] for s in gaps if s in pt.skill_index]] = True
+    frontier = beliefs.gap_level > 0
     implied = np.zeros(n, dtype=bool)
     while frontier.any():
         pre = np.unique(pt.edge_pre[frontier[pt.edge_skill]])
@@ -462,9 +459,9 @@ def _implied_prerequisites(
         implied[new] = True
         frontier = np.zeros(n, dtype=bool)
         frontier[new] = True
-    return {
-        int(s): Target(1, "prerequisite") for s in pt.skill_ids[np.flatnonzero(implied)]
-    }
+    index = np.flatnonzero(implied)
+    beliefs.add_implied(index)
+    return {int(s): Target(1, "prerequisite") for s in pt.skill_ids[index]}
 
 
 def _due_refreshers(
@@ -623,14 +620,23 @@ class _Candidate:
 
 
 class _Beliefs:
-    """Posteriors of the catalogue's skills for one decision, by dense skill index.
+    """One decision's view of the learner by dense catalogue skill index.
 
-    Rows are filled on demand with the model's vectorised ``posteriors`` (the target
-    skills' rows are handed in already computed), so a decision never loops over
-    skills one posterior at a time.
+    Posterior rows are filled on demand with the model's vectorised ``posteriors``
+    (the target skills' rows are handed in already computed), so a decision never
+    loops over skills one posterior at a time. ``target_level`` and ``gap_level`` hold
+    each skill's target level (0: none / not a gap); implied prerequisites join the
+    gaps at level 1.
     """
 
-    def __init__(self, inp: PolicyInput, seeded: Sequence[int], rows: np.ndarray):
+    def __init__(
+        self,
+        inp: PolicyInput,
+        seeded: Sequence[int],
+        rows: np.ndarray,
+        levels: np.ndarray,
+        is_gap: np.ndarray,
+    ) -> None:
         pt = inp.catalog.pairs
         self.model = inp.model
         self.now = inp.now
@@ -638,34 +644,45 @@ class _Beliefs:
         n, k = len(pt.skill_ids), inp.model.n_levels
         self.probs = np.zeros((n, k))
         self.have = np.zeros(n, dtype=bool)
-        idx = [pt.skill_index.get(s, -1) for s in seeded]
-        keep = [i for i, x in enumerate(idx) if x >= 0]
-        if keep:
-            at = np.asarray([idx[i] for i in keep], dtype=np.int64)
-            self.probs[at] = rows[keep]
-            self.have[at] = True
+        self.target_level = np.zeros(n, dtype=np.int64)
+        self.gap_level = np.zeros(n, dtype=np.int64)
+        index = pt.skill_index
+        idx = np.fromiter((index.get(s, -1) for s in seeded), np.int64, len(seeded))
+        known = idx >= 0
+        at = idx[known]
+        self.probs[at] = rows[known]
+        self.have[at] = True
+        self.target_level[at] = levels[known]
+        gap = known & is_gap
+        self.gap_level[idx[gap]] = levels[gap]
 
     def rows(self, index: np.ndarray) -> np.ndarray:
-        """Posterior rows for dense skill ``index`` (computing the missing ones)."""
-        missing = np.unique(index[~self.have[index]])
-        if len(missing):
+        """Posterior rows for dense skill ``index``.
+
+        The first miss fills every missing row in one vectorised call: the walks over
+        the graph come back layer by layer, and one call is cheaper than many.
+        """
+        if not self.have[index].all():
+            missing = np.flatnonzero(~self.have)
             ids = [int(s) for s in self.skill_ids[missing]]
             self.probs[missing] = self.model.posteriors(ids, self.now)
             self.have[missing] = True
         return np.asarray(self.probs[index])
 
+    def all_rows(self) -> np.ndarray:
+        """Every skill's posterior (a view; fills the missing rows first)."""
+        if not self.have.all():
+            self.rows(np.flatnonzero(~self.have))
+        return self.probs
 
-def _level_array(
-    pt: PairTable, levels: Mapping[int, Target], default: int = 0
-) -> np.ndarray:
-    """Target level per dense skill index (``default`` where the skill has none)."""
-    out = np.full(len(pt.skill_ids), default, dtype=np.int64)
-    index = pt.skill_index
-    idx = np.fromiter((index.get(s, -1) for s in levels), np.int64, len(levels))
-    lv = np.fromiter((t.level for t in levels.values()), np.int64, len(levels))
-    known = idx >= 0
-    out[idx[known]] = lv[known]
-    return out
+    def level_params(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Guess, slip and learn by (dense skill index, level)."""
+        return self.model.level_params([int(s) for s in self.skill_ids])
+
+    def add_implied(self, index: np.ndarray) -> None:
+        """Prerequisites outside the targets become level-1 targets and gaps."""
+        self.target_level[index] = 1
+        self.gap_level[index] = 1
 
 
 def _learning_step(
@@ -688,8 +705,7 @@ def _learning_step(
     cfg = inp.config
     pt = cat.pairs
     k_levels = inp.model.n_levels
-    gap_targets = {s: targets[s] for s in gaps}
-    gap_level = _level_array(pt, gap_targets)
+    gap_level = beliefs.gap_level
     row_target = gap_level[pt.pair_skill]
     mask = (row_target > 0) & (pt.pair_level <= row_target) & (pt.pair_level < k_levels)
     skipped = inp.overrides.skipped_activities
@@ -700,7 +716,7 @@ def _learning_step(
         mask &= ~skip_act[pt.pair_act]
 
     # Prerequisites met for the level each row teaches (capped by their own target)?
-    blocked_sl = _blocked_levels(pt, gap_level, targets, beliefs, cfg, k_levels)
+    blocked_sl = _blocked_levels(pt, beliefs, cfg, k_levels)
     ready = ~blocked_sl[pt.pair_skill, np.minimum(pt.pair_level, k_levels - 1)]
     blocked_skills = np.unique(pt.pair_skill[mask & ~ready])
     mask &= ready
@@ -730,7 +746,12 @@ def _learning_step(
         inp, beliefs, rows, gap_level[r_skill].astype(np.float64)
     )
 
-    acts, inverse = np.unique(r_act, return_inverse=True)
+    # Rows come ordered by activity, so grouping them is a running count.
+    starts = np.empty(len(r_act), dtype=bool)
+    starts[0] = True
+    np.not_equal(r_act[1:], r_act[:-1], out=starts[1:])
+    inverse = np.cumsum(starts) - 1
+    acts = r_act[starts]
     n_act = len(acts)
     learn_sum = np.bincount(inverse, weights=r_weight * learn_gain, minlength=n_act)
     info_sum = np.bincount(inverse, weights=r_weight * info_gain, minlength=n_act)
@@ -763,6 +784,10 @@ def _learning_step(
 
     act_ids = pt.activity_ids[acts]
     choice = np.flatnonzero(pool)
+    if len(choice) > 4:
+        # Only the best four matter: keep everything tied with the fourth, then sort.
+        fourth = np.partition(utility[choice], len(choice) - 4)[len(choice) - 4]
+        choice = choice[utility[choice] >= fourth]
     order = np.lexsort((act_ids[choice], act_duration[choice], -utility[choice]))
     top = choice[order[:4]]
 
@@ -792,22 +817,17 @@ def _learning_step(
 
 
 def _blocked_levels(
-    pt: PairTable,
-    gap_level: np.ndarray,
-    targets: Mapping[int, Target],
-    beliefs: _Beliefs,
-    cfg: PolicyConfig,
-    k_levels: int,
+    pt: PairTable, beliefs: _Beliefs, cfg: PolicyConfig, k_levels: int
 ) -> np.ndarray:
     """``[skill index, level]`` True when some prerequisite is below what that level
     needs: P(prerequisite >= min(level, its target or 1)) < ``prerequisite_ready``."""
     blocked = np.zeros((len(pt.skill_ids), k_levels), dtype=bool)
-    edges = np.flatnonzero(gap_level[pt.edge_skill] > 0)
+    edges = np.flatnonzero(beliefs.gap_level[pt.edge_skill] > 0)
     if not len(edges):
         return blocked
     e_skill = pt.edge_skill[edges]
     e_pre = pt.edge_pre[edges]
-    pre_target = _level_array(pt, targets, default=1)[e_pre]
+    pre_target = np.maximum(beliefs.target_level[e_pre], 1)
     pre_probs = beliefs.rows(e_pre)
     tails = np.cumsum(pre_probs[:, ::-1], axis=1)[:, ::-1]
     for level in range(1, k_levels):
@@ -832,24 +852,26 @@ def _remediation(
     """Per candidate activity: is it a remediation after a failed *teaching* attempt
     (the author's alternative explanation of the same group, or an easier text)?"""
     out = np.zeros(n_act, dtype=bool)
-    cat = inp.catalog
+    n = len(pt.skill_ids)
+    failed_teaching = np.zeros(n, dtype=bool)
+    failed_group = np.full(n, -2, dtype=np.int64)
+    failed_difficulty = np.zeros(n)
     for skill_id, activity_id in failures.items():
-        failed = cat.activities.get(activity_id)
+        failed = inp.catalog.activities.get(activity_id)
         i = pt.skill_index.get(skill_id)
         if failed is None or i is None or failed.kind in ASSESSMENT_KINDS:
             continue
-        mine = r_skill == i
-        if not mine.any():
-            continue
-        group = (
-            pt.groups.get(failed.explanation_group, -2)
-            if failed.explanation_group is not None
-            else -2
-        )
-        same_group = pt.act_group[r_act] == group
-        easier = pt.act_difficulty[r_act] < failed.difficulty
-        hit = mine & (same_group | easier)
-        out[np.unique(inverse[hit])] = True
+        failed_teaching[i] = True
+        if failed.explanation_group is not None:
+            failed_group[i] = pt.groups.get(failed.explanation_group, -2)
+        failed_difficulty[i] = failed.difficulty
+    if not failed_teaching.any():
+        return out
+    hit = failed_teaching[r_skill] & (
+        (pt.act_group[r_act] == failed_group[r_skill])
+        | (pt.act_difficulty[r_act] < failed_difficulty[r_skill])
+    )
+    out[inverse[hit]] = True
     return out
 
 
@@ -873,15 +895,14 @@ def _score_pairs(
     act = pt.pair_act[rows]
     skill = pt.pair_skill[rows]
     level = pt.pair_level[rows]
-    uniq, inverse = np.unique(skill, return_inverse=True)
-    probs_u = beliefs.rows(uniq)
-    # tails_u[:, l] = P(state >= l), with P(state >= k) = 0 appended.
-    tails_u = np.zeros((len(uniq), k + 1))
-    tails_u[:, :k] = np.cumsum(probs_u[:, ::-1], axis=1)[:, ::-1]
-    guess_t, slip_t, learn_t = model.level_params([int(s) for s in pt.skill_ids[uniq]])
-    guess = guess_t[inverse, level]
-    slip = slip_t[inverse, level]
-    learn = learn_t[inverse, level]
+    probs_all = beliefs.all_rows()
+    # tails[:, l] = P(state >= l), with P(state >= k) = 0 appended.
+    tails = np.zeros((len(probs_all), k + 1))
+    tails[:, :k] = np.cumsum(probs_all[:, ::-1], axis=1)[:, ::-1]
+    guess_t, slip_t, learn_t = beliefs.level_params()
+    guess = guess_t[skill, level]
+    slip = slip_t[skill, level]
+    learn = learn_t[skill, level]
     difficulty = pt.act_difficulty[act]
     hard = difficulty != 0.0
     if hard.any():
@@ -893,13 +914,13 @@ def _score_pairs(
     teach = np.asarray([KIND_TEACHING.get(kind, 1.0) for kind in pt.kinds])[
         pt.act_kind[act]
     ]
-    below = probs_u[inverse, level - 1]
+    below = probs_all[skill, level - 1]
     learn_gain = learn * teach * below / target
 
     tgt = np.minimum(target.astype(np.int64), k)
-    at_target = tails_u[inverse, tgt]
-    known = tails_u[inverse, np.minimum(level, k)]  # P(state >= level)
-    unknown = tails_u[inverse, 0] - known
+    at_target = tails[skill, tgt]
+    known = tails[skill, np.minimum(level, k)]  # P(state >= level)
+    unknown = tails[skill, 0] - known
     n_items = pt.act_n_items[act]
     info_bits = np.zeros(m)
     asked = np.flatnonzero(n_items > 0)
@@ -931,26 +952,32 @@ def _information_bits(
 ) -> np.ndarray:
     """Expected entropy reduction (bits) of "at target" from ``n_items`` answers.
 
-    Outcomes are binomial counts; rows are grouped by their number of items so each
-    group runs a short loop over j correct out of n.
+    Outcomes are binomial counts. One (outcomes x rows) pass: P(j of n correct) is
+    C(n, j) (1 - p)^n (p / (1 - p))^j, with the powers built by running products.
     """
-    out = np.empty(len(n_items))
-    combs = _binomials(int(n_items.max()))
-    for n in np.unique(n_items).tolist():
-        sel = np.flatnonzero(n_items == n)
-        g, p = p_guess[sel], p_know[sel]
-        u, kn, c = unknown[sel], known[sel], at_target[sel]
-        expected = np.zeros(len(sel))
-        for j in range(n + 1):
-            comb = combs[n, j]
-            like_unknown = comb * g**j * (1.0 - g) ** (n - j)
-            like_known = comb * p**j * (1.0 - p) ** (n - j)
-            pk = u * like_unknown + kn * like_known
-            ok = pk > 1e-12
-            safe = np.where(ok, pk, 1.0)
-            expected += np.where(ok, pk * _binary_entropy(c * like_known / safe), 0.0)
-        out[sel] = np.maximum(_binary_entropy(c) - expected, 0.0)
-    return out
+    n_max = int(n_items.max())
+    width = n_max + 1
+    cols = np.arange(len(n_items))
+
+    def powers(base: np.ndarray) -> np.ndarray:
+        out = np.empty((width, len(base)))
+        out[0] = 1.0
+        for j in range(1, width):
+            np.multiply(out[j - 1], base, out=out[j])
+        return out
+
+    comb = _binomials(n_max).T[:, n_items]  # zero where j > n
+    likelihoods = []
+    for p in (p_guess, p_know):
+        miss = 1.0 - p
+        all_missed = powers(miss)[n_items, cols]
+        likelihoods.append(comb * powers(p / miss) * all_missed)
+    like_unknown, like_known = likelihoods
+    pk = unknown * like_unknown + known * like_known
+    ok = pk > 1e-12
+    posterior = at_target * like_known / np.where(ok, pk, 1.0)
+    expected = np.where(ok, pk * _binary_entropy(posterior), 0.0).sum(axis=0)
+    return np.asarray(np.maximum(_binary_entropy(at_target) - expected, 0.0))
 
 
 @lru_cache(maxsize=16)
