@@ -1479,7 +1479,7 @@ def quarantine_list(
     )
     if tenant_id is not None:
         query = query.where(LrsConnection.tenant_id == tenant_id)
-    return list(session.execute(query).tuples())  # type: ignore[arg-type]
+    return list(session.execute(query))
 
 
 def sync_overview(

@@ -1,0 +1,60 @@
+"""Console forms for LRS connections, evidence rules and the outbox (CSRF via Flask-WTF)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional
+
+
+class LrsConnectionForm(FlaskForm):  # type: ignore[misc]
+    tenant_id = SelectField("Tenant (LTI deployment)", coerce=int)
+    name = StringField("Name", validators=[Optional(), Length(max=200)])
+    endpoint = StringField(
+        "xAPI endpoint", validators=[DataRequired(), URL(require_tld=False)]
+    )
+    username = StringField(
+        "Key (username)", validators=[DataRequired(), Length(max=300)]
+    )
+    password = PasswordField("Secret (password)", validators=[DataRequired()])
+    actor_mode = SelectField(
+        "Identify people by",
+        choices=[
+            SelectChoice("account", "LTI account (issuer + sub) - recommended"),
+            SelectChoice("mbox", "Email address (mbox)"),
+        ],
+    )
+    home_page_includes_deployment = BooleanField(
+        "Add the deployment to account.homePage (one LMS issuer, several tenants)"
+    )
+    home_page_override = StringField(
+        "Explicit account.homePage (optional)",
+        validators=[Optional(), URL(require_tld=False)],
+    )
+    sync_enabled = BooleanField("Read evidence from this LRS", default=True)
+    send_statements = BooleanField("Send Pathwise statements here", default=True)
+    page_size = IntegerField(
+        "Page size", default=1000, validators=[NumberRange(min=1, max=5000)]
+    )
+    submit = SubmitField("Add connection")
+
+
+class ActionForm(FlaskForm):  # type: ignore[misc]
+    """A button that only needs the CSRF token (test, remove, retry)."""
+
+    submit = SubmitField("Go")
+
+
+class RulesForm(FlaskForm):  # type: ignore[misc]
+    tenant_id = SelectField("Tenant", coerce=int)
+    document = TextAreaField("Rules (JSON)", validators=[DataRequired()])
+    submit = SubmitField("Save rules")
