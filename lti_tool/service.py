@@ -315,7 +315,7 @@ def validate_launch(
 
     Raises LaunchRejected with one reason code per failure, checked in this order:
     token shape, registration (iss, aud/azp), signature (kid), time (exp/iat with
-    leeway), nonce (single use), state (exists, browser-bound), deployment, message.
+    leeway), nonce (single use), state (exists, browser-bound), message, deployment.
     """
     moment = time.time() if now is None else now
     id_token = form.get("id_token") or ""
@@ -471,6 +471,7 @@ def validate_launch(
             "storage): cookies may be blocked in the LMS frame.",
         )
 
+    validate_message_claims(body)
     deployment_id = body.get(CLAIM_DEPLOYMENT_ID)
     if not isinstance(deployment_id, str) or not deployment_id:
         raise LaunchRejected(
@@ -502,8 +503,6 @@ def validate_launch(
         raise LaunchRejected(
             "unknown_deployment", "This deployment has been disabled.", 403
         )
-
-    validate_message_claims(body)
     return registration, tenant, body
 
 

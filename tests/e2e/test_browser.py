@@ -15,15 +15,16 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from lti_tool.config import Settings
-from lti_tool.db import db, session_scope
+from lti_tool.db import db
 from tests.conftest import require_service
 from tests.lti_platform import serve
 
 CHROMIUM = os.environ.get("PATHWISE_CHROMIUM", "/usr/bin/chromium")
-SCREENSHOTS = Path(os.environ.get("PATHWISE_SCREENSHOTS", "")) if os.environ.get(
-    "PATHWISE_SCREENSHOTS"
-) else None
+SCREENSHOTS = (
+    Path(os.environ.get("PATHWISE_SCREENSHOTS", ""))
+    if os.environ.get("PATHWISE_SCREENSHOTS")
+    else None
+)
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -39,22 +40,23 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def demo_url(settings: Settings, engine: Engine) -> Iterator[str]:
-    """Pathwise as the demo runs it, on a real port."""
-    from adaptive.catalogue_service import seed_demo
+def demo_url(tmp_path: Path, engine: Engine) -> Iterator[str]:
+    """Pathwise as `pathwise demo` runs it: migrated SQLite, demo seed, dev LMS, real port."""
     from lti_tool.app import create_app
-    from lti_tool.devplatform import ensure_dev_registration
+    from lti_tool.cli_core import _seed_demo, upgrade_database
+    from tests.conftest import make_test_settings
 
-    built: dict[str, Any] = {}
+    demo_dir = tmp_path / "demo"
+    base = make_test_settings(
+        demo_dir, database_url=f"sqlite:///{demo_dir / 'pathwise.sqlite'}"
+    )
+    demo_dir.mkdir()
 
     def build(url: str) -> Any:
-        demo = settings.with_overrides(base_url=url, dev_platform_enabled=True)
+        demo = base.with_overrides(base_url=url, dev_platform_enabled=True)
         app = create_app(demo)
-        db.configure(settings.database_url, engine=engine)
-        with session_scope() as session:
-            seed_demo(session)
-            ensure_dev_registration(session, demo)
-        built["app"] = app
+        upgrade_database(demo)
+        _seed_demo(demo)
         return app
 
     server = serve(build)
@@ -62,9 +64,8 @@ def demo_url(settings: Settings, engine: Engine) -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
-        from tests.conftest import truncate_all
-
-        truncate_all(engine)
+        # Hand the process-wide database back to the suite's engine.
+        db.configure(str(engine.url), engine=engine)
 
 
 @pytest.fixture
@@ -114,7 +115,9 @@ def _launch(page: Any, demo_url: str, user: str, *, storage: bool = False) -> An
     return frame
 
 
-def test_learner_launch_shows_their_page_in_the_lms_frame(page: Any, demo_url: str) -> None:
+def test_learner_launch_shows_their_page_in_the_lms_frame(
+    page: Any, demo_url: str
+) -> None:
     frame = _launch(page, demo_url, "learner")
     assert "Ada Lovelace" in frame.locator("main h1").inner_text()
     module = frame.locator("[data-field=module]").inner_text()

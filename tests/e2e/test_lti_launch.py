@@ -265,11 +265,6 @@ def test_token_without_lti_version_is_rejected(
     assert_rejected(run, "bad_lti_version", launch_log)
 
 
-@pytest.mark.xfail(
-    reason="tool bug: validate_launch checks deployment_id before the message claims, "
-    "so a plain OIDC JWT is reported as missing_claim deployment_id, not not_lti",
-    strict=False,
-)
 def test_non_lti_jwt_is_rejected(lti: LtiHarness, launch_log: Any) -> None:
     def plain_oidc_token(auth: AuthRequest) -> str:
         now = int(time.time())

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 16:32:42.556362
+Create Date: 2026-11-21 16:55:52.571813
 """
 
 from collections.abc import Sequence
@@ -205,6 +205,19 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_enrolments')),
     sa.UniqueConstraint('person_id', 'course_id', name=op.f('uq_enrolments_person_id_course_id'))
     )
+    op.create_table('learner_profiles',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('ability', sa.Float(), nullable=False),
+    sa.Column('n_ability', sa.Integer(), nullable=False),
+    sa.Column('last_evidence_id', sa.Integer(), nullable=False),
+    sa.Column('updated_at', lti_tool.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_learner_profiles_person_id_people'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id'], ['deployments.id'], name=op.f('fk_learner_profiles_tenant_id_deployments'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_learner_profiles')),
+    sa.UniqueConstraint('tenant_id', 'person_id', name=op.f('uq_learner_profiles_tenant_id_person_id'))
+    )
     op.create_table('lrs_learner_cursors',
     sa.Column('connection_id', sa.Integer(), nullable=False),
     sa.Column('person_id', sa.Integer(), nullable=False),
@@ -351,6 +364,31 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_evidence_person_id'), ['person_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_evidence_skill_id'), ['skill_id'], unique=False)
 
+    op.create_table('learner_skill_states',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('skill_id', sa.Integer(), nullable=False),
+    sa.Column('p_known', sa.Float(), nullable=False),
+    sa.Column('level', sa.Integer(), nullable=False),
+    sa.Column('level_probs', sa.JSON(), nullable=False),
+    sa.Column('updated_at', lti_tool.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_evidence_at', lti_tool.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('n_evidence', sa.Integer(), nullable=False),
+    sa.Column('weight_evidence', sa.Float(), nullable=False),
+    sa.Column('mastered_at', lti_tool.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('fsrs_card', sa.JSON(), nullable=True),
+    sa.Column('next_refresh_at', lti_tool.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_learner_skill_states_person_id_people'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['skill_id'], ['skills.id'], name=op.f('fk_learner_skill_states_skill_id_skills'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id'], ['deployments.id'], name=op.f('fk_learner_skill_states_tenant_id_deployments'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_learner_skill_states')),
+    sa.UniqueConstraint('tenant_id', 'person_id', 'skill_id', name=op.f('uq_learner_skill_states_tenant_id_person_id_skill_id'))
+    )
+    with op.batch_alter_table('learner_skill_states', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_learner_skill_states_next_refresh_at'), ['next_refresh_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_learner_skill_states_person_id'), ['person_id'], unique=False)
+
     op.create_table('modules',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('framework_id', sa.Integer(), nullable=False),
@@ -396,6 +434,42 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['skill_id'], ['skills.id'], name=op.f('fk_skill_prerequisites_skill_id_skills'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('skill_id', 'prerequisite_id', name=op.f('pk_skill_prerequisites'))
     )
+    op.create_table('attempts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('activity_id', sa.Integer(), nullable=False),
+    sa.Column('module_id', sa.Integer(), nullable=True),
+    sa.Column('answers', sa.JSON(), nullable=False),
+    sa.Column('score', sa.Float(), nullable=True),
+    sa.Column('refresher', sa.Boolean(), nullable=False),
+    sa.Column('reason', sa.JSON(), nullable=False),
+    sa.Column('started_at', lti_tool.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', lti_tool.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['activity_id'], ['activities.id'], name=op.f('fk_attempts_activity_id_activities'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['module_id'], ['modules.id'], name=op.f('fk_attempts_module_id_modules'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_attempts_person_id_people'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id'], ['deployments.id'], name=op.f('fk_attempts_tenant_id_deployments'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attempts'))
+    )
+    with op.batch_alter_table('attempts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attempts_person_id'), ['person_id'], unique=False)
+
+    op.create_table('learner_roles',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('role_id', sa.Integer(), nullable=False),
+    sa.Column('module_id', sa.Integer(), nullable=True),
+    sa.Column('assigned_by', sa.String(length=300), nullable=False),
+    sa.Column('created_at', lti_tool.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['module_id'], ['modules.id'], name=op.f('fk_learner_roles_module_id_modules'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_learner_roles_person_id_people'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['role_id'], ['role_profiles.id'], name=op.f('fk_learner_roles_role_id_role_profiles'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id'], ['deployments.id'], name=op.f('fk_learner_roles_tenant_id_deployments'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_learner_roles')),
+    sa.UniqueConstraint('tenant_id', 'person_id', 'module_id', name=op.f('uq_learner_roles_tenant_id_person_id_module_id'))
+    )
     op.create_table('module_activities',
     sa.Column('module_id', sa.Integer(), nullable=False),
     sa.Column('activity_id', sa.Integer(), nullable=False),
@@ -403,6 +477,46 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['activity_id'], ['activities.id'], name=op.f('fk_module_activities_activity_id_activities'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['module_id'], ['modules.id'], name=op.f('fk_module_activities_module_id_modules'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('module_id', 'activity_id', name=op.f('pk_module_activities'))
+    )
+    op.create_table('path_overrides',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('module_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('skill_id', sa.Integer(), nullable=True),
+    sa.Column('activity_id', sa.Integer(), nullable=True),
+    sa.Column('level', sa.Integer(), nullable=True),
+    sa.Column('order', sa.JSON(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('created_by', sa.String(length=300), nullable=False),
+    sa.Column('created_at', lti_tool.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', lti_tool.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['activity_id'], ['activities.id'], name=op.f('fk_path_overrides_activity_id_activities'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['module_id'], ['modules.id'], name=op.f('fk_path_overrides_module_id_modules'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_path_overrides_person_id_people'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['skill_id'], ['skills.id'], name=op.f('fk_path_overrides_skill_id_skills'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id'], ['deployments.id'], name=op.f('fk_path_overrides_tenant_id_deployments'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_path_overrides'))
+    )
+    with op.batch_alter_table('path_overrides', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_path_overrides_person_id'), ['person_id'], unique=False)
+
+    op.create_table('placement_sessions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('module_id', sa.Integer(), nullable=False),
+    sa.Column('budget', sa.Integer(), nullable=False),
+    sa.Column('asked', sa.JSON(), nullable=False),
+    sa.Column('pending_ref', sa.String(length=100), nullable=True),
+    sa.Column('stop_code', sa.String(length=40), nullable=True),
+    sa.Column('started_at', lti_tool.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', lti_tool.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['module_id'], ['modules.id'], name=op.f('fk_placement_sessions_module_id_modules'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_placement_sessions_person_id_people'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id'], ['deployments.id'], name=op.f('fk_placement_sessions_tenant_id_deployments'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_placement_sessions'))
     )
     op.create_table('resource_links',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -443,11 +557,26 @@ def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
     op.drop_table('launches')
     op.drop_table('resource_links')
+    op.drop_table('placement_sessions')
+    with op.batch_alter_table('path_overrides', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_path_overrides_person_id'))
+
+    op.drop_table('path_overrides')
     op.drop_table('module_activities')
+    op.drop_table('learner_roles')
+    with op.batch_alter_table('attempts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_attempts_person_id'))
+
+    op.drop_table('attempts')
     op.drop_table('skill_prerequisites')
     op.drop_table('skill_params')
     op.drop_table('role_targets')
     op.drop_table('modules')
+    with op.batch_alter_table('learner_skill_states', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_learner_skill_states_person_id'))
+        batch_op.drop_index(batch_op.f('ix_learner_skill_states_next_refresh_at'))
+
+    op.drop_table('learner_skill_states')
     with op.batch_alter_table('evidence', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_evidence_skill_id'))
         batch_op.drop_index(batch_op.f('ix_evidence_person_id'))
@@ -472,6 +601,7 @@ def downgrade() -> None:
     op.drop_table('lrs_sync_runs')
     op.drop_table('lrs_sync_cursors')
     op.drop_table('lrs_learner_cursors')
+    op.drop_table('learner_profiles')
     op.drop_table('enrolments')
     op.drop_table('activities')
     op.drop_table('xapi_voided')
