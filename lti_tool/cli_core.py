@@ -37,10 +37,13 @@ def _runtime(settings: Settings | None = None) -> Settings:
 
 def upgrade_database(settings: Settings) -> None:
     """Bring the schema to the newest Alembic revision (SQLite or Postgres)."""
+    import logging
+
     from alembic import command
 
     from lti_tool.migrations_config import alembic_config
 
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     if settings.uses_sqlite:
         Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
             parents=True, exist_ok=True
