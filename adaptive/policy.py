@@ -58,6 +58,9 @@ class PolicyConfig:
     min_evidence: int = 1
     pass_score: float = 0.6
     info_weight: float = 1.0
+    # While gaps remain, a due refresher goes first only when its predicted recall is
+    # below this (or drift brought it forward); 1.0 = every due refresher goes first.
+    refresh_recall_while_learning: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -386,6 +389,12 @@ def next_step(inp: PolicyInput) -> Recommendation:
     gaps |= set(implied)
 
     due = _due_refreshers(inp, targets, statuses)
+    if gaps:
+        due = [
+            d
+            for d in due
+            if d.drift or d.retrievability < cfg.refresh_recall_while_learning
+        ]
     last_was_refresher = bool(inp.history) and inp.history[-1].refresher
     if due and (not gaps or due[0].drift or not last_was_refresher):
         refresher = _refresher_step(inp, due, targets, estimates, budget)
