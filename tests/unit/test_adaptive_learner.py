@@ -104,3 +104,26 @@ def test_invalid_evidence_is_rejected() -> None:
         model.observe(Observation(1, 2, 1.0, T0))
     with pytest.raises(ValueError, match="outcome"):
         model.observe(Observation(1, 1, 1.5, T0))
+
+
+def test_batch_reads_match_one_skill_reads_with_fitted_and_default_skills() -> None:
+    fitted = BKTParams(prior=0.5, learn=0.3, guess=0.1, slip=0.05, forget_per_day=0.05)
+    per_level = BKTParams(
+        prior=0.4, learn=0.2, guess=0.25, slip=0.2, forget_per_day=0.1
+    )
+    params = ParamSet(per_skill={2: fitted}, per_level={(3, 2): per_level})
+    model = LearnerModel(params=params, ability=0.7)
+    for skill in (1, 2, 3):
+        model.observe(Observation(skill, 2, 1.0, T0, weight=2.0))
+    skills = [1, 2, 3, 4, 5]  # 4 and 5 have no evidence; 5 is not fitted either
+    now = T0 + dt.timedelta(days=9)
+    batch = model.posteriors(skills, now)
+    for row, skill in zip(batch, skills, strict=True):
+        assert row == pytest.approx(model.posterior(skill, now), abs=1e-12)
+    guess, slip, learn = model.level_params(skills)
+    for i, skill in enumerate(skills):
+        c = model.const(skill)
+        assert guess[i].tolist() == pytest.approx(c.guess)
+        assert slip[i].tolist() == pytest.approx(c.slip)
+        assert learn[i].tolist() == pytest.approx(c.learn)
+    assert guess[2, 2] == pytest.approx(0.25) and guess[1, 1] == pytest.approx(0.1)

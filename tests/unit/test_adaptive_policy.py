@@ -9,6 +9,7 @@ from adaptive.learner import LearnerModel, Observation
 from adaptive.policy import (
     AttemptRecord,
     Overrides,
+    PolicyConfig,
     PolicyInput,
     Recommendation,
     effective_targets,
@@ -136,6 +137,29 @@ def test_refresher_due_is_interleaved() -> None:
         model=model, refresh={A: card}, now=later, history=history, scheduler=sched
     )
     assert rec.kind == "activity" and rec.skill_ids == (B,)
+
+
+def test_due_refresher_can_wait_while_gaps_remain() -> None:
+    model = LearnerModel()
+    master(model, A)
+    sched = RefreshScheduler()
+    card = sched.start(A, T0, prior_knowledge=False)
+    later = card.due + dt.timedelta(hours=1)
+    recall = sched.due({A: card}, later)[0].retrievability
+    kwargs: dict[str, object] = {
+        "model": model,
+        "refresh": {A: card},
+        "now": later,
+        "scheduler": sched,
+    }
+    # Recall still above the floor: new learning on B first.
+    rec = decide(config=PolicyConfig(refresh_recall_while_learning=recall), **kwargs)
+    assert rec.kind == "activity" and rec.skill_ids == (B,)
+    # Below the floor: the refresher goes first.
+    rec = decide(
+        config=PolicyConfig(refresh_recall_while_learning=recall + 0.01), **kwargs
+    )
+    assert rec.kind == "refresher" and rec.skill_ids == (A,)
 
 
 def test_overrides_pin_skip_target_and_order() -> None:
