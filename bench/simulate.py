@@ -535,7 +535,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="small population, seconds"
     )
-    parser.add_argument("--learners", type=int, default=40, help="per group, course")
+    parser.add_argument("--learners", type=int, default=60, help="per group, course")
     parser.add_argument(
         "--courses", type=int, default=3, help="distinct random modules"
     )
