@@ -383,11 +383,8 @@ def next_step(inp: PolicyInput) -> Recommendation:
             done[i] |= status in DONE_STATUSES
     gap_ids = np.fromiter(skill_ids, np.int64, n_targets)[~done]
     gaps = set(gap_ids.tolist())
-    beliefs = _Beliefs(inp, skill_ids, matrix, levels, ~done)
-    implied = _implied_prerequisites(cat, beliefs, inp.overrides, cfg)
-    all_targets = {**targets, **implied}
-    gaps |= set(implied)
 
+    # Implied prerequisites exist only below a gap, so they cannot change this.
     due = _due_refreshers(inp, targets, statuses)
     if gaps:
         due = [
@@ -404,6 +401,10 @@ def next_step(inp: PolicyInput) -> Recommendation:
     if not gaps:
         return _done(inp, targets, estimates)
 
+    beliefs = _Beliefs(inp, skill_ids, matrix, levels, ~done)
+    implied = _implied_prerequisites(cat, beliefs, inp.overrides, cfg)
+    all_targets = {**targets, **implied}
+    gaps |= set(implied)
     return _learning_step(
         inp,
         all_targets,

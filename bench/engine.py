@@ -99,6 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     catalog = build_catalog(rng, n_skills, n_acts)
     print(f"catalog_build_seconds: {time.perf_counter() - started:.2f} s")
+    started = time.perf_counter()
+    pairs = catalog.pairs  # what the first decision would build (once per catalogue)
+    print(f"pair_table_build_seconds: {time.perf_counter() - started:.3f} s")
+    print(f"pair_table_rows: {len(pairs.pair_act)} activity-skill pairs")
     print(f"catalog_skills: {len(catalog.skills)} skills")
     print(f"catalog_activities: {len(catalog.activities)} activities")
 
