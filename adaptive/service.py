@@ -8,6 +8,8 @@ own frameworks and the shared ones (``tenant_id IS NULL``), and only its own lea
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +31,7 @@ from adaptive.models import (
     Activity,
     ActivitySkill,
     Attempt,
+    CatalogueRevision,
     Evidence,
     Framework,
     LearnerProfile,
@@ -66,6 +69,7 @@ from adaptive.refresh import RefreshScheduler, RefreshState
 from lti_tool.models import AuditEntry
 
 HISTORY_WINDOW = 20
+PLACEMENT_KIND = "placement_item"
 DRIFT_SOURCES = frozenset({"xapi"})
 
 
@@ -103,11 +107,46 @@ def _visible_frameworks(tenant_id: int) -> Any:
     return or_(Framework.tenant_id == tenant_id, Framework.tenant_id.is_(None))
 
 
+# Immutable snapshots keyed by (database token, catalogue revision, tenant, module):
+# building one costs tens of milliseconds, and every learner page needs one.
+_SNAPSHOT_CACHE: OrderedDict[tuple[str, int, int, int], ModuleSnapshot] = OrderedDict()
+_SNAPSHOT_CACHE_SIZE = 64
+_snapshot_lock = threading.Lock()
+
+
 def load_module(session: Session, *, tenant_id: int, module_id: int) -> ModuleSnapshot:
-    """Snapshot one module: its framework's skills, graph and activities, and its role.
+    """Snapshot one module (cached until the catalogue changes anywhere).
 
     Raises:
         NotVisibleError: the module is another tenant's (or does not exist).
+    """
+    stamp = session.execute(
+        select(CatalogueRevision.token, CatalogueRevision.revision).where(
+            CatalogueRevision.id == 1
+        )
+    ).first()
+    if stamp is None:
+        return build_module_snapshot(session, tenant_id=tenant_id, module_id=module_id)
+    key = (stamp.token, stamp.revision, tenant_id, module_id)
+    with _snapshot_lock:
+        cached = _SNAPSHOT_CACHE.get(key)
+        if cached is not None:
+            _SNAPSHOT_CACHE.move_to_end(key)
+            return cached
+    snapshot = build_module_snapshot(session, tenant_id=tenant_id, module_id=module_id)
+    with _snapshot_lock:
+        _SNAPSHOT_CACHE[key] = snapshot
+        while len(_SNAPSHOT_CACHE) > _SNAPSHOT_CACHE_SIZE:
+            _SNAPSHOT_CACHE.popitem(last=False)
+    return snapshot
+
+
+def build_module_snapshot(
+    session: Session, *, tenant_id: int, module_id: int
+) -> ModuleSnapshot:
+    """Snapshot one module: its framework's skills, graph and activities, and its role.
+
+    Placement items feed the placement check only; they are never a path step.
     """
     module = session.execute(
         select(Module)
@@ -152,20 +191,21 @@ def load_module(session: Session, *, tenant_id: int, module_id: int) -> ModuleSn
             SkillLink(lk.skill_id, lk.weight, lk.level)
             for lk in sorted(links.get(activity.id, []), key=lambda lk: -lk.weight)
         )
-        infos.append(
-            ActivityInfo(
-                id=activity.id,
-                key=activity.key,
-                title=activity.title,
-                kind=activity.kind,
-                duration_min=activity.duration_min,
-                difficulty=activity.difficulty,
-                target_level=activity.target_level,
-                explanation_group=activity.explanation_group,
-                skills=act_links,
-                n_items=len(qs),
+        if activity.kind != PLACEMENT_KIND:
+            infos.append(
+                ActivityInfo(
+                    id=activity.id,
+                    key=activity.key,
+                    title=activity.title,
+                    kind=activity.kind,
+                    duration_min=activity.duration_min,
+                    difficulty=activity.difficulty,
+                    target_level=activity.target_level,
+                    explanation_group=activity.explanation_group,
+                    skills=act_links,
+                    n_items=len(qs),
+                )
             )
-        )
         if act_links:
             main = act_links[0]
             for index, question in enumerate(qs):

@@ -347,3 +347,47 @@ def test_time_budget_and_cohort_capability(
     assert by_skill[world["b"].id]["at_target"] == 0
     overrides = db_session.scalars(select(PathOverride)).all()
     assert overrides == []
+
+
+def test_module_snapshots_are_cached_until_the_catalogue_changes(
+    db_session: Session,
+) -> None:
+    from adaptive.catalogue_service import seed_demo
+    from adaptive.models import Activity, Module
+    from adaptive.service import load_module
+
+    seed_demo(db_session)
+    tenant = _tenant_for_snapshot_test(db_session)
+    module = db_session.scalars(select(Module).order_by(Module.id)).first()
+    assert module is not None
+    first = load_module(db_session, tenant_id=tenant, module_id=module.id)
+    assert load_module(db_session, tenant_id=tenant, module_id=module.id) is first
+    # Placement items feed placement only, never the path.
+    assert all(a.kind != "placement_item" for a in first.catalog.activities.values())
+    assert first.probes
+    activity = db_session.scalars(
+        select(Activity).where(Activity.kind == "lesson")
+    ).first()
+    assert activity is not None
+    activity.title = "Renamed by an author"
+    db_session.flush()
+    second = load_module(db_session, tenant_id=tenant, module_id=module.id)
+    assert second is not first
+    assert second.catalog.activities[activity.id].title == "Renamed by an author"
+
+
+def _tenant_for_snapshot_test(session: Session) -> int:
+    from lti_tool.models import Deployment, Registration
+
+    registration = Registration(
+        issuer="https://snapshot.test",
+        client_id="c",
+        auth_login_url="https://snapshot.test/a",
+        auth_token_url="https://snapshot.test/t",
+    )
+    session.add(registration)
+    session.flush()
+    deployment = Deployment(registration_id=registration.id, deployment_id="d")
+    session.add(deployment)
+    session.flush()
+    return deployment.id
