@@ -68,6 +68,7 @@ Checkpoint = Callable[[], None]
 ClientFactory = Callable[[LrsConnection], LrsClient]
 
 LEASE_S = 300.0
+MAX_RETRY_LIMIT = 10_000
 OUTBOX_BASE_BACKOFF_S = 5.0
 OUTBOX_MAX_BACKOFF_S = 3600.0
 
@@ -1211,12 +1212,14 @@ def sync_connection(
         # wrap every ~7 minutes), so a run ends only when a fresh query brings
         # nothing new.
         stop = False
+        limit = connection.page_size
         while not stop:
-            query = StatementQuery(
-                since=since, limit=connection.page_size, ascending=True
-            )
+            query = StatementQuery(since=since, limit=limit, ascending=True)
             fresh_before = report.counters["fetched"] - report.counters["duplicates"]
+            first_page_full: bool | None = None
             for page in prefetch(lrs.iter_pages(query), depth=prefetch_depth):
+                if first_page_full is None:
+                    first_page_full = len(page.statements) >= limit
                 pages += 1
                 report.counters["pages"] += 1
                 if consistent_through is None:
@@ -1241,10 +1244,17 @@ def sync_connection(
                     stop = True
                     break
             fresh = report.counters["fetched"] - report.counters["duplicates"]
-            if fresh == fresh_before or position is None:
+            if position is None:
                 stop = True
-            else:
+            elif fresh > fresh_before:
                 since = position - dt.timedelta(milliseconds=1)
+                limit = connection.page_size
+            elif first_page_full and limit < MAX_RETRY_LIMIT:
+                # Nothing new, but a whole page of already-seen statements sharing
+                # one `stored` may hide more behind it: ask again with bigger pages.
+                limit = min(MAX_RETRY_LIMIT, limit * 4)
+            else:
+                stop = True
         run.status = RUN_OK if report.complete else RUN_PARTIAL
     except LrsError as exc:
         report.complete = False
