@@ -24,12 +24,15 @@ def _register_subcommands() -> None:
     from lti_tool import cli_core
 
     cli_core.register(main)
-    from lti_tool import cli_models
-
-    cli_models.register(main)
     from lti_tool import cli_catalogue
 
     cli_catalogue.register(main)
+    from lti_tool import cli_models
+
+    cli_models.register(main)
+    from lti_tool import cli_lrs
+
+    cli_lrs.register(main)
     # --- further command modules register below (xapi, adaptive, catalogue) ---
 
 
