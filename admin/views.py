@@ -204,3 +204,15 @@ def audit_log() -> Any:
         .all()
     )
     return render_template("admin/audit.html", entries=rows)
+
+
+@bp.app_context_processor
+def _console_navigation() -> dict[str, Any]:
+    """Console areas contributed by other modules (listed once, here)."""
+    return {
+        "admin_nav": [("admin.lrs_connections", "LRS"), ("admin.lrs_outbox", "Outbox")]
+    }
+
+
+# Area modules add their routes to ``bp``; importing them here registers them.
+from admin import lrs_views  # noqa: E402, F401

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adaptive import service as adaptive_service
-from adaptive.models import Activity, Module, RoleProfile
+from adaptive.models import Activity, Framework, Module, RoleProfile
 from lti_tool.models import (
     Course,
     Deployment,
@@ -21,6 +21,9 @@ from lti_tool.models import (
     ResourceLink,
 )
 from lti_tool.service import LaunchContext, LaunchRejected
+from xapi.profile import EXT_REASON
+from xapi.service import emit_statement
+from xapi.statements import ActivityRef
 
 
 @dataclass
@@ -111,9 +114,18 @@ class NextStepPreview:
 
 
 def next_step_preview(
-    session: Session, ctx: LaunchContext, view: LaunchView, *, now: dt.datetime
+    session: Session,
+    ctx: LaunchContext,
+    view: LaunchView,
+    *,
+    now: dt.datetime,
+    base_url: str,
 ) -> NextStepPreview | None:
-    """Ask the engine what this learner should do next in the link's module."""
+    """Ask the engine what this learner should do next, and tell the LRS we did.
+
+    The *recommended* statement goes to the outbox in this request's transaction;
+    its key (learner, module, activity, day) makes repeated page views one statement.
+    """
     if view.module_id is None:
         return None
     recommendation = adaptive_service.next_step(
@@ -128,6 +140,32 @@ def next_step_preview(
         if recommendation.activity_id is not None
         else None
     )
+    person = session.get(Person, ctx.person_id)
+    module = session.get(Module, view.module_id)
+    if activity is not None and person is not None and module is not None:
+        framework = session.get(Framework, activity.framework_id)
+        catalogue = f"{base_url}/catalogue/{framework.key if framework else activity.framework_id}"
+        emit_statement(
+            session,
+            person=person,
+            key=f"recommended:{person.id}:{module.id}:{activity.id}:{now.date().isoformat()}",
+            verb="recommended",
+            object=ActivityRef(
+                f"{catalogue}/activities/{activity.key}",
+                "activity",
+                name=activity.title,
+            ),
+            timestamp=now,
+            parent=ActivityRef(
+                f"{catalogue}/modules/{module.key}", "module", name=module.title
+            ),
+            context_extensions={
+                EXT_REASON: {
+                    "code": recommendation.reason.code,
+                    "numbers": _json_safe(recommendation.reason.numbers),
+                }
+            },
+        )
     return NextStepPreview(
         kind=recommendation.kind,
         title=activity.title if activity else "",
@@ -135,3 +173,14 @@ def next_step_preview(
         reason_code=recommendation.reason.code,
         learner_text=recommendation.reason.learner_text,
     )
+
+
+def _json_safe(value: Any) -> Any:
+    """Reason numbers may hold numpy scalars or tuples; xAPI extensions need JSON."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if hasattr(value, "item"):
+        return value.item()
+    return value

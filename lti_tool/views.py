@@ -22,6 +22,7 @@ from lti_tool.queue import job_queue
 from lti_tool.service import LaunchContext, LaunchRejected
 from lti_tool.store import ExpiringStore, make_store
 from lti_tool.web import request_session, settings
+from xapi import service as xapi_service
 
 log = logging.getLogger("pathwise.launch")
 
@@ -156,6 +157,13 @@ def launch() -> Any:
     outcome = service.record_launch(
         request_session(), registration=registration, tenant=tenant, claims=claims
     )
+    if outcome.role == "learner":
+        # The learner's own newest LRS statements, within a bounded time budget.
+        xapi_service.pull_at_launch(
+            request_session(),
+            person_id=outcome.person.id,
+            budget_s=settings().lrs_pull_budget_s,
+        )
     token = service.issue_launch_token(
         secret_key=settings().secret_key,
         ttl_s=settings().launch_token_ttl_s,
@@ -267,7 +275,9 @@ def home() -> Any:
     view = pages.launch_view(request_session(), ctx)
     token = request.args.get("lt", "")
     if ctx.role == "learner":
-        preview = pages.next_step_preview(request_session(), ctx, view, now=utcnow())
+        preview = pages.next_step_preview(
+            request_session(), ctx, view, now=utcnow(), base_url=settings().base_url
+        )
         body = render_template(
             "learner_home.html", view=view, lt=token, next_step=preview
         )
