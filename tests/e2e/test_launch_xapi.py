@@ -26,9 +26,9 @@ from xapi.models import OutboxStatement
 SKILLS_EXT = "https://xapi.pathwise.dev/profile/extensions/skills"
 
 
-def _post(lrs: LocalLrs, statement: dict[str, Any]) -> None:
+def _post(server: LocalLrs, statement: dict[str, Any]) -> None:
     response = requests.post(
-        lrs.endpoint + "statements",
+        server.endpoint + "statements",
         json=[statement],
         headers={"X-Experience-API-Version": "1.0.3"},
         auth=("pathwise", "secret"),
