@@ -129,13 +129,20 @@ def _form_fields(html: str) -> dict[str, str]:
 def one_launch(
     http: requests.Session, platform: DevPlatform, tool_url: str, style: str
 ) -> None:
+    # Each launch is a new browser visit: no cookie jar growing across launches
+    # (pylti1p3's Flask session would otherwise outgrow the server's header limit).
+    http.cookies.clear()
     initiation = platform.start_launch(LEARNER, client_id=CLIENT_ID)
     login_url = tool_url + ("/lti/login" if style == "pathwise" else "/login")
     response = http.post(
         login_url, data=initiation.params, allow_redirects=False, timeout=30
     )
     if response.status_code != 302:
-        raise RuntimeError(f"login {response.status_code}: {response.text[:300]}")
+        sent = response.request.headers.get("Cookie", "")
+        raise RuntimeError(
+            f"login {response.status_code} (cookie header {len(sent)} bytes: "
+            f"{sent[:120]}): {response.text[:300]}"
+        )
     location = urljoin(login_url, response.headers["Location"])
     params = {k: v[0] for k, v in parse_qs(urlparse(location).query).items()}
     auth = platform.authorize(params)
@@ -150,7 +157,11 @@ def one_launch(
             urljoin(auth.redirect_uri, response.headers["Location"]), timeout=30
         )
     if response.status_code != 200 or "Ada" not in response.text:
-        raise RuntimeError(f"launch {response.status_code}: {response.text[:500]}")
+        sent = response.request.headers.get("Cookie", "")
+        raise RuntimeError(
+            f"launch {response.status_code} (cookie header {len(sent)} bytes: "
+            f"{sent[:200]}): {response.text[:300]}"
+        )
 
 
 def client_worker(
