@@ -180,11 +180,14 @@ def launch() -> Any:
         deep_linking.remember_request(
             store(), outcome, ttl_s=settings().launch_token_ttl_s
         )
-        target = "/app/deep-link"
+        response = redirect(f"/app/deep-link?lt={token}", code=303)
+        response.headers["Referrer-Policy"] = "no-referrer"
     else:
-        target = "/app/home"
-    response = redirect(f"{target}?lt={token}", code=303)
-    response.headers["Referrer-Policy"] = "no-referrer"
+        # The landing page comes in the launch's own response (one round trip fewer
+        # inside the LMS frame); the page rewrites its URL to /app/home so a reload
+        # is a GET, never a replayed id_token.
+        ctx = service.read_launch_token(secret_key=settings().secret_key, token=token)
+        response = render_home(ctx, token)
     if state:
         response.delete_cookie(service.STATE_COOKIE_PREFIX + state, path="/lti/")
     return response
@@ -271,9 +274,12 @@ def _launch_token_error(exc: LaunchRejected) -> tuple[str, int]:
 
 @learner_bp.get("/home")
 def home() -> Any:
-    ctx = current_launch()
+    return render_home(current_launch(), request.args.get("lt", ""))
+
+
+def render_home(ctx: LaunchContext, token: str) -> WerkzeugResponse:
+    """The learner's path page or the manager's page for this launch."""
     view = pages.launch_view(request_session(), ctx)
-    token = request.args.get("lt", "")
     if ctx.role == "learner":
         preview = pages.next_step_preview(
             request_session(), ctx, view, now=utcnow(), base_url=settings().base_url
@@ -283,7 +289,7 @@ def home() -> Any:
         )
     else:
         body = render_template("manager_home.html", view=view, lt=token)
-    response = make_response(body)
+    response: WerkzeugResponse = make_response(body)
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
 

@@ -128,6 +128,8 @@ def test_learner_launch_shows_their_page_in_the_lms_frame(
     _shot(page, "learner-in-lms")
     tool = page.frame(name="tool-frame")
     assert tool is not None
+    # A reload must be a GET of the page, never a replay of the id_token POST.
+    assert "/app/home?lt=" in tool.url
     assert _axe_violations(tool) == []
 
 

@@ -7,6 +7,7 @@ statement service is the LRS, Pathwise's own rules turn a course result into evi
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import Any
 
@@ -87,7 +88,10 @@ def test_launch_pulls_new_statements_and_emits_a_recommendation(
     assert "Your next step" in second.text
     before = _recommended_count(person_id)
     # Viewing the same recommendation again sends no second statement.
-    again = requests.get(second.response.url, timeout=10)
+    token = re.search(r'/app/home\?lt=" \+ encodeURIComponent\("([^"]+)"', second.text)
+    assert token is not None
+    home_url = second.response.url.split("/lti/")[0] + "/app/home?lt=" + token.group(1)
+    again = requests.get(home_url, timeout=10)
     assert again.status_code == 200
     assert _recommended_count(person_id) == before
 
