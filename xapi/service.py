@@ -6,6 +6,7 @@ the entry point (job, CLI) sets to ``session.commit`` so progress survives an ou
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -17,10 +18,22 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, delete, event, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Row,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -69,6 +82,7 @@ ClientFactory = Callable[[LrsConnection], LrsClient]
 
 LEASE_S = 300.0
 MAX_RETRY_LIMIT = 10_000
+UNMATCHED_FLUSH_S = 5.0
 OUTBOX_BASE_BACKOFF_S = 5.0
 OUTBOX_MAX_BACKOFF_S = 3600.0
 
@@ -674,9 +688,10 @@ class SyncReport:
         return dict(self.counters)
 
 
-def _insert(session: Session, model: Any) -> Any:
+def _insert(session: Session | Connection, model: Any) -> Any:
     """An INSERT that skips rows violating a unique constraint (Postgres or SQLite)."""
-    dialect = session.get_bind().dialect.name
+    bind = session if isinstance(session, Connection) else session.get_bind()
+    dialect = bind.dialect.name
     if dialect == "postgresql":
         return postgresql.insert(model).on_conflict_do_nothing()
     if dialect == "sqlite":
@@ -699,22 +714,92 @@ _EVIDENCE_COLUMNS = (
     "voided",
     "created_at",
 )
+_STATEMENT_ID = _EVIDENCE_COLUMNS.index("statement_id")
+_VOIDED = _EVIDENCE_COLUMNS.index("voided")
+# One evidence row, its values in _EVIDENCE_COLUMNS order (tuples: no dict per row).
+EvidenceRow = tuple[Any, ...]
 
 
-def insert_evidence(session: Session, rows: list[dict[str, Any]]) -> int:
+def insert_evidence(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert evidence rows (dicts), skipping ones already there; returns new ones."""
+    return _insert_evidence_rows(
+        session.connection(),
+        [tuple(row[c] for c in _EVIDENCE_COLUMNS) for row in rows],
+    )
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_str(value: str | None) -> str:
+    return "\\N" if value is None else value.translate(_COPY_ESCAPES)
+
+
+def copy_text(rows: Sequence[EvidenceRow]) -> bytes:
+    """Evidence rows as the body of a ``COPY ... FROM STDIN`` (text format).
+
+    Formatted by the thread that prepared them, so the writer sends one buffer
+    instead of taking the interpreter lock back for every row. Rows of one
+    statement share their text tail (statement id, rule, times).
+    """
+    null = "\\N"
+    lines: list[str] = []
+    tail_key: tuple[Any, ...] = ()
+    head = tail = ""
+    created_at: dt.datetime | None = None
+    created = ""
+    for (
+        tenant_id,
+        person_id,
+        skill_id,
+        outcome,
+        weight,
+        level,
+        source,
+        activity_id,
+        statement_id,
+        rule_key,
+        occurred_at,
+        voided,
+        created_now,
+    ) in rows:
+        if created_now is not created_at:
+            created_at = created_now
+            created = created_now.isoformat()
+            tail_key = ()
+        key = (statement_id, rule_key, occurred_at, voided, source)
+        if key != tail_key:
+            tail_key = key
+            head = _copy_str(source)
+            tail = (
+                f"{_copy_str(statement_id)}\t{_copy_str(rule_key)}\t"
+                f"{occurred_at.isoformat()}\t{'t' if voided else 'f'}\t{created}\n"
+            )
+        lines.append(
+            f"{int(tenant_id)}\t{int(person_id)}\t{int(skill_id)}\t"
+            f"{float(outcome)!r}\t{float(weight)!r}\t"
+            f"{null if level is None else int(level)}\t{head}\t"
+            f"{null if activity_id is None else int(activity_id)}\t{tail}"
+        )
+    return "".join(lines).encode("utf-8")
+
+
+def _insert_evidence_rows(
+    connection: Connection, rows: Sequence[EvidenceRow], text: bytes | None = None
+) -> int:
     """Insert evidence rows, skipping ones already there; returns how many were new.
 
     On Postgres the rows are streamed with COPY into a temporary table and moved with
     one INSERT ... ON CONFLICT DO NOTHING: several times faster than multi-row
-    INSERTs (whose huge statements the driver re-parses every time).
+    INSERTs (whose huge statements the driver re-parses every time). ``text`` is
+    the rows already formatted by ``copy_text``.
     """
     if not rows:
         return 0
-    connection = session.connection()
     if connection.dialect.name != "postgresql":
         result = connection.execute(
-            _insert(session, Evidence.__table__).returning(Evidence.__table__.c.id),
-            rows,
+            _insert(connection, Evidence.__table__).returning(Evidence.__table__.c.id),
+            [dict(zip(_EVIDENCE_COLUMNS, row, strict=True)) for row in rows],
         )
         return len(result.all())
     columns = ", ".join(_EVIDENCE_COLUMNS)
@@ -727,8 +812,12 @@ def insert_evidence(session: Session, rows: list[dict[str, Any]]) -> int:
             "(LIKE evidence INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
         )
         with cursor.copy(f"COPY xapi_evidence_stage ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[c] for c in _EVIDENCE_COLUMNS])
+            if text is not None:
+                copy.write(text)
+            else:
+                write = copy.write_row
+                for row in rows:
+                    write(row)
         cursor.execute(
             f"INSERT INTO evidence ({columns}) "  # noqa: S608 - fixed column names
             f"SELECT {columns} FROM xapi_evidence_stage "
@@ -737,6 +826,75 @@ def insert_evidence(session: Session, rows: list[dict[str, Any]]) -> int:
         inserted = cursor.rowcount
         cursor.execute("TRUNCATE xapi_evidence_stage")
     return max(0, int(inserted))
+
+
+@dataclass
+class EvidenceBatch:
+    """One page's writes, applied in this order: evidence rows, voidings, quarantine.
+
+    ``unmatched`` (unknown actors: count, first and last ``stored``) is recorded
+    only once the batch is committed, so a crash cannot count a page twice.
+    """
+
+    rows: list[EvidenceRow] = field(default_factory=list)
+    voids: list[tuple[str, str]] = field(default_factory=list)
+    quarantine: list[dict[str, Any]] = field(default_factory=list)
+    unmatched: dict[str, list[Any]] = field(default_factory=dict)
+    copy_text: bytes | None = None
+    # Rows split for parallel writers, each part with its COPY text.
+    parts: list[tuple[list[EvidenceRow], bytes]] = field(default_factory=list)
+
+
+def write_batch(
+    connection: Session | Connection, tenant_id: int, batch: EvidenceBatch
+) -> Counter[str]:
+    """Apply one page's writes; returns evidence counters.
+
+    Given a session, the voiding UPDATE also refreshes evidence it has loaded.
+    """
+    counters: Counter[str] = Counter()
+    if batch.rows:
+        raw = connection.connection() if isinstance(connection, Session) else connection
+        counters["evidence"] += _insert_evidence_rows(raw, batch.rows, batch.copy_text)
+    if batch.voids:
+        now = utcnow()
+        connection.execute(
+            _insert(connection, VoidedStatement),
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "statement_id": target,
+                    "voided_by": by,
+                    "voided_at": now,
+                }
+                for target, by in batch.voids
+            ],
+        )
+        result = connection.execute(
+            update(Evidence)
+            .where(
+                Evidence.tenant_id == tenant_id,
+                Evidence.statement_id.in_([target for target, _ in batch.voids]),
+                Evidence.voided.is_(False),
+            )
+            .values(voided=True)
+        )
+        counters["voided_evidence"] += int(getattr(result, "rowcount", 0) or 0)
+    if batch.quarantine:
+        connection.execute(_insert(connection, QuarantinedStatement), batch.quarantine)
+    return counters
+
+
+def _timestamp(value: Any) -> dt.datetime | None:
+    """``st.parse_timestamp`` with a fast path for the usual ISO 8601 text."""
+    if isinstance(value, str):
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return st.parse_timestamp(value)
+        if moment.tzinfo is not None:
+            return moment.astimezone(dt.UTC)
+    return st.parse_timestamp(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -751,6 +909,9 @@ class EvidenceProcessor:
     """Turns pages of one connection's statements into evidence rows.
 
     Caches what does not change during a run (rules, skills, activity tags, people).
+    ``prepare`` does the per-statement work without touching the database tables it
+    writes, so a page can be written by another connection (``write_batch``) while
+    the next one is prepared.
     """
 
     def __init__(self, session: Session, connection: LrsConnection) -> None:
@@ -886,57 +1047,100 @@ class EvidenceProcessor:
         counters: Counter[str],
         seen: Callable[[str, dt.datetime], bool],
     ) -> dt.datetime | None:
-        """Process one page; return the greatest ``stored`` read (None if none)."""
+        """Process and write one page; return the greatest ``stored`` read."""
+        newest, batch = self.prepare(raw_statements, counters, seen)
+        counters.update(write_batch(self.session, self.tenant_id, batch))
+        self.absorb(batch)
+        return newest
+
+    def prepare(
+        self,
+        raw_statements: Sequence[Any],
+        counters: Counter[str],
+        seen: Callable[[str, dt.datetime], bool],
+    ) -> tuple[dt.datetime | None, EvidenceBatch]:
+        """Read, de-duplicate and judge one page; return its newest ``stored`` and
+        the writes it needs (not applied yet)."""
+        batch = EvidenceBatch()
         readable: list[st.Incoming] = []
-        quarantine: list[dict[str, Any]] = []
         newest: dt.datetime | None = None
         now = utcnow()
+        read = st.read_incoming
+        fetched = malformed = duplicates = 0
         for raw in raw_statements:
-            counters["fetched"] += 1
-            item = st.read_incoming(raw)
+            fetched += 1
+            item = read(raw)
             if isinstance(item, str):
-                counters["malformed"] += 1
-                quarantine.append(self._quarantine_row(raw, item, now))
+                malformed += 1
+                batch.quarantine.append(self._quarantine_row(raw, item, now))
                 continue
-            if newest is None or item.stored > newest:
-                newest = item.stored
-            if seen(item.id, item.stored):
-                counters["duplicates"] += 1
+            stored = item.stored
+            if newest is None or stored > newest:
+                newest = stored
+            if seen(item.id, stored):
+                duplicates += 1
                 continue
             readable.append(item)
-        keys = {i.actor_key for i in readable if i.actor_key and not i.voids}
-        self.resolve_people(keys)
+        counters["fetched"] += fetched
+        if malformed:
+            counters["malformed"] += malformed
+        if duplicates:
+            counters["duplicates"] += duplicates
+        people = self.people
+        missing = {
+            i.actor_key
+            for i in readable
+            if i.actor_key and i.voids is None and i.actor_key not in people
+        }
+        if missing:
+            self.resolve_people(missing)
 
-        rows: list[dict[str, Any]] = []
-        voids: list[tuple[str, str]] = []
+        rows = batch.rows
+        voided = self.voided
+        match = self.rules.match
+        own = st.is_own_statement
+        add_rows = self._evidence_rows
+        outcomes: Counter[str] = Counter()
         for item in readable:
             if item.voids is not None:
-                voids.append((item.voids, item.id))
-                counters["voiding"] += 1
+                batch.voids.append((item.voids, item.id))
+                outcomes["voiding"] += 1
                 continue
-            if st.is_own_statement(item.raw):
-                counters["own"] += 1
+            raw = item.raw
+            if own(raw):
+                outcomes["own"] += 1
                 continue
-            matches = self.rules.match(
-                item.raw, item.verb, item.object_id, item.object_type
-            )
+            matches = match(raw, item.verb, item.object_id, item.object_type)
             if not matches:
-                counters["unmatched_rule"] += 1
+                outcomes["unmatched_rule"] += 1
                 continue
-            person_id = self.people.get(item.actor_key) if item.actor_key else None
+            key = item.actor_key
+            person_id = people.get(key) if key else None
             if person_id is None:
-                counters["unmatched_actor"] += 1
-                if item.actor_key:
-                    self._note_unmatched(item.actor_key, item.stored)
+                outcomes["unmatched_actor"] += 1
+                if key:
+                    _note(batch.unmatched, key, item.stored)
                 continue
-            before = len(rows)
-            self._evidence_rows(item, person_id, matches, rows, now)
-            if len(rows) == before:
-                counters["no_skill"] += 1
+            if add_rows(item, person_id, matches, rows, now, item.id in voided):
+                outcomes["matched"] += 1
             else:
-                counters["matched"] += 1
-        self._write(rows, voids, quarantine, counters)
-        return newest
+                outcomes["no_skill"] += 1
+        counters.update(outcomes)
+        # Rows of this page are marked above from earlier voidings; the writer's
+        # UPDATE (after this page's INSERT) catches targets in this very page.
+        voided.update(target for target, _ in batch.voids)
+        return newest, batch
+
+    def absorb(self, batch: EvidenceBatch) -> None:
+        """Count a committed batch's unknown actors (recorded by flush_unmatched)."""
+        for key, (count, first, last) in batch.unmatched.items():
+            entry = self.unmatched.get(key)
+            if entry is None:
+                self.unmatched[key] = [count, first, last]
+            else:
+                entry[0] += count
+                entry[1] = min(entry[1], first)
+                entry[2] = max(entry[2], last)
 
     def _quarantine_row(
         self, raw: Any, reason: str, now: dt.datetime
@@ -955,95 +1159,54 @@ class EvidenceProcessor:
             "created_at": now,
         }
 
-    def _note_unmatched(self, key: str, stored: dt.datetime) -> None:
-        entry = self.unmatched.get(key)
-        if entry is None:
-            self.unmatched[key] = [1, stored, stored]
-            return
-        entry[0] += 1
-        entry[1] = min(entry[1], stored)
-        entry[2] = max(entry[2], stored)
-
     def _evidence_rows(
         self,
         item: st.Incoming,
         person_id: int,
         matches: Sequence[Any],
-        rows: list[dict[str, Any]],
+        rows: list[EvidenceRow],
         now: dt.datetime,
-    ) -> None:
-        occurred = st.parse_timestamp(item.raw.get("timestamp")) or item.stored
+        voided: bool,
+    ) -> bool:
+        """Append the statement's evidence rows; False when no skill was found."""
+        occurred = _timestamp(item.raw.get("timestamp")) or item.stored
+        tenant_id = self.tenant_id
+        statement_id = item.id
+        skills_by_key = self._skills_by_key
         used: set[int] = set()
         for match in matches:
             links: list[_SkillLink] = []
             for ref in match.skills:
-                for skill_id in self._skills_by_key.get(ref.key, ()):
+                for skill_id in skills_by_key.get(ref.key, ()):
                     links.append(_SkillLink(skill_id, ref.weight, None, None))
             if match.use_activity_skills:
                 links.extend(self._activity_skills.get(item.object_id, ()))
+            outcome = match.outcome
+            weight = match.weight
+            level = match.level
+            rule_key = match.rule_key
             for link in links:
                 if link.skill_id in used:
                     continue
                 used.add(link.skill_id)
                 rows.append(
-                    {
-                        "tenant_id": self.tenant_id,
-                        "person_id": person_id,
-                        "skill_id": link.skill_id,
-                        "outcome": match.outcome,
-                        "weight": match.weight * link.weight,
-                        "level": match.level if match.level is not None else link.level,
-                        "source": "xapi",
-                        "activity_id": link.activity_id,
-                        "statement_id": item.id,
-                        "rule_key": match.rule_key,
-                        "occurred_at": occurred,
-                        "voided": False,
-                        "created_at": now,
-                    }
+                    (
+                        tenant_id,
+                        person_id,
+                        link.skill_id,
+                        outcome,
+                        weight * link.weight,
+                        level if level is not None else link.level,
+                        "xapi",
+                        link.activity_id,
+                        statement_id,
+                        rule_key,
+                        occurred,
+                        voided,
+                        now,
+                    )
                 )
-
-    def _write(
-        self,
-        rows: list[dict[str, Any]],
-        voids: list[tuple[str, str]],
-        quarantine: list[dict[str, Any]],
-        counters: Counter[str],
-    ) -> None:
-        session = self.session
-        if rows:
-            if self.voided:
-                for row in rows:
-                    if row["statement_id"] in self.voided:
-                        row["voided"] = True
-            counters["evidence"] += insert_evidence(session, rows)
-        if voids:
-            session.execute(
-                _insert(session, VoidedStatement),
-                [
-                    {
-                        "tenant_id": self.tenant_id,
-                        "statement_id": target,
-                        "voided_by": by,
-                        "voided_at": utcnow(),
-                    }
-                    for target, by in voids
-                ],
-            )
-            targets = [target for target, _ in voids]
-            self.voided.update(targets)
-            result = session.execute(
-                update(Evidence)
-                .where(
-                    Evidence.tenant_id == self.tenant_id,
-                    Evidence.statement_id.in_(targets),
-                    Evidence.voided.is_(False),
-                )
-                .values(voided=True)
-            )
-            counters["voided_evidence"] += int(getattr(result, "rowcount", 0) or 0)
-        if quarantine:
-            session.execute(_insert(session, QuarantinedStatement), quarantine)
+        return bool(used)
 
     def flush_unmatched(self) -> None:
         """Record unknown actors so their statements are pulled when they launch."""
@@ -1077,6 +1240,18 @@ class EvidenceProcessor:
                 row.last_stored = max(row.last_stored, last)
         self.unmatched.clear()
         self.session.flush()
+
+
+def _note(unmatched: dict[str, list[Any]], key: str, stored: dt.datetime) -> None:
+    entry = unmatched.get(key)
+    if entry is None:
+        unmatched[key] = [1, stored, stored]
+        return
+    entry[0] += 1
+    if stored < entry[1]:
+        entry[1] = stored
+    if stored > entry[2]:
+        entry[2] = stored
 
 
 def prefetch(pages: Iterator[T], depth: int = 2) -> Iterator[T]:
@@ -1114,24 +1289,169 @@ def prefetch(pages: Iterator[T], depth: int = 2) -> Iterator[T]:
         thread.join(timeout=5)
 
 
+class EvidenceWriter:
+    """Commits prepared pages in order on its own database connections, in threads.
+
+    The sync prepares page n+1 (Python) while page n is written (database server):
+    on Postgres the foreign-key checks and index updates of the evidence rows cost
+    as much as the Python work, and they now overlap. A page's rows are split into
+    ``parallel`` parts inserted at once by as many connections (server processes);
+    its voidings follow once every part has committed, so they always see the
+    rows they void. ``finished()`` hands back the pages whose writes committed, so
+    the caller moves its cursor only past evidence that is safely stored.
+    """
+
+    def __init__(
+        self, engine: Engine, tenant_id: int, *, depth: int = 2, parallel: int = 2
+    ) -> None:
+        self._engine = engine
+        self._tenant_id = tenant_id
+        self.parallel = max(1, parallel)
+        self._jobs: queue.Queue[tuple[int, EvidenceBatch] | None] = queue.Queue(
+            maxsize=depth
+        )
+        self._done: queue.Queue[tuple[int, EvidenceBatch, Counter[str]]] = queue.Queue()
+        self._abort = threading.Event()
+        self._error: BaseException | None = None
+        self.submitted = 0
+        self.committed = 0
+        self._thread = threading.Thread(
+            target=self._run, name="evidence-writer", daemon=True
+        )
+        self._thread.start()
+
+    def prepare(self, batch: EvidenceBatch) -> None:
+        """Split and format the batch's rows (in the caller's thread)."""
+        size = -(-len(batch.rows) // self.parallel) or 1
+        batch.parts = [
+            (part, copy_text(part))
+            for part in (
+                batch.rows[i : i + size] for i in range(0, len(batch.rows), size)
+            )
+        ]
+
+    @staticmethod
+    def _insert_part(
+        connection: Connection, part: tuple[list[EvidenceRow], bytes]
+    ) -> int:
+        with connection.begin():
+            return _insert_evidence_rows(connection, part[0], part[1])
+
+    def _run(self) -> None:
+        try:
+            with contextlib.ExitStack() as stack:
+                connections = [
+                    stack.enter_context(self._engine.connect())
+                    for _ in range(self.parallel)
+                ]
+                pool = stack.enter_context(
+                    ThreadPoolExecutor(max_workers=self.parallel)
+                )
+                while True:
+                    job = self._jobs.get()
+                    if job is None or self._abort.is_set():
+                        return
+                    seq, batch = job
+                    futures = [
+                        pool.submit(self._insert_part, connections[index], part)
+                        for index, part in enumerate(batch.parts)
+                    ]
+                    counters: Counter[str] = Counter()
+                    counters["evidence"] += sum(f.result() for f in futures)
+                    rest = EvidenceBatch(voids=batch.voids, quarantine=batch.quarantine)
+                    with connections[0].begin():
+                        counters.update(
+                            write_batch(connections[0], self._tenant_id, rest)
+                        )
+                    self._done.put((seq, batch, counters))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the sync
+            self._error = exc
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+        if not self._thread.is_alive() and not self._abort.is_set():
+            raise RuntimeError("the evidence writer stopped")
+
+    def submit(self, batch: EvidenceBatch) -> int:
+        """Queue a page's writes (waits while ``depth`` pages are queued)."""
+        self.submitted += 1
+        while True:
+            self._check()
+            try:
+                self._jobs.put((self.submitted, batch), timeout=0.05)
+                return self.submitted
+            except queue.Full:
+                continue
+
+    def finished(
+        self, *, wait: bool = False
+    ) -> list[tuple[int, EvidenceBatch, Counter[str]]]:
+        """Pages committed since the last call (all submitted ones when ``wait``)."""
+        out: list[tuple[int, EvidenceBatch, Counter[str]]] = []
+        while True:
+            try:
+                out.append(self._done.get(timeout=0.05 if wait else 0))
+                self.committed = out[-1][0]
+            except queue.Empty:
+                self._check()
+                if not wait or self.committed >= self.submitted:
+                    return out
+
+    def close(self, *, abort: bool = False) -> None:
+        """Stop the thread: after the queued pages, or at once (``abort``)."""
+        if abort:
+            self._abort.set()
+        while self._thread.is_alive():
+            try:
+                self._jobs.put(None, timeout=0.05)
+                break
+            except queue.Full:
+                if abort:
+                    self._drain_jobs()
+        self._thread.join(timeout=60 if not abort else 5)
+
+    def _drain_jobs(self) -> None:
+        while True:
+            try:
+                self._jobs.get_nowait()
+            except queue.Empty:
+                return
+
+
 class _Window:
-    """Statement ids seen in the overlap window (and this run), for de-duplication."""
+    """Statement ids seen in the overlap window (and this run), for de-duplication.
+
+    Each id remembers the page it came in (``page``; -1 for the last run's
+    boundary), so the boundary saved with a cursor holds only committed pages.
+    """
 
     def __init__(self, boundary: Iterable[str]) -> None:
-        self.ids: dict[str, dt.datetime | None] = dict.fromkeys(boundary)
+        self.ids: dict[str, tuple[dt.datetime | None, int]] = dict.fromkeys(
+            boundary, (None, -1)
+        )
+        self.page = 0
 
     def seen(self, statement_id: str, stored: dt.datetime) -> bool:
-        if statement_id in self.ids:
-            return True
-        self.ids[statement_id] = stored
-        return False
+        known = self.ids.get(statement_id)
+        if known is None:
+            self.ids[statement_id] = (stored, self.page)
+            return False
+        if known[0] is None:
+            self.ids[statement_id] = (stored, known[1])
+        return True
 
-    def boundary(self, cursor: dt.datetime, overlap: dt.timedelta) -> list[str]:
-        """Ids to remember for the next run: stored at or after cursor - overlap."""
+    def boundary(
+        self, cursor: dt.datetime, overlap: dt.timedelta, through_page: int | None
+    ) -> list[str]:
+        """Ids to remember for the next run: stored at or after cursor - overlap
+        (and read in a page up to ``through_page``, when given)."""
         edge = cursor - overlap
-        keep = {i: s for i, s in self.ids.items() if s is not None and s >= edge}
-        self.ids = dict(keep)
-        return sorted(keep)
+        keep = {i: v for i, v in self.ids.items() if v[0] is not None and v[0] >= edge}
+        self.ids = keep
+        if through_page is None:
+            return sorted(keep)
+        return sorted(i for i, v in keep.items() if v[1] <= through_page)
 
 
 def _acquire_lease(
@@ -1154,6 +1474,21 @@ def _acquire_lease(
     return int(getattr(result, "rowcount", 0) or 0) == 1
 
 
+def _writer_engine(session: Session, checkpoint: Checkpoint) -> Engine | None:
+    """The engine for a concurrent evidence writer, when one is safe to use.
+
+    Only when the caller commits at checkpoints (a job or the CLI: its session is
+    bound to the engine, so another connection sees what it committed) and on
+    Postgres; tests' rolled-back sessions and SQLite write inline.
+    """
+    if checkpoint is _no_checkpoint:
+        return None
+    bind = session.get_bind()
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+        return bind
+    return None
+
+
 def sync_connection(
     session: Session,
     *,
@@ -1163,6 +1498,7 @@ def sync_connection(
     max_pages: int | None = None,
     progress: Callable[[SyncReport], None] | None = None,
     prefetch_depth: int = 2,
+    concurrent_writes: bool | None = None,
 ) -> SyncReport:
     """Incremental sync of one connection: page on ``stored`` ascending from the cursor.
 
@@ -1170,6 +1506,11 @@ def sync_connection(
     Consistent-Through; the next run starts ``overlap_s`` earlier and skips ids it
     already saw. ``checkpoint`` runs after every page (the job commits there), so an
     outage loses no progress; the run then ends with ``complete=False``.
+
+    Three stages overlap: a thread fetches the next page, this thread judges the
+    current one, and (when ``concurrent_writes`` is not False and the caller
+    commits, on Postgres) an ``EvidenceWriter`` commits the previous one on its own
+    connection. The cursor only ever moves past pages the writer has committed.
     """
     connection = session.get(LrsConnection, connection_id)
     if connection is None:
@@ -1201,9 +1542,26 @@ def sync_connection(
     window = _Window(cursor.boundary_ids or [])
     since = cursor.last_stored - overlap if cursor.last_stored else None
     processor = EvidenceProcessor(session, connection)
+    engine = None if concurrent_writes is False else _writer_engine(session, checkpoint)
+    writer = EvidenceWriter(engine, connection.tenant_id) if engine else None
+    # Cursor positions reached after each page handed to the writer, by page number.
+    positions: dict[int, dt.datetime | None] = {}
     consistent_through: dt.datetime | None = None
     position = cursor.last_stored
+    committed_position = position
     pages = 0
+    unmatched_due = time.monotonic() + UNMATCHED_FLUSH_S
+
+    def settle(*, wait: bool = False) -> None:
+        """Take in pages the writer committed; move the saved cursor to them."""
+        nonlocal committed_position
+        if writer is None:
+            return
+        for seq, batch, counters in writer.finished(wait=wait):
+            report.counters.update(counters)
+            processor.absorb(batch)
+            committed_position = positions.pop(seq)
+
     try:
         if connection.xapi_version is None:
             connection.xapi_version = lrs.negotiate_version()
@@ -1225,17 +1583,40 @@ def sync_connection(
                 if consistent_through is None:
                     # Statements stored after this instant may still be arriving.
                     consistent_through = page.consistent_through or utcnow()
-                newest = processor.process(
+                window.page = writer.submitted + 1 if writer else pages
+                newest, batch = processor.prepare(
                     page.statements, report.counters, window.seen
                 )
                 if newest is not None:
                     capped = min(newest, consistent_through)
                     if position is None or capped > position:
                         position = capped
+                if writer is None:
+                    report.counters.update(
+                        write_batch(session, connection.tenant_id, batch)
+                    )
+                    processor.absorb(batch)
+                    committed_position = position
+                else:
+                    writer.prepare(batch)
+                    positions[writer.submit(batch)] = position
+                    settle()
                 _save_cursor(
-                    session, cursor, run, report, position, window, overlap, owner
+                    session,
+                    cursor,
+                    run,
+                    report,
+                    committed_position,
+                    window,
+                    overlap,
+                    owner,
+                    writer.committed if writer else None,
                 )
-                processor.flush_unmatched()
+                if time.monotonic() >= unmatched_due:
+                    # Unknown actors are few and only counted: record them every
+                    # few seconds (and at the end), not with every page.
+                    processor.flush_unmatched()
+                    unmatched_due = time.monotonic() + UNMATCHED_FLUSH_S
                 checkpoint()
                 if progress is not None:
                     progress(report)
@@ -1255,21 +1636,33 @@ def sync_connection(
                 limit = min(MAX_RETRY_LIMIT, limit * 4)
             else:
                 stop = True
+        settle(wait=True)
         run.status = RUN_OK if report.complete else RUN_PARTIAL
     except LrsError as exc:
+        # What was read before the outage is kept: finish writing it first.
+        settle(wait=True)
         report.complete = False
         report.error = str(exc)[:2000]
         run.status = RUN_FAILED
         log.warning("sync of LRS %s stopped: %s", connection_id, exc)
+    except BaseException:
+        if writer is not None:
+            writer.close(abort=True)
+        raise
     finally:
         if own_client:
             lrs.close()
+    if writer is not None:
+        writer.close()
     run.error = report.error
     run.finished_at = utcnow()
     cursor.last_error = report.error
     cursor.lease_owner = None
     cursor.lease_until = None
-    _save_cursor(session, cursor, run, report, position, window, overlap, owner)
+    _save_cursor(
+        session, cursor, run, report, committed_position, window, overlap, owner, None
+    )
+    processor.flush_unmatched()
     cursor.totals = _add_totals(cursor.totals, report.counters)
     session.flush()
     checkpoint()
@@ -1293,10 +1686,11 @@ def _save_cursor(
     window: _Window,
     overlap: dt.timedelta,
     owner: str,
+    through_page: int | None,
 ) -> None:
     if position is not None:
         cursor.last_stored = position
-        cursor.boundary_ids = window.boundary(position, overlap)
+        cursor.boundary_ids = window.boundary(position, overlap, through_page)
     cursor.last_run_at = utcnow()
     if cursor.lease_owner == owner:
         cursor.lease_until = utcnow() + dt.timedelta(seconds=LEASE_S)
