@@ -17,6 +17,7 @@ Needs PostgreSQL (127.0.0.1:5432, trust) and Redis (127.0.0.1:6379) unless --qui
 from __future__ import annotations
 
 import argparse
+import itertools
 import multiprocessing as mp
 import os
 import re
@@ -30,6 +31,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlparse
@@ -43,13 +45,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lti_tool.devplatform import (  # noqa: E402
+    DEMO_COURSE_ID,
     LEARNER,
     DevPlatform,
+    SampleUser,
     ToolConfig,
     public_jwk,
 )
 
 CLIENT_ID = "bench-client"
+LEARNERS_PER_PROCESS = 200
+DEMO_CATALOGUE = ROOT / "lti_tool" / "demo" / "ai_readiness.json"
 DEPLOYMENT_ID = "bench-deployment"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -127,12 +133,16 @@ def _form_fields(html: str) -> dict[str, str]:
 
 
 def one_launch(
-    http: requests.Session, platform: DevPlatform, tool_url: str, style: str
+    http: requests.Session,
+    platform: DevPlatform,
+    tool_url: str,
+    style: str,
+    user: SampleUser = LEARNER,
 ) -> None:
     # Each launch is a new browser visit: no cookie jar growing across launches
     # (pylti1p3's Flask session would otherwise outgrow the server's header limit).
     http.cookies.clear()
-    initiation = platform.start_launch(LEARNER, client_id=CLIENT_ID)
+    initiation = platform.start_launch(user, client_id=CLIENT_ID)
     login_url = tool_url + ("/lti/login" if style == "pathwise" else "/login")
     response = http.post(
         login_url, data=initiation.params, allow_redirects=False, timeout=30
@@ -156,7 +166,8 @@ def one_launch(
         response = http.get(
             urljoin(auth.redirect_uri, response.headers["Location"]), timeout=30
         )
-    if response.status_code != 200 or "Ada" not in response.text:
+    engine_ran = style != "pathwise" or "Your next step" in response.text
+    if response.status_code != 200 or user.name not in response.text or not engine_ran:
         sent = response.request.headers.get("Cookie", "")
         raise RuntimeError(
             f"launch {response.status_code} (cookie header {len(sent)} bytes: "
@@ -191,6 +202,23 @@ def client_worker(
             deep_link_url=tool_url + "/launch",
         )
     )
+    # A class of distinct learners: one person launching 32 times at once would
+    # measure row-lock waits on that person, not what a cohort does.
+    learners = [
+        platform.add_user(
+            replace(
+                LEARNER,
+                sub=f"bench-{os.getpid()}-{i}",
+                name=f"Learner {os.getpid()}-{i}",
+                given_name="Learner",
+                family_name=f"{os.getpid()}-{i}",
+                email=f"learner{os.getpid()}-{i}@example.com",
+            ),
+            course_id=DEMO_COURSE_ID,
+        )
+        for i in range(LEARNERS_PER_PROCESS)
+    ]
+    counter = itertools.count()
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -203,8 +231,9 @@ def client_worker(
         http = requests.Session()
         for _ in range(count):
             start = time.perf_counter()
+            user = learners[next(counter) % len(learners)]
             try:
-                one_launch(http, platform, tool_url, style)
+                one_launch(http, platform, tool_url, style, user)
             except Exception as exc:  # noqa: BLE001 - counted and reported
                 with lock:
                     errors.append(str(exc)[:300])
@@ -329,6 +358,14 @@ def main() -> None:
         }
         subprocess.run(
             [pathwise, "db", "upgrade"],
+            env=env,
+            check=True,
+            cwd=ROOT,
+            capture_output=True,
+        )
+        # The launched link names a demo module, so every landing page runs the engine.
+        subprocess.run(
+            [pathwise, "catalogue", "import", str(DEMO_CATALOGUE)],
             env=env,
             check=True,
             cwd=ROOT,

@@ -620,8 +620,12 @@ def record_launch(
         if course is None:
             course = Course(tenant_id=tenant.id, context_id=str(context["id"]))
             session.add(course)
-        course.label = str(context.get("label") or course.label or "")
-        course.title = str(context.get("title") or course.title or "")
+        _set_if_changed(
+            course, "label", str(context.get("label") or course.label or "")
+        )
+        _set_if_changed(
+            course, "title", str(context.get("title") or course.title or "")
+        )
         session.flush()
 
     lti_roles = [r for r in claims.get(CLAIM_ROLES, []) if isinstance(r, str)]
@@ -635,7 +639,7 @@ def record_launch(
         if enrolment is None:
             session.add(Enrolment(person_id=person.id, course_id=course.id, role=role))
         else:
-            enrolment.role = role
+            _set_if_changed(enrolment, "role", role)
 
     message_type = str(claims[CLAIM_MESSAGE_TYPE])
     resource_link = None
@@ -655,12 +659,19 @@ def record_launch(
                 tenant_id=tenant.id, resource_link_id=str(link_claim["id"])
             )
             session.add(resource_link)
-        resource_link.course_id = course.id if course else resource_link.course_id
-        resource_link.title = str(link_claim.get("title") or resource_link.title or "")
+        # A whole class launches the same link: write it only when something changed,
+        # or every launch would queue on this one row's lock.
+        if course is not None:
+            _set_if_changed(resource_link, "course_id", course.id)
+        _set_if_changed(
+            resource_link,
+            "title",
+            str(link_claim.get("title") or resource_link.title or ""),
+        )
         if isinstance(claims.get(CLAIM_AGS), dict):
-            resource_link.ags_endpoint = claims[CLAIM_AGS]
+            _set_if_changed(resource_link, "ags_endpoint", claims[CLAIM_AGS])
         if isinstance(claims.get(CLAIM_NRPS), dict):
-            resource_link.nrps_endpoint = claims[CLAIM_NRPS]
+            _set_if_changed(resource_link, "nrps_endpoint", claims[CLAIM_NRPS])
         module_ref = (custom or {}).get("pathwise_module")
         if resource_link.module_id is None and module_ref:
             resource_link.module_id = _resolve_module_id(
@@ -691,6 +702,11 @@ def record_launch(
         message_type=message_type,
         claims=claims,
     )
+
+
+def _set_if_changed(row: Any, attribute: str, value: Any) -> None:
+    if getattr(row, attribute) != value:
+        setattr(row, attribute, value)
 
 
 def _resolve_module_id(session: Session, tenant_id: int, ref: str) -> int | None:
