@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from typing import Any
 
 import pytest
 import requests
@@ -61,7 +62,7 @@ def every_statement_we_emit() -> list[dict[str, object]]:
     }
     built = []
     for mode in ("account", "mbox"):
-        actor = st.build_actor(IDENTITY, mode=mode)  # type: ignore[arg-type]
+        actor = st.build_actor(IDENTITY, mode=mode)
         for verb, (target, result) in results.items():
             built.append(
                 st.build_statement(
@@ -93,13 +94,14 @@ def test_every_statement_we_emit_is_accepted_and_stored_as_sent(
         assert client.put_statement(str(statement["id"]), body) == 204
         stored = requests.get(
             lrs.endpoint + "statements",
-            params={"statementId": statement["id"]},
+            params={"statementId": str(statement["id"])},
             auth=("key", "secret"),
             headers={"X-Experience-API-Version": "1.0.3"},
             timeout=5,
         ).json()
         assert stored["verb"] == statement["verb"]
-        assert stored["context"]["registration"] == statement["context"]["registration"]
+        context: Any = statement["context"]
+        assert stored["context"]["registration"] == context["registration"]
 
 
 def test_a_different_statement_under_our_id_is_a_conflict(lrs: LocalLrs) -> None:  # noqa: F811

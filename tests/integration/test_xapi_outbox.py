@@ -29,6 +29,7 @@ from xapi.models import (
     OUTBOX_DELIVERED,
     OUTBOX_PARKED,
     OUTBOX_PENDING,
+    LrsConnection,
     OutboxStatement,
 )
 
@@ -312,10 +313,8 @@ def test_sync_resumes_after_an_outage_without_gaps_or_duplicates(
             if pages["n"] == 3:
                 lrs_proxy.cut()
 
-    session = service.LrsConnection  # keep the name for mypy
-    del session
     with session_scope() as db:
-        connection = db.get(service.LrsConnection, connection_id)
+        connection = db.get(LrsConnection, connection_id)
         assert connection is not None
         client = service.client_for(
             connection, retry=RetryPolicy(retries=1, base_s=0.01)
@@ -337,4 +336,5 @@ def test_sync_resumes_after_an_outage_without_gaps_or_duplicates(
     assert result["complete"], result
     with session_scope() as db:
         ids = db.scalars(select(Evidence.statement_id)).all()
-    assert sorted(ids) == sorted(s["id"] for s in batch + extra)  # no gap, no duplicate
+    # No gap, no duplicate.
+    assert sorted(str(i) for i in ids) == sorted(s["id"] for s in batch + extra)
