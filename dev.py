@@ -31,9 +31,9 @@ def say(message: str) -> None:
     sys.stderr.flush()
 
 
-def run(cmd: list[str], **kwargs: object) -> None:
+def run(cmd: list[str], cwd: Path = ROOT) -> None:
     say(" ".join(str(c) for c in cmd))
-    subprocess.run(cmd, check=True, cwd=ROOT, **kwargs)  # type: ignore[call-overload]
+    subprocess.run(cmd, check=True, cwd=cwd)
 
 
 def ensure_venv(extras: str) -> None:
