@@ -81,7 +81,9 @@ Checkpoint = Callable[[], None]
 ClientFactory = Callable[[LrsConnection], LrsClient]
 
 LEASE_S = 300.0
-MAX_RETRY_LIMIT = 10_000
+# Big pages suit LRSs that do per-query work over all they hold (in-memory ones).
+MAX_PAGE_SIZE = 20_000
+MAX_RETRY_LIMIT = 50_000
 UNMATCHED_FLUSH_S = 5.0
 OUTBOX_BASE_BACKOFF_S = 5.0
 OUTBOX_MAX_BACKOFF_S = 3600.0
@@ -150,8 +152,8 @@ def add_connection(
         raise ValueError("actor mode must be 'account' or 'mbox'")
     if session.get(Deployment, tenant_id) is None:
         raise ValueError(f"no tenant (deployment) with id {tenant_id}")
-    if not 1 <= page_size <= 5000:
-        raise ValueError("page size must be between 1 and 5000")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValueError(f"page size must be between 1 and {MAX_PAGE_SIZE}")
     # Validate the URL the same way the client will.
     LrsClient(endpoint, username, password).close()
     connection = LrsConnection(
@@ -1510,7 +1512,7 @@ def sync_connection(
     Three stages overlap: a thread fetches the next page, this thread judges the
     current one, and (when ``concurrent_writes`` is not False and the caller
     commits, on Postgres) an ``EvidenceWriter`` commits the previous one on its own
-    connection. The cursor only ever moves past pages the writer has committed.
+    connections. The cursor only ever moves past pages the writer has committed.
     """
     connection = session.get(LrsConnection, connection_id)
     if connection is None:
