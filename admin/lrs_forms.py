@@ -15,6 +15,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional
 
+from xapi.service import MAX_PAGE_SIZE
+
 
 class LrsConnectionForm(FlaskForm):  # type: ignore[misc]
     tenant_id = SelectField("Tenant (LTI deployment)", coerce=int)
@@ -43,7 +45,7 @@ class LrsConnectionForm(FlaskForm):  # type: ignore[misc]
     sync_enabled = BooleanField("Read evidence from this LRS", default=True)
     send_statements = BooleanField("Send Pathwise statements here", default=True)
     page_size = IntegerField(
-        "Page size", default=1000, validators=[NumberRange(min=1, max=5000)]
+        "Page size", default=1000, validators=[NumberRange(min=1, max=MAX_PAGE_SIZE)]
     )
     submit = SubmitField("Add connection")
 
