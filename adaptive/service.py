@@ -968,17 +968,10 @@ def _history(
     return out
 
 
-def next_step(
-    session: Session,
-    *,
-    tenant_id: int,
-    person_id: int,
-    module_id: int,
-    now: dt.datetime,
-    time_budget_min: float | None = None,
-    config: PolicyConfig | None = None,
-) -> Recommendation:
-    """The learner's next step in this module with its reason (see adaptive.policy)."""
+def _learner_in_module(
+    session: Session, *, tenant_id: int, person_id: int, module_id: int
+) -> tuple[ModuleSnapshot, LearnerState, RoleInfo | None]:
+    """The module, the learner's up-to-date model and their role: what decisions read."""
     snapshot = load_module(session, tenant_id=tenant_id, module_id=module_id)
     state = load_learner(
         session,
@@ -991,6 +984,23 @@ def next_step(
     )
     role = learner_role(
         session, tenant_id=tenant_id, person_id=person_id, snapshot=snapshot
+    )
+    return snapshot, state, role
+
+
+def next_step(
+    session: Session,
+    *,
+    tenant_id: int,
+    person_id: int,
+    module_id: int,
+    now: dt.datetime,
+    time_budget_min: float | None = None,
+    config: PolicyConfig | None = None,
+) -> Recommendation:
+    """The learner's next step in this module with its reason (see adaptive.policy)."""
+    snapshot, state, role = _learner_in_module(
+        session, tenant_id=tenant_id, person_id=person_id, module_id=module_id
     )
     return decide_next_step(
         PolicyInput(
@@ -1121,18 +1131,8 @@ def learner_progress(
     now: dt.datetime,
 ) -> list[dict[str, Any]]:
     """Per target skill: probability, level, uncertainty, target, status (learner view)."""
-    snapshot = load_module(session, tenant_id=tenant_id, module_id=module_id)
-    state = load_learner(
-        session,
-        tenant_id=tenant_id,
-        person_id=person_id,
-        n_levels=snapshot.catalog.n_levels,
-    )
-    apply_pending_evidence(
-        session, tenant_id=tenant_id, person_id=person_id, state=state
-    )
-    role = learner_role(
-        session, tenant_id=tenant_id, person_id=person_id, snapshot=snapshot
+    snapshot, state, role = _learner_in_module(
+        session, tenant_id=tenant_id, person_id=person_id, module_id=module_id
     )
     overrides = active_overrides(
         session, tenant_id=tenant_id, person_id=person_id, module_id=module_id
