@@ -867,14 +867,9 @@ def start_placement(
     )
     session.add(placement)
     session.flush()
-    role = learner_role(
-        session, tenant_id=tenant_id, person_id=person_id, snapshot=snapshot
-    )
-    state = load_learner(
-        session,
-        tenant_id=tenant_id,
-        person_id=person_id,
-        n_levels=snapshot.catalog.n_levels,
+    # Evidence already in from the LRS counts before the first question is chosen.
+    snapshot, state, role = _learner_in_module(
+        session, tenant_id=tenant_id, person_id=person_id, module_id=module_id
     )
     targets = dict(role.targets) if role else {}
     return _advance_placement(session, placement, snapshot, state, targets, now)
