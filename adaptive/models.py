@@ -7,7 +7,6 @@ Learner state (mastery, evidence, attempts, overrides, fitted parameters) lives 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 from sqlalchemy import (
@@ -18,12 +17,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    event,
-    insert,
-    update,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from lti_tool import revision
 from lti_tool.db import Base, utcnow
 
 DEFAULT_SCALE = [
@@ -419,21 +416,6 @@ class PathOverride(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
-class CatalogueRevision(Base):
-    """One row whose ``revision`` moves on every catalogue change (any tenant).
-
-    Web processes cache module snapshots keyed by (token, revision): a change in one
-    process is seen by every other at its next read, with no shared memory. ``token``
-    is random per database, so a cache never answers for another database.
-    """
-
-    __tablename__ = "catalogue_revisions"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token: Mapped[str] = mapped_column(String(36))
-    revision: Mapped[int] = mapped_column(Integer, default=1)
-
-
 CATALOGUE_CLASSES: tuple[type[Base], ...] = (
     Framework,
     Skill,
@@ -446,20 +428,7 @@ CATALOGUE_CLASSES: tuple[type[Base], ...] = (
     ModuleActivity,
 )
 
-
-def _bump_catalogue_revision(session: Session, _context: Any, _instances: Any) -> None:
-    touched = (*session.new, *session.dirty, *session.deleted)
-    if not any(isinstance(obj, CATALOGUE_CLASSES) for obj in touched):
-        return
-    result = session.execute(
-        update(CatalogueRevision)
-        .where(CatalogueRevision.id == 1)
-        .values(revision=CatalogueRevision.revision + 1)
-    )
-    if not getattr(result, "rowcount", 0):
-        session.execute(
-            insert(CatalogueRevision).values(id=1, token=str(uuid.uuid4()), revision=1)
-        )
-
-
-event.listen(Session, "before_flush", _bump_catalogue_revision)
+# Module snapshots are cached per process by the catalogue counter; fitted
+# parameters by the configuration counter (a retrain must not rebuild snapshots).
+revision.track(revision.CATALOGUE, *CATALOGUE_CLASSES)
+revision.track(revision.CONFIG, SkillParams)

@@ -8,8 +8,6 @@ own frameworks and the shared ones (``tenant_id IS NULL``), and only its own lea
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +29,6 @@ from adaptive.models import (
     Activity,
     ActivitySkill,
     Attempt,
-    CatalogueRevision,
     Evidence,
     Framework,
     LearnerProfile,
@@ -66,6 +63,7 @@ from adaptive.policy import (
 )
 from adaptive.policy import next_step as decide_next_step
 from adaptive.refresh import RefreshScheduler, RefreshState
+from lti_tool import revision
 from lti_tool.models import AuditEntry
 
 HISTORY_WINDOW = 20
@@ -85,6 +83,8 @@ class ModuleSnapshot:
     title: str
     catalog: Catalog
     role: RoleInfo | None
+    module_key: str
+    framework_key: str
     probes: tuple[Probe, ...]
     placement_budget: int
     questions: Mapping[str, Mapping[str, Any]]
@@ -107,11 +107,10 @@ def _visible_frameworks(tenant_id: int) -> Any:
     return or_(Framework.tenant_id == tenant_id, Framework.tenant_id.is_(None))
 
 
-# Immutable snapshots keyed by (database token, catalogue revision, tenant, module):
-# building one costs tens of milliseconds, and every learner page needs one.
-_SNAPSHOT_CACHE: OrderedDict[tuple[str, int, int, int], ModuleSnapshot] = OrderedDict()
-_SNAPSHOT_CACHE_SIZE = 64
-_snapshot_lock = threading.Lock()
+# Immutable snapshots per (catalogue revision, tenant, module): building one costs
+# tens of milliseconds, and every learner page needs one.
+_SNAPSHOTS = revision.RevisionCache(revision.CATALOGUE, size=64)
+_PARAMS = revision.RevisionCache(revision.CONFIG, size=256)
 
 
 def load_module(session: Session, *, tenant_id: int, module_id: int) -> ModuleSnapshot:
@@ -120,25 +119,13 @@ def load_module(session: Session, *, tenant_id: int, module_id: int) -> ModuleSn
     Raises:
         NotVisibleError: the module is another tenant's (or does not exist).
     """
-    stamp = session.execute(
-        select(CatalogueRevision.token, CatalogueRevision.revision).where(
-            CatalogueRevision.id == 1
-        )
-    ).first()
-    if stamp is None:
-        return build_module_snapshot(session, tenant_id=tenant_id, module_id=module_id)
-    key = (stamp.token, stamp.revision, tenant_id, module_id)
-    with _snapshot_lock:
-        cached = _SNAPSHOT_CACHE.get(key)
-        if cached is not None:
-            _SNAPSHOT_CACHE.move_to_end(key)
-            return cached
-    snapshot = build_module_snapshot(session, tenant_id=tenant_id, module_id=module_id)
-    with _snapshot_lock:
-        _SNAPSHOT_CACHE[key] = snapshot
-        while len(_SNAPSHOT_CACHE) > _SNAPSHOT_CACHE_SIZE:
-            _SNAPSHOT_CACHE.popitem(last=False)
-    return snapshot
+    return _SNAPSHOTS.get(
+        session,
+        (tenant_id, module_id),
+        lambda: build_module_snapshot(
+            session, tenant_id=tenant_id, module_id=module_id
+        ),
+    )
 
 
 def build_module_snapshot(
@@ -236,6 +223,8 @@ def build_module_snapshot(
         title=module.title,
         catalog=catalog,
         role=role,
+        module_key=module.key,
+        framework_key=framework.key if framework else str(module.framework_id),
         probes=tuple(probes),
         placement_budget=module.placement_budget,
         questions=questions,
@@ -321,6 +310,12 @@ def assign_role(
 
 def load_params(session: Session, *, tenant_id: int) -> ParamSet:
     """Fitted parameters: the tenant's own fit wins over the install-wide one."""
+    return _PARAMS.get(
+        session, ("params", tenant_id), lambda: _read_params(session, tenant_id)
+    )
+
+
+def _read_params(session: Session, tenant_id: int) -> ParamSet:
     per_skill: dict[int, BKTParams] = {}
     rows = session.scalars(
         select(SkillParams)

@@ -140,7 +140,12 @@ def import_all_models() -> None:
     """Import every package's models so Base.metadata is complete (Alembic, create_all)."""
     import importlib
 
-    for module in ("lti_tool.models", "adaptive.models", "xapi.models"):
+    for module in (
+        "lti_tool.revision",
+        "lti_tool.models",
+        "adaptive.models",
+        "xapi.models",
+    ):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from lti_tool import revision
 from lti_tool.db import Base, utcnow
 
 UNKNOWN_DEPLOYMENT_REJECT = "reject"
@@ -221,3 +222,7 @@ class AdminUser(Base):
         ForeignKey("deployments.id", ondelete="CASCADE"), default=None
     )
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# Launches read these on every request from a per-process cache (lti_tool.revision).
+revision.track(revision.CONFIG, Registration, Deployment, ToolKey)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adaptive import service as adaptive_service
-from adaptive.models import Activity, Framework, Module, RoleProfile
+from adaptive.models import Module, RoleProfile
+from lti_tool import revision
 from lti_tool.models import (
     Course,
     Deployment,
@@ -45,6 +46,23 @@ class LaunchView:
     cohort: list[dict[str, Any]] = field(default_factory=list)
 
 
+_CATALOGUE_ROWS = revision.RevisionCache(revision.CATALOGUE, size=1024)
+CatalogueRow = TypeVar("CatalogueRow", Module, RoleProfile)
+
+
+def _catalogue_row(
+    session: Session, cls: type[CatalogueRow], row_id: int
+) -> CatalogueRow | None:
+    """Catalogue rows the landing page names, from the per-process revision cache."""
+    rows = revision.cached_rows(
+        _CATALOGUE_ROWS,
+        session,
+        (cls.__name__, row_id),
+        lambda: [row] if (row := session.get(cls, row_id)) is not None else [],
+    )
+    return rows[0] if rows else None
+
+
 def launch_view(session: Session, ctx: LaunchContext) -> LaunchView:
     launch = session.get(Launch, ctx.launch_id)
     person = session.get(Person, ctx.person_id)
@@ -58,9 +76,13 @@ def launch_view(session: Session, ctx: LaunchContext) -> LaunchView:
         if launch.resource_link_pk
         else None
     )
-    module = session.get(Module, link.module_id) if link and link.module_id else None
+    module = (
+        _catalogue_row(session, Module, link.module_id)
+        if link and link.module_id
+        else None
+    )
     role_profile = (
-        session.get(RoleProfile, module.default_role_id)
+        _catalogue_row(session, RoleProfile, module.default_role_id)
         if module and module.default_role_id
         else None
     )
@@ -135,20 +157,22 @@ def next_step_preview(
         module_id=view.module_id,
         now=now,
     )
+    # Titles and keys come from the cached module snapshot, not from fresh queries.
+    snapshot = adaptive_service.load_module(
+        session, tenant_id=ctx.tenant_id, module_id=view.module_id
+    )
     activity = (
-        session.get(Activity, recommendation.activity_id)
+        snapshot.catalog.activities.get(recommendation.activity_id)
         if recommendation.activity_id is not None
         else None
     )
     person = session.get(Person, ctx.person_id)
-    module = session.get(Module, view.module_id)
-    if activity is not None and person is not None and module is not None:
-        framework = session.get(Framework, activity.framework_id)
-        catalogue = f"{base_url}/catalogue/{framework.key if framework else activity.framework_id}"
+    if activity is not None and person is not None:
+        catalogue = f"{base_url}/catalogue/{snapshot.framework_key}"
         emit_statement(
             session,
             person=person,
-            key=f"recommended:{person.id}:{module.id}:{activity.id}:{now.date().isoformat()}",
+            key=f"recommended:{person.id}:{snapshot.module_id}:{activity.id}:{now.date().isoformat()}",
             verb="recommended",
             object=ActivityRef(
                 f"{catalogue}/activities/{activity.key}",
@@ -157,7 +181,9 @@ def next_step_preview(
             ),
             timestamp=now,
             parent=ActivityRef(
-                f"{catalogue}/modules/{module.key}", "module", name=module.title
+                f"{catalogue}/modules/{snapshot.module_key}",
+                "module",
+                name=snapshot.title,
             ),
             context_extensions={
                 EXT_REASON: {

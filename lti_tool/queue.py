@@ -61,6 +61,33 @@ class JobQueue:
         rq_queue = Queue(queue, connection=self._connection)
         return rq_queue.enqueue(func, *args, job_id=job_id, **kwargs)
 
+    def enqueue_coalesced(
+        self,
+        func: Callable[..., Any],
+        *args: Any,
+        queue: str = QUEUE_DEFAULT,
+        gate: str,
+        gate_ttl_s: int = 30,
+    ) -> Any:
+        """Enqueue ``func`` unless a run is already queued under ``gate``.
+
+        For "work is waiting" kicks sent by every request (the outbox): a burst of
+        launches queues one job, not hundreds. The job calls ``open_gate(gate)``
+        before it looks for work, so anything committed after that gets a new run;
+        the TTL bounds how long a lost job can hold the gate.
+        """
+        if self._connection is None:
+            return self.enqueue(func, *args, queue=queue)
+        if not self._connection.set(_GATE_PREFIX + gate, 1, nx=True, ex=gate_ttl_s):
+            return None
+        return self.enqueue(func, *args, queue=queue)
+
+    def open_gate(self, gate: str) -> None:
+        if self._connection is not None:
+            self._connection.delete(_GATE_PREFIX + gate)
+
+
+_GATE_PREFIX = "pathwise:job-gate:"
 
 job_queue = JobQueue()
 

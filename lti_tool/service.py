@@ -44,7 +44,7 @@ from lti_tool.models import (
     ResourceLink,
 )
 from lti_tool.store import ExpiringStore
-from lti_tool.tool_conf import DatabaseToolConf, to_lti_registration
+from lti_tool.tool_conf import DatabaseToolConf, tenant_row, to_lti_registration
 
 log = logging.getLogger("pathwise.launch")
 
@@ -477,12 +477,7 @@ def validate_launch(
         raise LaunchRejected(
             "missing_claim", "The launch is missing the required claim deployment_id."
         )
-    tenant = session.scalar(
-        select(Deployment).where(
-            Deployment.registration_id == registration.id,
-            Deployment.deployment_id == deployment_id,
-        )
-    )
+    tenant = tenant_row(session, registration.id, deployment_id)
     if tenant is None:
         if registration.unknown_deployment_policy != UNKNOWN_DEPLOYMENT_AUTO:
             raise LaunchRejected(

@@ -10,6 +10,7 @@ from pylti1p3.tool_config.abstract import ToolConfAbstract
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lti_tool import revision
 from lti_tool.keys import current_signing_key
 from lti_tool.models import Deployment, Registration
 
@@ -39,8 +40,30 @@ def to_lti_registration(
     return lti
 
 
+_REGISTRATIONS = revision.RevisionCache(revision.CONFIG)
+_TENANTS = revision.RevisionCache(revision.CONFIG, size=4096)
+
+
+def tenant_row(
+    session: Session, registration_id: int, deployment_id: str
+) -> Deployment | None:
+    """The tenant (deployment) of a registration, active or not, via the revision cache."""
+    rows = revision.cached_rows(
+        _TENANTS,
+        session,
+        (registration_id, deployment_id),
+        lambda: session.scalars(
+            select(Deployment).where(
+                Deployment.registration_id == registration_id,
+                Deployment.deployment_id == deployment_id,
+            )
+        ).all(),
+    )
+    return rows[0] if rows else None
+
+
 class DatabaseToolConf(ToolConfAbstract[Any]):
-    """Registrations and deployments are rows, looked up per request (never cached in memory)."""
+    """Registrations and deployments are rows, read through lti_tool.revision's cache."""
 
     def __init__(self, session: Session) -> None:
         self._session = session
@@ -53,12 +76,16 @@ class DatabaseToolConf(ToolConfAbstract[Any]):
         return True
 
     def registration_row(self, iss: str, client_id: str | None) -> Registration | None:
+        """Read through the per-process cache: exact, since any change moves the stamp."""
         query = select(Registration).where(Registration.issuer == iss)
         if client_id is not None:
-            return self._session.scalar(
-                query.where(Registration.client_id == client_id)
-            )
-        rows = self._session.scalars(query).all()
+            query = query.where(Registration.client_id == client_id)
+        rows = revision.cached_rows(
+            _REGISTRATIONS,
+            self._session,
+            (iss, client_id),
+            lambda: self._session.scalars(query).all(),
+        )
         return rows[0] if len(rows) == 1 else None
 
     def find_registration_by_issuer(
@@ -79,13 +106,8 @@ class DatabaseToolConf(ToolConfAbstract[Any]):
         registration = self.registration_row(iss, client_id)
         if registration is None:
             return None
-        return self._session.scalar(
-            select(Deployment).where(
-                Deployment.registration_id == registration.id,
-                Deployment.deployment_id == deployment_id,
-                Deployment.active.is_(True),
-            )
-        )
+        tenant = tenant_row(self._session, registration.id, deployment_id)
+        return tenant if tenant is not None and tenant.active else None
 
     def find_deployment(self, iss: str, deployment_id: str) -> LtiDeployment | None:
         return self._to_lti(self.deployment_row(iss, deployment_id, None))

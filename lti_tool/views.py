@@ -125,7 +125,9 @@ def launch() -> Any:
     state = form.get("state", "")
     cookie = request.cookies.get(service.STATE_COOKIE_PREFIX + state) if state else None
     platform_state = form.get("platform_storage_state")
-    pending = store().get("state:" + state) if state else None
+    # Only a frame without our cookie needs the pending login (platform storage or
+    # the new-window fallback); the usual launch saves that read.
+    pending = store().get("state:" + state) if state and cookie is None else None
     if (
         cookie is None
         and platform_state is None

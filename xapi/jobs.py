@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from lti_tool.db import session_scope
-from lti_tool.queue import QUEUE_OUTBOX, QUEUE_SYNC, enqueue
+from lti_tool.queue import QUEUE_OUTBOX, QUEUE_SYNC, enqueue, job_queue
 from xapi import service
 from xapi.models import LrsConnection
 
@@ -18,8 +18,12 @@ log = logging.getLogger(__name__)
 BACKGROUND_PULL_BUDGET_S = 600.0
 
 
+OUTBOX_GATE = "xapi-outbox"
+
+
 def send_pending_statements(limit: int = 500) -> dict[str, int]:
     """Deliver due outbox statements; re-enqueues itself while a full batch went out."""
+    job_queue.open_gate(OUTBOX_GATE)  # statements committed from now on kick a new run
     with session_scope() as session:
         report = service.deliver_pending(
             session, limit=limit, checkpoint=session.commit

@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from lti_tool import revision
 from lti_tool.crypto import secret_box
 from lti_tool.db import Base, utcnow
 
@@ -216,3 +217,7 @@ class EvidenceRuleSet(Base):
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     updated_by: Mapped[str] = mapped_column(String(300), default="")
+
+
+# Launches read these from a per-process cache (lti_tool.revision).
+revision.track(revision.CONFIG, LrsConnection, EvidenceRuleSet)

@@ -38,6 +38,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from adaptive.models import Activity, ActivitySkill, Evidence, Framework, Skill
+from lti_tool import revision
 from lti_tool.db import utcnow
 from lti_tool.models import AuditEntry, Deployment, Person, Registration
 from xapi import statements as st
@@ -316,27 +317,41 @@ def import_rules(
 # Actors
 
 
+# Read on every launch and every emitted statement; exact via the revision stamp.
+_TENANT_CONFIG = revision.RevisionCache(revision.CONFIG, size=4096)
+
+
 def _tenant_identity(session: Session, tenant_id: int) -> tuple[str, str]:
-    row = session.execute(
-        select(Registration.issuer, Deployment.deployment_id)
-        .join(Deployment, Deployment.registration_id == Registration.id)
-        .where(Deployment.id == tenant_id)
-    ).one()
-    return str(row[0]), str(row[1])
+    def read() -> tuple[str, str]:
+        row = session.execute(
+            select(Registration.issuer, Deployment.deployment_id)
+            .join(Deployment, Deployment.registration_id == Registration.id)
+            .where(Deployment.id == tenant_id)
+        ).one()
+        return str(row[0]), str(row[1])
+
+    return _TENANT_CONFIG.get(session, ("identity", tenant_id), read)
+
+
+def _active_connections(session: Session, tenant_id: int) -> list[LrsConnection]:
+    return revision.cached_rows(
+        _TENANT_CONFIG,
+        session,
+        ("connections", tenant_id),
+        lambda: session.scalars(
+            select(LrsConnection)
+            .where(LrsConnection.tenant_id == tenant_id, LrsConnection.active.is_(True))
+            .order_by(LrsConnection.id)
+        ).all(),
+    )
 
 
 def sending_connection(session: Session, *, tenant_id: int) -> LrsConnection | None:
     """The connection our statements go to: the tenant's oldest active sending one."""
-    return session.scalars(
-        select(LrsConnection)
-        .where(
-            LrsConnection.tenant_id == tenant_id,
-            LrsConnection.active.is_(True),
-            LrsConnection.send_statements.is_(True),
-        )
-        .order_by(LrsConnection.id)
-        .limit(1)
-    ).first()
+    return next(
+        (c for c in _active_connections(session, tenant_id) if c.send_statements),
+        None,
+    )
 
 
 def actor_for_person(
@@ -486,10 +501,12 @@ def after_commit(session: Session, flag: str, action: Callable[[], None]) -> Non
 
 def _deliver_after_commit(session: Session) -> None:
     def kick() -> None:
-        from lti_tool.queue import QUEUE_OUTBOX, enqueue
-        from xapi.jobs import send_pending_statements
+        from lti_tool.queue import QUEUE_OUTBOX, job_queue
+        from xapi.jobs import OUTBOX_GATE, send_pending_statements
 
-        enqueue(send_pending_statements, queue=QUEUE_OUTBOX)
+        job_queue.enqueue_coalesced(
+            send_pending_statements, queue=QUEUE_OUTBOX, gate=OUTBOX_GATE
+        )
 
     after_commit(session, "xapi_outbox_kick", kick)
 
@@ -1728,15 +1745,9 @@ def pull_learner_statements(
         raise ValueError(f"no person {person_id}")
     deadline = clock() + budget_s
     report = PullReport(complete=True)
-    connections = session.scalars(
-        select(LrsConnection)
-        .where(
-            LrsConnection.tenant_id == person.tenant_id,
-            LrsConnection.active.is_(True),
-            LrsConnection.sync_enabled.is_(True),
-        )
-        .order_by(LrsConnection.id)
-    ).all()
+    connections = [
+        c for c in _active_connections(session, person.tenant_id) if c.sync_enabled
+    ]
     for connection in connections:
         report.connections += 1
         done = _pull_one(
