@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import or_, select
+from sqlalchemy import BindParameter, Integer, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from adaptive.catalog import ActivityInfo, Catalog, RoleInfo, SkillInfo, SkillLink
@@ -248,26 +248,22 @@ def learner_role(
     session: Session, *, tenant_id: int, person_id: int, snapshot: ModuleSnapshot
 ) -> RoleInfo | None:
     """The learner's role for this module: an assignment, else the module's default."""
-    assigned = session.scalars(
-        select(LearnerRole)
-        .where(
-            LearnerRole.tenant_id == tenant_id,
-            LearnerRole.person_id == person_id,
-            or_(
-                LearnerRole.module_id == snapshot.module_id,
-                LearnerRole.module_id.is_(None),
-            ),
-        )
-        .order_by(LearnerRole.module_id.is_(None))
+    assigned_role_id = session.scalars(
+        _ROLE_ASSIGNMENTS_OF,
+        {
+            "tenant_id": tenant_id,
+            "person_id": person_id,
+            "module_id": snapshot.module_id,
+        },
     ).first()
-    if assigned is not None:
+    if assigned_role_id is not None:
         visible = session.execute(
             select(RoleProfile.id)
             .join(Framework, Framework.id == RoleProfile.framework_id)
-            .where(RoleProfile.id == assigned.role_id, _visible_frameworks(tenant_id))
+            .where(RoleProfile.id == assigned_role_id, _visible_frameworks(tenant_id))
         ).scalar_one_or_none()
         if visible is not None:
-            return _role_info(session, assigned.role_id)
+            return _role_info(session, assigned_role_id)
     return snapshot.role
 
 
@@ -335,6 +331,70 @@ def _read_params(session: Session, tenant_id: int) -> ParamSet:
 
 # --- learner state ---
 
+# What every learner page reads, built once: reusing a statement object skips
+# rebuilding it and recomputing its compiled-cache key on each request.
+_TENANT: BindParameter[int] = bindparam("tenant_id", type_=Integer)
+_PERSON: BindParameter[int] = bindparam("person_id", type_=Integer)
+_PROFILE_OF = select(LearnerProfile).where(
+    LearnerProfile.tenant_id == _TENANT, LearnerProfile.person_id == _PERSON
+)
+_SKILL_STATES_OF = select(LearnerSkillState).where(
+    LearnerSkillState.tenant_id == _TENANT, LearnerSkillState.person_id == _PERSON
+)
+_EVIDENCE_AFTER = (
+    select(Evidence)
+    .where(
+        Evidence.tenant_id == _TENANT,
+        Evidence.person_id == _PERSON,
+        Evidence.id > bindparam("after_id"),
+    )
+    .order_by(Evidence.id)
+)
+_ROLE_ASSIGNMENTS_OF = (
+    select(LearnerRole.role_id)
+    .where(
+        LearnerRole.tenant_id == _TENANT,
+        LearnerRole.person_id == _PERSON,
+        or_(
+            LearnerRole.module_id == bindparam("module_id"),
+            LearnerRole.module_id.is_(None),
+        ),
+    )
+    .order_by(LearnerRole.module_id.is_(None))
+)
+# Read-only projections (no entities to build): the decision never writes these.
+_RECENT_ATTEMPTS_OF = (
+    select(
+        Attempt.activity_id,
+        Attempt.started_at,
+        Attempt.finished_at,
+        Attempt.score,
+        Attempt.refresher,
+    )
+    .where(Attempt.tenant_id == _TENANT, Attempt.person_id == _PERSON)
+    .order_by(Attempt.started_at.desc(), Attempt.id.desc())
+    .limit(HISTORY_WINDOW)
+)
+_ACTIVE_OVERRIDES_OF = (
+    select(
+        PathOverride.kind,
+        PathOverride.skill_id,
+        PathOverride.activity_id,
+        PathOverride.level,
+        PathOverride.order,
+    )
+    .where(
+        PathOverride.tenant_id == _TENANT,
+        PathOverride.person_id == _PERSON,
+        PathOverride.revoked_at.is_(None),
+        or_(
+            PathOverride.module_id == bindparam("module_id"),
+            PathOverride.module_id.is_(None),
+        ),
+    )
+    .order_by(PathOverride.created_at, PathOverride.id)
+)
+
 
 def load_learner(
     session: Session,
@@ -346,9 +406,7 @@ def load_learner(
 ) -> LearnerState:
     """Build the learner model from stored rows (creating the profile on first use)."""
     profile = session.scalars(
-        select(LearnerProfile).where(
-            LearnerProfile.tenant_id == tenant_id, LearnerProfile.person_id == person_id
-        )
+        _PROFILE_OF, {"tenant_id": tenant_id, "person_id": person_id}
     ).first()
     if profile is None:
         profile = LearnerProfile(
@@ -363,10 +421,7 @@ def load_learner(
     rows = {
         r.skill_id: r
         for r in session.scalars(
-            select(LearnerSkillState).where(
-                LearnerSkillState.tenant_id == tenant_id,
-                LearnerSkillState.person_id == person_id,
-            )
+            _SKILL_STATES_OF, {"tenant_id": tenant_id, "person_id": person_id}
         )
     }
     states: dict[int, SkillState] = {}
@@ -490,13 +545,12 @@ def apply_pending_evidence(
     sched = scheduler or RefreshScheduler()
     cfg = config or PolicyConfig()
     pending = session.scalars(
-        select(Evidence)
-        .where(
-            Evidence.tenant_id == tenant_id,
-            Evidence.person_id == person_id,
-            Evidence.id > st.profile.last_evidence_id,
-        )
-        .order_by(Evidence.id)
+        _EVIDENCE_AFTER,
+        {
+            "tenant_id": tenant_id,
+            "person_id": person_id,
+            "after_id": st.profile.last_evidence_id,
+        },
     ).all()
     if not pending:
         return []
@@ -592,15 +646,9 @@ def active_overrides(
     session: Session, *, tenant_id: int, person_id: int, module_id: int | None
 ) -> Overrides:
     """Fold the active override rows (oldest first) into the policy's Overrides."""
-    rows = session.scalars(
-        select(PathOverride)
-        .where(
-            PathOverride.tenant_id == tenant_id,
-            PathOverride.person_id == person_id,
-            PathOverride.revoked_at.is_(None),
-            or_(PathOverride.module_id == module_id, PathOverride.module_id.is_(None)),
-        )
-        .order_by(PathOverride.created_at, PathOverride.id)
+    rows = session.execute(
+        _ACTIVE_OVERRIDES_OF,
+        {"tenant_id": tenant_id, "person_id": person_id, "module_id": module_id},
     ).all()
     pinned: list[int] = []
     skipped_skills: set[int] = set()
@@ -936,11 +984,8 @@ def answer_placement(
 def _history(
     session: Session, *, tenant_id: int, person_id: int, catalog: Catalog
 ) -> list[AttemptRecord]:
-    rows = session.scalars(
-        select(Attempt)
-        .where(Attempt.tenant_id == tenant_id, Attempt.person_id == person_id)
-        .order_by(Attempt.started_at.desc(), Attempt.id.desc())
-        .limit(HISTORY_WINDOW)
+    rows = session.execute(
+        _RECENT_ATTEMPTS_OF, {"tenant_id": tenant_id, "person_id": person_id}
     ).all()
     out = []
     for row in reversed(rows):

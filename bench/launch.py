@@ -295,6 +295,22 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
+def report_pathwise_only(
+    ours: tuple[float, list[float], list[str]], concurrency: int, services: bool
+) -> None:
+    elapsed, latencies, errors = ours
+    if errors:
+        print(f"# {len(errors)} failed launches, first: {errors[0]}", file=sys.stderr)
+    if not latencies:
+        sys.exit(1)
+    print(f"backend: {'postgres+redis' if services else 'sqlite'}")
+    print(f"concurrent_clients: {concurrency} clients")
+    print(f"launches_per_s: {len(latencies) / elapsed:.1f} /s")
+    print(f"launch_p50: {statistics.median(latencies) * 1000:.1f} ms")
+    print(f"launch_p99: {percentile(latencies, 0.99) * 1000:.1f} ms")
+    print(f"launch_failures: {len(errors)} launches")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", type=int, default=32)
@@ -312,6 +328,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--postgres", action="store_true", help="with --quick: still use Postgres+Redis"
+    )
+    parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="measure Pathwise only (for iterating; prints no ratio)",
     )
     args = parser.parse_args()
     if args.quick:
@@ -426,6 +447,10 @@ def main() -> None:
                 args.client_processes,
             )
 
+        if args.no_baseline:
+            report_pathwise_only(ours, args.concurrency, use_services)
+            shutil.rmtree(workdir, ignore_errors=True)
+            return
         base_port = free_port()
         base_url = f"http://127.0.0.1:{base_port}"
         base_env = {

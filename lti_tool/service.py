@@ -26,7 +26,7 @@ import requests
 from pylti1p3.exception import LtiException, LtiKeyException
 from pylti1p3.message_launch import MessageLaunch
 from pylti1p3.request import Request as LtiRequest
-from sqlalchemy import select
+from sqlalchemy import Integer, String, and_, bindparam, inspect, literal, select
 from sqlalchemy.orm import Session
 
 from lti_tool.db import utcnow
@@ -575,6 +575,40 @@ def validate_message_claims(body: Mapping[str, Any]) -> None:
             )
 
 
+_ONE_ROW = select(literal(1).label("one")).subquery("one_row")
+# Outer joins from a single row: every entity comes back, None where it is new.
+_KNOWN_LAUNCH_ROWS = (
+    select(Person, Course, Enrolment, ResourceLink)
+    .select_from(_ONE_ROW)
+    .outerjoin(
+        Person,
+        and_(
+            Person.tenant_id == bindparam("tenant_id", type_=Integer),
+            Person.sub == bindparam("sub", type_=String),
+        ),
+    )
+    .outerjoin(
+        Course,
+        and_(
+            Course.tenant_id == bindparam("tenant_id", type_=Integer),
+            Course.context_id == bindparam("context_id", type_=String),
+        ),
+    )
+    .outerjoin(
+        Enrolment,
+        and_(Enrolment.person_id == Person.id, Enrolment.course_id == Course.id),
+    )
+    .outerjoin(
+        ResourceLink,
+        and_(
+            ResourceLink.tenant_id == bindparam("tenant_id", type_=Integer),
+            ResourceLink.resource_link_id
+            == bindparam("resource_link_id", type_=String),
+        ),
+    )
+)
+
+
 def record_launch(
     session: Session,
     *,
@@ -585,9 +619,30 @@ def record_launch(
     """Resolve person, course, resource link inside the tenant and store the launch."""
     now = utcnow()
     sub = str(claims["sub"])
-    person = session.scalar(
-        select(Person).where(Person.tenant_id == tenant.id, Person.sub == sub)
+    context = claims.get(CLAIM_CONTEXT)
+    context_id = (
+        str(context["id"]) if isinstance(context, dict) and context.get("id") else None
     )
+    link_claim = claims.get(CLAIM_RESOURCE_LINK)
+    link_id = (
+        str(link_claim["id"])
+        if isinstance(link_claim, dict) and link_claim.get("id")
+        else None
+    )
+    # A returning learner's rows in one round trip (each may be missing).
+    known = session.execute(
+        _KNOWN_LAUNCH_ROWS,
+        {
+            "tenant_id": tenant.id,
+            "sub": sub,
+            "context_id": context_id,
+            "resource_link_id": link_id,
+        },
+    ).one()
+    person: Person | None = known[0]
+    course: Course | None = known[1]
+    enrolment: Enrolment | None = known[2]
+    resource_link: ResourceLink | None = known[3]
     if person is None:
         person = Person(tenant_id=tenant.id, sub=sub)
         session.add(person)
@@ -602,18 +657,12 @@ def record_launch(
         if isinstance(value, str) and value:
             setattr(person, attr, value)
     person.last_seen_at = now
-    session.flush()
+    if _is_new(person):
+        session.flush()  # new rows need their ids below; known rows flush once, at the end
 
-    course = None
-    context = claims.get(CLAIM_CONTEXT)
-    if isinstance(context, dict) and context.get("id"):
-        course = session.scalar(
-            select(Course).where(
-                Course.tenant_id == tenant.id, Course.context_id == context["id"]
-            )
-        )
+    if isinstance(context, dict) and context_id is not None:  # context_id implies dict
         if course is None:
-            course = Course(tenant_id=tenant.id, context_id=str(context["id"]))
+            course = Course(tenant_id=tenant.id, context_id=context_id)
             session.add(course)
         _set_if_changed(
             course, "label", str(context.get("label") or course.label or "")
@@ -621,38 +670,24 @@ def record_launch(
         _set_if_changed(
             course, "title", str(context.get("title") or course.title or "")
         )
-        session.flush()
+        if _is_new(course):
+            session.flush()
 
     lti_roles = [r for r in claims.get(CLAIM_ROLES, []) if isinstance(r, str)]
     role = map_lti_roles(lti_roles)
     if course is not None:
-        enrolment = session.scalar(
-            select(Enrolment).where(
-                Enrolment.person_id == person.id, Enrolment.course_id == course.id
-            )
-        )
         if enrolment is None:
             session.add(Enrolment(person_id=person.id, course_id=course.id, role=role))
         else:
             _set_if_changed(enrolment, "role", role)
 
     message_type = str(claims[CLAIM_MESSAGE_TYPE])
-    resource_link = None
-    link_claim = claims.get(CLAIM_RESOURCE_LINK)
     custom = (
         claims.get(CLAIM_CUSTOM) if isinstance(claims.get(CLAIM_CUSTOM), dict) else {}
     )
-    if isinstance(link_claim, dict) and link_claim.get("id"):
-        resource_link = session.scalar(
-            select(ResourceLink).where(
-                ResourceLink.tenant_id == tenant.id,
-                ResourceLink.resource_link_id == str(link_claim["id"]),
-            )
-        )
+    if isinstance(link_claim, dict) and link_id is not None:  # link_id implies dict
         if resource_link is None:
-            resource_link = ResourceLink(
-                tenant_id=tenant.id, resource_link_id=str(link_claim["id"])
-            )
+            resource_link = ResourceLink(tenant_id=tenant.id, resource_link_id=link_id)
             session.add(resource_link)
         # A whole class launches the same link: write it only when something changed,
         # or every launch would queue on this one row's lock.
@@ -672,7 +707,8 @@ def record_launch(
             resource_link.module_id = _resolve_module_id(
                 session, tenant.id, str(module_ref)
             )
-        session.flush()
+        if _is_new(resource_link):
+            session.flush()
 
     launch = Launch(
         tenant_id=tenant.id,
@@ -697,6 +733,11 @@ def record_launch(
         message_type=message_type,
         claims=claims,
     )
+
+
+def _is_new(row: Any) -> bool:
+    """Added in this session and not flushed yet: it has no id to refer to."""
+    return bool(inspect(row).pending)
 
 
 def _set_if_changed(row: Any, attribute: str, value: Any) -> None:
@@ -730,6 +771,20 @@ class LaunchContext:
     tenant_id: int
     role: str
     expires_at: dt.datetime
+
+
+def launch_context(
+    launch: Launch, *, ttl_s: int, now: float | None = None
+) -> LaunchContext:
+    """What the token issued for ``launch`` now authorises (no need to decode it back)."""
+    moment = int(time.time() if now is None else now)
+    return LaunchContext(
+        launch_id=launch.id,
+        person_id=launch.person_id,
+        tenant_id=launch.tenant_id,
+        role=launch.role,
+        expires_at=dt.datetime.fromtimestamp(moment + ttl_s, dt.UTC),
+    )
 
 
 def issue_launch_token(

@@ -188,7 +188,9 @@ def launch() -> Any:
         # The landing page comes in the launch's own response (one round trip fewer
         # inside the LMS frame); the page rewrites its URL to /app/home so a reload
         # is a GET, never a replayed id_token.
-        ctx = service.read_launch_token(secret_key=settings().secret_key, token=token)
+        ctx = service.launch_context(
+            outcome.launch, ttl_s=settings().launch_token_ttl_s
+        )
         response = render_home(ctx, token)
     if state:
         response.delete_cookie(service.STATE_COOKIE_PREFIX + state, path="/lti/")

@@ -454,8 +454,15 @@ def emit_statement(
     """Build one of our profile's statements for ``person`` and put it in the outbox.
 
     ``key`` names the event (e.g. ``"answer:123"``): the same key gives the same
-    statement id, so emitting twice is harmless.
+    statement id, so emitting twice is harmless (and costs one lookup, no building).
     """
+    existing = session.scalars(
+        select(OutboxStatement).where(
+            OutboxStatement.statement_id == st.statement_uuid(key)
+        )
+    ).first()
+    if existing is not None:
+        return existing
     spec = st.StatementSpec(
         key=key,
         actor=actor_for_person(session, person=person),
