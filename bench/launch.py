@@ -29,9 +29,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlparse
@@ -96,17 +96,57 @@ def jwks_server(jwks: dict[str, Any]) -> Iterator[str]:
         server.shutdown()
 
 
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_stat(pid: str) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds) of a process from /proc, or None if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+def server_cpu_s(root_pid: int) -> float:
+    """CPU seconds used so far by a server process and its direct children (workers)."""
+    total = 0.0
+    for pid in os.listdir("/proc") if Path("/proc").is_dir() else ():
+        if not pid.isdigit():
+            continue
+        stat = _proc_stat(pid)
+        if stat is not None and (int(pid) == root_pid or stat[0] == root_pid):
+            total += stat[1]
+    return total
+
+
+def database_cpu_s(database: str) -> float:
+    """CPU seconds used so far by PostgreSQL backends serving ``database``."""
+    total = 0.0
+    for pid in os.listdir("/proc") if Path("/proc").is_dir() else ():
+        if not pid.isdigit():
+            continue
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if cmdline.startswith("postgres:") and f" {database} " in cmdline:
+            stat = _proc_stat(pid)
+            total += stat[1] if stat else 0.0
+    return total
+
+
 @contextmanager
 def process(
     cmd: list[str], env: dict[str, str], log: Path, health: str
-) -> Iterator[None]:
+) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("wb") as out:
         proc = subprocess.Popen(
             cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
         )
         try:
             wait_healthy(health, proc, log)
-            yield
+            yield proc
         finally:
             proc.terminate()
             try:
@@ -242,11 +282,42 @@ def client_worker(
                 latencies.append(time.perf_counter() - start)
 
     workers = [threading.Thread(target=run, args=(n,)) for n in per_thread]
+    cpu_at_start = time.process_time()  # the launches only, not imports and set-up
     for w in workers:
         w.start()
     for w in workers:
         w.join()
-    out.put((latencies, errors))
+    out.put((latencies, errors, time.process_time() - cpu_at_start))
+
+
+@dataclass
+class Run:
+    """One measured batch of launches, with where the CPU went (seconds)."""
+
+    elapsed: float
+    latencies: list[float]
+    errors: list[str]
+    client_cpu_s: float = 0.0
+    server_cpu_s: float = 0.0
+    database_cpu_s: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.elapsed
+
+    def per_launch_ms(self, seconds: float) -> float:
+        return seconds / max(1, len(self.latencies) + len(self.errors)) * 1000
+
+
+def measured(
+    server: subprocess.Popen[bytes], database: str | None, run: Callable[[], Run]
+) -> Run:
+    server_before = server_cpu_s(server.pid)
+    db_before = database_cpu_s(database) if database else 0.0
+    result = run()
+    result.server_cpu_s = server_cpu_s(server.pid) - server_before
+    result.database_cpu_s = (database_cpu_s(database) - db_before) if database else 0.0
+    return result
 
 
 def drive(
@@ -257,7 +328,7 @@ def drive(
     concurrency: int,
     launches: int,
     processes: int,
-) -> tuple[float, list[float], list[str]]:
+) -> Run:
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     threads = max(1, concurrency // processes)
@@ -277,14 +348,16 @@ def drive(
         p.start()
     latencies: list[float] = []
     errors: list[str] = []
+    client_cpu = 0.0
     for _ in procs:
-        lat, err = queue.get()
+        lat, err, cpu = queue.get()
         latencies += lat
         errors += err
+        client_cpu += cpu
     elapsed = time.perf_counter() - start
     for p in procs:
         p.join()
-    return elapsed, latencies, errors
+    return Run(elapsed, latencies, errors, client_cpu_s=client_cpu)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -295,20 +368,20 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def report_pathwise_only(
-    ours: tuple[float, list[float], list[str]], concurrency: int, services: bool
-) -> None:
-    elapsed, latencies, errors = ours
-    if errors:
-        print(f"# {len(errors)} failed launches, first: {errors[0]}", file=sys.stderr)
-    if not latencies:
-        sys.exit(1)
-    print(f"backend: {'postgres+redis' if services else 'sqlite'}")
-    print(f"concurrent_clients: {concurrency} clients")
-    print(f"launches_per_s: {len(latencies) / elapsed:.1f} /s")
-    print(f"launch_p50: {statistics.median(latencies) * 1000:.1f} ms")
-    print(f"launch_p99: {percentile(latencies, 0.99) * 1000:.1f} ms")
-    print(f"launch_failures: {len(errors)} launches")
+def report(label: str, run: Run, *, database: bool) -> None:
+    """One side's figures; ``label`` prefixes the names ("" for Pathwise)."""
+    print(f"{label}launches_per_s: {run.rate:.1f} /s")
+    print(f"{label}launch_p50: {statistics.median(run.latencies) * 1000:.1f} ms")
+    print(f"{label}launch_p99: {percentile(run.latencies, 0.99) * 1000:.1f} ms")
+    print(f"{label}launch_failures: {len(run.errors)} launches")
+    # Where each launch's CPU went: the client processes share the same 2 cores.
+    print(f"{label}server_cpu_per_launch: {run.per_launch_ms(run.server_cpu_s):.2f} ms")
+    if database:
+        print(
+            f"{label}postgres_cpu_per_launch: "
+            f"{run.per_launch_ms(run.database_cpu_s):.2f} ms"
+        )
+    print(f"{label}client_cpu_per_launch: {run.per_launch_ms(run.client_cpu_s):.2f} ms")
 
 
 def main() -> None:
@@ -427,7 +500,10 @@ def main() -> None:
             "--threads",
             str(args.threads),
         ]
-        with process(serve, env, workdir / "serve.log", tool_url + "/healthz"):
+        database = urlparse(database_url).path.lstrip("/") if use_services else None
+        with process(
+            serve, env, workdir / "serve.log", tool_url + "/healthz"
+        ) as server:
             drive(
                 key_pem,
                 issuer,
@@ -437,20 +513,26 @@ def main() -> None:
                 args.warmup,
                 args.client_processes,
             )
-            ours = drive(
-                key_pem,
-                issuer,
-                tool_url,
-                "pathwise",
-                args.concurrency,
-                args.launches,
-                args.client_processes,
+            ours = measured(
+                server,
+                database,
+                lambda: drive(
+                    key_pem,
+                    issuer,
+                    tool_url,
+                    "pathwise",
+                    args.concurrency,
+                    args.launches,
+                    args.client_processes,
+                ),
             )
 
         if args.no_baseline:
-            report_pathwise_only(ours, args.concurrency, use_services)
+            print(f"backend: {'postgres+redis' if use_services else 'sqlite'}")
+            print(f"concurrent_clients: {args.concurrency} clients")
+            report("", ours, database=use_services)
             shutil.rmtree(workdir, ignore_errors=True)
-            return
+            sys.exit(1 if ours.errors or not ours.latencies else 0)
         base_port = free_port()
         base_url = f"http://127.0.0.1:{base_port}"
         base_env = {
@@ -475,7 +557,7 @@ def main() -> None:
         ]
         with process(
             baseline_cmd, base_env, workdir / "baseline.log", base_url + "/healthz"
-        ):
+        ) as baseline_server:
             drive(
                 key_pem,
                 issuer,
@@ -485,42 +567,36 @@ def main() -> None:
                 args.warmup,
                 args.client_processes,
             )
-            base = drive(
-                key_pem,
-                issuer,
-                base_url,
-                "baseline",
-                args.concurrency,
-                args.launches,
-                args.client_processes,
+            base = measured(
+                baseline_server,
+                None,
+                lambda: drive(
+                    key_pem,
+                    issuer,
+                    base_url,
+                    "baseline",
+                    args.concurrency,
+                    args.launches,
+                    args.client_processes,
+                ),
             )
 
-    for label, (_elapsed, _lat, errors) in (
-        ("pathwise", ours),
-        ("pylti1p3_baseline", base),
-    ):
-        if errors:
+    for label, run in (("pathwise", ours), ("pylti1p3_baseline", base)):
+        if run.errors:
             print(
-                f"# {label}: {len(errors)} failed launches, first: {errors[0]}",
+                f"# {label}: {len(run.errors)} failed launches, first: {run.errors[0]}",
                 file=sys.stderr,
             )
-    if not ours[1] or not base[1]:
+    if not ours.latencies or not base.latencies:
         print(f"# server logs kept in {workdir}", file=sys.stderr)
         sys.exit(1)
-    our_rate = len(ours[1]) / ours[0]
-    base_rate = len(base[1]) / base[0]
     print(f"backend: {'postgres+redis' if use_services else 'sqlite'}")
     print(f"concurrent_clients: {args.concurrency} clients")
-    print(f"launches_per_s: {our_rate:.1f} /s")
-    print(f"launch_p50: {statistics.median(ours[1]) * 1000:.1f} ms")
-    print(f"launch_p99: {percentile(ours[1], 0.99) * 1000:.1f} ms")
-    print(f"launch_failures: {len(ours[2])} launches")
-    print(f"baseline_launches_per_s: {base_rate:.1f} /s")
-    print(f"baseline_launch_p50: {statistics.median(base[1]) * 1000:.1f} ms")
-    print(f"baseline_launch_p99: {percentile(base[1], 0.99) * 1000:.1f} ms")
-    print(f"throughput_ratio_vs_pylti1p3: {our_rate / base_rate:.2f} x")
+    report("", ours, database=use_services)
+    report("baseline_", base, database=False)
+    print(f"throughput_ratio_vs_pylti1p3: {ours.rate / base.rate:.2f} x")
     shutil.rmtree(workdir, ignore_errors=True)
-    if ours[2] or base[2]:
+    if ours.errors or base.errors:
         sys.exit(1)
 
 

@@ -45,6 +45,7 @@ from lti_tool.models import (
 )
 from lti_tool.store import ExpiringStore
 from lti_tool.tool_conf import DatabaseToolConf, tenant_row, to_lti_registration
+from xapi import service as xapi_service
 
 log = logging.getLogger("pathwise.launch")
 
@@ -733,6 +734,29 @@ def record_launch(
         message_type=message_type,
         claims=claims,
     )
+
+
+def complete_launch(
+    session: Session,
+    *,
+    registration: Registration,
+    tenant: Deployment,
+    claims: dict[str, Any],
+    lrs_pull_budget_s: float,
+) -> LaunchOutcome:
+    """Record a validated launch; for a learner, bring in their newest LRS statements.
+
+    The pull is bounded by ``lrs_pull_budget_s`` and continues in the background, so
+    the landing page decides on what the organisation already knows about them.
+    """
+    outcome = record_launch(
+        session, registration=registration, tenant=tenant, claims=claims
+    )
+    if outcome.role == ROLE_LEARNER:
+        xapi_service.pull_at_launch(
+            session, person_id=outcome.person.id, budget_s=lrs_pull_budget_s
+        )
+    return outcome
 
 
 def _is_new(row: Any) -> bool:

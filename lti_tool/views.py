@@ -22,7 +22,6 @@ from lti_tool.queue import job_queue
 from lti_tool.service import LaunchContext, LaunchRejected
 from lti_tool.store import ExpiringStore, make_store
 from lti_tool.web import request_session, settings
-from xapi import service as xapi_service
 
 log = logging.getLogger("pathwise.launch")
 
@@ -156,16 +155,13 @@ def launch() -> Any:
         if exc.code == "bad_state" and cookie is None and pending is not None:
             return _cookie_blocked_page(pending)
         return rejected_page(exc)
-    outcome = service.record_launch(
-        request_session(), registration=registration, tenant=tenant, claims=claims
+    outcome = service.complete_launch(
+        request_session(),
+        registration=registration,
+        tenant=tenant,
+        claims=claims,
+        lrs_pull_budget_s=settings().lrs_pull_budget_s,
     )
-    if outcome.role == "learner":
-        # The learner's own newest LRS statements, within a bounded time budget.
-        xapi_service.pull_at_launch(
-            request_session(),
-            person_id=outcome.person.id,
-            budget_s=settings().lrs_pull_budget_s,
-        )
     token = service.issue_launch_token(
         secret_key=settings().secret_key,
         ttl_s=settings().launch_token_ttl_s,
