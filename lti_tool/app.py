@@ -11,6 +11,7 @@ from lti_tool import web
 from lti_tool.config import Settings
 from lti_tool.crypto import configure_secrets
 from lti_tool.db import db
+from lti_tool.health import readiness
 from lti_tool.queue import job_queue
 
 
@@ -82,6 +83,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz() -> tuple[dict[str, str], int]:
+        state = readiness(web.request_session(), job_queue.connection)
+        return state.as_dict(), 200 if state.ready else 503
 
     @app.get("/")
     def index() -> str:

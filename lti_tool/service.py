@@ -72,6 +72,7 @@ STATE_COOKIE_PREFIX = "pathwise_state_"
 NONCE_TTL_S = 24 * 3600
 JWKS_CACHE_TTL_S = 300
 JWKS_TIMEOUT_S = 5
+JWKS_REFETCH_COOLDOWN_S = 10
 
 ADMIN_ROLE_SUFFIXES = ("#Administrator", "/Administrator")
 INSTRUCTOR_ROLE_SUFFIXES = (
@@ -514,9 +515,16 @@ def platform_key_set(
     Fetching the key set on every launch would tie our throughput to the LMS's;
     refetching on an unknown kid picks up a platform's key rotation at once.
     """
-    cache_key = "jwks:" + hashlib.sha256(key_set_url.encode()).hexdigest()
+    url_hash = hashlib.sha256(key_set_url.encode()).hexdigest()
+    cache_key = "jwks:" + url_hash
     cached = store.get(cache_key)
     if cached and any(k.get("kid") == kid for k in cached.get("keys", [])):
+        return dict(cached)
+    if cached and not store.add_if_absent(
+        "jwks-refetch:" + url_hash, 1, JWKS_REFETCH_COOLDOWN_S
+    ):
+        # Tokens with made-up kids must not turn us into a fetch loop against the
+        # LMS: one refetch per cooldown; a real rotation is seen at the first one.
         return dict(cached)
     http = requests_session or requests.Session()
     try:

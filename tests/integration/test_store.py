@@ -67,3 +67,40 @@ def test_expired_values_are_invisible(store: ExpiringStore) -> None:
     time.sleep(1.6)
     assert store.get("k") is None
     assert store.add_if_absent("k", 2, 60)
+
+
+def test_unknown_kids_refetch_the_platform_key_set_once_per_cooldown(
+    store: ExpiringStore,
+) -> None:
+    """Tokens with made-up kids must not make us fetch the LMS's JWKS every time."""
+    from flask import Flask
+
+    from lti_tool.service import platform_key_set
+    from tests.support_http import serve_in_thread
+
+    fetches: list[int] = []
+    keys = {"keys": [{"kid": "k1", "kty": "RSA", "n": "x", "e": "AQAB"}]}
+    lms = Flask("jwks")
+
+    @lms.get("/jwks")
+    def jwks() -> dict[str, object]:
+        fetches.append(1)
+        return keys
+
+    with serve_in_thread(lms) as url:
+        assert (
+            platform_key_set(store, url + "/jwks", kid="k1")["keys"][0]["kid"] == "k1"
+        )
+        assert len(fetches) == 1
+        # Known kid: from the cache.
+        platform_key_set(store, url + "/jwks", kid="k1")
+        assert len(fetches) == 1
+        # The LMS rotates: the first unknown kid refetches and finds it at once.
+        keys["keys"].append({"kid": "k2", "kty": "RSA", "n": "y", "e": "AQAB"})
+        found = platform_key_set(store, url + "/jwks", kid="k2")
+        assert {k["kid"] for k in found["keys"]} == {"k1", "k2"}
+        assert len(fetches) == 2
+        # A flood of made-up kids within the cooldown: no more fetches.
+        for i in range(20):
+            platform_key_set(store, url + "/jwks", kid=f"forged-{i}")
+        assert len(fetches) == 2
