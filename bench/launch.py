@@ -8,8 +8,18 @@ HTTP). In the same run the same client drives a minimal tool that only calls
 pylti1p3's own OIDC login and message-launch validation (bench/_baseline_tool.py), and
 our throughput is printed as a ratio of that baseline.
 
-    python bench/launch.py                 # 32 concurrent clients, 1,600 launches each side
+How it is fair: both servers run at once (an idle one costs nothing) and the sides
+alternate in ``--rounds`` rounds, so the machine's drift falls on both; each round
+runs for a fixed time, which starts only when every client process has started and
+built its learners (a barrier), and counts launches finished within it (no tail with
+few clients left). The same class of 400 learners returns in every round; each one's
+first launch creates their person, enrolment and learner profile. Besides
+launches/s, p50 and p99, each side prints the CPU its server, PostgreSQL and the
+clients used per launch (from /proc), which is where the ratio comes from on 2 cores.
+
+    python bench/launch.py                 # 32 concurrent clients, 40 s each side in 4 rounds
     python bench/launch.py --quick         # a smoke run (SQLite unless --postgres given)
+    python bench/launch.py --no-baseline   # Pathwise only, for iterating
 
 Needs PostgreSQL (127.0.0.1:5432, trust) and Redis (127.0.0.1:6379) unless --quick.
 """
@@ -30,8 +40,9 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlparse
@@ -221,10 +232,16 @@ def client_worker(
     tool_url: str,
     style: str,
     threads: int,
-    launches: int,
+    duration_s: float,
+    cohort: str,
+    start: Any,
     out: Any,
 ) -> None:
-    """One client process: ``threads`` browsers, each doing its share of launches."""
+    """One client process: ``threads`` browsers launching until ``duration_s`` is up.
+
+    ``cohort`` names the learners, so later rounds launch the same people again;
+    ``start`` is a barrier: the clock starts when every client is set up.
+    """
     key = serialization.load_pem_private_key(key_pem, password=None)
     platform = DevPlatform(issuer, key=key, seed=True)  # type: ignore[arg-type]
     platform.add_tool(
@@ -248,11 +265,11 @@ def client_worker(
         platform.add_user(
             replace(
                 LEARNER,
-                sub=f"bench-{os.getpid()}-{i}",
-                name=f"Learner {os.getpid()}-{i}",
+                sub=f"bench-{cohort}-{i}",
+                name=f"Learner {cohort}-{i}",
                 given_name="Learner",
-                family_name=f"{os.getpid()}-{i}",
-                email=f"learner{os.getpid()}-{i}@example.com",
+                family_name=f"{cohort}-{i}",
+                email=f"learner{cohort}-{i}@example.com",
             ),
             course_id=DEMO_COURSE_ID,
         )
@@ -262,32 +279,39 @@ def client_worker(
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
-    per_thread = [
-        launches // threads + (1 if i < launches % threads else 0)
-        for i in range(threads)
-    ]
+    finished = [0]  # every launch that ended, in time or not: the CPU divisor
+    deadline = [0.0]
 
-    def run(count: int) -> None:
+    def run() -> None:
         http = requests.Session()
-        for _ in range(count):
-            start = time.perf_counter()
+        while time.perf_counter() < deadline[0]:
+            began = time.perf_counter()
             user = learners[next(counter) % len(learners)]
             try:
                 one_launch(http, platform, tool_url, style, user)
             except Exception as exc:  # noqa: BLE001 - counted and reported
                 with lock:
                     errors.append(str(exc)[:300])
+                    finished[0] += 1
                 continue
+            ended = time.perf_counter()
             with lock:
-                latencies.append(time.perf_counter() - start)
+                finished[0] += 1
+                if (
+                    ended <= deadline[0]
+                ):  # a launch still running at the end is not counted
+                    latencies.append(ended - began)
 
-    workers = [threading.Thread(target=run, args=(n,)) for n in per_thread]
+    # A fixed duration, not a fixed count: no tail where only a few clients still run.
+    workers = [threading.Thread(target=run) for _ in range(threads)]
+    start.wait()
+    deadline[0] = time.perf_counter() + duration_s
     cpu_at_start = time.process_time()  # the launches only, not imports and set-up
     for w in workers:
         w.start()
     for w in workers:
         w.join()
-    out.put((latencies, errors, time.process_time() - cpu_at_start))
+    out.put((latencies, errors, time.process_time() - cpu_at_start, finished[0]))
 
 
 @dataclass
@@ -297,6 +321,7 @@ class Run:
     elapsed: float
     latencies: list[float]
     errors: list[str]
+    finished: int = 0
     client_cpu_s: float = 0.0
     server_cpu_s: float = 0.0
     database_cpu_s: float = 0.0
@@ -306,7 +331,16 @@ class Run:
         return len(self.latencies) / self.elapsed
 
     def per_launch_ms(self, seconds: float) -> float:
-        return seconds / max(1, len(self.latencies) + len(self.errors)) * 1000
+        return seconds / max(1, self.finished) * 1000
+
+    def add(self, other: Run) -> None:
+        self.elapsed += other.elapsed
+        self.latencies += other.latencies
+        self.errors += other.errors
+        self.finished += other.finished
+        self.client_cpu_s += other.client_cpu_s
+        self.server_cpu_s += other.server_cpu_s
+        self.database_cpu_s += other.database_cpu_s
 
 
 def measured(
@@ -326,38 +360,47 @@ def drive(
     tool_url: str,
     style: str,
     concurrency: int,
-    launches: int,
+    duration_s: float,
     processes: int,
+    cohort: str = "",
 ) -> Run:
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     threads = max(1, concurrency // processes)
-    share = [
-        launches // processes + (1 if i < launches % processes else 0)
-        for i in range(processes)
-    ]
+    start = ctx.Barrier(processes + 1)
     procs = [
         ctx.Process(
             target=client_worker,
-            args=(key_pem, issuer, tool_url, style, threads, n, queue),
+            args=(
+                key_pem,
+                issuer,
+                tool_url,
+                style,
+                threads,
+                duration_s,
+                f"{cohort or style}{index}",
+                start,
+                queue,
+            ),
         )
-        for n in share
+        for index in range(processes)
     ]
-    start = time.perf_counter()
     for p in procs:
         p.start()
+    start.wait()  # every client has imported, built its LMS and its learners
     latencies: list[float] = []
     errors: list[str] = []
     client_cpu = 0.0
+    finished = 0
     for _ in procs:
-        lat, err, cpu = queue.get()
+        lat, err, cpu, done = queue.get()
         latencies += lat
         errors += err
         client_cpu += cpu
-    elapsed = time.perf_counter() - start
+        finished += done
     for p in procs:
         p.join()
-    return Run(elapsed, latencies, errors, client_cpu_s=client_cpu)
+    return Run(duration_s, latencies, errors, finished, client_cpu_s=client_cpu)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -387,8 +430,12 @@ def report(label: str, run: Run, *, database: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--launches", type=int, default=1600, help="launches per side")
-    parser.add_argument("--warmup", type=int, default=64)
+    parser.add_argument(
+        "--seconds", type=float, default=40.0, help="measured seconds per side"
+    )
+    parser.add_argument(
+        "--warmup", type=float, default=3.0, help="unmeasured seconds per side first"
+    )
     parser.add_argument(
         "--workers", type=int, default=0, help="gunicorn workers (default 2*cores+1)"
     )
@@ -403,13 +450,19 @@ def main() -> None:
         "--postgres", action="store_true", help="with --quick: still use Postgres+Redis"
     )
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="alternate the two sides this many times (the seconds split evenly)",
+    )
+    parser.add_argument(
         "--no-baseline",
         action="store_true",
         help="measure Pathwise only (for iterating; prints no ratio)",
     )
     args = parser.parse_args()
     if args.quick:
-        args.concurrency, args.launches, args.warmup = min(args.concurrency, 4), 24, 4
+        args.concurrency, args.seconds, args.warmup = min(args.concurrency, 4), 4.0, 1.0
         args.client_processes = 1
     workers = args.workers or 2 * (os.cpu_count() or 1) + 1
 
@@ -500,39 +553,6 @@ def main() -> None:
             "--threads",
             str(args.threads),
         ]
-        database = urlparse(database_url).path.lstrip("/") if use_services else None
-        with process(
-            serve, env, workdir / "serve.log", tool_url + "/healthz"
-        ) as server:
-            drive(
-                key_pem,
-                issuer,
-                tool_url,
-                "pathwise",
-                args.concurrency,
-                args.warmup,
-                args.client_processes,
-            )
-            ours = measured(
-                server,
-                database,
-                lambda: drive(
-                    key_pem,
-                    issuer,
-                    tool_url,
-                    "pathwise",
-                    args.concurrency,
-                    args.launches,
-                    args.client_processes,
-                ),
-            )
-
-        if args.no_baseline:
-            print(f"backend: {'postgres+redis' if use_services else 'sqlite'}")
-            print(f"concurrent_clients: {args.concurrency} clients")
-            report("", ours, database=use_services)
-            shutil.rmtree(workdir, ignore_errors=True)
-            sys.exit(1 if ours.errors or not ours.latencies else 0)
         base_port = free_port()
         base_url = f"http://127.0.0.1:{base_port}"
         base_env = {
@@ -555,48 +575,78 @@ def main() -> None:
             str(ROOT / "bench"),
             "_baseline_tool:app",
         ]
-        with process(
-            baseline_cmd, base_env, workdir / "baseline.log", base_url + "/healthz"
-        ) as baseline_server:
-            drive(
-                key_pem,
-                issuer,
-                base_url,
-                "baseline",
-                args.concurrency,
-                args.warmup,
-                args.client_processes,
-            )
-            base = measured(
-                baseline_server,
-                None,
-                lambda: drive(
+        database = urlparse(database_url).path.lstrip("/") if use_services else None
+        sides = [("pathwise", tool_url, database)]
+        if not args.no_baseline:
+            sides.append(("baseline", base_url, None))
+        totals = {name: Run(0.0, [], []) for name, _, _ in sides}
+        with ExitStack() as stack:
+            servers = {
+                "pathwise": stack.enter_context(
+                    process(serve, env, workdir / "serve.log", tool_url + "/healthz")
+                )
+            }
+            if not args.no_baseline:
+                servers["baseline"] = stack.enter_context(
+                    process(
+                        baseline_cmd,
+                        base_env,
+                        workdir / "baseline.log",
+                        base_url + "/healthz",
+                    )
+                )
+            for name, url, _db in sides:
+                drive(
                     key_pem,
                     issuer,
-                    base_url,
-                    "baseline",
+                    url,
+                    name,
                     args.concurrency,
-                    args.launches,
+                    args.warmup,
                     args.client_processes,
-                ),
-            )
+                    cohort="warmup",
+                )
+            # Alternate the sides in rounds, so a change in the machine's speed during
+            # the run (other tenants of the host, thermal) falls on both alike.
+            rounds = max(1, args.rounds)
+            for _round in range(rounds):
+                for name, url, db_name in sides:
+                    totals[name].add(
+                        measured(
+                            servers[name],
+                            db_name,
+                            partial(
+                                drive,
+                                key_pem,
+                                issuer,
+                                url,
+                                name,
+                                args.concurrency,
+                                args.seconds / rounds,
+                                args.client_processes,
+                            ),
+                        )
+                    )
 
-    for label, run in (("pathwise", ours), ("pylti1p3_baseline", base)):
+    ours = totals["pathwise"]
+    for name, run in totals.items():
         if run.errors:
             print(
-                f"# {label}: {len(run.errors)} failed launches, first: {run.errors[0]}",
+                f"# {name}: {len(run.errors)} failed launches, first: {run.errors[0]}",
                 file=sys.stderr,
             )
-    if not ours.latencies or not base.latencies:
+    if not all(run.latencies for run in totals.values()):
         print(f"# server logs kept in {workdir}", file=sys.stderr)
         sys.exit(1)
     print(f"backend: {'postgres+redis' if use_services else 'sqlite'}")
     print(f"concurrent_clients: {args.concurrency} clients")
     report("", ours, database=use_services)
-    report("baseline_", base, database=False)
-    print(f"throughput_ratio_vs_pylti1p3: {ours.rate / base.rate:.2f} x")
+    if "baseline" in totals:
+        base = totals["baseline"]
+        report("baseline_", base, database=False)
+        print(f"throughput_ratio_vs_pylti1p3: {ours.rate / base.rate:.2f} x")
     shutil.rmtree(workdir, ignore_errors=True)
-    if ours.errors or base.errors:
+    if any(run.errors for run in totals.values()):
         sys.exit(1)
 
 
