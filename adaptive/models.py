@@ -432,3 +432,4 @@ CATALOGUE_CLASSES: tuple[type[Base], ...] = (
 # parameters by the configuration counter (a retrain must not rebuild snapshots).
 revision.track(revision.CATALOGUE, *CATALOGUE_CLASSES)
 revision.track(revision.CONFIG, SkillParams)
+revision.track(revision.PATHS, LearnerRole, PathOverride)

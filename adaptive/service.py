@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import BindParameter, Integer, bindparam, or_, select
+from sqlalchemy import BindParameter, Integer, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from adaptive.catalog import ActivityInfo, Catalog, RoleInfo, SkillInfo, SkillLink
@@ -111,6 +111,40 @@ def _visible_frameworks(tenant_id: int) -> Any:
 # tens of milliseconds, and every learner page needs one.
 _SNAPSHOTS = revision.RevisionCache(revision.CATALOGUE, size=64)
 _PARAMS = revision.RevisionCache(revision.CONFIG, size=256)
+_PATH_PEOPLE = revision.RevisionCache(revision.PATHS, size=1024)
+
+
+@dataclass(frozen=True)
+class PeopleWithPaths:
+    """Who in a tenant has a role assignment or an active override at all."""
+
+    roles: frozenset[int]
+    overrides: frozenset[int]
+
+
+def _people_with_paths(session: Session, tenant_id: int) -> PeopleWithPaths:
+    """Most learners have neither: their pages then skip both lookups.
+
+    Exact: assignments and overrides move the ``paths`` revision when they change.
+    """
+
+    def read() -> PeopleWithPaths:
+        roles = session.scalars(
+            select(LearnerRole.person_id)
+            .where(LearnerRole.tenant_id == tenant_id)
+            .distinct()
+        )
+        overrides = session.scalars(
+            select(PathOverride.person_id)
+            .where(
+                PathOverride.tenant_id == tenant_id,
+                PathOverride.revoked_at.is_(None),
+            )
+            .distinct()
+        )
+        return PeopleWithPaths(frozenset(roles), frozenset(overrides))
+
+    return _PATH_PEOPLE.get(session, tenant_id, read)
 
 
 def load_module(session: Session, *, tenant_id: int, module_id: int) -> ModuleSnapshot:
@@ -248,6 +282,8 @@ def learner_role(
     session: Session, *, tenant_id: int, person_id: int, snapshot: ModuleSnapshot
 ) -> RoleInfo | None:
     """The learner's role for this module: an assignment, else the module's default."""
+    if person_id not in _people_with_paths(session, tenant_id).roles:
+        return snapshot.role
     assigned_role_id = session.scalars(
         _ROLE_ASSIGNMENTS_OF,
         {
@@ -335,8 +371,16 @@ def _read_params(session: Session, tenant_id: int) -> ParamSet:
 # rebuilding it and recomputing its compiled-cache key on each request.
 _TENANT: BindParameter[int] = bindparam("tenant_id", type_=Integer)
 _PERSON: BindParameter[int] = bindparam("person_id", type_=Integer)
-_PROFILE_OF = select(LearnerProfile).where(
-    LearnerProfile.tenant_id == _TENANT, LearnerProfile.person_id == _PERSON
+_PROFILE_WITH_SKILLS_OF = (
+    select(LearnerProfile, LearnerSkillState)
+    .outerjoin(
+        LearnerSkillState,
+        and_(
+            LearnerSkillState.tenant_id == LearnerProfile.tenant_id,
+            LearnerSkillState.person_id == LearnerProfile.person_id,
+        ),
+    )
+    .where(LearnerProfile.tenant_id == _TENANT, LearnerProfile.person_id == _PERSON)
 )
 _SKILL_STATES_OF = select(LearnerSkillState).where(
     LearnerSkillState.tenant_id == _TENANT, LearnerSkillState.person_id == _PERSON
@@ -405,10 +449,13 @@ def load_learner(
     params: ParamSet | None = None,
 ) -> LearnerState:
     """Build the learner model from stored rows (creating the profile on first use)."""
-    profile = session.scalars(
-        _PROFILE_OF, {"tenant_id": tenant_id, "person_id": person_id}
-    ).first()
-    if profile is None:
+    who = {"tenant_id": tenant_id, "person_id": person_id}
+    # The profile and its skill rows in one round trip (no skill rows: one NULL row).
+    joined = session.execute(_PROFILE_WITH_SKILLS_OF, who).all()
+    if joined:
+        profile: LearnerProfile = joined[0][0]
+        skill_rows = [row[1] for row in joined if row[1] is not None]
+    else:
         profile = LearnerProfile(
             tenant_id=tenant_id,
             person_id=person_id,
@@ -418,12 +465,8 @@ def load_learner(
         )
         session.add(profile)
         session.flush()
-    rows = {
-        r.skill_id: r
-        for r in session.scalars(
-            _SKILL_STATES_OF, {"tenant_id": tenant_id, "person_id": person_id}
-        )
-    }
+        skill_rows = list(session.scalars(_SKILL_STATES_OF, who))
+    rows = {r.skill_id: r for r in skill_rows}
     states: dict[int, SkillState] = {}
     refresh: dict[int, RefreshState] = {}
     for skill_id, row in rows.items():
@@ -646,6 +689,8 @@ def active_overrides(
     session: Session, *, tenant_id: int, person_id: int, module_id: int | None
 ) -> Overrides:
     """Fold the active override rows (oldest first) into the policy's Overrides."""
+    if person_id not in _people_with_paths(session, tenant_id).overrides:
+        return Overrides()
     rows = session.execute(
         _ACTIVE_OVERRIDES_OF,
         {"tenant_id": tenant_id, "person_id": person_id, "module_id": module_id},

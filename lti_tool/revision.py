@@ -37,6 +37,8 @@ from lti_tool.db import Base
 
 CATALOGUE = "catalogue"
 CONFIG = "config"
+PATHS = "paths"  # managers' say over learners' paths: role assignments, overrides
+KINDS = (CATALOGUE, CONFIG, PATHS)
 _STAMP_KEY = "pathwise.revision_stamp"
 _NO_STAMP = object()
 
@@ -57,15 +59,18 @@ class Revision(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     catalogue: Mapped[str] = mapped_column(String(36))
     config: Mapped[str] = mapped_column(String(36))
+    paths: Mapped[str] = mapped_column(String(36))
 
 
 @dataclass(frozen=True)
 class Stamp:
     catalogue: str
     config: str
+    paths: str
 
     def key(self, kind: str) -> str:
-        return self.catalogue if kind == CATALOGUE else self.config
+        value: str = getattr(self, kind)
+        return value
 
 
 _TRACKED: dict[type[Any], str] = {}
@@ -79,7 +84,9 @@ def track(kind: str, *classes: type[Any]) -> None:
         _TRACKED_TABLES[cls.__table__.name] = kind
 
 
-_STAMP_QUERY = select(Revision.catalogue, Revision.config).where(Revision.id == 1)
+_STAMP_QUERY = select(Revision.catalogue, Revision.config, Revision.paths).where(
+    Revision.id == 1
+)
 
 
 def current_stamp(session: Session) -> Stamp | None:
@@ -94,22 +101,20 @@ def current_stamp(session: Session) -> Stamp | None:
     if row is None:
         session.info[_STAMP_KEY] = _NO_STAMP
         return None
-    stamp = Stamp(row.catalogue, row.config)
+    stamp = Stamp(row.catalogue, row.config, row.paths)
     session.info[_STAMP_KEY] = stamp
     return stamp
 
 
 def bump(session: Session, kinds: set[str]) -> None:
     """Give ``kinds`` fresh values; creates the row on a database that has none."""
-    values = {kind: str(uuid.uuid4()) for kind in kinds if kind in (CATALOGUE, CONFIG)}
+    values = {kind: str(uuid.uuid4()) for kind in kinds if kind in KINDS}
     if not values:
         return
     result = session.execute(update(Revision).where(Revision.id == 1).values(**values))
     if not getattr(result, "rowcount", 0):
         session.execute(
-            insert(Revision).values(
-                id=1, catalogue=str(uuid.uuid4()), config=str(uuid.uuid4())
-            )
+            insert(Revision).values(id=1, **{k: str(uuid.uuid4()) for k in KINDS})
         )
     # A new value per bump: what this transaction caches under it is never seen by
     # anyone if it rolls back, and is exactly what commits if it does not.

@@ -73,6 +73,7 @@ NONCE_TTL_S = 24 * 3600
 JWKS_CACHE_TTL_S = 300
 JWKS_TIMEOUT_S = 5
 JWKS_REFETCH_COOLDOWN_S = 10
+LAST_SEEN_RESOLUTION = dt.timedelta(minutes=1)
 
 ADMIN_ROLE_SUFFIXES = ("#Administrator", "/Administrator")
 INSTRUCTOR_ROLE_SUFFIXES = (
@@ -665,7 +666,10 @@ def record_launch(
         value = claims.get(claim)
         if isinstance(value, str) and value:
             setattr(person, attr, value)
-    person.last_seen_at = now
+    # Every launch has its own row; last_seen_at only answers "active lately?", so a
+    # relaunch within a minute (a reload, back to the course and in again) skips the write.
+    if person.last_seen_at is None or now - person.last_seen_at >= LAST_SEEN_RESOLUTION:
+        person.last_seen_at = now
     if _is_new(person):
         session.flush()  # new rows need their ids below; known rows flush once, at the end
 

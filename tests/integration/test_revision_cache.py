@@ -163,3 +163,57 @@ def test_without_a_revision_row_nothing_is_cached(engine: Engine) -> None:
         assert calls == [1, 1]
     finally:
         truncate_all(engine)
+
+
+def test_a_managers_override_reaches_the_next_page_in_any_process(
+    engine: Engine,
+) -> None:
+    """Learners without overrides skip the lookup; a new override is seen at once."""
+    import datetime as dt
+
+    from adaptive import service as adaptive_service
+    from tests.integration.test_adaptive_service import (
+        make_module,
+        make_person,
+        make_tenant,
+    )
+
+    now = dt.datetime(2025, 3, 3, 9, 0, tzinfo=dt.UTC)
+    try:
+        with Session(engine) as session:
+            tenant = make_tenant(session, "paths")
+            catalogue = make_module(session, None)
+            person = make_person(session, tenant, "learner-paths")
+            ids = (tenant.id, person.id, catalogue["module"].id)
+            pinned = catalogue["acts"]["refresher-b"].id
+            session.commit()
+        tid, pid, mid = ids
+        with Session(engine) as session:
+            step = adaptive_service.next_step(
+                session, tenant_id=tid, person_id=pid, module_id=mid, now=now
+            )
+            assert step.reason.code != "pinned"
+        with _queries(engine) as seen, Session(engine) as session:
+            adaptive_service.next_step(
+                session, tenant_id=tid, person_id=pid, module_id=mid, now=now
+            )
+        assert not [q for q in seen if "path_overrides" in q or "learner_roles" in q]
+        with Session(engine) as manager:
+            adaptive_service.set_override(
+                manager,
+                tenant_id=tid,
+                person_id=pid,
+                kind="pin",
+                actor="manager:1",
+                module_id=mid,
+                activity_id=pinned,
+                now=now,
+            )
+            manager.commit()
+        with Session(engine) as session:
+            step = adaptive_service.next_step(
+                session, tenant_id=tid, person_id=pid, module_id=mid, now=now
+            )
+            assert step.activity_id == pinned and step.reason.code == "pinned"
+    finally:
+        truncate_all(engine)

@@ -1,4 +1,4 @@
-"""one revision row for the per-process catalogue and configuration caches
+"""one revision row for the per-process catalogue, configuration and path caches
 
 Revision ID: 0002
 Revises: 0001
@@ -23,12 +23,20 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("catalogue", sa.String(length=36), nullable=False),
         sa.Column("config", sa.String(length=36), nullable=False),
+        sa.Column("paths", sa.String(length=36), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_revisions")),
     )
     # Fresh values: every process's cache starts empty against this database.
     op.bulk_insert(
         revisions,
-        [{"id": 1, "catalogue": str(uuid.uuid4()), "config": str(uuid.uuid4())}],
+        [
+            {
+                "id": 1,
+                "catalogue": str(uuid.uuid4()),
+                "config": str(uuid.uuid4()),
+                "paths": str(uuid.uuid4()),
+            }
+        ],
     )
     op.drop_table("catalogue_revisions")
 
