@@ -428,8 +428,9 @@ CATALOGUE_CLASSES: tuple[type[Base], ...] = (
     ModuleActivity,
 )
 
-# Module snapshots are cached per process by the catalogue counter; fitted
-# parameters by the configuration counter (a retrain must not rebuild snapshots).
+# Module snapshots are cached per process by the catalogue revision; fitted
+# parameters by the configuration revision (a retrain must not rebuild snapshots);
+# who has role assignments or overrides by the paths revision.
 revision.track(revision.CATALOGUE, *CATALOGUE_CLASSES)
 revision.track(revision.CONFIG, SkillParams)
 revision.track(revision.PATHS, LearnerRole, PathOverride)

@@ -3,8 +3,9 @@
 Every launch reads things an admin or author rarely changes: the platform
 registration, the deployment (tenant), LRS connections, the catalogue, fitted
 parameters. Querying each of them on every request cost most of a launch's time.
-Instead, one row carries two counters, and any change to a tracked table bumps
-the matching counter *in the same transaction* (ORM flushes and bulk DML alike).
+Instead, one row carries a value per kind (catalogue, configuration, paths), and
+any change to a tracked table gives its kind a fresh random value *in the same
+transaction* (ORM flushes and bulk DML alike).
 A session reads the stamp once (one primary-key read), and a process-local cache
 keyed by that stamp answers everything else. So another process's change is seen
 at the next request, with no time-to-live and no shared memory.
@@ -78,7 +79,7 @@ _TRACKED_TABLES: dict[str, str] = {}
 
 
 def track(kind: str, *classes: type[Any]) -> None:
-    """Changes to these mapped classes (and their tables) bump the ``kind`` counter."""
+    """Changes to these mapped classes (and their tables) give ``kind`` a new value."""
     for cls in classes:
         _TRACKED[cls] = kind
         _TRACKED_TABLES[cls.__table__.name] = kind
@@ -122,11 +123,13 @@ def bump(session: Session, kinds: set[str]) -> None:
 
 
 def _bump_on_flush(session: Session, _context: Any, _instances: Any) -> None:
-    kinds = {
-        _TRACKED[type(obj)]
-        for obj in (*session.new, *session.dirty, *session.deleted)
-        if type(obj) in _TRACKED
-    }
+    # ``dirty`` holds every object an attribute was set on, changed or not.
+    changed = (
+        *session.new,
+        *session.deleted,
+        *(obj for obj in session.dirty if session.is_modified(obj)),
+    )
+    kinds = {_TRACKED[type(obj)] for obj in changed if type(obj) in _TRACKED}
     if kinds:
         bump(session, kinds)
 
