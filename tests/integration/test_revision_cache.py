@@ -128,25 +128,11 @@ def test_unknown_issuer_is_cached_until_a_platform_is_added(engine: Engine) -> N
         with Session(engine) as reader:
             assert DatabaseToolConf(reader).registration_row(ISSUER, "other") is None
         with Session(engine) as session:
-            _add_registration_with_client(session, "other")
+            _add_registration(session, "other")
         with Session(engine) as reader:
             assert DatabaseToolConf(reader).registration_row(ISSUER, "other")
     finally:
         truncate_all(engine)
-
-
-def _add_registration_with_client(session: Session, client_id: str) -> None:
-    session.add(
-        Registration(
-            name="Second client",
-            issuer=ISSUER,
-            client_id=client_id,
-            auth_login_url=ISSUER + "/auth",
-            auth_token_url=ISSUER + "/token",
-            key_set_url=ISSUER + "/jwks",
-        )
-    )
-    session.commit()
 
 
 def test_without_a_revision_row_nothing_is_cached(engine: Engine) -> None:
