@@ -354,6 +354,39 @@ def keys_list() -> None:
             click.echo(f"{key.kid}\t{key.created_at:%Y-%m-%d %H:%M}\t{status}")
 
 
+@keys_group.command("reencrypt")
+def keys_reencrypt() -> None:
+    """Re-encrypt every stored secret under the first PATHWISE_ENCRYPTION_KEY."""
+    _runtime()
+    from lti_tool.db import session_scope
+    from lti_tool.keys import reencrypt_secrets
+    from lti_tool.models import AuditEntry
+
+    def progress(what: str, done: int, total: int) -> None:
+        click.echo(f"\r{what}: {done}/{total}", nl=done == total)
+
+    try:
+        with session_scope() as session:
+            report = reencrypt_secrets(session, progress=progress)
+            session.add(
+                AuditEntry(
+                    actor=f"cli:{os.environ.get('USER', 'unknown')}",
+                    action="keys.reencrypted",
+                    target="secrets",
+                    details={
+                        "signing_keys": report.signing_keys,
+                        "lrs_secrets": report.lrs_secrets,
+                    },
+                )
+            )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"Re-encrypted {report.signing_keys} signing keys and {report.lrs_secrets} LRS "
+        "secrets under the first PATHWISE_ENCRYPTION_KEY; the other keys can be removed."
+    )
+
+
 @keys_group.command("generate-encryption-key")
 def keys_generate_encryption_key() -> None:
     """Print a new Fernet key for PATHWISE_ENCRYPTION_KEY."""
