@@ -415,12 +415,29 @@ def enqueue_statement(
     problems = st.validate_statement(statement)
     if problems:
         raise ValueError("invalid statement: " + "; ".join(problems))
-    statement_id = str(statement["id"])
-    existing = session.scalars(
-        select(OutboxStatement).where(OutboxStatement.statement_id == statement_id)
-    ).first()
+    existing = _outbox_entry(session, str(statement["id"]))
     if existing is not None:
         return existing
+    return _add_to_outbox(
+        session, tenant_id=tenant_id, statement=statement, person_id=person_id
+    )
+
+
+def _outbox_entry(session: Session, statement_id: str) -> OutboxStatement | None:
+    return session.scalars(
+        select(OutboxStatement).where(OutboxStatement.statement_id == statement_id)
+    ).first()
+
+
+def _add_to_outbox(
+    session: Session,
+    *,
+    tenant_id: int,
+    statement: Mapping[str, Any],
+    person_id: int | None,
+) -> OutboxStatement:
+    """Insert a validated statement not yet in the outbox; kick delivery after commit."""
+    statement_id = str(statement["id"])
     verb_iri = str(statement["verb"]["id"])
     row = OutboxStatement(
         tenant_id=tenant_id,
@@ -456,11 +473,7 @@ def emit_statement(
     ``key`` names the event (e.g. ``"answer:123"``): the same key gives the same
     statement id, so emitting twice is harmless (and costs one lookup, no building).
     """
-    existing = session.scalars(
-        select(OutboxStatement).where(
-            OutboxStatement.statement_id == st.statement_uuid(key)
-        )
-    ).first()
+    existing = _outbox_entry(session, st.statement_uuid(key))
     if existing is not None:
         return existing
     spec = st.StatementSpec(
@@ -475,7 +488,8 @@ def emit_statement(
         parent=parent,
         context_extensions=dict(context_extensions or {}),
     )
-    return enqueue_statement(
+    # build_statement validates what it builds; the lookup above was the only one.
+    return _add_to_outbox(
         session,
         tenant_id=person.tenant_id,
         statement=st.build_statement(spec),
