@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adaptive.catalogue_io import (
+from adaptive.core.catalogue_io import (
     ActivityDoc,
     CatalogueDoc,
     FrameworkDoc,
@@ -41,7 +41,7 @@ from adaptive.models import (
     Skill,
     SkillPrerequisite,
 )
-from lti_tool.models import AuditEntry
+from lti_tool.infra.models import AuditEntry
 
 DEMO_PACKAGE = "lti_tool"
 DEMO_RESOURCE = "demo/ai_readiness.json"

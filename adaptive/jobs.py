@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from adaptive.training import fit_skill_params, tenants_with_evidence
-from lti_tool.db import session_scope
+from lti_tool.infra.db import session_scope
 
 
 def retrain_model(tenant_id: int | None = None) -> list[dict[str, Any]]:

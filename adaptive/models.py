@@ -20,8 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lti_tool import revision
-from lti_tool.db import Base, utcnow
+from lti_tool.infra import revision
+from lti_tool.infra.db import Base, utcnow
 
 DEFAULT_SCALE = [
     "Not yet",

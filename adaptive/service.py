@@ -16,14 +16,39 @@ import numpy as np
 from sqlalchemy import BindParameter, Integer, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
-from adaptive.catalog import ActivityInfo, Catalog, RoleInfo, SkillInfo, SkillLink
-from adaptive.learner import (
+from adaptive.core.catalogue import (
+    ActivityInfo,
+    Catalog,
+    RoleInfo,
+    SkillInfo,
+    SkillLink,
+)
+from adaptive.core.learner import (
     LearnerModel,
     Observation,
     ParamSet,
     SkillState,
     UpdateResult,
 )
+from adaptive.core.params import BKTParams
+from adaptive.core.placement import (
+    PlacementConfig,
+    Probe,
+    next_placement_step,
+    placement_observation,
+)
+from adaptive.core.policy import (
+    AttemptRecord,
+    Overrides,
+    PolicyConfig,
+    PolicyInput,
+    Recommendation,
+    effective_targets,
+    mastery_reached,
+    progress_report,
+)
+from adaptive.core.policy import next_step as decide_next_step
+from adaptive.core.refresh import RefreshScheduler, RefreshState
 from adaptive.models import (
     OVERRIDE_KINDS,
     Activity,
@@ -44,27 +69,8 @@ from adaptive.models import (
     SkillParams,
     SkillPrerequisite,
 )
-from adaptive.params import BKTParams
-from adaptive.placement import (
-    PlacementConfig,
-    Probe,
-    next_placement_step,
-    placement_observation,
-)
-from adaptive.policy import (
-    AttemptRecord,
-    Overrides,
-    PolicyConfig,
-    PolicyInput,
-    Recommendation,
-    effective_targets,
-    mastery_reached,
-    progress_report,
-)
-from adaptive.policy import next_step as decide_next_step
-from adaptive.refresh import RefreshScheduler, RefreshState
-from lti_tool import revision
-from lti_tool.models import AuditEntry
+from lti_tool.infra import revision
+from lti_tool.infra.models import AuditEntry
 
 HISTORY_WINDOW = 20
 PLACEMENT_KIND = "placement_item"
@@ -1078,7 +1084,7 @@ def next_step(
     time_budget_min: float | None = None,
     config: PolicyConfig | None = None,
 ) -> Recommendation:
-    """The learner's next step in this module with its reason (see adaptive.policy)."""
+    """The learner's next step in this module with its reason (see adaptive.core.policy)."""
     snapshot, state, role = _learner_in_module(
         session, tenant_id=tenant_id, person_id=person_id, module_id=module_id
     )

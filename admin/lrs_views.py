@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from admin.lrs_forms import ActionForm, LrsConnectionForm, RulesForm
 from admin.views import admin_required, bp
-from lti_tool.models import Deployment, Registration
-from lti_tool.web import request_session
+from lti_tool.infra.models import Deployment, Registration
+from lti_tool.web.transaction import request_session
 from xapi import service
+from xapi.core.rules import RuleError
 from xapi.models import LrsConnection
-from xapi.rules import RuleError
 
 
 def _actor() -> str:

@@ -20,10 +20,8 @@ from flask import (
 from sqlalchemy import func, select
 
 from admin.forms import ActionForm, LoginForm, PlatformForm
-from lti_tool import registration_service
-from lti_tool.admin_users import authenticate
-from lti_tool.keys import rotate_signing_key
-from lti_tool.models import (
+from admin.users import authenticate
+from lti_tool.infra.models import (
     AuditEntry,
     Deployment,
     Launch,
@@ -31,7 +29,9 @@ from lti_tool.models import (
     Registration,
     ToolKey,
 )
-from lti_tool.web import request_session, settings
+from lti_tool.lti import registration as registration_service
+from lti_tool.lti.keys import rotate_signing_key
+from lti_tool.web.transaction import request_session, settings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from adaptive.params import BKTParams
+from adaptive.core.params import BKTParams
 
 
 @dataclass(frozen=True, slots=True)

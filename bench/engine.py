@@ -28,16 +28,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from adaptive.catalog import ActivityInfo, Catalog, SkillInfo, SkillLink
-from adaptive.learner import LearnerModel, Observation
-from adaptive.policy import (
+from adaptive.core.catalogue import ActivityInfo, Catalog, SkillInfo, SkillLink
+from adaptive.core.learner import LearnerModel, Observation
+from adaptive.core.policy import (
     AttemptRecord,
     PolicyConfig,
     PolicyInput,
     mastery_reached,
     next_step,
 )
-from adaptive.refresh import RefreshScheduler, RefreshState
+from adaptive.core.refresh import RefreshScheduler, RefreshState
 
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 KINDS = ("lesson", "worked_example", "quiz", "practice", "refresher")

@@ -48,12 +48,13 @@ from cryptography.fernet import Fernet  # noqa: E402
 from sqlalchemy import delete, func, select  # noqa: E402
 
 from adaptive.models import Activity, ActivitySkill, Evidence, Framework, Skill  # noqa: E402
-from lti_tool.crypto import configure_secrets  # noqa: E402
-from lti_tool.db import Base, db, import_all_models, session_scope  # noqa: E402
-from lti_tool.models import Deployment, Person, Registration  # noqa: E402
-from xapi import profile, service  # noqa: E402
+from lti_tool.infra.crypto import configure_secrets  # noqa: E402
+from lti_tool.infra.db import Base, db, import_all_models, session_scope  # noqa: E402
+from lti_tool.infra.models import Deployment, Person, Registration  # noqa: E402
+from xapi import service  # noqa: E402
 from xapi.client import LrsClient, StatementQuery  # noqa: E402
-from xapi.statements import parse_timestamp  # noqa: E402
+from xapi.core import profile  # noqa: E402
+from xapi.core.statements import parse_timestamp  # noqa: E402
 
 LRS_DIR = Path(
     os.environ.get(

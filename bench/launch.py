@@ -55,7 +55,7 @@ from werkzeug.serving import make_server
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lti_tool.devplatform import (  # noqa: E402
+from lti_tool.devplatform.platform import (  # noqa: E402
     DEMO_COURSE_ID,
     LEARNER,
     DevPlatform,
@@ -480,7 +480,7 @@ def main() -> None:
 
         redis.Redis.from_url(redis_url).flushdb()
 
-    from lti_tool.devplatform import generate_rsa_key
+    from lti_tool.devplatform.platform import generate_rsa_key
 
     lms_key = generate_rsa_key()
     key_pem = lms_key.private_bytes(

@@ -33,7 +33,7 @@ from sklearn.metrics import roc_auc_score
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from adaptive.fit import (  # noqa: E402
+from adaptive.core.fit import (  # noqa: E402
     ResponseLog,
     fit_model,
     predict_bkt,
@@ -162,18 +162,18 @@ def engine_agreement(
 ) -> float | str:
     """Max |difference| between our vectorised predictions and the engine's updates.
 
-    Replays a few held-out learners through ``adaptive.learner.LearnerModel`` with
+    Replays a few held-out learners through ``adaptive.core.learner.LearnerModel`` with
     two levels (classic BKT) and no ability, and through :func:`predict_sequence`.
     """
     import datetime as dt
 
-    from adaptive.fit import SkillParamArrays
+    from adaptive.core.fit import SkillParamArrays
 
     assert isinstance(model_params, SkillParamArrays)
     try:
-        from adaptive.learner import LearnerModel, Observation, ParamSet
+        from adaptive.core.learner import LearnerModel, Observation, ParamSet
     except ImportError as exc:
-        return f"adaptive.learner not importable ({exc})"
+        return f"adaptive.core.learner not importable ({exc})"
     learners = np.unique(test.learner)[:n_learners]
     mask = np.isin(test.learner, learners)
     sub = test.subset(mask)
@@ -199,7 +199,7 @@ def engine_agreement(
             )
         )
         worst = max(worst, abs(result.predicted_correct - float(ours[i])))
-    # and the plain-Python reference in adaptive.fit
+    # and the plain-Python reference in adaptive.core.fit
     first = sub.subset(
         (sub.learner == learners[0]) & (sub.skill == sub.skill[order[0]])
     )

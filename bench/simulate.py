@@ -25,7 +25,7 @@ sees their answers.
   the linear course has none), the share of target skills at target.
 * Parameters: the model's defaults (``--params default``), or, with ``--params
   fitted``, what the nightly retrain does: a pilot cohort (other seeds) goes through
-  the adaptive arm first and ``adaptive.fit.fit_model`` refits per-skill parameters
+  the adaptive arm first and ``adaptive.core.fit.fit_model`` refits per-skill parameters
   on its evidence.
 
 Run: ``python bench/simulate.py`` (a few minutes) or ``--quick`` (seconds).
@@ -50,16 +50,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _simulated_learners import GROUPS, SimLearner, learn_probability, make_learner
 
-from adaptive.catalog import ActivityInfo, Catalog, SkillInfo, SkillLink
-from adaptive.fit import ResponseLog, fit_model
-from adaptive.learner import LearnerModel, Observation, ParamSet
-from adaptive.placement import (
+from adaptive.core.catalogue import ActivityInfo, Catalog, SkillInfo, SkillLink
+from adaptive.core.fit import ResponseLog, fit_model
+from adaptive.core.learner import LearnerModel, Observation, ParamSet
+from adaptive.core.placement import (
     PlacementConfig,
     Probe,
     next_placement_step,
     placement_observation,
 )
-from adaptive.policy import (
+from adaptive.core.policy import (
     AttemptRecord,
     PolicyConfig,
     PolicyInput,
@@ -67,7 +67,7 @@ from adaptive.policy import (
     mastery_reached,
     next_step,
 )
-from adaptive.refresh import RefreshScheduler, RefreshState
+from adaptive.core.refresh import RefreshScheduler, RefreshState
 
 START = dt.datetime(2025, 1, 6, 9, 0, tzinfo=dt.UTC)
 SESSION_MIN = 30.0

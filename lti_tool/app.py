@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask, render_template
 from werkzeug.exceptions import HTTPException
 
-from lti_tool import web
-from lti_tool.config import Settings
-from lti_tool.crypto import configure_secrets
-from lti_tool.db import db
-from lti_tool.health import readiness
-from lti_tool.queue import job_queue
-
-
-def configure_runtime(settings: Settings) -> None:
-    """Wire process-wide resources (engine, queue, secrets); shared by web, worker, CLI."""
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    db.configure(settings.database_url)
-    job_queue.configure(settings.redis_url)
-    configure_secrets(settings.encryption_keys)
+from lti_tool.infra.config import Settings
+from lti_tool.infra.health import readiness
+from lti_tool.infra.queue import job_queue
+from lti_tool.runtime import configure_runtime
+from lti_tool.web import transaction as web
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -55,8 +41,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf = CSRFProtect(app)
 
     from admin.views import bp as admin_bp
-    from lti_tool.views import bp as lti_bp
-    from lti_tool.views import learner_bp
+    from lti_tool.web.views import bp as lti_bp
+    from lti_tool.web.views import learner_bp
 
     # One routing table. LTI endpoints are called by LMSs (form posts signed by JWT,
     # not by our CSRF token); learner API calls carry the signed launch token instead.
@@ -66,7 +52,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(learner_bp)
     app.register_blueprint(admin_bp)
     if settings.dev_platform_enabled and not settings.is_production:
-        from lti_tool.devplatform import bp as dev_bp
+        from lti_tool.devplatform.platform import bp as dev_bp
 
         app.register_blueprint(dev_bp)
 

@@ -14,8 +14,8 @@ from redis import Redis
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from lti_tool.config import Settings
-from lti_tool.db import Base, db, import_all_models, make_engine
+from lti_tool.infra.config import Settings
+from lti_tool.infra.db import Base, db, import_all_models, make_engine
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")

@@ -1,6 +1,6 @@
 """Test harness: the development LMS and the tool on real loopback ports, and a browser-like client.
 
-The LMS (lti_tool.devplatform.DevPlatform) runs as a real HTTP server so the
+The LMS (lti_tool.devplatform.platform.DevPlatform) runs as a real HTTP server so the
 tool fetches its JWKS and calls its token, AGS and NRPS endpoints over HTTP;
 the tool runs with create_app on its own port. ``LtiBrowser`` walks the launch
 as a browser would: login initiation, redirect to the LMS, the auto-posted
@@ -32,9 +32,7 @@ from flask import Flask
 from sqlalchemy import Engine, select
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from lti_tool.config import Settings
-from lti_tool.db import db, session_scope
-from lti_tool.devplatform import (
+from lti_tool.devplatform.platform import (
     DROP,
     LEARNER,
     MESSAGE_RESOURCE_LINK,
@@ -45,8 +43,10 @@ from lti_tool.devplatform import (
     ensure_registration,
     generate_rsa_key,
 )
-from lti_tool.keys import active_keys, create_signing_key
-from lti_tool.models import Registration
+from lti_tool.infra.config import Settings
+from lti_tool.infra.db import db, session_scope
+from lti_tool.infra.models import Registration
+from lti_tool.lti.keys import active_keys, create_signing_key
 from tests.conftest import truncate_all
 
 LAUNCH_LOGGER = "pathwise.launch"

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from adaptive.models import Activity, ActivitySkill, Framework, Skill
-from lti_tool.models import Deployment, Person, Registration
-from xapi import profile
+from lti_tool.infra.models import Deployment, Person, Registration
+from xapi.core import profile
 
 ISSUER = "https://lms.example.edu"
 ADL = "http://adlnet.gov/expapi/verbs/"

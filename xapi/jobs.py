@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from lti_tool.db import session_scope
-from lti_tool.queue import QUEUE_OUTBOX, QUEUE_SYNC, enqueue, job_queue
+from lti_tool.infra.db import session_scope
+from lti_tool.infra.queue import QUEUE_OUTBOX, QUEUE_SYNC, enqueue, job_queue
 from xapi import service
 from xapi.models import LrsConnection
 

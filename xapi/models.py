@@ -17,9 +17,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lti_tool import revision
-from lti_tool.crypto import secret_box
-from lti_tool.db import Base, utcnow
+from lti_tool.infra import revision
+from lti_tool.infra.crypto import secret_box
+from lti_tool.infra.db import Base, utcnow
 
 ACTOR_ACCOUNT = "account"
 ACTOR_MBOX = "mbox"
@@ -207,7 +207,7 @@ class VoidedStatement(Base):
 
 
 class EvidenceRuleSet(Base):
-    """A tenant's evidence rules (JSON, see xapi.rules); absent = the defaults."""
+    """A tenant's evidence rules (JSON, see xapi.core.rules); absent = the defaults."""
 
     __tablename__ = "xapi_rule_sets"
 
@@ -219,5 +219,5 @@ class EvidenceRuleSet(Base):
     updated_by: Mapped[str] = mapped_column(String(300), default="")
 
 
-# Launches read these from a per-process cache (lti_tool.revision).
+# Launches read these from a per-process cache (lti_tool.infra.revision).
 revision.track(revision.CONFIG, LrsConnection, EvidenceRuleSet)

@@ -38,10 +38,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from adaptive.models import Activity, ActivitySkill, Evidence, Framework, Skill
-from lti_tool import revision
-from lti_tool.db import utcnow
-from lti_tool.models import AuditEntry, Deployment, Person, Registration
-from xapi import statements as st
+from lti_tool.infra import revision
+from lti_tool.infra.db import utcnow
+from lti_tool.infra.models import AuditEntry, Deployment, Person, Registration
 from xapi.client import (
     BudgetExceeded,
     LrsClient,
@@ -51,6 +50,8 @@ from xapi.client import (
     RetryPolicy,
     StatementQuery,
 )
+from xapi.core import statements as st
+from xapi.core.rules import RuleSet, default_rules, parse_rules
 from xapi.models import (
     ACTOR_ACCOUNT,
     ACTOR_MBOX,
@@ -73,7 +74,6 @@ from xapi.models import (
     UnmatchedActor,
     VoidedStatement,
 )
-from xapi.rules import RuleSet, default_rules, parse_rules
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +304,7 @@ def import_rules(
     _audit(
         session,
         actor=actor,
-        action="xapi.rules.import",
+        action="xapi.core.rules.import",
         target=f"tenant:{tenant_id}",
         tenant_id=tenant_id,
         details={"rules": [r.key for r in rules.rules]},
@@ -522,7 +522,7 @@ def after_commit(session: Session, flag: str, action: Callable[[], None]) -> Non
 
 def _deliver_after_commit(session: Session) -> None:
     def kick() -> None:
-        from lti_tool.queue import QUEUE_OUTBOX, job_queue
+        from lti_tool.infra.queue import QUEUE_OUTBOX, job_queue
         from xapi.jobs import OUTBOX_GATE, send_pending_statements
 
         job_queue.enqueue_coalesced(
@@ -1803,7 +1803,7 @@ def pull_at_launch(
     if not report.complete:
 
         def resume() -> None:
-            from lti_tool.queue import QUEUE_SYNC, enqueue
+            from lti_tool.infra.queue import QUEUE_SYNC, enqueue
             from xapi.jobs import continue_learner_pull
 
             enqueue(continue_learner_pull, person_id, queue=QUEUE_SYNC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from lti_tool.db import Base, import_all_models, make_engine
+from lti_tool.infra.db import Base, import_all_models, make_engine
 
 import_all_models()
 target_metadata = Base.metadata

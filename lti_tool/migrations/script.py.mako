@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import lti_tool.db
+import lti_tool.infra.db
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}

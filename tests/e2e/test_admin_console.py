@@ -9,9 +9,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from lti_tool.admin_users import create_admin_user
-from lti_tool.db import db, session_scope
-from lti_tool.models import AuditEntry, Registration
+from admin.users import create_admin_user
+from lti_tool.infra.db import db, session_scope
+from lti_tool.infra.models import AuditEntry, Registration
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from lti_tool.db import db
+from lti_tool.infra.db import db
 from tests.conftest import require_service
 from tests.lti_platform import serve
 
@@ -43,7 +43,7 @@ pytestmark = pytest.mark.browser
 def demo_url(tmp_path: Path, engine: Engine) -> Iterator[str]:
     """Pathwise as `pathwise demo` runs it: migrated SQLite, demo seed, dev LMS, real port."""
     from lti_tool.app import create_app
-    from lti_tool.cli_core import _seed_demo, upgrade_database
+    from lti_tool.cli.core import _seed_demo, upgrade_database
     from tests.conftest import make_test_settings
 
     demo_dir = tmp_path / "demo"

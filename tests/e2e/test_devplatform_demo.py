@@ -11,10 +11,10 @@ import requests
 from sqlalchemy import Engine, select
 
 from adaptive.catalogue_service import seed_demo
-from lti_tool.config import Settings
-from lti_tool.db import session_scope
-from lti_tool.devplatform import DEV_CLIENT_ID, KEY_FILE
-from lti_tool.models import Registration
+from lti_tool.devplatform.platform import DEV_CLIENT_ID, KEY_FILE
+from lti_tool.infra.config import Settings
+from lti_tool.infra.db import session_scope
+from lti_tool.infra.models import Registration
 from tests.conftest import truncate_all
 from tests.lti_platform import parse_form, running_tool
 

@@ -10,10 +10,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lti_tool.config import Settings
-from lti_tool.db import db
-from lti_tool.models import AuditEntry, Deployment, Registration
-from lti_tool.registration_service import make_invitation
+from lti_tool.infra.config import Settings
+from lti_tool.infra.db import db
+from lti_tool.infra.models import AuditEntry, Deployment, Registration
+from lti_tool.lti.registration import make_invitation
 from tests.support_http import serve_in_thread
 
 REG_TOKEN = "reg-token-123"
@@ -123,7 +123,7 @@ def test_issuer_that_does_not_match_its_configuration_url_is_refused(
 
 def test_production_requires_a_signed_invitation(settings: Settings) -> None:
     prod = settings.with_overrides(environment="production")
-    from lti_tool.registration_service import RegistrationFailed, register_platform
+    from lti_tool.lti.registration import RegistrationFailed, register_platform
 
     with db.session() as s, pytest.raises(RegistrationFailed, match="not valid"):
         register_platform(
@@ -157,6 +157,6 @@ def test_production_requires_a_signed_invitation(settings: Settings) -> None:
 def test_configuration_url_must_belong_to_the_issuer(
     issuer: str, url: str, ok: bool
 ) -> None:
-    from lti_tool.registration_service import _issuer_matches
+    from lti_tool.lti.registration import _issuer_matches
 
     assert _issuer_matches(issuer, url) is ok

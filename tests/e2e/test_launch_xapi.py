@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from adaptive.catalogue_service import seed_demo
 from adaptive.models import Evidence, Module, Skill
-from lti_tool.db import session_scope
-from lti_tool.devplatform import LEARNER
-from lti_tool.models import Person, ResourceLink
+from lti_tool.devplatform.platform import LEARNER
+from lti_tool.infra.db import session_scope
+from lti_tool.infra.models import Person, ResourceLink
 from tests.lrs_fixture import LocalLrs, lrs  # noqa: F401 - fixture
 from tests.lti_platform import LtiHarness
 from xapi import service as xapi_service

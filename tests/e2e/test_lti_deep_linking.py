@@ -9,8 +9,7 @@ import jwt
 import pytest
 
 from adaptive.models import Framework, Module
-from lti_tool.db import session_scope
-from lti_tool.devplatform import (
+from lti_tool.devplatform.platform import (
     ADMIN,
     CLAIM_DL_CONTENT_ITEMS,
     CLAIM_MESSAGE_TYPE,
@@ -19,6 +18,7 @@ from lti_tool.devplatform import (
     MESSAGE_DEEP_LINKING,
     SampleUser,
 )
+from lti_tool.infra.db import session_scope
 from tests.lti_platform import LiveTool, LtiHarness, parse_form
 
 

@@ -15,9 +15,7 @@ import requests
 from sqlalchemy import Engine, delete, select
 
 from adaptive.models import Framework, Module
-from lti_tool.config import Settings
-from lti_tool.db import session_scope
-from lti_tool.devplatform import (
+from lti_tool.devplatform.platform import (
     ADMIN,
     CLAIM_MESSAGE_TYPE,
     DROP,
@@ -28,7 +26,9 @@ from lti_tool.devplatform import (
     ToolConfig,
     generate_rsa_key,
 )
-from lti_tool.models import (
+from lti_tool.infra.config import Settings
+from lti_tool.infra.db import session_scope
+from lti_tool.infra.models import (
     UNKNOWN_DEPLOYMENT_AUTO,
     Deployment,
     Launch,

@@ -19,10 +19,10 @@ from pylti1p3.names_roles import NamesRolesProvisioningService
 from pylti1p3.service_connector import ServiceConnector
 from sqlalchemy import select
 
-from lti_tool.db import session_scope
-from lti_tool.devplatform import CLAIM_AGS, DROP, LEARNER, SCOPE_SCORE
-from lti_tool.models import Registration, ResourceLink
-from lti_tool.tool_conf import to_lti_registration
+from lti_tool.devplatform.platform import CLAIM_AGS, DROP, LEARNER, SCOPE_SCORE
+from lti_tool.infra.db import session_scope
+from lti_tool.infra.models import Registration, ResourceLink
+from lti_tool.lti.tool_conf import to_lti_registration
 from tests.lti_platform import LtiHarness
 
 

@@ -10,9 +10,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 import admin.lrs_views  # noqa: F401 - registers the routes on admin.bp
-from lti_tool.admin_users import create_admin_user
-from lti_tool.db import session_scope
-from lti_tool.models import AuditEntry
+from admin.users import create_admin_user
+from lti_tool.infra.db import session_scope
+from lti_tool.infra.models import AuditEntry
 from tests.lrs_fixture import LocalLrs, lrs  # noqa: F401 - fixture
 from tests.xapi_support import make_world
 from xapi.models import LrsConnection

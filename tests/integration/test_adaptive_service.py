@@ -24,7 +24,7 @@ from adaptive.models import (
     Skill,
     SkillPrerequisite,
 )
-from lti_tool.models import AuditEntry, Deployment, Person, Registration
+from lti_tool.infra.models import AuditEntry, Deployment, Person, Registration
 
 NOW = dt.datetime(2025, 3, 3, 9, 0, tzinfo=dt.UTC)
 
@@ -377,7 +377,7 @@ def test_module_snapshots_are_cached_until_the_catalogue_changes(
 
 
 def _tenant_for_snapshot_test(session: Session) -> int:
-    from lti_tool.models import Deployment, Registration
+    from lti_tool.infra.models import Deployment, Registration
 
     registration = Registration(
         issuer="https://snapshot.test",

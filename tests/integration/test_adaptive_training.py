@@ -8,12 +8,12 @@ import numpy as np
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
+from adaptive.core.params import GUESS_MAX, SLIP_MAX
 from adaptive.jobs import retrain_model
 from adaptive.models import Evidence, Framework, Skill, SkillParams
-from adaptive.params import GUESS_MAX, SLIP_MAX
 from adaptive.training import fit_skill_params, tenants_with_evidence
-from lti_tool.db import session_scope
-from lti_tool.models import Deployment, Person, Registration
+from lti_tool.infra.db import session_scope
+from lti_tool.infra.models import Deployment, Person, Registration
 
 EPOCH = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)
 

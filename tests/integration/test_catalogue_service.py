@@ -8,14 +8,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from adaptive.catalogue_io import (
-    CatalogueDoc,
-    CatalogueError,
-    SkillDoc,
-    SkillTagDoc,
-    parse_catalogue,
-    parse_tagging_csv,
-)
 from adaptive.catalogue_service import (
     demo_catalogue_text,
     export_catalogue_for,
@@ -24,6 +16,14 @@ from adaptive.catalogue_service import (
     load_catalogue,
     seed_demo,
     tag_activities,
+)
+from adaptive.core.catalogue_io import (
+    CatalogueDoc,
+    CatalogueError,
+    SkillDoc,
+    SkillTagDoc,
+    parse_catalogue,
+    parse_tagging_csv,
 )
 from adaptive.models import (
     Activity,
@@ -36,7 +36,7 @@ from adaptive.models import (
     Skill,
     SkillPrerequisite,
 )
-from lti_tool.models import AuditEntry, Deployment, Registration
+from lti_tool.infra.models import AuditEntry, Deployment, Registration
 
 COUNTED = (
     Framework,

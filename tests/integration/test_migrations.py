@@ -10,8 +10,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
-from lti_tool.db import Base, import_all_models, make_engine
-from lti_tool.migrations_config import alembic_config
+from lti_tool.infra.db import Base, import_all_models, make_engine
+from lti_tool.infra.migrations import alembic_config
 
 
 def _check(url: str) -> None:

@@ -14,9 +14,9 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lti_tool import crypto
-from lti_tool.keys import create_signing_key, current_signing_key, reencrypt_secrets
-from lti_tool.models import Deployment, Registration, ToolKey
+from lti_tool.infra import crypto
+from lti_tool.infra.models import Deployment, Registration, ToolKey
+from lti_tool.lti.keys import create_signing_key, current_signing_key, reencrypt_secrets
 from xapi.models import LrsConnection
 
 
@@ -115,10 +115,10 @@ def test_the_command_reports_and_audits(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "from lti_tool.cli_core import _settings, _runtime\n"
-            "from lti_tool.db import session_scope\n"
-            "from lti_tool.keys import current_signing_key\n"
-            "_runtime(_settings())\n"
+            "from lti_tool.cli.bootstrap import start_runtime\n"
+            "from lti_tool.infra.db import session_scope\n"
+            "from lti_tool.lti.keys import current_signing_key\n"
+            "start_runtime()\n"
             "with session_scope() as s: print(current_signing_key(s).kid)\n",
         ],
         env=env,

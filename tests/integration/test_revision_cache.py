@@ -8,9 +8,9 @@ from contextlib import contextmanager
 from sqlalchemy import Engine, event, select, update
 from sqlalchemy.orm import Session
 
-from lti_tool import revision
-from lti_tool.models import Deployment, Registration
-from lti_tool.tool_conf import DatabaseToolConf, tenant_row
+from lti_tool.infra import revision
+from lti_tool.infra.models import Deployment, Registration
+from lti_tool.lti.tool_conf import DatabaseToolConf, tenant_row
 from tests.conftest import truncate_all
 
 ISSUER = "https://lms.example.edu"

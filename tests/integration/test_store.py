@@ -8,7 +8,7 @@ import pytest
 from redis import Redis
 from sqlalchemy import Engine
 
-from lti_tool.store import DatabaseStore, ExpiringStore, RedisStore
+from lti_tool.infra.store import DatabaseStore, ExpiringStore, RedisStore
 
 
 @pytest.fixture(params=["database", "redis"])
@@ -35,7 +35,7 @@ def test_concurrent_claims_of_one_marker_in_separate_transactions(
     engine: Engine,
 ) -> None:
     """Two web processes racing on one nonce: exactly one commits it."""
-    from lti_tool.db import session_scope
+    from lti_tool.infra.db import session_scope
 
     winners: list[bool] = []
     barrier = threading.Barrier(4)
@@ -75,7 +75,7 @@ def test_unknown_kids_refetch_the_platform_key_set_once_per_cooldown(
     """Tokens with made-up kids must not make us fetch the LMS's JWKS every time."""
     from flask import Flask
 
-    from lti_tool.service import platform_key_set
+    from lti_tool.lti.launch import platform_key_set
     from tests.support_http import serve_in_thread
 
     fetches: list[int] = []

@@ -12,9 +12,9 @@ import requests
 
 from tests.lrs_fixture import LocalLrs, lrs  # noqa: F401 - fixture
 from tests.xapi_support import account, course_statement
-from xapi import profile
-from xapi import statements as st
 from xapi.client import LrsClient, LrsRejected, StatementQuery
+from xapi.core import profile
+from xapi.core import statements as st
 
 pytestmark = pytest.mark.lrs
 

@@ -14,16 +14,16 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from adaptive.models import Evidence
-from lti_tool.crypto import configure_secrets
-from lti_tool.db import session_scope
-from lti_tool.models import AuditEntry, Person
-from lti_tool.queue import QUEUE_OUTBOX, job_queue
+from lti_tool.infra.crypto import configure_secrets
+from lti_tool.infra.db import session_scope
+from lti_tool.infra.models import AuditEntry, Person
+from lti_tool.infra.queue import QUEUE_OUTBOX, job_queue
 from tests.conftest import truncate_all
 from tests.lrs_fixture import LocalLrs, TcpProxy, lrs, lrs_proxy  # noqa: F401
 from tests.xapi_support import World, course_statement, make_world
 from xapi import jobs, service
-from xapi import statements as st
 from xapi.client import LrsClient, RetryPolicy, StatementQuery
+from xapi.core import statements as st
 from xapi.models import (
     OUTBOX_CONFLICT,
     OUTBOX_DELIVERED,

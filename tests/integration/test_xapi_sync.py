@@ -13,9 +13,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from adaptive.models import Activity, Evidence, Skill
-from lti_tool.crypto import configure_secrets
-from lti_tool.db import session_scope
-from lti_tool.models import AuditEntry, Person
+from lti_tool.infra.crypto import configure_secrets
+from lti_tool.infra.db import session_scope
+from lti_tool.infra.models import AuditEntry, Person
 from tests.conftest import truncate_all
 from tests.lrs_fixture import LocalLrs, lrs  # noqa: F401 - fixture
 from tests.support_http import serve_in_thread
@@ -30,8 +30,8 @@ from tests.xapi_support import (
     voiding_statement,
 )
 from xapi import service
-from xapi import statements as st
 from xapi.client import LrsClient
+from xapi.core import statements as st
 from xapi.models import (
     LrsConnection,
     QuarantinedStatement,
@@ -352,7 +352,7 @@ def test_connection_admin_actions_are_audited(
         "lrs.test",
         "lrs.add",
         "lrs.test",
-        "xapi.rules.import",
+        "xapi.core.rules.import",
         "lrs.remove",
     ]
     stored = db_session.get(LrsConnection, connection_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from adaptive.catalog import ActivityInfo, Catalog, SkillInfo, SkillLink
+from adaptive.core.catalogue import ActivityInfo, Catalog, SkillInfo, SkillLink
 
 
 def build() -> Catalog:

@@ -1,4 +1,4 @@
-"""Unit tests for adaptive.fit: EM recovery, bounds, exactness and no peeking."""
+"""Unit tests for adaptive.core.fit: EM recovery, bounds, exactness and no peeking."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from adaptive.fit import (
+from adaptive.core.fit import (
     AbilityCorrection,
     AbilityState,
     ResponseLog,
@@ -21,7 +21,7 @@ from adaptive.fit import (
     predict_one_step,
     predict_sequence,
 )
-from adaptive.params import GUESS_MAX, PROB_MIN, SLIP_MAX, BKTParams
+from adaptive.core.params import GUESS_MAX, PROB_MIN, SLIP_MAX, BKTParams
 
 
 def simulate_bkt(

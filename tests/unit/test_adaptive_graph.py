@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adaptive.graph import CycleError, SkillGraph
+from adaptive.core.graph import CycleError, SkillGraph
 
 
 def test_topological_order_puts_prerequisites_first() -> None:

@@ -7,8 +7,8 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from adaptive.learner import LearnerModel, Observation, ParamSet, SkillState
-from adaptive.params import BKTParams
+from adaptive.core.learner import LearnerModel, Observation, ParamSet, SkillState
+from adaptive.core.params import BKTParams
 
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 PARAMS = ParamSet(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from adaptive.learner import LearnerModel
-from adaptive.placement import (
+from adaptive.core.learner import LearnerModel
+from adaptive.core.placement import (
     PlacementConfig,
     Probe,
     choose_probe,

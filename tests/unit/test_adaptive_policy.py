@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from adaptive.catalog import ActivityInfo, Catalog, SkillInfo, SkillLink
-from adaptive.learner import LearnerModel, Observation
-from adaptive.policy import (
+from adaptive.core.catalogue import ActivityInfo, Catalog, SkillInfo, SkillLink
+from adaptive.core.learner import LearnerModel, Observation
+from adaptive.core.policy import (
     AttemptRecord,
     Overrides,
     PolicyConfig,
@@ -16,7 +16,7 @@ from adaptive.policy import (
     next_step,
     progress_report,
 )
-from adaptive.refresh import RefreshScheduler
+from adaptive.core.refresh import RefreshScheduler
 
 T0 = dt.datetime(2025, 1, 6, 9, 0, tzinfo=dt.UTC)
 A, B, C = 1, 2, 3

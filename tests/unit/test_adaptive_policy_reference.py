@@ -14,9 +14,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pytest
 
-from adaptive.catalog import ActivityInfo, Catalog, SkillInfo, SkillLink
-from adaptive.learner import LearnerModel, Observation, adjust_for_difficulty
-from adaptive.policy import (
+from adaptive.core.catalogue import ActivityInfo, Catalog, SkillInfo, SkillLink
+from adaptive.core.learner import LearnerModel, Observation, adjust_for_difficulty
+from adaptive.core.policy import (
     ASSESSMENT_KINDS,
     DONE_STATUSES,
     KIND_TEACHING,
@@ -44,7 +44,7 @@ from adaptive.policy import (
     next_step,
     skill_status,
 )
-from adaptive.refresh import RefreshScheduler, RefreshState
+from adaptive.core.refresh import RefreshScheduler, RefreshState
 
 T0 = dt.datetime(2025, 3, 3, 9, 0, tzinfo=dt.UTC)
 KINDS = ("lesson", "worked_example", "quiz", "practice", "refresher", "assessment")

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from fsrs import Rating
 
-from adaptive.refresh import RefreshScheduler, RefreshState, rating_for
+from adaptive.core.refresh import RefreshScheduler, RefreshState, rating_for
 
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from adaptive.catalogue_io import (
+from adaptive.core.catalogue_io import (
     CatalogueDoc,
     CatalogueError,
     apply_tagging,

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
-from lti_tool.config import Settings, SettingsError
+from lti_tool.infra.config import Settings, SettingsError
 from tests.conftest import require_service
 
 ROOT = Path(__file__).resolve().parents[2]

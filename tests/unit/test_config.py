@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from lti_tool.config import Settings, SettingsError, ensure_embedded_secrets
+from lti_tool.infra.config import Settings, SettingsError, ensure_embedded_secrets
 
 KEY = Fernet.generate_key().decode()
 

@@ -8,9 +8,9 @@ from importlib import resources
 
 import pytest
 
-from adaptive.catalogue_io import CatalogueDoc, export_catalogue, parse_catalogue
-from xapi.profile import EXT_SKILLS
-from xapi.statements import validate_statement
+from adaptive.core.catalogue_io import CatalogueDoc, export_catalogue, parse_catalogue
+from xapi.core.profile import EXT_SKILLS
+from xapi.core.statements import validate_statement
 
 CORE_ROLE = "individual-contributor"
 

@@ -13,7 +13,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from lti_tool.devplatform import (
+from lti_tool.devplatform.platform import (
     CLAIM_AGS,
     CLAIM_CONTEXT,
     CLAIM_CUSTOM,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lti_tool.models import Launch
-from lti_tool.service import (
+from lti_tool.infra.models import Launch
+from lti_tool.lti.launch import (
     LaunchRejected,
     issue_launch_token,
     map_lti_roles,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 from redis import Redis
 
-from lti_tool.health import readiness
-from lti_tool.queue import job_queue
-from lti_tool.web import request_session
+from lti_tool.infra.health import readiness
+from lti_tool.infra.queue import job_queue
+from lti_tool.web.transaction import request_session
 
 
 def test_ready_on_the_embedded_defaults(client: FlaskClient) -> None:

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from tests.xapi_support import code_review_statement, course_statement, ticket_statement
-from xapi import profile
-from xapi.rules import RuleError, RuleSet, default_rules, parse_rules
+from xapi.core import profile
+from xapi.core.rules import RuleError, RuleSet, default_rules, parse_rules
 
 
 def match(rules: RuleSet, statement: dict[str, Any]) -> list[Any]:

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from xapi import profile
-from xapi import statements as st
+from xapi.core import profile
+from xapi.core import statements as st
 
 WHEN = dt.datetime(2026, 3, 1, 12, 30, 5, 123456, tzinfo=dt.UTC)
 IDENTITY = st.Identity(

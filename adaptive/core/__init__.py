@@ -1,0 +1,1 @@
+"""The pure adaptive engine: catalogue, learner model, placement, policy, refreshers, fitting."""

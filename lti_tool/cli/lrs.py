@@ -1,0 +1,282 @@
+"""Entry point commands for xAPI: `pathwise lrs ...`, `pathwise sync`, `pathwise outbox`."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from pathlib import Path
+
+import click
+
+from lti_tool.cli.bootstrap import start_runtime
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+@click.group("lrs")
+def lrs_group() -> None:
+    """LRS connections: where evidence is read from and our statements go."""
+
+
+@lrs_group.command("add")
+@click.option("--tenant", "tenant_id", type=int, required=True, help="Deployment id.")
+@click.option("--name", default="", help="A label for the console.")
+@click.option("--endpoint", required=True, help="xAPI endpoint, e.g. https://lrs/xAPI/")
+@click.option("--username", required=True, help="Basic auth key.")
+@click.option("--password", prompt=True, hide_input=True, help="Basic auth secret.")
+@click.option(
+    "--actor-mode",
+    type=click.Choice(["account", "mbox"]),
+    default="account",
+    show_default=True,
+    help="Identify people by LTI account (issuer + sub) or by email (mbox).",
+)
+@click.option(
+    "--home-page-includes-deployment",
+    is_flag=True,
+    help="account.homePage = issuer/deployments/<id> (one issuer, several tenants).",
+)
+@click.option("--home-page", default=None, help="Explicit account.homePage.")
+@click.option("--no-sync", is_flag=True, help="Do not read evidence from this LRS.")
+@click.option("--no-send", is_flag=True, help="Do not send our statements here.")
+@click.option("--page-size", type=int, default=1000, show_default=True)
+def lrs_add(
+    tenant_id: int,
+    name: str,
+    endpoint: str,
+    username: str,
+    password: str,
+    actor_mode: str,
+    home_page_includes_deployment: bool,
+    home_page: str | None,
+    no_sync: bool,
+    no_send: bool,
+    page_size: int,
+) -> None:
+    """Add an LRS connection (the secret is stored encrypted)."""
+    start_runtime()
+    from lti_tool.infra.db import session_scope
+    from xapi import service
+
+    try:
+        with session_scope() as session:
+            connection = service.add_connection(
+                session,
+                tenant_id=tenant_id,
+                name=name,
+                endpoint=endpoint,
+                username=username,
+                password=password,
+                actor=_actor(),
+                actor_mode=actor_mode,
+                home_page_includes_deployment=home_page_includes_deployment,
+                home_page_override=home_page,
+                sync_enabled=not no_sync,
+                send_statements=not no_send,
+                page_size=page_size,
+            )
+            connection_id = connection.id
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"Added LRS connection {connection_id}. Check it: pathwise lrs test {connection_id}"
+    )
+
+
+@lrs_group.command("list")
+def lrs_list() -> None:
+    """List LRS connections with their sync position."""
+    start_runtime()
+    from lti_tool.infra.db import session_scope
+    from xapi import service
+
+    with session_scope() as session:
+        rows = service.sync_overview(session)
+        if not rows:
+            click.echo("No LRS connections. Add one: pathwise lrs add --help")
+            return
+        for row in rows:
+            connection = row["connection"]
+            cursor = row["cursor"]
+            position = (
+                cursor.last_stored.isoformat() if cursor and cursor.last_stored else "-"
+            )
+            tested = (
+                "never tested"
+                if connection.last_test_ok is None
+                else ("ok" if connection.last_test_ok else "FAILED")
+            )
+            click.echo(
+                f"{connection.id}\ttenant {connection.tenant_id}\t{connection.name}\t"
+                f"{connection.endpoint}\tactor={connection.actor_mode}\t{tested}\t"
+                f"synced to {position}\tunmatched actors {row['unmatched_actors']}"
+            )
+
+
+@lrs_group.command("test")
+@click.argument("connection_id", type=int)
+def lrs_test(connection_id: int) -> None:
+    """Test a connection: /about (version) and an authenticated query."""
+    start_runtime()
+    from lti_tool.infra.db import session_scope
+    from xapi import service
+
+    try:
+        with session_scope() as session:
+            result = service.test_connection(
+                session, connection_id=connection_id, actor=_actor()
+            )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(("OK: " if result.ok else "FAILED: ") + result.message)
+    if not result.ok:
+        raise SystemExit(1)
+
+
+@lrs_group.command("remove")
+@click.argument("connection_id", type=int)
+@click.confirmation_option(prompt="Remove this LRS connection and its sync state?")
+def lrs_remove(connection_id: int) -> None:
+    """Remove a connection (queued statements stay in the outbox)."""
+    start_runtime()
+    from lti_tool.infra.db import session_scope
+    from xapi import service
+
+    try:
+        with session_scope() as session:
+            service.remove_connection(
+                session, connection_id=connection_id, actor=_actor()
+            )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Removed LRS connection {connection_id}.")
+
+
+@lrs_group.command("import-rules")
+@click.option("--tenant", "tenant_id", type=int, required=True)
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def lrs_import_rules(tenant_id: int, path: Path) -> None:
+    """Make a JSON rule set (see docs/xapi.md) the tenant's evidence rules."""
+    start_runtime()
+    from lti_tool.infra.db import session_scope
+    from xapi import service
+    from xapi.core.rules import RuleError
+
+    try:
+        with session_scope() as session:
+            rules = service.import_rules(
+                session,
+                tenant_id=tenant_id,
+                document=path.read_text(encoding="utf-8"),
+                actor=_actor(),
+            )
+    except RuleError as exc:
+        raise click.ClickException(f"rules not imported: {exc}") from None
+    click.echo(f"Imported {len(rules.rules)} rules for tenant {tenant_id}.")
+
+
+@lrs_group.command("export-rules")
+@click.option("--tenant", "tenant_id", type=int, required=True)
+def lrs_export_rules(tenant_id: int) -> None:
+    """Print the tenant's evidence rules (the defaults when it has none) as JSON."""
+    start_runtime()
+    from lti_tool.infra.db import session_scope
+    from xapi import service
+
+    with session_scope() as session:
+        rules = service.load_rules(session, tenant_id=tenant_id)
+    click.echo(json.dumps(rules.to_json(), indent=2))
+
+
+@click.command("sync")
+@click.option("--connection", "connection_id", type=int, default=None)
+def sync_command(connection_id: int | None) -> None:
+    """Sync evidence from the LRS now (one connection, or all active ones)."""
+    start_runtime()
+    from lti_tool.infra.db import session_scope
+    from xapi import service
+
+    with session_scope() as session:
+        ids = [
+            c.id
+            for c in service.list_connections(session)
+            if c.active and c.sync_enabled and connection_id in (None, c.id)
+        ]
+    if not ids:
+        raise click.ClickException("no matching active LRS connection")
+    failed = False
+    for cid in ids:
+        click.echo(f"LRS {cid}: syncing...")
+
+        def show(report: service.SyncReport, cid: int = cid) -> None:
+            c = report.counters
+            click.echo(
+                f"  LRS {cid}: {c['pages']} pages, {c['fetched']} read, "
+                f"{c['evidence']} evidence, {c['malformed']} quarantined",
+                err=True,
+            )
+
+        with session_scope() as session:
+            report = service.sync_connection(
+                session, connection_id=cid, checkpoint=session.commit, progress=show
+            )
+        summary = ", ".join(f"{k}={v}" for k, v in sorted(report.counters.items()))
+        status = "done" if report.complete else f"INCOMPLETE ({report.error})"
+        click.echo(f"LRS {cid}: {status}: {summary}")
+        failed = failed or not report.complete
+    if failed:
+        raise SystemExit(1)
+
+
+@click.group("outbox")
+def outbox_group() -> None:
+    """Statements Pathwise emits, waiting for or delivered to the LRS."""
+
+
+@outbox_group.command("status")
+@click.option("--tenant", "tenant_id", type=int, default=None)
+def outbox_status(tenant_id: int | None) -> None:
+    """Counts per state, and the statements that need attention."""
+    start_runtime()
+    from lti_tool.infra.db import session_scope
+    from xapi import service
+
+    with session_scope() as session:
+        counts = service.outbox_counts(session, tenant_id=tenant_id)
+        click.echo("  ".join(f"{k}: {v}" for k, v in counts.items()))
+        for row in service.outbox_problems(session, tenant_id=tenant_id, limit=20):
+            click.echo(
+                f"{row.statement_id}\t{row.status}\t{row.verb}\tattempts {row.attempts}\t"
+                f"{row.last_error[:120]}"
+            )
+
+
+@outbox_group.command("send")
+def outbox_send() -> None:
+    """Deliver due statements now."""
+    start_runtime()
+    from xapi.jobs import send_pending_statements
+
+    report = send_pending_statements()
+    click.echo("  ".join(f"{k}: {v}" for k, v in report.items()))
+
+
+@outbox_group.command("retry-parked")
+@click.option("--tenant", "tenant_id", type=int, default=None)
+def outbox_retry_parked(tenant_id: int | None) -> None:
+    """Send parked and conflicting statements again (after fixing the cause)."""
+    start_runtime()
+    from lti_tool.infra.db import session_scope
+    from xapi import service
+
+    with session_scope() as session:
+        count = service.retry_parked(session, actor=_actor(), tenant_id=tenant_id)
+    click.echo(f"{count} statements queued again.")
+
+
+def register(main: click.Group) -> None:
+    main.add_command(lrs_group)
+    main.add_command(sync_command)
+    main.add_command(outbox_group)

@@ -1,0 +1,1 @@
+"""Shared infrastructure: settings, database, revision caches, crypto, queue, expiring store, shared tables."""

@@ -1,0 +1,153 @@
+"""Persistence wiring: the declarative Base, the engine, and transaction scopes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names so Alembic migrations are identical on SQLite and Postgres.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(
+        self, value: dt.datetime | None, dialect: Any
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Any
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UTCDateTime()}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _enable_sqlite_foreign_keys(
+    dbapi_conn: DBAPIConnection, _: ConnectionPoolEntry
+) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    # WAL lets readers run beside the one writer (embedded mode serves threads).
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def make_engine(database_url: str) -> Engine:
+    """Create an engine with the options each backend needs."""
+    if database_url.startswith("sqlite"):
+        kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+        if database_url in {"sqlite://", "sqlite:///:memory:"}:
+            kwargs["poolclass"] = StaticPool
+        engine = create_engine(database_url, **kwargs)
+        event.listen(engine, "connect", _enable_sqlite_foreign_keys)
+        return engine
+    return create_engine(
+        database_url, pool_pre_ping=True, pool_size=10, max_overflow=20
+    )
+
+
+class Database:
+    """One engine and session factory per process; configured by the entry point."""
+
+    def __init__(self) -> None:
+        self._engine: Engine | None = None
+        self._factory: sessionmaker[Session] | None = None
+        self.url: str | None = None
+
+    def configure(self, database_url: str, engine: Engine | None = None) -> None:
+        if self._engine is not None and self.url == database_url and engine is None:
+            return
+        self._engine = engine or make_engine(database_url)
+        self._factory = sessionmaker(bind=self._engine, expire_on_commit=False)
+        self.url = database_url
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            raise RuntimeError(
+                "database not configured: call db.configure(settings.database_url)"
+            )
+        return self._engine
+
+    def session(self) -> Session:
+        if self._factory is None:
+            raise RuntimeError(
+                "database not configured: call db.configure(settings.database_url)"
+            )
+        return self._factory()
+
+
+db = Database()
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """A unit of work for jobs and CLI commands: commit on success, roll back on error."""
+    session = db.session()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def create_all() -> None:
+    """Create every table from the models (tests and the embedded first run)."""
+    import_all_models()
+    Base.metadata.create_all(db.engine)
+
+
+def import_all_models() -> None:
+    """Import every package's models so Base.metadata is complete (Alembic, create_all)."""
+    import importlib
+
+    for module in (
+        "lti_tool.infra.revision",
+        "lti_tool.infra.models",
+        "adaptive.models",
+        "xapi.models",
+    ):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise

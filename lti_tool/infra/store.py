@@ -1,0 +1,129 @@
+"""Short-lived shared state (OIDC state, nonces, launch data): Redis, or the database when embedded.
+
+Never process memory: a login may be served by one web process and its launch by another.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any, Protocol
+
+from redis import Redis
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from lti_tool.infra.db import utcnow
+from lti_tool.infra.models import ExpiringValue
+
+KEY_PREFIX = "pathwise:"
+
+
+class ExpiringStore(Protocol):
+    def put(self, key: str, value: Any, ttl_s: int) -> None: ...
+
+    def get(self, key: str) -> Any | None: ...
+
+    def pop(self, key: str) -> Any | None:
+        """Return and delete atomically: exactly one caller gets the value."""
+
+    def add_if_absent(self, key: str, value: Any, ttl_s: int) -> bool:
+        """Store only if no live value exists; True when stored (single-use markers)."""
+
+
+class RedisStore:
+    def __init__(self, connection: Redis) -> None:
+        self._redis = connection
+
+    def put(self, key: str, value: Any, ttl_s: int) -> None:
+        self._redis.set(KEY_PREFIX + key, json.dumps(value), ex=ttl_s)
+
+    def get(self, key: str) -> Any | None:
+        raw = self._redis.get(KEY_PREFIX + key)
+        return None if raw is None else json.loads(raw)
+
+    def pop(self, key: str) -> Any | None:
+        raw = self._redis.getdel(KEY_PREFIX + key)
+        return None if raw is None else json.loads(raw)
+
+    def add_if_absent(self, key: str, value: Any, ttl_s: int) -> bool:
+        return bool(
+            self._redis.set(KEY_PREFIX + key, json.dumps(value), ex=ttl_s, nx=True)
+        )
+
+
+class DatabaseStore:
+    """The embedded-mode store: rows in the caller's transaction, expired rows ignored.
+
+    Writing through the caller's session (savepoints for single-use markers) keeps
+    SQLite to one writer per request: a second connection would wait on the
+    request's own write lock. Postgres sees the same semantics: a marker becomes
+    visible when the request commits, and a concurrent duplicate fails on the key.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def put(self, key: str, value: Any, ttl_s: int) -> None:
+        expires = utcnow() + dt.timedelta(seconds=ttl_s)
+        row = self._session.get(ExpiringValue, key)
+        if row is None:
+            self._session.add(
+                ExpiringValue(key=key, value=json.dumps(value), expires_at=expires)
+            )
+        else:
+            row.value, row.expires_at = json.dumps(value), expires
+        self._session.flush()
+
+    def get(self, key: str) -> Any | None:
+        raw = self._session.scalar(
+            select(ExpiringValue.value).where(
+                ExpiringValue.key == key, ExpiringValue.expires_at > utcnow()
+            )
+        )
+        return None if raw is None else json.loads(raw)
+
+    def pop(self, key: str) -> Any | None:
+        self._session.flush()
+        raw = self._session.scalar(
+            delete(ExpiringValue)
+            .where(ExpiringValue.key == key, ExpiringValue.expires_at > utcnow())
+            .returning(ExpiringValue.value),
+            execution_options={"synchronize_session": False},
+        )
+        self._session.expire_all()
+        return None if raw is None else json.loads(raw)
+
+    def add_if_absent(self, key: str, value: Any, ttl_s: int) -> bool:
+        now = utcnow()
+        self._session.execute(
+            delete(ExpiringValue).where(
+                ExpiringValue.key == key, ExpiringValue.expires_at <= now
+            ),
+            execution_options={"synchronize_session": False},
+        )
+        try:
+            with self._session.begin_nested():
+                self._session.add(
+                    ExpiringValue(
+                        key=key,
+                        value=json.dumps(value),
+                        expires_at=now + dt.timedelta(seconds=ttl_s),
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def sweep(self) -> int:
+        result = self._session.execute(
+            delete(ExpiringValue).where(ExpiringValue.expires_at <= utcnow()),
+            execution_options={"synchronize_session": False},
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+def make_store(connection: Redis | None, session: Session) -> ExpiringStore:
+    """Redis when configured; otherwise the database, inside ``session``'s transaction."""
+    return RedisStore(connection) if connection is not None else DatabaseStore(session)

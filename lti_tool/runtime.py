@@ -1,0 +1,21 @@
+"""Composition root: wire the process-wide resources that web, worker and CLI share."""
+
+from __future__ import annotations
+
+import logging
+
+from lti_tool.infra.config import Settings
+from lti_tool.infra.crypto import configure_secrets
+from lti_tool.infra.db import db
+from lti_tool.infra.queue import job_queue
+
+
+def configure_runtime(settings: Settings) -> None:
+    """Wire process-wide resources (engine, queue, secrets); shared by web, worker, CLI."""
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    db.configure(settings.database_url)
+    job_queue.configure(settings.redis_url)
+    configure_secrets(settings.encryption_keys)

@@ -1,0 +1,1 @@
+"""Cross-domain use cases: launch, pull, decide, recommend."""

@@ -1,0 +1,1 @@
+"""The pure xAPI core: statement building and checking, the Pathwise profile, evidence rules."""
