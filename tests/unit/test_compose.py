@@ -25,7 +25,9 @@ PATHWISE_SERVICES = ("migrate", "web", "worker", "scheduler")
 
 def settings_env_names() -> set[str]:
     """Every environment variable Settings.from_env reads, from its source code."""
-    tree = ast.parse((ROOT / "lti_tool" / "config.py").read_text(encoding="utf-8"))
+    tree = ast.parse(
+        (ROOT / "lti_tool" / "infra" / "config.py").read_text(encoding="utf-8")
+    )
     names: set[str] = set()
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and node.args):
