@@ -1,4 +1,4 @@
-"""Admin console (web layer): what a console user may read, scoped to their tenant.
+"""Admin console (service): what a console user may read, scoped to their tenant.
 
 A console user bound to one tenant (``AdminUser.tenant_id``) sees only that tenant's
 registrations, counts and audit trail; an install-wide user sees everything. The rule
