@@ -1,1 +1,1 @@
-"""The admin console: views, forms and templates that call the other packages' services."""
+"""Admin console (web layer): views, forms and templates over the other packages' services."""

@@ -1,4 +1,4 @@
-"""Console forms (Flask-WTF: every form carries a CSRF token)."""
+"""Admin console (web layer): sign-in, platform and button forms (each carries a CSRF token)."""
 
 from __future__ import annotations
 
@@ -53,6 +53,6 @@ class PlatformForm(FlaskForm):  # type: ignore[misc]
 
 
 class ActionForm(FlaskForm):  # type: ignore[misc]
-    """A bare form for POST-only buttons (rotate key, create invitation): CSRF only."""
+    """A bare form for POST-only buttons (rotate key, test an LRS, retry): CSRF only."""
 
     submit = SubmitField("Confirm")

@@ -1,4 +1,4 @@
-"""Console forms for LRS connections, evidence rules and the outbox (CSRF via Flask-WTF)."""
+"""Admin console (web layer): the forms of the xAPI pages (LRS connections, evidence rules)."""
 
 from __future__ import annotations
 
@@ -48,12 +48,6 @@ class LrsConnectionForm(FlaskForm):  # type: ignore[misc]
         "Page size", default=1000, validators=[NumberRange(min=1, max=MAX_PAGE_SIZE)]
     )
     submit = SubmitField("Add connection")
-
-
-class ActionForm(FlaskForm):  # type: ignore[misc]
-    """A button that only needs the CSRF token (test, remove, retry)."""
-
-    submit = SubmitField("Go")
 
 
 class RulesForm(FlaskForm):  # type: ignore[misc]

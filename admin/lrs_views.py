@@ -1,63 +1,41 @@
-"""Console routes for xAPI: LRS connections, quarantine, outbox, evidence rules."""
+"""Admin console (web layer): xAPI pages, LRS connections, quarantine, outbox, rules."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
-from sqlalchemy import select
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from admin.lrs_forms import ActionForm, LrsConnectionForm, RulesForm
-from admin.views import admin_required, bp
-from lti_tool.infra.models import Deployment, Registration
+from admin import service as console_service
+from admin.auth import admin_required, console_actor, console_scope
+from admin.forms import ActionForm
+from admin.lrs_forms import LrsConnectionForm, RulesForm
+from lti_tool.infra.tenancy import console_may_see
 from lti_tool.web.transaction import request_session
 from xapi import service
 from xapi.core.rules import RuleError
 from xapi.models import LrsConnection
 
-
-def _actor() -> str:
-    return f"console:{g.admin_user['username']}"
-
-
-def _tenant_scope() -> int | None:
-    """An admin bound to one tenant sees only that tenant; install admins see all."""
-    tenant: int | None = g.admin_user.get("tenant_id")
-    return tenant
+bp = Blueprint("admin_lrs", __name__, url_prefix="/admin", template_folder="templates")
 
 
 def _tenant_choices() -> list[tuple[int, str]]:
-    query = (
-        select(
-            Deployment.id,
-            Deployment.deployment_id,
-            Deployment.name,
-            Registration.issuer,
-        )
-        .join(Registration, Registration.id == Deployment.registration_id)
-        .order_by(Deployment.id)
+    return console_service.list_tenant_choices(
+        request_session(), tenant_id=console_scope()
     )
-    scope = _tenant_scope()
-    if scope is not None:
-        query = query.where(Deployment.id == scope)
-    return [
-        (tid, f"{name or issuer} - deployment {dep}")
-        for tid, dep, name, issuer in request_session().execute(query)
-    ]
 
 
 def _connection(connection_id: int) -> LrsConnection:
     connection = request_session().get(LrsConnection, connection_id)
-    scope = _tenant_scope()
-    if connection is None or (scope is not None and connection.tenant_id != scope):
+    if connection is None or not console_may_see(console_scope(), connection.tenant_id):
         abort(404)
     return connection
 
 
 @bp.route("/lrs", methods=["GET", "POST"])
 @admin_required("admin")
-def lrs_connections() -> Any:
+def connections() -> Any:
     form = LrsConnectionForm()
     form.tenant_id.choices = _tenant_choices()
     if form.validate_on_submit():
@@ -69,7 +47,7 @@ def lrs_connections() -> Any:
                 endpoint=form.endpoint.data.strip(),
                 username=form.username.data,
                 password=form.password.data,
-                actor=_actor(),
+                actor=console_actor(),
                 actor_mode=form.actor_mode.data,
                 home_page_includes_deployment=form.home_page_includes_deployment.data,
                 home_page_override=form.home_page_override.data or None,
@@ -81,8 +59,8 @@ def lrs_connections() -> Any:
             flash(str(exc), "error")
         else:
             flash(f"Added LRS connection {connection.name}. Test it below.", "ok")
-            return redirect(url_for("admin.lrs_connections"))
-    rows = service.sync_overview(request_session(), tenant_id=_tenant_scope())
+            return redirect(url_for("admin_lrs.connections"))
+    rows = service.sync_overview(request_session(), tenant_id=console_scope())
     return render_template(
         "admin/lrs/connections.html", form=form, rows=rows, action=ActionForm()
     )
@@ -90,46 +68,46 @@ def lrs_connections() -> Any:
 
 @bp.post("/lrs/<int:connection_id>/test")
 @admin_required("admin")
-def lrs_test(connection_id: int) -> Any:
+def connection_test(connection_id: int) -> Any:
     if not ActionForm().validate_on_submit():
         abort(400)
     connection = _connection(connection_id)
     result = service.test_connection(
-        request_session(), connection_id=connection.id, actor=_actor()
+        request_session(), connection_id=connection.id, actor=console_actor()
     )
     flash(
         f"{connection.name}: {result.message}",
         "ok" if result.ok else "error",
     )
-    return redirect(url_for("admin.lrs_connections"))
+    return redirect(url_for("admin_lrs.connections"))
 
 
 @bp.post("/lrs/<int:connection_id>/remove")
 @admin_required("admin")
-def lrs_remove(connection_id: int) -> Any:
+def connection_remove(connection_id: int) -> Any:
     if not ActionForm().validate_on_submit():
         abort(400)
     connection = _connection(connection_id)
     name = connection.name
     service.remove_connection(
-        request_session(), connection_id=connection.id, actor=_actor()
+        request_session(), connection_id=connection.id, actor=console_actor()
     )
     flash(f"Removed LRS connection {name}.", "ok")
-    return redirect(url_for("admin.lrs_connections"))
+    return redirect(url_for("admin_lrs.connections"))
 
 
 @bp.get("/lrs/quarantine")
 @admin_required("admin")
-def lrs_quarantine() -> Any:
-    rows = service.quarantine_list(request_session(), tenant_id=_tenant_scope())
-    overview = service.sync_overview(request_session(), tenant_id=_tenant_scope())
+def quarantine() -> Any:
+    rows = service.quarantine_list(request_session(), tenant_id=console_scope())
+    overview = service.sync_overview(request_session(), tenant_id=console_scope())
     return render_template("admin/lrs/quarantine.html", rows=rows, overview=overview)
 
 
 @bp.get("/lrs/outbox")
 @admin_required("admin")
-def lrs_outbox() -> Any:
-    scope = _tenant_scope()
+def outbox() -> Any:
+    scope = console_scope()
     return render_template(
         "admin/lrs/outbox.html",
         counts=service.outbox_counts(request_session(), tenant_id=scope),
@@ -140,19 +118,19 @@ def lrs_outbox() -> Any:
 
 @bp.post("/lrs/outbox/retry")
 @admin_required("admin")
-def lrs_outbox_retry() -> Any:
+def outbox_retry() -> Any:
     if not ActionForm().validate_on_submit():
         abort(400)
     count = service.retry_parked(
-        request_session(), actor=_actor(), tenant_id=_tenant_scope()
+        request_session(), actor=console_actor(), tenant_id=console_scope()
     )
     flash(f"{count} statements queued for delivery again.", "ok")
-    return redirect(url_for("admin.lrs_outbox"))
+    return redirect(url_for("admin_lrs.outbox"))
 
 
 @bp.route("/lrs/rules", methods=["GET", "POST"])
 @admin_required("admin")
-def lrs_rules() -> Any:
+def evidence_rules() -> Any:
     form = RulesForm()
     form.tenant_id.choices = _tenant_choices()
     if request.method == "GET":
@@ -169,11 +147,13 @@ def lrs_rules() -> Any:
                 request_session(),
                 tenant_id=form.tenant_id.data,
                 document=form.document.data,
-                actor=_actor(),
+                actor=console_actor(),
             )
         except RuleError as exc:
             flash(f"Rules not saved: {exc}", "error")
         else:
             flash(f"Saved {len(rules.rules)} evidence rules.", "ok")
-            return redirect(url_for("admin.lrs_rules", tenant=form.tenant_id.data))
+            return redirect(
+                url_for("admin_lrs.evidence_rules", tenant=form.tenant_id.data)
+            )
     return render_template("admin/lrs/rules.html", form=form)

@@ -1,4 +1,4 @@
-"""Console accounts: password hashing, creation, authentication (audited by callers)."""
+"""Admin console (service): console accounts, password hashing and sign-in (callers audit)."""
 
 from __future__ import annotations
 

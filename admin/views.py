@@ -1,10 +1,8 @@
-"""Admin console routes (LMS admin, author, manager); thin: they call services."""
+"""Admin console (web layer): sign-in, overview, platforms, keys and the audit log."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -17,67 +15,18 @@ from flask import (
     session,
     url_for,
 )
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from admin import service
+from admin.auth import admin_required, audit, console_actor, console_scope
 from admin.forms import ActionForm, LoginForm, PlatformForm
 from admin.users import authenticate
-from lti_tool.infra.models import (
-    AuditEntry,
-    Deployment,
-    Launch,
-    Person,
-    Registration,
-    ToolKey,
-)
+from lti_tool.infra.models import ToolKey
 from lti_tool.lti import registration as registration_service
 from lti_tool.lti.keys import rotate_signing_key
 from lti_tool.web.transaction import request_session, settings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def current_admin() -> dict[str, Any] | None:
-    """The signed-in console user: {"id", "username", "role", "tenant_id"} or None."""
-    value: dict[str, Any] | None = session.get("admin_user")
-    return value
-
-
-def admin_required(*roles: str) -> Callable[[F], F]:
-    """Require a signed-in console user, optionally with one of ``roles``."""
-
-    def decorator(view: F) -> F:
-        @functools.wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            user = current_admin()
-            if user is None:
-                return redirect(url_for("admin.login", next=request.full_path))
-            if roles and user["role"] not in roles:
-                abort(403, "Your console role does not allow this page.")
-            g.admin_user = user
-            return view(*args, **kwargs)
-
-        return wrapped  # type: ignore[return-value]
-
-    return decorator
-
-
-# ----------------------------------------------------------------- routes
-
-
-def audit(action: str, target: str = "", **details: Any) -> None:
-    """Record a console action by the signed-in user (same transaction as the change)."""
-    user = current_admin() or {}
-    request_session().add(
-        AuditEntry(
-            actor=f"console:{user.get('username', 'anonymous')}",
-            tenant_id=user.get("tenant_id"),
-            action=action,
-            target=target,
-            details=details,
-        )
-    )
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -115,13 +64,7 @@ def logout() -> Any:
 @bp.get("/")
 @admin_required()
 def dashboard() -> Any:
-    s = request_session()
-    counts = {
-        "platforms": s.scalar(select(func.count(Registration.id))) or 0,
-        "tenants": s.scalar(select(func.count(Deployment.id))) or 0,
-        "people": s.scalar(select(func.count(Person.id))) or 0,
-        "launches": s.scalar(select(func.count(Launch.id))) or 0,
-    }
+    counts = service.count_overview(request_session(), tenant_id=console_scope())
     return render_template("admin/dashboard.html", counts=counts)
 
 
@@ -142,7 +85,7 @@ def platforms() -> Any:
                 name=form.name.data or "",
                 platform_kind=form.platform_kind.data,
                 unknown_deployment_policy=form.unknown_deployment_policy.data,
-                actor=f"console:{g.admin_user['username']}",
+                actor=console_actor(),
             )
         except registration_service.RegistrationFailed as exc:
             flash(str(exc), "error")
@@ -152,7 +95,7 @@ def platforms() -> Any:
                 "ok",
             )
             return redirect(url_for("admin.platforms"))
-    rows = registration_service.list_registrations(request_session())
+    rows = service.list_platforms(request_session(), tenant_id=console_scope())
     return render_template(
         "admin/platforms.html",
         form=form,
@@ -198,11 +141,7 @@ def keys() -> Any:
 @bp.get("/audit")
 @admin_required("admin")
 def audit_log() -> Any:
-    rows = (
-        request_session()
-        .scalars(select(AuditEntry).order_by(AuditEntry.at.desc()).limit(500))
-        .all()
-    )
+    rows = service.list_audit_entries(request_session(), tenant_id=console_scope())
     return render_template("admin/audit.html", entries=rows)
 
 
@@ -210,9 +149,8 @@ def audit_log() -> Any:
 def _console_navigation() -> dict[str, Any]:
     """Console areas contributed by other modules (listed once, here)."""
     return {
-        "admin_nav": [("admin.lrs_connections", "LRS"), ("admin.lrs_outbox", "Outbox")]
+        "admin_nav": [
+            ("admin_lrs.connections", "LRS"),
+            ("admin_lrs.outbox", "Outbox"),
+        ]
     }
-
-
-# Area modules add their routes to ``bp``; importing them here registers them.
-from admin import lrs_views  # noqa: E402, F401

@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     csrf = CSRFProtect(app)
 
+    from admin.lrs_views import bp as admin_lrs_bp
     from admin.views import bp as admin_bp
     from lti_tool.web.views import bp as lti_bp
     from lti_tool.web.views import learner_bp
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(lti_bp)
     app.register_blueprint(learner_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(admin_lrs_bp)
     if settings.dev_platform_enabled and not settings.is_production:
         from lti_tool.devplatform.platform import bp as dev_bp
 

@@ -1,13 +1,17 @@
-"""Entry point: the CLI's one bootstrap (settings, runtime wiring, the Flask app on demand).
+"""Entry point: the CLI's one bootstrap (lazy commands, settings, runtime, the Flask app).
 
-The web stack is imported only by the commands that serve pages, so a `pathwise sync`
-or `pathwise lrs` call starts without loading Flask: this is the one place in the CLI
-with a function-level import.
+Each command module is imported only when its command runs (or when ``--help`` lists
+it), and the web stack only by the commands that serve pages, so `pathwise sync` or
+`pathwise lrs` starts without loading Flask. This is the one place in the CLI with a
+function-level import.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import importlib
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -16,6 +20,32 @@ from lti_tool.runtime import configure_runtime
 
 if TYPE_CHECKING:
     from flask import Flask
+
+
+class LazyGroup(click.Group):
+    """A command group whose subcommands are named ``"package.module:attribute"``.
+
+    The module is imported the first time click asks for the command, so a command's
+    start-up cost is its own module's imports, not every command's.
+    """
+
+    def __init__(
+        self, *args: Any, lazy_commands: Mapping[str, str], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.lazy_commands:
+            return super().get_command(ctx, cmd_name)
+        module_name, attribute = self.lazy_commands[cmd_name].split(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{self.lazy_commands[cmd_name]} is not a click command")
+        return command
 
 
 def load_settings() -> Settings:
@@ -38,3 +68,8 @@ def build_app(settings: Settings) -> Flask:
     from lti_tool.app import create_app
 
     return create_app(settings)
+
+
+def cli_actor() -> str:
+    """The audit actor of platform and key commands: the invoking login name."""
+    return f"cli:{os.environ.get('USER', 'unknown')}"

@@ -10,19 +10,25 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session
 
+from adaptive.catalogue_service import (
+    export_catalogue_for,
+    find_framework,
+    import_catalogue,
+    tag_activities,
+)
 from adaptive.core.catalogue_io import (
     CatalogueError,
     parse_catalogue,
     parse_tagging_csv,
 )
 from lti_tool.cli.bootstrap import start_runtime
+from lti_tool.infra.db import db, session_scope
+from lti_tool.infra.models import Deployment
 
 
 @contextmanager
 def _unit_of_work(*, dry_run: bool) -> Iterator[Session]:
     """Commit on success, or always roll back for a dry run."""
-    from lti_tool.infra.db import db, session_scope
-
     if not dry_run:
         with session_scope() as session:
             yield session
@@ -60,8 +66,6 @@ def _fail(exc: CatalogueError) -> None:
 
 
 def _check_tenant(session: Session, tenant_id: int | None) -> None:
-    from lti_tool.infra.models import Deployment
-
     if tenant_id is not None and session.get(Deployment, tenant_id) is None:
         raise click.ClickException(f"no tenant (deployment) with id {tenant_id}")
 
@@ -85,8 +89,6 @@ def catalogue_group() -> None:
 )
 def import_command(file: str, tenant_id: int | None, dry_run: bool) -> None:
     """Import a catalogue JSON file (all or nothing; re-importing is safe)."""
-    from adaptive.catalogue_service import import_catalogue
-
     try:
         doc = parse_catalogue(_read(file), source_name=file)
     except CatalogueError as exc:
@@ -128,8 +130,6 @@ def export_command(
     framework_key: str, tenant_id: int | None, output: str | None
 ) -> None:
     """Write a framework as catalogue JSON (to stdout, or -o FILE)."""
-    from adaptive.catalogue_service import export_catalogue_for, find_framework
-
     start_runtime()
     with _unit_of_work(dry_run=True) as session:
         framework = find_framework(session, key=framework_key, tenant_id=tenant_id)
@@ -158,8 +158,6 @@ def tag_csv_command(
     file: str, framework_key: str, tenant_id: int | None, dry_run: bool
 ) -> None:
     """Add or update activity skill tags from activity_key,skill_key,weight,level rows."""
-    from adaptive.catalogue_service import find_framework, tag_activities
-
     try:
         rows = parse_tagging_csv(_read(file), source_name=file)
     except CatalogueError as exc:
@@ -188,7 +186,3 @@ def tag_csv_command(
         f"{verb}: {summary.created} created, {summary.updated} updated, "
         f"{summary.unchanged} unchanged."
     )
-
-
-def register(main: click.Group) -> None:
-    main.add_command(catalogue_group)

@@ -274,9 +274,3 @@ def outbox_retry_parked(tenant_id: int | None) -> None:
     with session_scope() as session:
         count = service.retry_parked(session, actor=_actor(), tenant_id=tenant_id)
     click.echo(f"{count} statements queued again.")
-
-
-def register(main: click.Group) -> None:
-    main.add_command(lrs_group)
-    main.add_command(sync_command)
-    main.add_command(outbox_group)

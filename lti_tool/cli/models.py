@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import click
 
+from adaptive.jobs import retrain_model
+from adaptive.training import tenants_with_evidence
 from lti_tool.cli.bootstrap import start_runtime
+from lti_tool.infra.db import session_scope
 
 
 @click.command("retrain")
@@ -17,10 +20,6 @@ from lti_tool.cli.bootstrap import start_runtime
 )
 def retrain_command(tenant_id: int | None) -> None:
     """Fit per-skill BKT parameters from each tenant's own evidence."""
-    from adaptive.jobs import retrain_model
-    from adaptive.training import tenants_with_evidence
-    from lti_tool.infra.db import session_scope
-
     start_runtime()
     if tenant_id is None:
         with session_scope() as session:
@@ -44,7 +43,3 @@ def retrain_command(tenant_id: int | None) -> None:
             f"{'n/a' if auc is None else f'{auc:.3f}'})"
         )
     click.echo("Done.")
-
-
-def register(main: click.Group) -> None:
-    main.add_command(retrain_command)

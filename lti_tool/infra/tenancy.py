@@ -41,3 +41,8 @@ def in_console_scope(
         return None
     condition: ColumnElement[bool] = tenant_column == scope_tenant_id
     return condition
+
+
+def console_may_see(scope_tenant_id: int | None, row_tenant_id: int | None) -> bool:
+    """``in_console_scope`` for one loaded row: may this console user see it?"""
+    return scope_tenant_id is None or row_tenant_id == scope_tenant_id

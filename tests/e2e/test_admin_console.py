@@ -1,4 +1,5 @@
-"""The admin console: sign-in, roles on every route, CSRF on forms, audit of actions."""
+"""The admin console: sign-in, roles on every route, CSRF on forms, audit of actions,
+and a tenant-bound console user's view limited to their tenant."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from sqlalchemy import select
 
 from admin.users import create_admin_user
 from lti_tool.infra.db import db, session_scope
-from lti_tool.infra.models import AuditEntry, Registration
+from lti_tool.infra.models import AuditEntry, Deployment, Launch, Registration
+from tests.xapi_support import make_world
 
 
 @pytest.fixture
@@ -114,3 +116,96 @@ def test_key_rotation_keeps_old_key_published(
     keys = client.get("/lti/jwks").json["keys"]
     assert len(keys) == len(first) + 2
     assert all(k["alg"] == "RS256" and k["use"] == "sig" for k in keys)
+
+
+@pytest.fixture
+def two_tenants(csrf_app: Flask) -> dict[str, object]:
+    """Tenants A and B, a sibling deployment of A's LMS, launches, audit entries."""
+    with session_scope() as s:
+        alpha, beta = (
+            make_world(s, deployment_id="dep-a"),
+            make_world(s, people=2, deployment_id="dep-b"),
+        )
+        tenant_a = s.get(Deployment, alpha.tenant_id)
+        assert tenant_a is not None
+        s.add(Deployment(registration_id=tenant_a.registration_id, deployment_id="sib"))
+        for world, count in ((alpha, 1), (beta, 2)):
+            for _ in range(count):
+                s.add(
+                    Launch(
+                        tenant_id=world.tenant_id,
+                        person_id=world.people["u0"],
+                        role="learner",
+                        message_type="LtiResourceLinkRequest",
+                    )
+                )
+        for tenant_id, target in (
+            (alpha.tenant_id, "alpha-target"),
+            (beta.tenant_id, "beta-target"),
+            (None, "install-target"),
+        ):
+            s.add(
+                AuditEntry(
+                    actor="test", action="test.done", target=target, tenant_id=tenant_id
+                )
+            )
+        create_admin_user(
+            s,
+            username="alpha-admin",
+            password="correct horse battery",
+            role="admin",
+            tenant_id=alpha.tenant_id,
+        )
+        clients = {
+            reg.id: reg.client_id for reg in s.scalars(select(Registration)).all()
+        }
+        return {
+            "alpha": clients[tenant_a.registration_id],
+            "beta": next(
+                c for r, c in clients.items() if r != tenant_a.registration_id
+            ),
+        }
+
+
+def _counts(page: bytes) -> dict[str, int]:
+    return {
+        label.decode(): int(value)
+        for label, value in re.findall(rb"<dt>([^<]+)</dt><dd>(\d+)</dd>", page)
+    }
+
+
+def test_tenant_admin_sees_only_their_tenant(
+    two_tenants: dict[str, str], client: FlaskClient
+) -> None:
+    _login(client, "alpha-admin")
+    assert _counts(client.get("/admin/").data) == {
+        "Registered platforms": 1,
+        "Tenants (deployments)": 1,
+        "People": 3,
+        "Launches": 1,
+    }
+    platforms = client.get("/admin/platforms").data.decode()
+    assert two_tenants["alpha"] in platforms and "dep-a" in platforms
+    assert two_tenants["beta"] not in platforms
+    assert "dep-b" not in platforms and "sib" not in platforms
+    trail = client.get("/admin/audit").data.decode()
+    assert "alpha-target" in trail and "alpha-admin" in trail
+    assert "beta-target" not in trail and "install-target" not in trail
+
+
+def test_install_admin_sees_every_tenant(
+    two_tenants: dict[str, str], client: FlaskClient
+) -> None:
+    _login(client, "root")
+    assert _counts(client.get("/admin/").data) == {
+        "Registered platforms": 2,
+        "Tenants (deployments)": 3,
+        "People": 5,
+        "Launches": 3,
+    }
+    platforms = client.get("/admin/platforms").data.decode()
+    assert two_tenants["alpha"] in platforms and two_tenants["beta"] in platforms
+    assert "dep-a, sib" in platforms and "dep-b" in platforms
+    trail = client.get("/admin/audit").data.decode()
+    for target in ("alpha-target", "beta-target", "install-target"):
+        assert target in trail

@@ -43,7 +43,8 @@ pytestmark = pytest.mark.browser
 def demo_url(tmp_path: Path, engine: Engine) -> Iterator[str]:
     """Pathwise as `pathwise demo` runs it: migrated SQLite, demo seed, dev LMS, real port."""
     from lti_tool.app import create_app
-    from lti_tool.cli.core import _seed_demo, upgrade_database
+    from lti_tool.cli.db import upgrade_database
+    from lti_tool.cli.embedded import seed_demo_install
     from tests.conftest import make_test_settings
 
     demo_dir = tmp_path / "demo"
@@ -56,7 +57,7 @@ def demo_url(tmp_path: Path, engine: Engine) -> Iterator[str]:
         demo = base.with_overrides(base_url=url, dev_platform_enabled=True)
         app = create_app(demo)
         upgrade_database(demo)
-        _seed_demo(demo)
+        seed_demo_install(demo)
         return app
 
     server = serve(build)

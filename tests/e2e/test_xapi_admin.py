@@ -9,7 +9,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-import admin.lrs_views  # noqa: F401 - registers the routes on admin.bp
 from admin.users import create_admin_user
 from lti_tool.infra.db import session_scope
 from lti_tool.infra.models import AuditEntry

@@ -1,0 +1,72 @@
+"""Entry point commands: `pathwise serve|worker|scheduler`, the processes of an install."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+from gunicorn.app.base import BaseApplication
+from rq import Worker
+from rq.cron import CronScheduler
+
+from lti_tool.cli.bootstrap import build_app, load_settings, start_runtime
+from lti_tool.infra.queue import ALL_QUEUES, job_queue
+from lti_tool.worker import register_periodic_jobs
+
+
+@click.command("serve")
+@click.option("--host", default="0.0.0.0", show_default=True)  # noqa: S104 - a server binds all
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--workers", default=0, type=int, help="Processes (default: 2 x cores + 1)."
+)
+@click.option("--threads", default=4, show_default=True, type=int)
+def serve_command(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the LTI tool with gunicorn (production)."""
+    settings = load_settings()
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers or (2 * (os.cpu_count() or 1) + 1))
+            self.cfg.set("threads", threads)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set(
+                "forwarded_allow_ips",
+                os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+            )
+
+        def load(self) -> Any:
+            return build_app(settings)
+
+    _Server().run()
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+@click.option(
+    "--queue", "queues", multiple=True, help="Queues to serve (default: all)."
+)
+def worker_command(burst: bool, queues: tuple[str, ...]) -> None:
+    """Run an RQ worker for background jobs (outbox delivery, LRS sync, model fitting)."""
+    settings = start_runtime()
+    if settings.redis_url is None:
+        raise click.ClickException(
+            "REDIS_URL is not set: embedded mode runs jobs in-process."
+        )
+    worker = Worker(list(queues or ALL_QUEUES), connection=job_queue.connection)
+    worker.work(burst=burst, with_scheduler=True)
+
+
+@click.command("scheduler")
+def scheduler_command() -> None:
+    """Enqueue periodic jobs (outbox retries, LRS sync, model refits, key pruning)."""
+    settings = start_runtime()
+    if settings.redis_url is None:
+        raise click.ClickException("REDIS_URL is not set: the scheduler needs Redis.")
+    if job_queue.connection is None:
+        raise click.ClickException("Redis is not connected.")
+    scheduler = CronScheduler(connection=job_queue.connection)
+    register_periodic_jobs(scheduler)
+    scheduler.start()  # type: ignore[no-untyped-call]
