@@ -341,7 +341,7 @@ def keys_reencrypt() -> None:
     start_runtime()
     from lti_tool.infra.db import session_scope
     from lti_tool.infra.models import AuditEntry
-    from lti_tool.lti.keys import reencrypt_secrets
+    from lti_tool.usecases import reencrypt_secrets
 
     def progress(what: str, done: int, total: int) -> None:
         click.echo(f"\r{what}: {done}/{total}", nl=done == total)

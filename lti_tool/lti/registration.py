@@ -1,4 +1,4 @@
-"""Registering LMS platforms: Dynamic Registration, manual registration, and install values."""
+"""LTI protocol: registering LMS platforms (Dynamic Registration, manual, install values)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from pylti1p3.exception import LtiException, LtiServiceException
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lti_tool.infra.audit import record_audit
 from lti_tool.infra.config import Settings
 from lti_tool.infra.models import (
     UNKNOWN_DEPLOYMENT_AUTO,
     UNKNOWN_DEPLOYMENT_REJECT,
-    AuditEntry,
     Deployment,
     Registration,
 )
@@ -344,13 +344,12 @@ def add_registration(
     session.flush()
     if deployment_id:
         add_deployment(session, registration=registration, deployment_id=deployment_id)
-    session.add(
-        AuditEntry(
-            actor=actor,
-            action="registration.created" if created else "registration.updated",
-            target=f"{issuer} {client_id}",
-            details={"deployment_id": deployment_id, "platform": kind},
-        )
+    record_audit(
+        session,
+        actor=actor,
+        action="registration.created" if created else "registration.updated",
+        target=f"{issuer} {client_id}",
+        details={"deployment_id": deployment_id, "platform": kind},
     )
     return registration
 
