@@ -10,7 +10,7 @@ from flask import Blueprint, g, make_response, redirect, render_template, reques
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from lti_tool.infra.models import Registration
-from lti_tool.lti import deep_linking
+from lti_tool.lti import deep_linking, dynamic_registration
 from lti_tool.lti import registration as registration_service
 from lti_tool.lti.claims import MESSAGE_DEEP_LINKING
 from lti_tool.lti.errors import LaunchRejected
@@ -204,7 +204,7 @@ def register() -> Any:
     openid_configuration = request.values.get("openid_configuration", "")
     registration_token = request.values.get("registration_token")
     try:
-        result = registration_service.register_platform(
+        result = dynamic_registration.register_platform(
             request_session(),
             settings=settings(),
             openid_configuration_url=openid_configuration,
