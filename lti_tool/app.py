@@ -42,8 +42,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from admin.lrs_views import bp as admin_lrs_bp
     from admin.views import bp as admin_bp
-    from lti_tool.web.views import bp as lti_bp
-    from lti_tool.web.views import learner_bp
+    from lti_tool.web.learner_views import learner_bp
+    from lti_tool.web.lti_views import bp as lti_bp
 
     # One routing table. LTI endpoints are called by LMSs (form posts signed by JWT,
     # not by our CSRF token); learner API calls carry the signed launch token instead.

@@ -1,1 +1,238 @@
-"""Cross-domain use cases: launch, pull, decide, recommend."""
+"""Use cases across domains: launch -> pull -> decide -> recommend, and secret rotation.
+
+Each one joins the LTI protocol, the xAPI side and the adaptive engine in one
+transaction that its caller (a view or a CLI command) owns; none of those packages
+may reach across to another's tables on its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.fernet import InvalidToken
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from adaptive import service as adaptive_service
+from adaptive.core.catalogue import ActivityInfo
+from adaptive.core.policy import Recommendation
+from lti_tool.infra.crypto import secret_box
+from lti_tool.infra.models import (
+    ROLE_LEARNER,
+    Deployment,
+    Person,
+    Registration,
+    ToolKey,
+)
+from lti_tool.lti.launch_record import LaunchOutcome, record_launch
+from lti_tool.lti.launch_token import LaunchContext
+from xapi import service as xapi_service
+from xapi.core.profile import EXT_REASON
+from xapi.core.statements import ActivityRef
+from xapi.models import LrsConnection
+
+# ------------------------------------------------------------ launch -> pull
+
+
+def complete_launch(
+    session: Session,
+    *,
+    registration: Registration,
+    tenant: Deployment,
+    claims: dict[str, Any],
+    lrs_pull_budget_s: float,
+) -> LaunchOutcome:
+    """Record a validated launch; for a learner, bring in their newest LRS statements.
+
+    The pull is bounded by ``lrs_pull_budget_s`` and continues in the background, so
+    the landing page decides on what the organisation already knows about them.
+    """
+    outcome = record_launch(
+        session, registration=registration, tenant=tenant, claims=claims
+    )
+    if outcome.role == ROLE_LEARNER:
+        xapi_service.pull_at_launch(
+            session, person_id=outcome.person.id, budget_s=lrs_pull_budget_s
+        )
+    return outcome
+
+
+# ------------------------------------------------------- decide -> recommend
+
+
+@dataclass(frozen=True)
+class NextStepPreview:
+    """The engine's next recommendation, as the learner page shows it."""
+
+    kind: str
+    title: str
+    minutes: float
+    reason_code: str
+    learner_text: str
+
+
+@dataclass(frozen=True)
+class _Decision:
+    """The engine's recommendation with the catalogue names a statement about it needs."""
+
+    recommendation: Recommendation
+    activity: ActivityInfo | None
+    module_id: int
+    module_key: str
+    module_title: str
+    framework_key: str
+
+    def preview(self) -> NextStepPreview:
+        return NextStepPreview(
+            kind=self.recommendation.kind,
+            title=self.activity.title if self.activity else "",
+            minutes=self.recommendation.minutes,
+            reason_code=self.recommendation.reason.code,
+            learner_text=self.recommendation.reason.learner_text,
+        )
+
+
+def preview_next_step(
+    session: Session, ctx: LaunchContext, *, module_id: int, now: dt.datetime
+) -> NextStepPreview:
+    """What this learner should do next in the module, for a page view: records nothing."""
+    return _decide(session, ctx, module_id=module_id, now=now).preview()
+
+
+def recommend_next_step(
+    session: Session,
+    ctx: LaunchContext,
+    *,
+    module_id: int,
+    now: dt.datetime,
+    base_url: str,
+) -> NextStepPreview:
+    """Ask the engine what this learner should do next, and tell the LRS we did.
+
+    The *recommended* statement goes to the outbox in the caller's transaction;
+    its key (learner, module, activity, day) makes repeated launches one statement.
+    """
+    decision = _decide(session, ctx, module_id=module_id, now=now)
+    activity = decision.activity
+    person = session.get(Person, ctx.person_id)
+    if activity is not None and person is not None:
+        catalogue = f"{base_url}/catalogue/{decision.framework_key}"
+        xapi_service.emit_statement(
+            session,
+            person=person,
+            key=f"recommended:{person.id}:{decision.module_id}:{activity.id}:{now.date().isoformat()}",
+            verb="recommended",
+            object=ActivityRef(
+                f"{catalogue}/activities/{activity.key}",
+                "activity",
+                name=activity.title,
+            ),
+            timestamp=now,
+            parent=ActivityRef(
+                f"{catalogue}/modules/{decision.module_key}",
+                "module",
+                name=decision.module_title,
+            ),
+            context_extensions={
+                EXT_REASON: {
+                    "code": decision.recommendation.reason.code,
+                    "numbers": _json_safe(decision.recommendation.reason.numbers),
+                }
+            },
+        )
+    return decision.preview()
+
+
+def _decide(
+    session: Session, ctx: LaunchContext, *, module_id: int, now: dt.datetime
+) -> _Decision:
+    recommendation = adaptive_service.next_step(
+        session,
+        tenant_id=ctx.tenant_id,
+        person_id=ctx.person_id,
+        module_id=module_id,
+        now=now,
+    )
+    # Titles and keys come from the cached module snapshot, not from fresh queries.
+    snapshot = adaptive_service.load_module(
+        session, tenant_id=ctx.tenant_id, module_id=module_id
+    )
+    activity = (
+        snapshot.catalog.activities.get(recommendation.activity_id)
+        if recommendation.activity_id is not None
+        else None
+    )
+    return _Decision(
+        recommendation=recommendation,
+        activity=activity,
+        module_id=snapshot.module_id,
+        module_key=snapshot.module_key,
+        module_title=snapshot.title,
+        framework_key=snapshot.framework_key,
+    )
+
+
+def _json_safe(value: Any) -> Any:
+    """Reason numbers may hold numpy scalars or tuples; xAPI extensions need JSON."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+# ------------------------------------------------------------ secret rotation
+
+
+@dataclass(frozen=True)
+class ReencryptReport:
+    signing_keys: int
+    lrs_secrets: int
+
+
+def reencrypt_secrets(
+    session: Session, *, progress: Callable[[str, int, int], None] | None = None
+) -> ReencryptReport:
+    """Re-encrypt every stored secret under the first PATHWISE_ENCRYPTION_KEY.
+
+    After it, keys further down the list decrypt nothing and can be dropped. One
+    transaction: if any secret cannot be decrypted with the configured keys, the
+    error names it and nothing is written. Tool signing keys and LRS passwords
+    belong to different packages, hence a use case rather than a key service.
+    """
+    box = secret_box()
+    tool_keys = list(session.scalars(select(ToolKey).order_by(ToolKey.id)))
+    for done, key in enumerate(tool_keys, 1):
+        key.private_key_encrypted = _rotated(
+            box.rotate, key.private_key_encrypted, f"signing key {key.kid}"
+        )
+        if progress:
+            progress("signing keys", done, len(tool_keys))
+    connections = list(
+        session.scalars(select(LrsConnection).order_by(LrsConnection.id))
+    )
+    for done, connection in enumerate(connections, 1):
+        connection.secret_encrypted = _rotated(
+            box.rotate,
+            connection.secret_encrypted,
+            f"LRS connection {connection.name!r}",
+        )
+        if progress:
+            progress("LRS secrets", done, len(connections))
+    session.flush()
+    return ReencryptReport(signing_keys=len(tool_keys), lrs_secrets=len(connections))
+
+
+def _rotated(rotate: Callable[[str], str], token: str, what: str) -> str:
+    try:
+        return rotate(token)
+    except InvalidToken:
+        raise ValueError(
+            f"{what} cannot be decrypted with any key in PATHWISE_ENCRYPTION_KEY; "
+            "nothing was re-encrypted"
+        ) from None

@@ -10,7 +10,8 @@ from lti_tool.cli.bootstrap import cli_actor, start_runtime
 from lti_tool.infra.audit import record_audit
 from lti_tool.infra.db import session_scope
 from lti_tool.infra.models import ToolKey
-from lti_tool.lti.keys import reencrypt_secrets, rotate_signing_key
+from lti_tool.lti.keys import rotate_signing_key
+from lti_tool.usecases import reencrypt_secrets
 
 
 @click.group("keys")

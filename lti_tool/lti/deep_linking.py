@@ -1,4 +1,4 @@
-"""Deep Linking: what an instructor can place, and the signed response that places it."""
+"""LTI protocol: Deep Linking, the modules an instructor may place and the signed response."""
 
 from __future__ import annotations
 
@@ -12,17 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adaptive.models import Framework, Module
-from lti_tool.infra.models import (
-    Registration,
-)
+from lti_tool.infra.models import Registration
 from lti_tool.infra.store import ExpiringStore
-from lti_tool.lti.launch import (
-    CLAIM_AGS,
-    CLAIM_DEEP_LINKING,
-    LaunchContext,
-    LaunchOutcome,
-    LaunchRejected,
-)
+from lti_tool.infra.tenancy import visible_to_tenant
+from lti_tool.lti.claims import CLAIM_AGS, CLAIM_DEEP_LINKING
+from lti_tool.lti.errors import LaunchRejected
+from lti_tool.lti.launch_record import LaunchOutcome
+from lti_tool.lti.launch_token import LaunchContext
 from lti_tool.lti.tool_conf import to_lti_registration
 
 
@@ -32,7 +28,7 @@ def catalogue_modules(session: Session, tenant_id: int) -> list[Module]:
         session.scalars(
             select(Module)
             .join(Framework, Framework.id == Module.framework_id)
-            .where((Framework.tenant_id == tenant_id) | Framework.tenant_id.is_(None))
+            .where(visible_to_tenant(Framework.tenant_id, tenant_id))
             .order_by(Module.title)
         )
     )

@@ -1,4 +1,4 @@
-"""pylti1p3 ToolConf backed by our database: many platforms, many client_ids per issuer."""
+"""LTI protocol: pylti1p3's ToolConf backed by our database (many platforms, many client_ids)."""
 
 from __future__ import annotations
 

@@ -1,15 +1,13 @@
-"""What the learner and manager landing pages show about the launch they came from."""
+"""Web layer: what the learner and manager landing pages show about the launch they came from."""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adaptive import service as adaptive_service
 from adaptive.models import Module, RoleProfile
 from lti_tool.infra import revision
 from lti_tool.infra.models import (
@@ -21,10 +19,8 @@ from lti_tool.infra.models import (
     Registration,
     ResourceLink,
 )
-from lti_tool.lti.launch import LaunchContext, LaunchRejected
-from xapi.core.profile import EXT_REASON
-from xapi.core.statements import ActivityRef
-from xapi.service import emit_statement
+from lti_tool.lti.errors import LaunchRejected
+from lti_tool.lti.launch_token import LaunchContext
 
 
 @dataclass
@@ -64,6 +60,7 @@ def _catalogue_row(
 
 
 def launch_view(session: Session, ctx: LaunchContext) -> LaunchView:
+    """The launch's person, course, link, module and (for managers) cohort, in one view."""
     launch = session.get(Launch, ctx.launch_id)
     person = session.get(Person, ctx.person_id)
     if launch is None or person is None or launch.tenant_id != ctx.tenant_id:
@@ -122,91 +119,3 @@ def launch_view(session: Session, ctx: LaunchContext) -> LaunchView:
         has_grade_service=bool(link and link.ags_endpoint),
         cohort=cohort,
     )
-
-
-@dataclass(frozen=True)
-class NextStepPreview:
-    """The engine's next recommendation, as the learner page shows it."""
-
-    kind: str
-    title: str
-    minutes: float
-    reason_code: str
-    learner_text: str
-
-
-def next_step_preview(
-    session: Session,
-    ctx: LaunchContext,
-    view: LaunchView,
-    *,
-    now: dt.datetime,
-    base_url: str,
-) -> NextStepPreview | None:
-    """Ask the engine what this learner should do next, and tell the LRS we did.
-
-    The *recommended* statement goes to the outbox in this request's transaction;
-    its key (learner, module, activity, day) makes repeated page views one statement.
-    """
-    if view.module_id is None:
-        return None
-    recommendation = adaptive_service.next_step(
-        session,
-        tenant_id=ctx.tenant_id,
-        person_id=ctx.person_id,
-        module_id=view.module_id,
-        now=now,
-    )
-    # Titles and keys come from the cached module snapshot, not from fresh queries.
-    snapshot = adaptive_service.load_module(
-        session, tenant_id=ctx.tenant_id, module_id=view.module_id
-    )
-    activity = (
-        snapshot.catalog.activities.get(recommendation.activity_id)
-        if recommendation.activity_id is not None
-        else None
-    )
-    person = session.get(Person, ctx.person_id)
-    if activity is not None and person is not None:
-        catalogue = f"{base_url}/catalogue/{snapshot.framework_key}"
-        emit_statement(
-            session,
-            person=person,
-            key=f"recommended:{person.id}:{snapshot.module_id}:{activity.id}:{now.date().isoformat()}",
-            verb="recommended",
-            object=ActivityRef(
-                f"{catalogue}/activities/{activity.key}",
-                "activity",
-                name=activity.title,
-            ),
-            timestamp=now,
-            parent=ActivityRef(
-                f"{catalogue}/modules/{snapshot.module_key}",
-                "module",
-                name=snapshot.title,
-            ),
-            context_extensions={
-                EXT_REASON: {
-                    "code": recommendation.reason.code,
-                    "numbers": _json_safe(recommendation.reason.numbers),
-                }
-            },
-        )
-    return NextStepPreview(
-        kind=recommendation.kind,
-        title=activity.title if activity else "",
-        minutes=recommendation.minutes,
-        reason_code=recommendation.reason.code,
-        learner_text=recommendation.reason.learner_text,
-    )
-
-
-def _json_safe(value: Any) -> Any:
-    """Reason numbers may hold numpy scalars or tuples; xAPI extensions need JSON."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if hasattr(value, "item"):
-        return value.item()
-    return value

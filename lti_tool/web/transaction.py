@@ -1,14 +1,48 @@
-"""Web plumbing shared by every blueprint: the per-request session and its transaction."""
+"""Web layer plumbing shared by every blueprint: the per-request session and its transaction.
+
+The request owns the transaction: it commits after a successful response and rolls
+back on an error or a rejected launch. A GET or HEAD never commits (a page view, a
+prefetch or a crawler must not change anything), except for the few protocol
+endpoints marked with ``writes_on_get`` because a standard makes them GETs that store.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from sqlalchemy.orm import Session
 
 from lti_tool.infra.config import Settings
 from lti_tool.infra.db import db
+from lti_tool.infra.queue import job_queue
+from lti_tool.infra.store import ExpiringStore, make_store
+
+READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
+_WRITES_ON_GET = "_pathwise_writes_on_get"
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def writes_on_get(view: View) -> View:
+    """Let a protocol endpoint commit on GET: the standard makes it a GET that stores.
+
+    Put it under the route decorator. Only endpoints whose protocol requires a GET
+    to write belong here (OIDC login initiation, LTI Dynamic Registration); a test
+    keeps the list exact.
+    """
+    setattr(view, _WRITES_ON_GET, True)
+    return view
+
+
+def endpoints_writing_on_get(app: Flask) -> set[str]:
+    """The endpoints of ``app`` allowed to commit a GET (see ``writes_on_get``)."""
+    return {
+        name
+        for name, view in app.view_functions.items()
+        if getattr(view, _WRITES_ON_GET, False)
+    }
 
 
 def request_session() -> Session:
@@ -19,9 +53,23 @@ def request_session() -> Session:
     return session
 
 
+def request_store() -> ExpiringStore:
+    """The shared expiring store; in embedded mode a table in the request's transaction."""
+    return make_store(job_queue.connection, request_session())
+
+
 def settings() -> Settings:
     value: Settings = current_app.extensions["pathwise.settings"]
     return value
+
+
+def _may_commit() -> bool:
+    if g.get("db_rollback", False):
+        return False
+    if request.method not in READ_ONLY_METHODS:
+        return True
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, _WRITES_ON_GET, False))
 
 
 def init_app(app: Flask) -> None:
@@ -31,7 +79,7 @@ def init_app(app: Flask) -> None:
         if session is None:
             return
         try:
-            if exc is None and not g.get("db_rollback", False):
+            if exc is None and _may_commit():
                 session.commit()
             else:
                 session.rollback()
@@ -42,10 +90,6 @@ def init_app(app: Flask) -> None:
     def _commit_before_response(response: Any) -> Any:
         # Commit before the body leaves so a client never sees a page whose write failed.
         session: Session | None = g.get("db_session")
-        if (
-            session is not None
-            and response.status_code < 400
-            and not g.get("db_rollback")
-        ):
+        if session is not None and response.status_code < 400 and _may_commit():
             session.commit()
         return response

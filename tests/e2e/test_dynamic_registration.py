@@ -123,7 +123,8 @@ def test_issuer_that_does_not_match_its_configuration_url_is_refused(
 
 def test_production_requires_a_signed_invitation(settings: Settings) -> None:
     prod = settings.with_overrides(environment="production")
-    from lti_tool.lti.registration import RegistrationFailed, register_platform
+    from lti_tool.lti.dynamic_registration import register_platform
+    from lti_tool.lti.registration import RegistrationFailed
 
     with db.session() as s, pytest.raises(RegistrationFailed, match="not valid"):
         register_platform(
@@ -157,6 +158,6 @@ def test_production_requires_a_signed_invitation(settings: Settings) -> None:
 def test_configuration_url_must_belong_to_the_issuer(
     issuer: str, url: str, ok: bool
 ) -> None:
-    from lti_tool.lti.registration import _issuer_matches
+    from lti_tool.lti.dynamic_registration import _issuer_matches
 
     assert _issuer_matches(issuer, url) is ok

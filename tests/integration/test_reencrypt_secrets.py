@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from lti_tool.infra import crypto
 from lti_tool.infra.models import Deployment, Registration, ToolKey
-from lti_tool.lti.keys import create_signing_key, current_signing_key, reencrypt_secrets
+from lti_tool.lti.keys import create_signing_key, current_signing_key
+from lti_tool.usecases import reencrypt_secrets
 from xapi.models import LrsConnection
 
 

@@ -75,7 +75,7 @@ def test_unknown_kids_refetch_the_platform_key_set_once_per_cooldown(
     """Tokens with made-up kids must not make us fetch the LMS's JWKS every time."""
     from flask import Flask
 
-    from lti_tool.lti.launch import platform_key_set
+    from lti_tool.lti.platform_keys import platform_key_set
     from tests.support_http import serve_in_thread
 
     fetches: list[int] = []

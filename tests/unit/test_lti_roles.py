@@ -5,12 +5,9 @@ from __future__ import annotations
 import pytest
 
 from lti_tool.infra.models import Launch
-from lti_tool.lti.launch import (
-    LaunchRejected,
-    issue_launch_token,
-    map_lti_roles,
-    read_launch_token,
-)
+from lti_tool.lti.errors import LaunchRejected
+from lti_tool.lti.launch_token import issue_launch_token, read_launch_token
+from lti_tool.lti.roles import map_lti_roles
 
 LIS = "http://purl.imsglobal.org/vocab/lis/v2/"
 

@@ -1,59 +1,36 @@
-"""LTI 1.3 endpoints and the learner/manager entry pages; thin: they call lti_tool.lti.launch."""
+"""Web layer: the LTI 1.3 endpoints an LMS calls (login, launch, JWKS, registration); thin."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import (
-    Blueprint,
-    g,
-    make_response,
-    redirect,
-    render_template,
-    request,
-)
+from flask import Blueprint, g, make_response, redirect, render_template, request
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from lti_tool.infra.db import utcnow
-from lti_tool.infra.queue import job_queue
-from lti_tool.infra.store import ExpiringStore, make_store
-from lti_tool.lti import deep_linking
-from lti_tool.lti import launch as service
+from lti_tool.infra.models import Registration
+from lti_tool.lti import deep_linking, dynamic_registration
 from lti_tool.lti import registration as registration_service
+from lti_tool.lti.claims import MESSAGE_DEEP_LINKING
+from lti_tool.lti.errors import LaunchRejected
 from lti_tool.lti.keys import published_jwks
-from lti_tool.lti.launch import LaunchContext, LaunchRejected
-from lti_tool.web import pages
-from lti_tool.web.transaction import request_session, settings
+from lti_tool.lti.launch import validate_launch
+from lti_tool.lti.launch_token import issue_launch_token, launch_context
+from lti_tool.lti.login import STATE_COOKIE_PREFIX, auth_origin, begin_login
+from lti_tool.lti.login_state import pending_login
+from lti_tool.usecases import complete_launch
+from lti_tool.web.landing import launch_url, rejected_page, render_home
+from lti_tool.web.transaction import (
+    request_session,
+    request_store,
+    settings,
+    writes_on_get,
+)
 
 log = logging.getLogger("pathwise.launch")
 
 bp = Blueprint("lti", __name__, url_prefix="/lti")
-learner_bp = Blueprint("learner", __name__, url_prefix="/app")
-
-
-def store() -> ExpiringStore:
-    return make_store(job_queue.connection, request_session())
-
-
-def launch_url() -> str:
-    return settings().base_url + "/lti/launch"
-
-
-def rejected_page(exc: LaunchRejected) -> tuple[str, int]:
-    """A readable error page and exactly one log line naming the reason."""
-    log.warning(
-        "launch rejected: %s %s (remote=%s path=%s)",
-        exc.code,
-        exc.message,
-        request.remote_addr,
-        request.path,
-    )
-    g.db_rollback = True
-    return (
-        render_template("launch_error.html", code=exc.code, message=exc.message),
-        exc.status,
-    )
 
 
 def _is_secure() -> bool:
@@ -81,16 +58,14 @@ def _set_cross_site_cookie(
         )
 
 
-# ----------------------------------------------------------------- LTI core
-
-
 @bp.route("/login", methods=["GET", "POST"])
+@writes_on_get  # OIDC login initiation may be a GET; it stores the state and nonce.
 def login() -> Any:
     params = {**request.args.to_dict(), **request.form.to_dict()}
     try:
-        outcome = service.begin_login(
+        outcome = begin_login(
             request_session(),
-            store(),
+            request_store(),
             params=params,
             launch_url=launch_url(),
             state_ttl_s=settings().launch_state_ttl_s,
@@ -114,7 +89,7 @@ def login() -> Any:
         response = redirect(outcome.auth_url, code=302)
     _set_cross_site_cookie(
         response,
-        service.STATE_COOKIE_PREFIX + outcome.state,
+        STATE_COOKIE_PREFIX + outcome.state,
         outcome.state,
         settings().launch_state_ttl_s,
     )
@@ -125,11 +100,13 @@ def login() -> Any:
 def launch() -> Any:
     form = request.form.to_dict()
     state = form.get("state", "")
-    cookie = request.cookies.get(service.STATE_COOKIE_PREFIX + state) if state else None
+    cookie = request.cookies.get(STATE_COOKIE_PREFIX + state) if state else None
     platform_state = form.get("platform_storage_state")
     # Only a frame without our cookie needs the pending login (platform storage or
     # the new-window fallback); the usual launch saves that read.
-    pending = store().get("state:" + state) if state and cookie is None else None
+    pending = (
+        pending_login(request_store(), state) if state and cookie is None else None
+    )
     if (
         cookie is None
         and platform_state is None
@@ -145,9 +122,9 @@ def launch() -> Any:
             origin=_platform_origin(pending),
         )
     try:
-        registration, tenant, claims = service.validate_launch(
+        registration, tenant, claims = validate_launch(
             request_session(),
-            store(),
+            request_store(),
             form=form,
             state_cookie=cookie,
             platform_storage_state=platform_state,
@@ -158,14 +135,14 @@ def launch() -> Any:
         if exc.code == "bad_state" and cookie is None and pending is not None:
             return _cookie_blocked_page(pending)
         return rejected_page(exc)
-    outcome = service.complete_launch(
+    outcome = complete_launch(
         request_session(),
         registration=registration,
         tenant=tenant,
         claims=claims,
         lrs_pull_budget_s=settings().lrs_pull_budget_s,
     )
-    token = service.issue_launch_token(
+    token = issue_launch_token(
         secret_key=settings().secret_key,
         ttl_s=settings().launch_token_ttl_s,
         launch=outcome.launch,
@@ -177,41 +154,32 @@ def launch() -> Any:
         outcome.role,
         outcome.message_type,
     )
-    if outcome.message_type == service.MESSAGE_DEEP_LINKING:
+    if outcome.message_type == MESSAGE_DEEP_LINKING:
         deep_linking.remember_request(
-            store(), outcome, ttl_s=settings().launch_token_ttl_s
+            request_store(), outcome, ttl_s=settings().launch_token_ttl_s
         )
         response = redirect(f"/app/deep-link?lt={token}", code=303)
         response.headers["Referrer-Policy"] = "no-referrer"
     else:
         # The landing page comes in the launch's own response (one round trip fewer
         # inside the LMS frame); the page rewrites its URL to /app/home so a reload
-        # is a GET, never a replayed id_token.
-        ctx = service.launch_context(
-            outcome.launch, ttl_s=settings().launch_token_ttl_s
-        )
-        response = render_home(ctx, token)
+        # is a GET, never a replayed id_token. The launch records the recommendation.
+        ctx = launch_context(outcome.launch, ttl_s=settings().launch_token_ttl_s)
+        response = render_home(ctx, token, recommend=True)
     if state:
-        response.delete_cookie(service.STATE_COOKIE_PREFIX + state, path="/lti/")
+        response.delete_cookie(STATE_COOKIE_PREFIX + state, path="/lti/")
     return response
 
 
 def _platform_origin(pending: dict[str, Any]) -> str:
-    from urllib.parse import urlparse
-
-    from lti_tool.infra.models import Registration
-
     registration = request_session().get(Registration, pending.get("registration_id"))
     if registration is None:
         return "*"
-    parsed = urlparse(registration.auth_login_url)
-    return f"{parsed.scheme}://{parsed.netloc}"
+    return auth_origin(registration)
 
 
 def _cookie_blocked_page(pending: dict[str, Any]) -> tuple[str, int]:
     """Third-party cookies blocked and no platform storage: offer a new window."""
-    from urllib.parse import urlencode
-
     params = dict(pending.get("login_params") or {})
     params.pop("lti_storage_target", None)
     new_window_url = settings().base_url + "/lti/login?" + urlencode(params)
@@ -230,12 +198,13 @@ def jwks() -> Any:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@writes_on_get  # LTI Dynamic Registration opens with a GET that stores the registration.
 def register() -> Any:
     """LTI Dynamic Registration (Moodle 3.10+/4.x, Canvas)."""
     openid_configuration = request.values.get("openid_configuration", "")
     registration_token = request.values.get("registration_token")
     try:
-        result = registration_service.register_platform(
+        result = dynamic_registration.register_platform(
             request_session(),
             settings=settings(),
             openid_configuration_url=openid_configuration,
@@ -252,77 +221,3 @@ def register() -> Any:
 @bp.get("/canvas.json")
 def canvas_json() -> Any:
     return registration_service.canvas_developer_key_json(settings())
-
-
-# ------------------------------------------------------- learner and manager
-
-
-def current_launch() -> LaunchContext:
-    """The launch a page or API call acts for, from the signed launch token."""
-    token = request.args.get("lt") or request.form.get("lt") or ""
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        token = header[len("Bearer ") :]
-    if not token:
-        raise LaunchRejected(
-            "no_launch", "Open Pathwise from your course in the LMS to continue.", 401
-        )
-    return service.read_launch_token(secret_key=settings().secret_key, token=token)
-
-
-@learner_bp.errorhandler(LaunchRejected)
-def _launch_token_error(exc: LaunchRejected) -> tuple[str, int]:
-    return rejected_page(exc)
-
-
-@learner_bp.get("/home")
-def home() -> Any:
-    return render_home(current_launch(), request.args.get("lt", ""))
-
-
-def render_home(ctx: LaunchContext, token: str) -> WerkzeugResponse:
-    """The learner's path page or the manager's page for this launch."""
-    view = pages.launch_view(request_session(), ctx)
-    if ctx.role == "learner":
-        preview = pages.next_step_preview(
-            request_session(), ctx, view, now=utcnow(), base_url=settings().base_url
-        )
-        body = render_template(
-            "learner_home.html", view=view, lt=token, next_step=preview
-        )
-    else:
-        body = render_template("manager_home.html", view=view, lt=token)
-    response: WerkzeugResponse = make_response(body)
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
-
-
-@learner_bp.get("/deep-link")
-def deep_link_picker() -> Any:
-    ctx = current_launch()
-    if ctx.role == "learner":
-        raise LaunchRejected(
-            "forbidden", "Only instructors can add Pathwise to a course.", 403
-        )
-    modules = deep_linking.catalogue_modules(request_session(), ctx.tenant_id)
-    return render_template(
-        "deep_link_picker.html", modules=modules, lt=request.args.get("lt", "")
-    )
-
-
-@learner_bp.post("/deep-link")
-def deep_link_return() -> Any:
-    ctx = current_launch()
-    if ctx.role == "learner":
-        raise LaunchRejected(
-            "forbidden", "Only instructors can add Pathwise to a course.", 403
-        )
-    module_ids = [int(v) for v in request.form.getlist("module_id") if v.isdigit()]
-    form_html = deep_linking.build_response_form(
-        request_session(),
-        store(),
-        ctx,
-        module_ids=module_ids,
-        launch_url=launch_url(),
-    )
-    return WerkzeugResponse(form_html, mimetype="text/html")

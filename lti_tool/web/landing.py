@@ -1,0 +1,87 @@
+"""Web layer: the launch's landing page and its error page, shared by the LTI and learner views."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import g, make_response, render_template, request
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from lti_tool.infra.db import utcnow
+from lti_tool.lti.errors import LaunchRejected
+from lti_tool.lti.launch_token import LaunchContext, read_launch_token
+from lti_tool.usecases import (
+    NextStepPreview,
+    preview_next_step,
+    recommend_next_step,
+)
+from lti_tool.web import pages
+from lti_tool.web.transaction import request_session, settings
+
+log = logging.getLogger("pathwise.launch")
+
+
+def launch_url() -> str:
+    """Where LMSs post id_tokens: the redirect URI and every link's target."""
+    return settings().base_url + "/lti/launch"
+
+
+def rejected_page(exc: LaunchRejected) -> tuple[str, int]:
+    """A readable error page and exactly one log line naming the reason."""
+    log.warning(
+        "launch rejected: %s %s (remote=%s path=%s)",
+        exc.code,
+        exc.message,
+        request.remote_addr,
+        request.path,
+    )
+    g.db_rollback = True
+    return (
+        render_template("launch_error.html", code=exc.code, message=exc.message),
+        exc.status,
+    )
+
+
+def current_launch() -> LaunchContext:
+    """The launch a page or API call acts for, from the signed launch token."""
+    token = request.args.get("lt") or request.form.get("lt") or ""
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        token = header[len("Bearer ") :]
+    if not token:
+        raise LaunchRejected(
+            "no_launch", "Open Pathwise from your course in the LMS to continue.", 401
+        )
+    return read_launch_token(secret_key=settings().secret_key, token=token)
+
+
+def render_home(ctx: LaunchContext, token: str, *, recommend: bool) -> WerkzeugResponse:
+    """The learner's path page or the manager's page for this launch.
+
+    ``recommend`` is for the launch itself: it records the learner's next step as
+    a *recommended* statement. A later view of the page (a GET) only shows it.
+    """
+    session = request_session()
+    view = pages.launch_view(session, ctx)
+    if ctx.role == "learner":
+        preview: NextStepPreview | None = None
+        if view.module_id is not None and recommend:
+            preview = recommend_next_step(
+                session,
+                ctx,
+                module_id=view.module_id,
+                now=utcnow(),
+                base_url=settings().base_url,
+            )
+        elif view.module_id is not None:
+            preview = preview_next_step(
+                session, ctx, module_id=view.module_id, now=utcnow()
+            )
+        body = render_template(
+            "learner_home.html", view=view, lt=token, next_step=preview
+        )
+    else:
+        body = render_template("manager_home.html", view=view, lt=token)
+    response: WerkzeugResponse = make_response(body)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
