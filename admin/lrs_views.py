@@ -12,8 +12,8 @@ from admin.lrs_forms import ActionForm, LrsConnectionForm, RulesForm
 from admin.views import admin_required, bp
 from lti_tool.infra.models import Deployment, Registration
 from lti_tool.web.transaction import request_session
-from xapi import service
-from xapi.core.rules import RuleError
+from xapi import connections, outbox, reports, rule_store
+from xapi.core.rule_parsing import RuleError
 from xapi.models import LrsConnection
 
 
@@ -62,7 +62,7 @@ def lrs_connections() -> Any:
     form.tenant_id.choices = _tenant_choices()
     if form.validate_on_submit():
         try:
-            connection = service.add_connection(
+            connection = connections.add_connection(
                 request_session(),
                 tenant_id=form.tenant_id.data,
                 name=form.name.data or "",
@@ -82,7 +82,7 @@ def lrs_connections() -> Any:
         else:
             flash(f"Added LRS connection {connection.name}. Test it below.", "ok")
             return redirect(url_for("admin.lrs_connections"))
-    rows = service.sync_overview(request_session(), tenant_id=_tenant_scope())
+    rows = reports.sync_overview(request_session(), tenant_id=_tenant_scope())
     return render_template(
         "admin/lrs/connections.html", form=form, rows=rows, action=ActionForm()
     )
@@ -94,7 +94,7 @@ def lrs_test(connection_id: int) -> Any:
     if not ActionForm().validate_on_submit():
         abort(400)
     connection = _connection(connection_id)
-    result = service.test_connection(
+    result = connections.test_connection(
         request_session(), connection_id=connection.id, actor=_actor()
     )
     flash(
@@ -111,7 +111,7 @@ def lrs_remove(connection_id: int) -> Any:
         abort(400)
     connection = _connection(connection_id)
     name = connection.name
-    service.remove_connection(
+    connections.remove_connection(
         request_session(), connection_id=connection.id, actor=_actor()
     )
     flash(f"Removed LRS connection {name}.", "ok")
@@ -121,8 +121,8 @@ def lrs_remove(connection_id: int) -> Any:
 @bp.get("/lrs/quarantine")
 @admin_required("admin")
 def lrs_quarantine() -> Any:
-    rows = service.quarantine_list(request_session(), tenant_id=_tenant_scope())
-    overview = service.sync_overview(request_session(), tenant_id=_tenant_scope())
+    rows = reports.quarantine_list(request_session(), tenant_id=_tenant_scope())
+    overview = reports.sync_overview(request_session(), tenant_id=_tenant_scope())
     return render_template("admin/lrs/quarantine.html", rows=rows, overview=overview)
 
 
@@ -132,8 +132,8 @@ def lrs_outbox() -> Any:
     scope = _tenant_scope()
     return render_template(
         "admin/lrs/outbox.html",
-        counts=service.outbox_counts(request_session(), tenant_id=scope),
-        problems=service.outbox_problems(request_session(), tenant_id=scope),
+        counts=outbox.outbox_counts(request_session(), tenant_id=scope),
+        problems=outbox.outbox_problems(request_session(), tenant_id=scope),
         action=ActionForm(),
     )
 
@@ -143,7 +143,7 @@ def lrs_outbox() -> Any:
 def lrs_outbox_retry() -> Any:
     if not ActionForm().validate_on_submit():
         abort(400)
-    count = service.retry_parked(
+    count = outbox.retry_parked(
         request_session(), actor=_actor(), tenant_id=_tenant_scope()
     )
     flash(f"{count} statements queued for delivery again.", "ok")
@@ -161,11 +161,11 @@ def lrs_rules() -> Any:
             chosen = form.tenant_id.choices[0][0]
         if chosen is not None:
             form.tenant_id.data = chosen
-            rules = service.load_rules(request_session(), tenant_id=chosen)
+            rules = rule_store.load_rules(request_session(), tenant_id=chosen)
             form.document.data = json.dumps(rules.to_json(), indent=2)
     elif form.validate_on_submit():
         try:
-            rules = service.import_rules(
+            rules = rule_store.import_rules(
                 request_session(),
                 tenant_id=form.tenant_id.data,
                 document=form.document.data,

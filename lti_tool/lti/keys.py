@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from lti_tool.infra.crypto import secret_box
 from lti_tool.infra.db import utcnow
 from lti_tool.infra.models import ToolKey
+from xapi.models import LrsConnection  # xapi's table; the secret box is ours
 
 
 @dataclass(frozen=True)
@@ -145,8 +146,6 @@ def reencrypt_secrets(
     transaction: if any secret cannot be decrypted with the configured keys, the
     error names it and nothing is written.
     """
-    from xapi.models import LrsConnection  # xapi's table; the secret box is ours
-
     box = secret_box()
     tool_keys = list(session.scalars(select(ToolKey).order_by(ToolKey.id)))
     for done, key in enumerate(tool_keys, 1):

@@ -45,7 +45,7 @@ from lti_tool.infra.models import (
 )
 from lti_tool.infra.store import ExpiringStore
 from lti_tool.lti.tool_conf import DatabaseToolConf, tenant_row, to_lti_registration
-from xapi import service as xapi_service
+from xapi.pull import pull_at_launch
 
 log = logging.getLogger("pathwise.launch")
 
@@ -765,9 +765,7 @@ def complete_launch(
         session, registration=registration, tenant=tenant, claims=claims
     )
     if outcome.role == ROLE_LEARNER:
-        xapi_service.pull_at_launch(
-            session, person_id=outcome.person.id, budget_s=lrs_pull_budget_s
-        )
+        pull_at_launch(session, person_id=outcome.person.id, budget_s=lrs_pull_budget_s)
     return outcome
 
 

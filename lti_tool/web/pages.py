@@ -24,7 +24,7 @@ from lti_tool.infra.models import (
 from lti_tool.lti.launch import LaunchContext, LaunchRejected
 from xapi.core.profile import EXT_REASON
 from xapi.core.statements import ActivityRef
-from xapi.service import emit_statement
+from xapi.outbox import emit_statement
 
 
 @dataclass
