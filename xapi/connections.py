@@ -5,23 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import (
-    delete,
-    select,
-    update,
-)
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from lti_tool.infra.audit import record_audit
 from lti_tool.infra.db import utcnow
 from lti_tool.infra.models import Deployment
-from xapi.client import (
-    LrsClient,
-    LrsError,
-    LrsRejected,
-    RetryPolicy,
-    StatementQuery,
-)
+from xapi.client import LrsClient, LrsError, LrsRejected, RetryPolicy, StatementQuery
 from xapi.models import (
     ACTOR_ACCOUNT,
     ACTOR_MBOX,

@@ -7,19 +7,11 @@ import logging
 import random
 from dataclasses import dataclass
 
-from sqlalchemy import (
-    select,
-)
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lti_tool.infra.db import utcnow
-from xapi.client import (
-    LrsClient,
-    LrsError,
-    LrsRejected,
-    LrsUnavailable,
-    RetryPolicy,
-)
+from xapi.client import LrsClient, LrsError, LrsRejected, LrsUnavailable, RetryPolicy
 from xapi.connections import ClientFactory, client_for
 from xapi.identity import sending_connection
 from xapi.models import (

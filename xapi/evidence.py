@@ -1,4 +1,8 @@
-"""xAPI: judging statements against the tenant's rules and turning them into evidence rows."""
+"""xAPI: judging statements by the tenant's rules and turning them into evidence rows.
+
+Both the full sync and the launch-time pull read pages through one
+``EvidenceProcessor``, so a statement becomes the same evidence whichever way it came.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    func,
-    select,
-)
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from adaptive.models import Activity, ActivitySkill, Framework, Skill
@@ -24,12 +25,7 @@ from xapi.core import actors, formats, incoming
 from xapi.core import statements as st
 from xapi.evidence_store import EvidenceBatch, EvidenceRow, write_batch
 from xapi.identity import tenant_identity
-from xapi.models import (
-    ACTOR_MBOX,
-    LrsConnection,
-    UnmatchedActor,
-    VoidedStatement,
-)
+from xapi.models import ACTOR_MBOX, LrsConnection, UnmatchedActor, VoidedStatement
 from xapi.rule_store import load_rules
 
 

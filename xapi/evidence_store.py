@@ -1,4 +1,8 @@
-"""xAPI: writing evidence rows, voidings and quarantine to the database (INSERT or COPY)."""
+"""xAPI: writing evidence rows, voidings and quarantine to the database (INSERT, COPY).
+
+The evidence table is adaptive's: its table and column names come from
+``adaptive.models.Evidence``, so the hand-built COPY statements follow the model.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import (
-    Connection,
-    Table,
-    insert,
-    update,
-)
+from sqlalchemy import Connection, Table, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from adaptive.models import Evidence
 from lti_tool.infra.db import utcnow
-from xapi.models import (
-    QuarantinedStatement,
-    VoidedStatement,
-)
+from xapi.models import QuarantinedStatement, VoidedStatement
 
 
 def insert_skipping_duplicates(session: Session | Connection, model: Any) -> Any:

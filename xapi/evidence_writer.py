@@ -1,4 +1,4 @@
-"""xAPI: the concurrent evidence writer: commits prepared pages on its own connections."""
+"""xAPI: the evidence writer thread: commits prepared pages on its own connections."""
 
 from __future__ import annotations
 
@@ -8,10 +8,7 @@ import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy import (
-    Connection,
-    Engine,
-)
+from sqlalchemy import Connection, Engine
 
 from xapi.evidence_store import (
     EvidenceBatch,

@@ -1,22 +1,21 @@
-"""xAPI: who a tenant and its people are to an LRS: identity, sending connection, actors."""
+"""xAPI: who a tenant and its people are to an LRS: identity, sending connection, actor.
+
+Read on every launch and every emitted statement, so it is cached per configuration
+revision (exact: a changed connection or registration moves the stamp).
+"""
 
 from __future__ import annotations
 
 import hashlib
 from typing import Any
 
-from sqlalchemy import (
-    select,
-)
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lti_tool.infra import revision
 from lti_tool.infra.models import Deployment, Person, Registration
 from xapi.core import actors
-from xapi.models import (
-    ACTOR_MBOX,
-    LrsConnection,
-)
+from xapi.models import ACTOR_MBOX, LrsConnection
 
 # Read on every launch and every emitted statement; exact via the revision stamp.
 _TENANT_CONFIG = revision.RevisionCache(revision.CONFIG, size=4096)

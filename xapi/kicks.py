@@ -1,4 +1,4 @@
-"""xAPI: the background jobs a service asks for once its caller commits, wired at start-up.
+"""xAPI: the jobs a service asks for once its caller commits, wired at start-up.
 
 The services cannot import ``xapi.jobs`` (the jobs import the services), so the
 composition root (``lti_tool.runtime.configure_runtime``) hands in the two kicks:

@@ -1,4 +1,8 @@
-"""xAPI: the statement outbox: enqueue and emit statements, retry parked ones, counts."""
+"""xAPI: the statement outbox: put statements in, retry parked ones, count them.
+
+Statements join the outbox inside the caller's transaction (so an event and its
+statement commit together); delivery is kicked after commit (``xapi.delivery``).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import (
-    func,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from lti_tool.infra.audit import record_audit

@@ -1,4 +1,4 @@
-"""xAPI: reading an LRS's pages: a prefetching thread and the window of ids already seen."""
+"""xAPI: reading an LRS's pages: a prefetching thread and the window of ids seen."""
 
 from __future__ import annotations
 

@@ -9,30 +9,18 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import (
-    delete,
-)
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from lti_tool.infra.db import utcnow
 from lti_tool.infra.models import Person
 from xapi import kicks
-from xapi.client import (
-    BudgetExceeded,
-    LrsClient,
-    LrsError,
-    StatementQuery,
-)
+from xapi.client import BudgetExceeded, LrsClient, LrsError, StatementQuery
 from xapi.connections import ClientFactory, client_for
 from xapi.core import actors
 from xapi.evidence import EvidenceProcessor
 from xapi.identity import active_connections, person_actor_keys
-from xapi.models import (
-    ACTOR_MBOX,
-    LearnerCursor,
-    LrsConnection,
-    UnmatchedActor,
-)
+from xapi.models import ACTOR_MBOX, LearnerCursor, LrsConnection, UnmatchedActor
 from xapi.paging import SeenWindow
 from xapi.transaction import Checkpoint, no_checkpoint
 

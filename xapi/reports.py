@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import (
-    Row,
-    func,
-    select,
-)
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from xapi.connections import list_connections

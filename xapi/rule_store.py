@@ -9,9 +9,7 @@ from sqlalchemy.orm import Session
 from lti_tool.infra.audit import record_audit
 from xapi.core.rule_parsing import default_rules, parse_rules
 from xapi.core.rules import RuleSet
-from xapi.models import (
-    EvidenceRuleSet,
-)
+from xapi.models import EvidenceRuleSet
 
 
 def load_rules(session: Session, *, tenant_id: int) -> RuleSet:
@@ -40,7 +38,7 @@ def import_rules(
     record_audit(
         session,
         actor=actor,
-        action="xapi.core.rules.import",
+        action="xapi.rules.import",
         target=f"tenant:{tenant_id}",
         tenant_id=tenant_id,
         details={"rules": [r.key for r in rules.rules]},

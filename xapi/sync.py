@@ -10,19 +10,11 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import (
-    Engine,
-    or_,
-    update,
-)
+from sqlalchemy import Engine, or_, update
 from sqlalchemy.orm import Session
 
 from lti_tool.infra.db import utcnow
-from xapi.client import (
-    LrsClient,
-    LrsError,
-    StatementQuery,
-)
+from xapi.client import LrsClient, LrsError, StatementQuery
 from xapi.connections import client_for
 from xapi.evidence import EvidenceProcessor
 from xapi.evidence_store import write_batch

@@ -1,4 +1,4 @@
-"""xAPI: how services leave the transaction to their entry point (checkpoints, after-commit).
+"""xAPI: how services leave the transaction to their entry point (checkpoints, hooks).
 
 Services flush but never commit: long operations take a ``checkpoint`` callable that
 the entry point (job, CLI) sets to ``session.commit`` so progress survives an outage,

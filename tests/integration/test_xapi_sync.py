@@ -351,7 +351,7 @@ def test_connection_admin_actions_are_audited(
         "lrs.test",
         "lrs.add",
         "lrs.test",
-        "xapi.core.rules.import",
+        "xapi.rules.import",
         "lrs.remove",
     ]
     stored = db_session.get(LrsConnection, connection_id)

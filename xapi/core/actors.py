@@ -1,4 +1,4 @@
-"""Pure xAPI core: actors: the Agent we send for a learner, and keys for the ones we read.
+"""Pure xAPI core: the Agent we send for a learner, and keys for the actors we read.
 
 An LTI identity (issuer, deployment, ``sub``) becomes an ``account`` Agent by default,
 or an ``mbox`` one when the LRS's other tools know people by email.

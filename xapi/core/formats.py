@@ -1,4 +1,4 @@
-"""Pure xAPI core: the value formats statements share: deterministic ids, timestamps, canonical text.
+"""Pure xAPI core: shared value formats: deterministic ids, timestamps, canonical text.
 
 Building, checking and reading statements all use these, so one instant or one event
 key has exactly one spelling everywhere.

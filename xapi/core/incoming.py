@@ -1,4 +1,4 @@
-"""Pure xAPI core: reading statements from an LRS, leniently (any xAPI version, unknown fields ignored).
+"""Pure xAPI core: reading LRS statements leniently (any version, extra fields ignored).
 
 The sync needs only a few parts of each statement; anything without them is
 malformed and quarantined, everything else is read without judging it.

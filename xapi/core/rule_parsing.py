@@ -1,4 +1,4 @@
-"""Pure xAPI core: reading evidence rule sets from JSON, strictly, and the shipped defaults.
+"""Pure xAPI core: reading evidence rule sets from JSON, strictly; the shipped defaults.
 
 A rule set is JSON (per tenant, importable); every problem is a ``RuleError`` that
 names the rule and field, so an admin can fix the document. See docs/xapi.md.

@@ -1,4 +1,4 @@
-"""Pure xAPI core: evidence rules and how one matches a statement (outcome, weight, skills).
+"""Pure xAPI core: evidence rules and how one matches a statement (outcome, skills).
 
 Rules are tried in order and the first match wins unless a rule says
 ``"stop": false``; a verb index keeps most statements to a few candidates. Rule

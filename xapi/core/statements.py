@@ -1,4 +1,4 @@
-"""Pure xAPI core: building Pathwise's own statements (deterministically) and recognising them.
+"""Pure xAPI core: building Pathwise's own statements (deterministic) and spotting them.
 
 Statements are plain dicts shaped by xAPI 1.0.3; ``formats.serialize`` gives the one
 canonical text that the outbox stores and PUTs, so a retry resends byte-identical

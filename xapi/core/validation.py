@@ -1,4 +1,4 @@
-"""Pure xAPI core: strict statement checks (xAPI 1.0.3: what a conformant LRS would accept).
+"""Pure xAPI core: strict statement checks (xAPI 1.0.3, as a conformant LRS would).
 
 Used on everything we send, so a statement the LRS would refuse fails where it is
 built, not later in the outbox.
