@@ -15,7 +15,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional
 
-from xapi.service import MAX_PAGE_SIZE
+from xapi.connections import MAX_PAGE_SIZE
 
 
 class LrsConnectionForm(FlaskForm):  # type: ignore[misc]

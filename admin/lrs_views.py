@@ -13,8 +13,11 @@ from admin.forms import ActionForm
 from admin.lrs_forms import LrsConnectionForm, RulesForm
 from lti_tool.infra.tenancy import console_may_see
 from lti_tool.web.transaction import request_session
-from xapi import service
-from xapi.core.rules import RuleError
+from xapi import connections as lrs_connections
+from xapi import outbox as lrs_outbox
+from xapi import reports as lrs_reports
+from xapi import rule_store
+from xapi.core.rule_parsing import RuleError
 from xapi.models import LrsConnection
 
 bp = Blueprint("admin_lrs", __name__, url_prefix="/admin", template_folder="templates")
@@ -40,7 +43,7 @@ def connections() -> Any:
     form.tenant_id.choices = _tenant_choices()
     if form.validate_on_submit():
         try:
-            connection = service.add_connection(
+            connection = lrs_connections.add_connection(
                 request_session(),
                 tenant_id=form.tenant_id.data,
                 name=form.name.data or "",
@@ -60,7 +63,7 @@ def connections() -> Any:
         else:
             flash(f"Added LRS connection {connection.name}. Test it below.", "ok")
             return redirect(url_for("admin_lrs.connections"))
-    rows = service.sync_overview(request_session(), tenant_id=console_scope())
+    rows = lrs_reports.sync_overview(request_session(), tenant_id=console_scope())
     return render_template(
         "admin/lrs/connections.html", form=form, rows=rows, action=ActionForm()
     )
@@ -72,7 +75,7 @@ def connection_test(connection_id: int) -> Any:
     if not ActionForm().validate_on_submit():
         abort(400)
     connection = _connection(connection_id)
-    result = service.test_connection(
+    result = lrs_connections.test_connection(
         request_session(), connection_id=connection.id, actor=console_actor()
     )
     flash(
@@ -89,7 +92,7 @@ def connection_remove(connection_id: int) -> Any:
         abort(400)
     connection = _connection(connection_id)
     name = connection.name
-    service.remove_connection(
+    lrs_connections.remove_connection(
         request_session(), connection_id=connection.id, actor=console_actor()
     )
     flash(f"Removed LRS connection {name}.", "ok")
@@ -99,8 +102,8 @@ def connection_remove(connection_id: int) -> Any:
 @bp.get("/lrs/quarantine")
 @admin_required("admin")
 def quarantine() -> Any:
-    rows = service.quarantine_list(request_session(), tenant_id=console_scope())
-    overview = service.sync_overview(request_session(), tenant_id=console_scope())
+    rows = lrs_reports.quarantine_list(request_session(), tenant_id=console_scope())
+    overview = lrs_reports.sync_overview(request_session(), tenant_id=console_scope())
     return render_template("admin/lrs/quarantine.html", rows=rows, overview=overview)
 
 
@@ -110,8 +113,8 @@ def outbox() -> Any:
     scope = console_scope()
     return render_template(
         "admin/lrs/outbox.html",
-        counts=service.outbox_counts(request_session(), tenant_id=scope),
-        problems=service.outbox_problems(request_session(), tenant_id=scope),
+        counts=lrs_outbox.outbox_counts(request_session(), tenant_id=scope),
+        problems=lrs_outbox.outbox_problems(request_session(), tenant_id=scope),
         action=ActionForm(),
     )
 
@@ -121,7 +124,7 @@ def outbox() -> Any:
 def outbox_retry() -> Any:
     if not ActionForm().validate_on_submit():
         abort(400)
-    count = service.retry_parked(
+    count = lrs_outbox.retry_parked(
         request_session(), actor=console_actor(), tenant_id=console_scope()
     )
     flash(f"{count} statements queued for delivery again.", "ok")
@@ -139,11 +142,11 @@ def evidence_rules() -> Any:
             chosen = form.tenant_id.choices[0][0]
         if chosen is not None:
             form.tenant_id.data = chosen
-            rules = service.load_rules(request_session(), tenant_id=chosen)
+            rules = rule_store.load_rules(request_session(), tenant_id=chosen)
             form.document.data = json.dumps(rules.to_json(), indent=2)
     elif form.validate_on_submit():
         try:
-            rules = service.import_rules(
+            rules = rule_store.import_rules(
                 request_session(),
                 tenant_id=form.tenant_id.data,
                 document=form.document.data,

@@ -51,10 +51,10 @@ from adaptive.models import Activity, ActivitySkill, Evidence, Framework, Skill 
 from lti_tool.infra.crypto import configure_secrets  # noqa: E402
 from lti_tool.infra.db import Base, db, import_all_models, session_scope  # noqa: E402
 from lti_tool.infra.models import Deployment, Person, Registration  # noqa: E402
-from xapi import service  # noqa: E402
+from xapi import connections, sync  # noqa: E402
 from xapi.client import LrsClient, StatementQuery  # noqa: E402
 from xapi.core import profile  # noqa: E402
-from xapi.core.statements import parse_timestamp  # noqa: E402
+from xapi.core.formats import parse_timestamp  # noqa: E402
 
 LRS_DIR = Path(
     os.environ.get(
@@ -341,7 +341,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"lrs_raw_paging_per_s: {raw_rate:.0f} /s")
 
         with session_scope() as session:
-            connection_id = service.add_connection(
+            connection_id = connections.add_connection(
                 session,
                 tenant_id=tenant_id,
                 name="bench",
@@ -353,7 +353,7 @@ def main(argv: list[str] | None = None) -> None:
             ).id
         started = time.perf_counter()
         with session_scope() as session:
-            report = service.sync_connection(
+            report = sync.sync_connection(
                 session, connection_id=connection_id, checkpoint=session.commit
             )
         sync_s = time.perf_counter() - started

@@ -8,6 +8,8 @@ from lti_tool.infra.config import Settings
 from lti_tool.infra.crypto import configure_secrets
 from lti_tool.infra.db import db
 from lti_tool.infra.queue import job_queue
+from xapi.jobs import kick_learner_pull, kick_outbox
+from xapi.kicks import wire_kicks
 
 
 def configure_runtime(settings: Settings) -> None:
@@ -19,3 +21,14 @@ def configure_runtime(settings: Settings) -> None:
     db.configure(settings.database_url)
     job_queue.configure(settings.redis_url)
     configure_secrets(settings.encryption_keys)
+    wire_follow_up_jobs()
+
+
+def wire_follow_up_jobs() -> None:
+    """Hand the xAPI services their after-commit kicks (jobs they may not import).
+
+    Inline in embedded mode, coalesced and Redis-gated otherwise: ``job_queue``
+    decides when the kick runs. Test fixtures that skip ``configure_runtime`` call
+    this directly.
+    """
+    wire_kicks(deliver_outbox=kick_outbox, continue_pull=kick_learner_pull)

@@ -29,10 +29,11 @@ from lti_tool.infra.models import (
 )
 from lti_tool.lti.launch_record import LaunchOutcome, record_launch
 from lti_tool.lti.launch_token import LaunchContext
-from xapi import service as xapi_service
 from xapi.core.profile import EXT_REASON
 from xapi.core.statements import ActivityRef
 from xapi.models import LrsConnection
+from xapi.outbox import emit_statement
+from xapi.pull import pull_at_launch
 
 # ------------------------------------------------------------ launch -> pull
 
@@ -54,9 +55,7 @@ def complete_launch(
         session, registration=registration, tenant=tenant, claims=claims
     )
     if outcome.role == ROLE_LEARNER:
-        xapi_service.pull_at_launch(
-            session, person_id=outcome.person.id, budget_s=lrs_pull_budget_s
-        )
+        pull_at_launch(session, person_id=outcome.person.id, budget_s=lrs_pull_budget_s)
     return outcome
 
 
@@ -120,7 +119,7 @@ def recommend_next_step(
     person = session.get(Person, ctx.person_id)
     if activity is not None and person is not None:
         catalogue = f"{base_url}/catalogue/{decision.framework_key}"
-        xapi_service.emit_statement(
+        emit_statement(
             session,
             person=person,
             key=f"recommended:{person.id}:{decision.module_id}:{activity.id}:{now.date().isoformat()}",

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from lti_tool.infra.config import Settings
 from lti_tool.infra.db import Base, db, import_all_models, make_engine
+from lti_tool.runtime import wire_follow_up_jobs
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -60,6 +61,8 @@ def engine(database_url: str) -> Iterator[Engine]:
     Base.metadata.drop_all(eng)
     Base.metadata.create_all(eng)
     db.configure(database_url, engine=eng)
+    # Services kick follow-up jobs after commit; tests without an app wire them here.
+    wire_follow_up_jobs()
     yield eng
     eng.dispose()
 

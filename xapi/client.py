@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 
-from xapi.core.statements import format_timestamp, parse_timestamp
+from xapi.core.formats import format_timestamp, parse_timestamp
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,10 @@ from sqlalchemy import select
 
 from lti_tool.infra.db import session_scope
 from lti_tool.infra.queue import QUEUE_OUTBOX, QUEUE_SYNC, enqueue, job_queue
-from xapi import service
+from xapi.delivery import deliver_pending
 from xapi.models import LrsConnection
+from xapi.pull import pull_learner_statements
+from xapi.sync import sync_connection
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +27,7 @@ def send_pending_statements(limit: int = 500) -> dict[str, int]:
     """Deliver due outbox statements; re-enqueues itself while a full batch went out."""
     job_queue.open_gate(OUTBOX_GATE)  # statements committed from now on kick a new run
     with session_scope() as session:
-        report = service.deliver_pending(
-            session, limit=limit, checkpoint=session.commit
-        )
+        report = deliver_pending(session, limit=limit, checkpoint=session.commit)
     handled = report.delivered + report.conflicts + report.parked
     if handled >= limit and report.retrying == 0:
         enqueue(send_pending_statements, limit, queue=QUEUE_OUTBOX)
@@ -37,7 +37,7 @@ def send_pending_statements(limit: int = 500) -> dict[str, int]:
 def sync_lrs(connection_id: int) -> dict[str, Any]:
     """Incremental sync of one connection, committing after every page."""
     with session_scope() as session:
-        report = service.sync_connection(
+        report = sync_connection(
             session, connection_id=connection_id, checkpoint=session.commit
         )
     if report.error:
@@ -61,10 +61,22 @@ def sync_all_connections() -> int:
     return len(ids)
 
 
+def kick_outbox() -> None:
+    """Deliver the outbox soon: one queued run per burst of commits (Redis-gated)."""
+    job_queue.enqueue_coalesced(
+        send_pending_statements, queue=QUEUE_OUTBOX, gate=OUTBOX_GATE
+    )
+
+
+def kick_learner_pull(person_id: int) -> None:
+    """Finish a learner's launch-time pull in the background."""
+    enqueue(continue_learner_pull, person_id, queue=QUEUE_SYNC)
+
+
 def continue_learner_pull(person_id: int) -> dict[str, Any]:
     """Finish a launch-time pull that ran out of its time budget."""
     with session_scope() as session:
-        report = service.pull_learner_statements(
+        report = pull_learner_statements(
             session,
             person_id=person_id,
             budget_s=BACKGROUND_PULL_BUDGET_S,

@@ -9,6 +9,10 @@ from pathlib import Path
 import click
 
 from lti_tool.cli.bootstrap import start_runtime
+from lti_tool.infra.db import session_scope
+from xapi import connections, outbox, reports, rule_store, sync
+from xapi.core.rule_parsing import RuleError
+from xapi.jobs import send_pending_statements
 
 
 def _actor() -> str:
@@ -57,12 +61,9 @@ def lrs_add(
 ) -> None:
     """Add an LRS connection (the secret is stored encrypted)."""
     start_runtime()
-    from lti_tool.infra.db import session_scope
-    from xapi import service
-
     try:
         with session_scope() as session:
-            connection = service.add_connection(
+            connection = connections.add_connection(
                 session,
                 tenant_id=tenant_id,
                 name=name,
@@ -89,11 +90,8 @@ def lrs_add(
 def lrs_list() -> None:
     """List LRS connections with their sync position."""
     start_runtime()
-    from lti_tool.infra.db import session_scope
-    from xapi import service
-
     with session_scope() as session:
-        rows = service.sync_overview(session)
+        rows = reports.sync_overview(session)
         if not rows:
             click.echo("No LRS connections. Add one: pathwise lrs add --help")
             return
@@ -120,12 +118,9 @@ def lrs_list() -> None:
 def lrs_test(connection_id: int) -> None:
     """Test a connection: /about (version) and an authenticated query."""
     start_runtime()
-    from lti_tool.infra.db import session_scope
-    from xapi import service
-
     try:
         with session_scope() as session:
-            result = service.test_connection(
+            result = connections.test_connection(
                 session, connection_id=connection_id, actor=_actor()
             )
     except ValueError as exc:
@@ -141,12 +136,9 @@ def lrs_test(connection_id: int) -> None:
 def lrs_remove(connection_id: int) -> None:
     """Remove a connection (queued statements stay in the outbox)."""
     start_runtime()
-    from lti_tool.infra.db import session_scope
-    from xapi import service
-
     try:
         with session_scope() as session:
-            service.remove_connection(
+            connections.remove_connection(
                 session, connection_id=connection_id, actor=_actor()
             )
     except ValueError as exc:
@@ -160,13 +152,9 @@ def lrs_remove(connection_id: int) -> None:
 def lrs_import_rules(tenant_id: int, path: Path) -> None:
     """Make a JSON rule set (see docs/xapi.md) the tenant's evidence rules."""
     start_runtime()
-    from lti_tool.infra.db import session_scope
-    from xapi import service
-    from xapi.core.rules import RuleError
-
     try:
         with session_scope() as session:
-            rules = service.import_rules(
+            rules = rule_store.import_rules(
                 session,
                 tenant_id=tenant_id,
                 document=path.read_text(encoding="utf-8"),
@@ -182,11 +170,8 @@ def lrs_import_rules(tenant_id: int, path: Path) -> None:
 def lrs_export_rules(tenant_id: int) -> None:
     """Print the tenant's evidence rules (the defaults when it has none) as JSON."""
     start_runtime()
-    from lti_tool.infra.db import session_scope
-    from xapi import service
-
     with session_scope() as session:
-        rules = service.load_rules(session, tenant_id=tenant_id)
+        rules = rule_store.load_rules(session, tenant_id=tenant_id)
     click.echo(json.dumps(rules.to_json(), indent=2))
 
 
@@ -195,13 +180,10 @@ def lrs_export_rules(tenant_id: int) -> None:
 def sync_command(connection_id: int | None) -> None:
     """Sync evidence from the LRS now (one connection, or all active ones)."""
     start_runtime()
-    from lti_tool.infra.db import session_scope
-    from xapi import service
-
     with session_scope() as session:
         ids = [
             c.id
-            for c in service.list_connections(session)
+            for c in connections.list_connections(session)
             if c.active and c.sync_enabled and connection_id in (None, c.id)
         ]
     if not ids:
@@ -210,7 +192,7 @@ def sync_command(connection_id: int | None) -> None:
     for cid in ids:
         click.echo(f"LRS {cid}: syncing...")
 
-        def show(report: service.SyncReport, cid: int = cid) -> None:
+        def show(report: sync.SyncReport, cid: int = cid) -> None:
             c = report.counters
             click.echo(
                 f"  LRS {cid}: {c['pages']} pages, {c['fetched']} read, "
@@ -219,7 +201,7 @@ def sync_command(connection_id: int | None) -> None:
             )
 
         with session_scope() as session:
-            report = service.sync_connection(
+            report = sync.sync_connection(
                 session, connection_id=cid, checkpoint=session.commit, progress=show
             )
         summary = ", ".join(f"{k}={v}" for k, v in sorted(report.counters.items()))
@@ -240,13 +222,10 @@ def outbox_group() -> None:
 def outbox_status(tenant_id: int | None) -> None:
     """Counts per state, and the statements that need attention."""
     start_runtime()
-    from lti_tool.infra.db import session_scope
-    from xapi import service
-
     with session_scope() as session:
-        counts = service.outbox_counts(session, tenant_id=tenant_id)
+        counts = outbox.outbox_counts(session, tenant_id=tenant_id)
         click.echo("  ".join(f"{k}: {v}" for k, v in counts.items()))
-        for row in service.outbox_problems(session, tenant_id=tenant_id, limit=20):
+        for row in outbox.outbox_problems(session, tenant_id=tenant_id, limit=20):
             click.echo(
                 f"{row.statement_id}\t{row.status}\t{row.verb}\tattempts {row.attempts}\t"
                 f"{row.last_error[:120]}"
@@ -257,8 +236,6 @@ def outbox_status(tenant_id: int | None) -> None:
 def outbox_send() -> None:
     """Deliver due statements now."""
     start_runtime()
-    from xapi.jobs import send_pending_statements
-
     report = send_pending_statements()
     click.echo("  ".join(f"{k}: {v}" for k, v in report.items()))
 
@@ -268,9 +245,6 @@ def outbox_send() -> None:
 def outbox_retry_parked(tenant_id: int | None) -> None:
     """Send parked and conflicting statements again (after fixing the cause)."""
     start_runtime()
-    from lti_tool.infra.db import session_scope
-    from xapi import service
-
     with session_scope() as session:
-        count = service.retry_parked(session, actor=_actor(), tenant_id=tenant_id)
+        count = outbox.retry_parked(session, actor=_actor(), tenant_id=tenant_id)
     click.echo(f"{count} statements queued again.")

@@ -21,7 +21,7 @@ from lti_tool.infra.db import session_scope
 from lti_tool.infra.models import Person, ResourceLink
 from tests.lrs_fixture import LocalLrs, lrs  # noqa: F401 - fixture
 from tests.lti_platform import LtiHarness
-from xapi import service as xapi_service
+from xapi import connections, identity
 from xapi.models import OutboxStatement
 
 SKILLS_EXT = "https://xapi.pathwise.dev/profile/extensions/skills"
@@ -54,7 +54,7 @@ def test_launch_pulls_new_statements_and_emits_a_recommendation(
         # Place the demo module on the launched link, as Deep Linking would.
         for link in session.scalars(select(ResourceLink)):
             link.module_id = module.id
-        xapi_service.add_connection(
+        connections.add_connection(
             session,
             tenant_id=person.tenant_id,
             name="Company LRS",
@@ -63,7 +63,7 @@ def test_launch_pulls_new_statements_and_emits_a_recommendation(
             password="secret",
             actor="test",
         )
-        actor = xapi_service.actor_for_person(session, person=person)
+        actor = identity.actor_for_person(session, person=person)
         person_id = person.id
 
     _post(

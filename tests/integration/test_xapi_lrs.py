@@ -13,13 +13,15 @@ import requests
 from tests.lrs_fixture import LocalLrs, lrs  # noqa: F401 - fixture
 from tests.xapi_support import account, course_statement
 from xapi.client import LrsClient, LrsRejected, StatementQuery
-from xapi.core import profile
+from xapi.core import actors, formats, profile
 from xapi.core import statements as st
 
 pytestmark = pytest.mark.lrs
 
 WHEN = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
-IDENTITY = st.Identity("https://lms.example.edu", "dep-1", "u0", "u0@example.com", "U0")
+IDENTITY = actors.Identity(
+    "https://lms.example.edu", "dep-1", "u0", "u0@example.com", "U0"
+)
 
 
 def every_statement_we_emit() -> list[dict[str, object]]:
@@ -32,7 +34,7 @@ def every_statement_we_emit() -> list[dict[str, object]]:
     activity = st.ActivityRef(
         "https://pathwise.example/activities/joins", "activity", "Joins"
     )
-    registration = st.registration_uuid(1, 1, 1, 1)
+    registration = formats.registration_uuid(1, 1, 1, 1)
     results = {
         "attempted": (module, None),
         "answered": (
@@ -62,7 +64,7 @@ def every_statement_we_emit() -> list[dict[str, object]]:
     }
     built = []
     for mode in ("account", "mbox"):
-        actor = st.build_actor(IDENTITY, mode=mode)
+        actor = actors.build_actor(IDENTITY, mode=mode)
         for verb, (target, result) in results.items():
             built.append(
                 st.build_statement(
@@ -88,7 +90,7 @@ def test_every_statement_we_emit_is_accepted_and_stored_as_sent(
 ) -> None:
     client = LrsClient(lrs.endpoint, "key", "secret")
     for statement in every_statement_we_emit():
-        body = st.serialize(statement)
+        body = formats.serialize(statement)
         assert client.put_statement(str(statement["id"]), body) == 204
         # A retry resends the same bytes: the LRS treats it as the same statement.
         assert client.put_statement(str(statement["id"]), body) == 204
@@ -107,10 +109,10 @@ def test_every_statement_we_emit_is_accepted_and_stored_as_sent(
 def test_a_different_statement_under_our_id_is_a_conflict(lrs: LocalLrs) -> None:  # noqa: F811
     client = LrsClient(lrs.endpoint, "key", "secret")
     statement = every_statement_we_emit()[0]
-    client.put_statement(str(statement["id"]), st.serialize(statement))
+    client.put_statement(str(statement["id"]), formats.serialize(statement))
     changed = dict(statement, timestamp="2026-03-02T09:00:00.000Z")
     with pytest.raises(LrsRejected) as info:
-        client.put_statement(str(statement["id"]), st.serialize(changed))
+        client.put_statement(str(statement["id"]), formats.serialize(changed))
     assert info.value.status == 409
 
 
@@ -118,7 +120,7 @@ def test_tincan_reads_what_we_build() -> None:
     from tincan import Statement
 
     for statement in every_statement_we_emit():
-        parsed = Statement(json.loads(st.serialize(statement)))
+        parsed = Statement(json.loads(formats.serialize(statement)))
         assert str(parsed.id) == statement["id"]
 
 

@@ -21,9 +21,10 @@ from lti_tool.infra.queue import QUEUE_OUTBOX, job_queue
 from tests.conftest import truncate_all
 from tests.lrs_fixture import LocalLrs, TcpProxy, lrs, lrs_proxy  # noqa: F401
 from tests.xapi_support import World, course_statement, make_world
-from xapi import jobs, service
+from xapi import connections, delivery, jobs, outbox, sync
 from xapi.client import LrsClient, RetryPolicy, StatementQuery
 from xapi.core import statements as st
+from xapi.core import validation
 from xapi.models import (
     OUTBOX_CONFLICT,
     OUTBOX_DELIVERED,
@@ -56,7 +57,7 @@ def setup_world(endpoint: str | None, statements: int) -> tuple[World, int | Non
         person = session.get(Person, world.people["u0"])
         assert person is not None
         for index in range(statements):
-            service.emit_statement(
+            outbox.emit_statement(
                 session,
                 person=person,
                 key=f"answer:{index}",
@@ -71,7 +72,7 @@ def setup_world(endpoint: str | None, statements: int) -> tuple[World, int | Non
     connection_id = None
     if endpoint is not None:
         with session_scope() as session:
-            connection_id = service.add_connection(
+            connection_id = connections.add_connection(
                 session,
                 tenant_id=world.tenant_id,
                 name="LRS",
@@ -86,7 +87,7 @@ def setup_world(endpoint: str | None, statements: int) -> tuple[World, int | Non
 
 def statuses() -> dict[str, int]:
     with session_scope() as session:
-        return service.outbox_counts(session)
+        return outbox.outbox_counts(session)
 
 
 def lrs_ids(server: LocalLrs) -> list[str]:
@@ -98,9 +99,9 @@ def lrs_ids(server: LocalLrs) -> list[str]:
     ]
 
 
-def deliver(now: dt.datetime | None = None, **kwargs: Any) -> service.DeliveryReport:
+def deliver(now: dt.datetime | None = None, **kwargs: Any) -> delivery.DeliveryReport:
     with session_scope() as session:
-        return service.deliver_pending(
+        return delivery.deliver_pending(
             session, now=now, checkpoint=session.commit, **kwargs
         )
 
@@ -112,7 +113,8 @@ def test_without_an_lrs_statements_wait_in_the_outbox(committed: Engine) -> None
     with session_scope() as session:
         bodies = session.scalars(select(OutboxStatement.body)).all()
         assert all(
-            st.validate_statement(__import__("json").loads(b)) == [] for b in bodies
+            validation.validate_statement(__import__("json").loads(b)) == []
+            for b in bodies
         )
     report = jobs.send_pending_statements()
     assert report["no_connection"] == 3
@@ -126,7 +128,7 @@ def test_enqueue_is_part_of_the_callers_transaction(
     with pytest.raises(RuntimeError), session_scope() as session:
         person = session.get(Person, world.people["u1"])
         assert person is not None
-        service.emit_statement(
+        outbox.emit_statement(
             session,
             person=person,
             key="rolled-back",
@@ -156,7 +158,7 @@ def test_outage_during_delivery_every_statement_arrives_exactly_once(
                 lrs_proxy.drop_responses = True
 
     def factory(connection: Any) -> LrsClient:
-        client = service.client_for(
+        client = connections.client_for(
             connection, retry=RetryPolicy(retries=1, base_s=0.01)
         )
         client.timeout = (1.0, 1.0)
@@ -247,10 +249,10 @@ def test_conflicts_and_rejections_are_parked_for_an_admin(
     report = deliver()
     assert (report.conflicts, report.parked) == (1, 1)
     with session_scope() as session:
-        parked = service.outbox_problems(session)
+        parked = outbox.outbox_problems(session)
         assert {p.status for p in parked} == {OUTBOX_CONFLICT, OUTBOX_PARKED}
         assert all(p.last_error for p in parked)
-        assert service.retry_parked(session, actor="admin") == 2
+        assert outbox.retry_parked(session, actor="admin") == 2
     # Retrying re-sends at once (after commit); the LRS still refuses both.
     assert statuses() == {
         OUTBOX_PENDING: 0,
@@ -276,7 +278,7 @@ def test_delivery_through_a_real_rq_worker(
         person = session.get(Person, world.people["u2"])
         assert person is not None
         for verb in ("attempted", "passed", "recommended"):
-            service.emit_statement(
+            outbox.emit_statement(
                 session,
                 person=person,
                 key=f"rq:{verb}",
@@ -316,11 +318,11 @@ def test_sync_resumes_after_an_outage_without_gaps_or_duplicates(
     with session_scope() as db:
         connection = db.get(LrsConnection, connection_id)
         assert connection is not None
-        client = service.client_for(
+        client = connections.client_for(
             connection, retry=RetryPolicy(retries=1, base_s=0.01)
         )
         client.http.hooks["response"].append(cut_after_three_pages)
-        broken = service.sync_connection(
+        broken = sync.sync_connection(
             db, connection_id=connection_id, client=client, checkpoint=db.commit
         )
     assert not broken.complete and broken.error

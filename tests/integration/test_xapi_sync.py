@@ -29,7 +29,7 @@ from tests.xapi_support import (
     ticket_statement,
     voiding_statement,
 )
-from xapi import service
+from xapi import connections, pull, rule_store, sync
 from xapi.client import LrsClient
 from xapi.core import statements as st
 from xapi.models import (
@@ -49,7 +49,7 @@ def _secrets() -> Iterator[None]:
 
 
 def connect(session: Session, world: World, endpoint: str, **options: Any) -> int:
-    connection = service.add_connection(
+    connection = connections.add_connection(
         session,
         tenant_id=world.tenant_id,
         name="Test LRS",
@@ -102,7 +102,7 @@ def test_sync_pages_rules_voiding_and_duplicates(
         )
     )
     client.post_statements([*first_batch, own])
-    report = service.sync_connection(db_session, connection_id=connection_id)
+    report = sync.sync_connection(db_session, connection_id=connection_id)
     assert report.complete, report.error
     counters = report.counters
     assert counters["fetched"] - counters["duplicates"] == 8
@@ -135,7 +135,7 @@ def test_sync_pages_rules_voiding_and_duplicates(
         voiding_statement(first_batch[0]["id"]),
     ]
     client.post_statements(second_batch)
-    again = service.sync_connection(db_session, connection_id=connection_id)
+    again = sync.sync_connection(db_session, connection_id=connection_id)
     assert again.complete
     assert again.counters["voiding"] == 1
     assert again.counters["voided_evidence"] == 1
@@ -149,7 +149,7 @@ def test_sync_pages_rules_voiding_and_duplicates(
     assert cursor is not None and cursor.last_stored is not None
     cursor.last_stored = None
     cursor.boundary_ids = []
-    replay = service.sync_connection(db_session, connection_id=connection_id)
+    replay = sync.sync_connection(db_session, connection_id=connection_id)
     assert replay.counters["evidence"] == 0
     assert len(evidence(db_session, world)) == len(rows)
     assert [r.statement_id for r in evidence(db_session, world) if r.voided] == [
@@ -169,7 +169,7 @@ def test_unknown_person_is_picked_up_at_first_launch(
         code_review_statement("newcomer"),
     ]
     client.post_statements(history + [course_statement("u0", "passed")])
-    service.sync_connection(db_session, connection_id=connection_id)
+    sync.sync_connection(db_session, connection_id=connection_id)
     pending = db_session.scalars(select(UnmatchedActor)).all()
     assert [(p.actor_key, p.statements) for p in pending] == [
         ("account:https://lms.example.edu|newcomer", 2)
@@ -178,9 +178,7 @@ def test_unknown_person_is_picked_up_at_first_launch(
     person = Person(tenant_id=world.tenant_id, sub="newcomer", name="New")
     db_session.add(person)
     db_session.flush()
-    report = service.pull_learner_statements(
-        db_session, person_id=person.id, budget_s=5
-    )
+    report = pull.pull_learner_statements(db_session, person_id=person.id, budget_s=5)
     assert report.complete
     mine = db_session.scalars(
         select(Evidence).where(Evidence.person_id == person.id)
@@ -198,7 +196,7 @@ def test_launch_pull_stops_at_its_budget_and_resumes(
     client = LrsClient(lrs.endpoint, "key", "secret")
     client.post_statements([course_statement("u1", "passed") for _ in range(6)])
     ticks = iter(range(1000))
-    report = service.pull_learner_statements(
+    report = pull.pull_learner_statements(
         db_session,
         person_id=world.people["u1"],
         budget_s=1.5,
@@ -207,7 +205,7 @@ def test_launch_pull_stops_at_its_budget_and_resumes(
     assert not report.complete
     partial = db_session.scalar(select(func.count()).select_from(Evidence))
     assert 0 < (partial or 0) < 6
-    rest = service.pull_learner_statements(
+    rest = pull.pull_learner_statements(
         db_session, person_id=world.people["u1"], budget_s=30
     )
     assert rest.complete
@@ -228,7 +226,7 @@ def test_mbox_matching_is_opt_in_per_connection(
     sha = hashlib.sha1(b"mailto:u1@example.com").hexdigest()  # noqa: S324
     hashed["actor"] = {"objectType": "Agent", "mbox_sha1sum": sha}
     LrsClient(lrs.endpoint, "key", "secret").post_statements([statement, hashed])
-    service.sync_connection(db_session, connection_id=connection_id)
+    sync.sync_connection(db_session, connection_id=connection_id)
     people = {e.person_id for e in evidence(db_session, world)}
     assert people == {world.people["u2"], world.people["u1"]}
 
@@ -274,7 +272,7 @@ def test_odd_statements_are_quarantined_without_stopping_the_sync(
     )
     with serve_in_thread(app) as base:
         connection_id = connect(db_session, world, base + "/xAPI/")
-        report = service.sync_connection(db_session, connection_id=connection_id)
+        report = sync.sync_connection(db_session, connection_id=connection_id)
     assert report.complete
     assert report.counters["malformed"] == 3
     assert report.counters["duplicates"] == 2  # a re-sent one, and the closing re-read
@@ -307,7 +305,7 @@ def test_cursor_never_passes_consistent_through(db_session: Session) -> None:
     )
     with serve_in_thread(app) as base:
         connection_id = connect(db_session, world, base + "/xAPI/")
-        service.sync_connection(db_session, connection_id=connection_id)
+        sync.sync_connection(db_session, connection_id=connection_id)
     cursor = db_session.get(SyncCursor, connection_id)
     assert cursor is not None
     assert cursor.last_stored == dt.datetime(2026, 3, 1, 10, 1, tzinfo=dt.UTC)
@@ -321,14 +319,14 @@ def test_connection_admin_actions_are_audited(
 ) -> None:
     world = make_world(db_session)
     connection_id = connect(db_session, world, lrs.endpoint)
-    result = service.test_connection(
+    result = connections.test_connection(
         db_session, connection_id=connection_id, actor="ann"
     )
     assert result.ok and result.version == "1.0.3"
     bad_id = connect(db_session, world, f"http://127.0.0.1:{lrs.port + 1}/xAPI/")
-    failed = service.test_connection(db_session, connection_id=bad_id, actor="ann")
+    failed = connections.test_connection(db_session, connection_id=bad_id, actor="ann")
     assert not failed.ok and "unreachable" in failed.message
-    service.import_rules(
+    rule_store.import_rules(
         db_session,
         tenant_id=world.tenant_id,
         document=[
@@ -341,9 +339,10 @@ def test_connection_admin_actions_are_audited(
         actor="ann",
     )
     assert [
-        r.key for r in service.load_rules(db_session, tenant_id=world.tenant_id).rules
+        r.key
+        for r in rule_store.load_rules(db_session, tenant_id=world.tenant_id).rules
     ] == ["only-passed"]
-    service.remove_connection(db_session, connection_id=bad_id, actor="ann")
+    connections.remove_connection(db_session, connection_id=bad_id, actor="ann")
     actions = db_session.scalars(
         select(AuditEntry.action).order_by(AuditEntry.id)
     ).all()
@@ -352,7 +351,7 @@ def test_connection_admin_actions_are_audited(
         "lrs.test",
         "lrs.add",
         "lrs.test",
-        "xapi.core.rules.import",
+        "xapi.rules.import",
         "lrs.remove",
     ]
     stored = db_session.get(LrsConnection, connection_id)
@@ -403,8 +402,8 @@ def test_concurrent_writers_store_what_the_inline_sync_stores(
     with session_scope() as session:
         # Same issuer: both tenants see the same people in the same statements.
         piped, inline = make_world(session), make_world(session, deployment_id="d2")
-        assert service._writer_engine(session, session.commit) is not None
-        connections = {
+        assert sync.writer_engine(session, session.commit) is not None
+        connection_ids = {
             world.tenant_id: connect(session, world, lrs.endpoint, page_size=3)
             for world in (piped, inline)
         }
@@ -422,9 +421,9 @@ def test_concurrent_writers_store_what_the_inline_sync_stores(
     def sync_both() -> None:
         for world, mode in ((piped, None), (inline, False)):
             with session_scope() as session:
-                report = service.sync_connection(
+                report = sync.sync_connection(
                     session,
-                    connection_id=connections[world.tenant_id],
+                    connection_id=connection_ids[world.tenant_id],
                     checkpoint=session.commit,
                     concurrent_writes=mode,
                 )
@@ -439,7 +438,8 @@ def test_concurrent_writers_store_what_the_inline_sync_stores(
     assert {r[1] for r in expected if r[-1]} == {early[1]["id"]}
     with session_scope() as session:
         cursors = [
-            session.get(SyncCursor, connections[w.tenant_id]) for w in (piped, inline)
+            session.get(SyncCursor, connection_ids[w.tenant_id])
+            for w in (piped, inline)
         ]
         assert cursors[0] is not None and cursors[1] is not None
         assert cursors[0].last_stored == cursors[1].last_stored

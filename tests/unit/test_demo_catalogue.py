@@ -10,7 +10,7 @@ import pytest
 
 from adaptive.core.catalogue_io import CatalogueDoc, export_catalogue, parse_catalogue
 from xapi.core.profile import EXT_SKILLS
-from xapi.core.statements import validate_statement
+from xapi.core.validation import validate_statement
 
 CORE_ROLE = "individual-contributor"
 

@@ -8,7 +8,8 @@ import pytest
 
 from tests.xapi_support import code_review_statement, course_statement, ticket_statement
 from xapi.core import profile
-from xapi.core.rules import RuleError, RuleSet, default_rules, parse_rules
+from xapi.core.rule_parsing import RuleError, default_rules, parse_rules
+from xapi.core.rules import RuleSet
 
 
 def match(rules: RuleSet, statement: dict[str, Any]) -> list[Any]:

@@ -6,11 +6,11 @@ import datetime as dt
 
 import pytest
 
-from xapi.core import profile
+from xapi.core import actors, formats, incoming, profile, validation
 from xapi.core import statements as st
 
 WHEN = dt.datetime(2026, 3, 1, 12, 30, 5, 123456, tzinfo=dt.UTC)
-IDENTITY = st.Identity(
+IDENTITY = actors.Identity(
     issuer="https://canvas.instructure.com",
     deployment_id="12:abc",
     sub="sub-1",
@@ -22,12 +22,12 @@ IDENTITY = st.Identity(
 def spec(**overrides: object) -> st.StatementSpec:
     values: dict[str, object] = {
         "key": "answer:42",
-        "actor": st.build_actor(IDENTITY),
+        "actor": actors.build_actor(IDENTITY),
         "verb": "answered",
         "object": st.ActivityRef("https://pathwise.example/q/1", "question", "Q1"),
         "timestamp": WHEN,
         "result": st.ResultSpec(success=True, score_scaled=1.0, duration_s=42.5),
-        "registration": st.registration_uuid(1, 2, 3, 1),
+        "registration": formats.registration_uuid(1, 2, 3, 1),
         "course": st.ActivityRef("https://lms.example/course/9", "course", "SQL"),
         "parent": st.ActivityRef("https://pathwise.example/module/3", "module", "M"),
     }
@@ -36,8 +36,8 @@ def spec(**overrides: object) -> st.StatementSpec:
 
 
 def test_same_event_gives_byte_identical_statement() -> None:
-    first = st.serialize(st.build_statement(spec()))
-    second = st.serialize(st.build_statement(spec()))
+    first = formats.serialize(st.build_statement(spec()))
+    second = formats.serialize(st.build_statement(spec()))
     assert first == second
     other = st.build_statement(spec(key="answer:43"))
     assert other["id"] != st.build_statement(spec())["id"]
@@ -54,7 +54,7 @@ def test_statement_carries_profile_course_registration_and_utc_timestamp() -> No
         == "https://lms.example/course/9"
     )
     assert context["contextActivities"]["parent"][0]["id"].endswith("/module/3")
-    assert context["registration"] == st.registration_uuid(1, 2, 3, 1)
+    assert context["registration"] == formats.registration_uuid(1, 2, 3, 1)
     assert statement["timestamp"] == "2026-03-01T12:30:05.123Z"
     assert statement["result"]["duration"] == "PT42.5S"
     assert st.is_own_statement(statement)
@@ -68,20 +68,20 @@ def test_recommended_uses_our_profile_verb() -> None:
         )
     )
     assert statement["verb"]["id"] == profile.PROFILE_IRI + "/verbs/recommended"
-    assert st.validate_statement(statement) == []
+    assert validation.validate_statement(statement) == []
 
 
 def test_actor_modes() -> None:
-    account = st.build_actor(IDENTITY)
+    account = actors.build_actor(IDENTITY)
     assert account["account"] == {"homePage": IDENTITY.issuer, "name": "sub-1"}
-    tenanted = st.build_actor(IDENTITY, include_deployment=True)
+    tenanted = actors.build_actor(IDENTITY, include_deployment=True)
     assert tenanted["account"]["homePage"].endswith("/deployments/12%3Aabc")
-    assert st.build_actor(IDENTITY, mode="mbox")["mbox"] == "mailto:ann@example.com"
-    no_email = st.Identity(issuer="https://x.example", deployment_id="d", sub="s")
-    assert "account" in st.build_actor(no_email, mode="mbox")
-    key = st.actor_key(account)
+    assert actors.build_actor(IDENTITY, mode="mbox")["mbox"] == "mailto:ann@example.com"
+    no_email = actors.Identity(issuer="https://x.example", deployment_id="d", sub="s")
+    assert "account" in actors.build_actor(no_email, mode="mbox")
+    key = actors.actor_key(account)
     assert key == "account:https://canvas.instructure.com|sub-1"
-    assert st.actor_filter(key)["account"]["name"] == "sub-1"
+    assert actors.actor_filter(key)["account"]["name"] == "sub-1"
 
 
 def test_invalid_statements_are_refused_with_reasons() -> None:
@@ -95,14 +95,14 @@ def test_invalid_statements_are_refused_with_reasons() -> None:
         "account": {"homePage": "x", "name": "y"},
     }
     bad["extra"] = 1
-    problems = st.validate_statement(bad)
+    problems = validation.validate_statement(bad)
     assert any("unknown keys" in p for p in problems)
     assert any("exactly one of" in p for p in problems)
 
 
 def test_naive_timestamps_are_refused() -> None:
     with pytest.raises(ValueError, match="timezone"):
-        st.format_timestamp(dt.datetime(2026, 1, 1))  # noqa: DTZ001
+        formats.format_timestamp(dt.datetime(2026, 1, 1))  # noqa: DTZ001
 
 
 def test_incoming_statements_are_read_leniently() -> None:
@@ -115,19 +115,19 @@ def test_incoming_statements_are_read_leniently() -> None:
         "version": "2.0.0",
         "unknownField": {"anything": True},
     }
-    item = st.read_incoming(statement)
-    assert isinstance(item, st.Incoming)
+    item = incoming.read_incoming(statement)
+    assert isinstance(item, incoming.Incoming)
     assert item.id == "6f1c2c1e-2c7e-4f3a-9a55-1c3e7c2b9a10"
     assert item.actor_key == "mbox:mailto:a@x.com"
     assert item.stored == dt.datetime(2026, 3, 1, 10, 0, 0, 123456, dt.UTC)
     assert item.object_type == "https://t"
-    assert st.read_incoming({**statement, "stored": "yesterday"}) == (
+    assert incoming.read_incoming({**statement, "stored": "yesterday"}) == (
         "missing or invalid stored timestamp"
     )
-    assert st.read_incoming("text") == "not a JSON object"
+    assert incoming.read_incoming("text") == "not a JSON object"
     voiding = {
         **statement,
         "verb": {"id": profile.VERB_VOIDED},
         "object": {"objectType": "StatementRef", "id": "AA"},
     }
-    assert isinstance(st.read_incoming(voiding), st.Incoming)
+    assert isinstance(incoming.read_incoming(voiding), incoming.Incoming)

@@ -1,1 +1,1 @@
-"""The pure xAPI core: statement building and checking, the Pathwise profile, evidence rules."""
+"""Pure xAPI core: statements (build, check, read), the profile, evidence rules."""
