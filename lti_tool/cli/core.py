@@ -100,7 +100,7 @@ def _seed_demo(settings: Settings) -> str:
 
         summary = seed_demo(session)
         click.echo(f"Demo catalogue: {summary}")
-        from lti_tool.devplatform.platform import ensure_dev_registration
+        from lti_tool.lti.dev_registration import ensure_dev_registration
 
         ensure_dev_registration(session, settings)
         from admin.users import create_admin_user, find_admin_user

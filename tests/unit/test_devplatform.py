@@ -13,7 +13,18 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from lti_tool.devplatform.platform import (
+from lti_tool.devplatform.app import create_platform_app
+from lti_tool.devplatform.errors import (
+    AuthorizationError,
+    DeepLinkError,
+    OAuthError,
+    ServiceError,
+)
+from lti_tool.devplatform.keys import generate_rsa_key, load_or_create_key, public_jwk
+from lti_tool.devplatform.model import INSTRUCTOR, LEARNER, ToolConfig
+from lti_tool.devplatform.overrides import DROP
+from lti_tool.devplatform.platform import DevPlatform
+from lti_tool.devplatform.vocabulary import (
     CLAIM_AGS,
     CLAIM_CONTEXT,
     CLAIM_CUSTOM,
@@ -27,9 +38,6 @@ from lti_tool.devplatform.platform import (
     CLAIM_ROLES,
     CLAIM_VERSION,
     CLIENT_ASSERTION_TYPE,
-    DROP,
-    INSTRUCTOR,
-    LEARNER,
     MEDIA_SCORE,
     MESSAGE_DEEP_LINKING,
     MESSAGE_DEEP_LINKING_RESPONSE,
@@ -37,16 +45,6 @@ from lti_tool.devplatform.platform import (
     SCOPE_NRPS,
     SCOPE_RESULT_READONLY,
     SCOPE_SCORE,
-    AuthorizationError,
-    DeepLinkError,
-    DevPlatform,
-    OAuthError,
-    ServiceError,
-    ToolConfig,
-    create_platform_app,
-    generate_rsa_key,
-    load_or_create_key,
-    public_jwk,
 )
 
 ISSUER = "https://lms.example.test/dev-platform"
