@@ -242,6 +242,8 @@ class PlatformState:
                 header[name] = value
         return jwt.encode(dict(claims), signer, algorithm=algorithm, headers=header)
 
+    # ----------------------------------------------------------- lookups
+
     def _user(self, user: SampleUser | str) -> SampleUser:
         if isinstance(user, SampleUser):
             return user

@@ -769,3 +769,22 @@ def test_demo_pages_render_accessible_controls(platform: DevPlatform) -> None:
     assert f'action="{TOOL_BASE}/lti/login"' in launch.get_data(as_text=True)
     assert "Ada Lovelace" in activity
     assert "7 / 10" in activity
+
+
+def test_course_page_and_launch_call_the_registration_callback(
+    tool_jwks: FakeToolJwks,
+) -> None:
+    calls: list[str] = []
+    lms = DevPlatform(
+        ISSUER, fetch_json=tool_jwks, register_with_tool=lambda: calls.append("x")
+    )
+    lms.add_tool(ToolConfig.for_tool_base(TOOL_BASE))
+    client = create_platform_app(lms).test_client()
+
+    client.get("/dev-platform/")
+    client.post(
+        "/dev-platform/launch", data={"user": "learner", "link": "dev-link-ai-everyone"}
+    )
+    client.get("/dev-platform/jwks")
+
+    assert calls == ["x", "x"]
