@@ -55,14 +55,10 @@ from werkzeug.serving import make_server
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lti_tool.devplatform.platform import (  # noqa: E402
-    DEMO_COURSE_ID,
-    LEARNER,
-    DevPlatform,
-    SampleUser,
-    ToolConfig,
-    public_jwk,
-)
+from lti_tool.devplatform.keys import generate_rsa_key, public_jwk  # noqa: E402
+from lti_tool.devplatform.model import LEARNER, SampleUser, ToolConfig  # noqa: E402
+from lti_tool.devplatform.platform import DevPlatform  # noqa: E402
+from lti_tool.devplatform.vocabulary import DEMO_COURSE_ID  # noqa: E402
 
 CLIENT_ID = "bench-client"
 LEARNERS_PER_PROCESS = 200
@@ -479,8 +475,6 @@ def main() -> None:
         import redis
 
         redis.Redis.from_url(redis_url).flushdb()
-
-    from lti_tool.devplatform.platform import generate_rsa_key
 
     lms_key = generate_rsa_key()
     key_pem = lms_key.private_bytes(

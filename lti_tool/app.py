@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, render_template
 from werkzeug.exceptions import HTTPException
 
+from lti_tool.devplatform_wiring import init_dev_platform
 from lti_tool.infra.config import Settings
 from lti_tool.infra.health import readiness
 from lti_tool.infra.queue import job_queue
@@ -54,9 +55,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(admin_lrs_bp)
     if settings.dev_platform_enabled and not settings.is_production:
-        from lti_tool.devplatform.platform import bp as dev_bp
-
-        app.register_blueprint(dev_bp)
+        init_dev_platform(app, settings)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> tuple[str, int]:

@@ -32,20 +32,16 @@ from flask import Flask
 from sqlalchemy import Engine, select
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from lti_tool.devplatform.platform import (
-    DROP,
-    LEARNER,
-    MESSAGE_RESOURCE_LINK,
-    DevPlatform,
-    SampleUser,
-    ToolConfig,
-    create_platform_app,
-    ensure_registration,
-    generate_rsa_key,
-)
+from lti_tool.devplatform.app import create_platform_app
+from lti_tool.devplatform.keys import generate_rsa_key
+from lti_tool.devplatform.model import LEARNER, SampleUser, ToolConfig
+from lti_tool.devplatform.overrides import DROP
+from lti_tool.devplatform.platform import DevPlatform
+from lti_tool.devplatform.vocabulary import MESSAGE_RESOURCE_LINK
 from lti_tool.infra.config import Settings
 from lti_tool.infra.db import db, session_scope
 from lti_tool.infra.models import Registration
+from lti_tool.lti.dev_registration import ensure_registration
 from lti_tool.lti.keys import active_keys, create_signing_key
 from tests.conftest import truncate_all
 

@@ -13,9 +13,9 @@ from adaptive.catalogue_service import seed_demo
 from admin.users import create_admin_user, find_admin_user
 from lti_tool.cli.bootstrap import build_app, start_runtime
 from lti_tool.cli.db import upgrade_database
-from lti_tool.devplatform.platform import ensure_dev_registration
 from lti_tool.infra.config import Settings, default_data_dir, ensure_embedded_secrets
 from lti_tool.infra.db import session_scope
+from lti_tool.lti.dev_registration import ensure_dev_registration
 
 
 @click.command("init")

@@ -1,1 +1,1 @@
-"""The development LMS: a real LTI 1.3 platform for the demo and tests, reaching the tool over HTTP."""
+"""The development LMS: a real LTI 1.3 platform for demo and tests, over HTTP only."""

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, delete, select
 from adaptive.catalogue_service import seed_demo
 from adaptive.models import Module
 from admin.users import create_admin_user
-from lti_tool.devplatform.platform import INSTRUCTOR, LEARNER
+from lti_tool.devplatform.model import INSTRUCTOR, LEARNER
 from lti_tool.infra.db import Base, session_scope
 from lti_tool.infra.models import AuditEntry, ResourceLink
 from lti_tool.web.transaction import (

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from adaptive.catalogue_service import seed_demo
 from adaptive.models import Evidence, Module, Skill
-from lti_tool.devplatform.platform import LEARNER
+from lti_tool.devplatform.model import LEARNER
 from lti_tool.infra.db import session_scope
 from lti_tool.infra.models import Person, ResourceLink
 from tests.lrs_fixture import LocalLrs, lrs  # noqa: F401 - fixture

@@ -9,14 +9,11 @@ import jwt
 import pytest
 
 from adaptive.models import Framework, Module
-from lti_tool.devplatform.platform import (
-    ADMIN,
+from lti_tool.devplatform.model import ADMIN, INSTRUCTOR, LEARNER, SampleUser
+from lti_tool.devplatform.vocabulary import (
     CLAIM_DL_CONTENT_ITEMS,
     CLAIM_MESSAGE_TYPE,
-    INSTRUCTOR,
-    LEARNER,
     MESSAGE_DEEP_LINKING,
-    SampleUser,
 )
 from lti_tool.infra.db import session_scope
 from tests.lti_platform import LiveTool, LtiHarness, parse_form

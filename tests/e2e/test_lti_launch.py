@@ -15,16 +15,13 @@ import requests
 from sqlalchemy import Engine, delete, select
 
 from adaptive.models import Framework, Module
-from lti_tool.devplatform.platform import (
-    ADMIN,
+from lti_tool.devplatform.keys import generate_rsa_key
+from lti_tool.devplatform.model import ADMIN, INSTRUCTOR, LEARNER, ToolConfig
+from lti_tool.devplatform.overrides import DROP
+from lti_tool.devplatform.vocabulary import (
     CLAIM_MESSAGE_TYPE,
-    DROP,
-    INSTRUCTOR,
-    LEARNER,
     ROLE_INSTRUCTOR,
     ROLE_LEARNER,
-    ToolConfig,
-    generate_rsa_key,
 )
 from lti_tool.infra.config import Settings
 from lti_tool.infra.db import session_scope

@@ -19,7 +19,9 @@ from pylti1p3.names_roles import NamesRolesProvisioningService
 from pylti1p3.service_connector import ServiceConnector
 from sqlalchemy import select
 
-from lti_tool.devplatform.platform import CLAIM_AGS, DROP, LEARNER, SCOPE_SCORE
+from lti_tool.devplatform.model import LEARNER
+from lti_tool.devplatform.overrides import DROP
+from lti_tool.devplatform.vocabulary import CLAIM_AGS, SCOPE_SCORE
 from lti_tool.infra.db import session_scope
 from lti_tool.infra.models import Registration, ResourceLink
 from lti_tool.lti.tool_conf import to_lti_registration

@@ -13,7 +13,18 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from lti_tool.devplatform.platform import (
+from lti_tool.devplatform.app import create_platform_app
+from lti_tool.devplatform.errors import (
+    AuthorizationError,
+    DeepLinkError,
+    OAuthError,
+    ServiceError,
+)
+from lti_tool.devplatform.keys import generate_rsa_key, load_or_create_key, public_jwk
+from lti_tool.devplatform.model import INSTRUCTOR, LEARNER, ToolConfig
+from lti_tool.devplatform.overrides import DROP
+from lti_tool.devplatform.platform import DevPlatform
+from lti_tool.devplatform.vocabulary import (
     CLAIM_AGS,
     CLAIM_CONTEXT,
     CLAIM_CUSTOM,
@@ -27,9 +38,6 @@ from lti_tool.devplatform.platform import (
     CLAIM_ROLES,
     CLAIM_VERSION,
     CLIENT_ASSERTION_TYPE,
-    DROP,
-    INSTRUCTOR,
-    LEARNER,
     MEDIA_SCORE,
     MESSAGE_DEEP_LINKING,
     MESSAGE_DEEP_LINKING_RESPONSE,
@@ -37,16 +45,6 @@ from lti_tool.devplatform.platform import (
     SCOPE_NRPS,
     SCOPE_RESULT_READONLY,
     SCOPE_SCORE,
-    AuthorizationError,
-    DeepLinkError,
-    DevPlatform,
-    OAuthError,
-    ServiceError,
-    ToolConfig,
-    create_platform_app,
-    generate_rsa_key,
-    load_or_create_key,
-    public_jwk,
 )
 
 ISSUER = "https://lms.example.test/dev-platform"
@@ -771,3 +769,22 @@ def test_demo_pages_render_accessible_controls(platform: DevPlatform) -> None:
     assert f'action="{TOOL_BASE}/lti/login"' in launch.get_data(as_text=True)
     assert "Ada Lovelace" in activity
     assert "7 / 10" in activity
+
+
+def test_course_page_and_launch_call_the_registration_callback(
+    tool_jwks: FakeToolJwks,
+) -> None:
+    calls: list[str] = []
+    lms = DevPlatform(
+        ISSUER, fetch_json=tool_jwks, register_with_tool=lambda: calls.append("x")
+    )
+    lms.add_tool(ToolConfig.for_tool_base(TOOL_BASE))
+    client = create_platform_app(lms).test_client()
+
+    client.get("/dev-platform/")
+    client.post(
+        "/dev-platform/launch", data={"user": "learner", "link": "dev-link-ai-everyone"}
+    )
+    client.get("/dev-platform/jwks")
+
+    assert calls == ["x", "x"]
