@@ -49,8 +49,9 @@ from sqlalchemy import delete, func, select  # noqa: E402
 
 from adaptive.models import Activity, ActivitySkill, Evidence, Framework, Skill  # noqa: E402
 from lti_tool.infra.crypto import configure_secrets  # noqa: E402
-from lti_tool.infra.db import Base, db, import_all_models, session_scope  # noqa: E402
+from lti_tool.infra.db import db, session_scope  # noqa: E402
 from lti_tool.infra.models import Deployment, Person, Registration  # noqa: E402
+from lti_tool.schema import full_metadata  # noqa: E402
 from xapi import connections, sync  # noqa: E402
 from xapi.client import LrsClient, StatementQuery  # noqa: E402
 from xapi.core import profile  # noqa: E402
@@ -315,9 +316,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
-    import_all_models()
     db.configure(database_url)
-    Base.metadata.create_all(db.engine)
+    full_metadata().create_all(db.engine)
     configure_secrets((Fernet.generate_key().decode(),))
     print(f"database: {db.engine.dialect.name}", file=sys.stderr)
 

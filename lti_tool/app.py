@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from flask import Flask, render_template
+from flask_wtf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 
+from admin.lrs_views import bp as admin_lrs_bp
+from admin.views import bp as admin_bp
 from lti_tool.devplatform_wiring import init_dev_platform
 from lti_tool.infra.config import Settings
 from lti_tool.infra.health import readiness
 from lti_tool.infra.queue import job_queue
 from lti_tool.runtime import configure_runtime
 from lti_tool.web import transaction as web
+from lti_tool.web.learner_views import learner_bp
+from lti_tool.web.lti_views import bp as lti_bp
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -37,14 +42,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["pathwise.settings"] = settings
     web.init_app(app)
 
-    from flask_wtf import CSRFProtect
-
     csrf = CSRFProtect(app)
-
-    from admin.lrs_views import bp as admin_lrs_bp
-    from admin.views import bp as admin_bp
-    from lti_tool.web.learner_views import learner_bp
-    from lti_tool.web.lti_views import bp as lti_bp
 
     # One routing table. LTI endpoints are called by LMSs (form posts signed by JWT,
     # not by our CSRF token); learner API calls carry the signed launch token instead.

@@ -15,8 +15,9 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from lti_tool.infra.config import Settings
-from lti_tool.infra.db import Base, db, import_all_models, make_engine
+from lti_tool.infra.db import db, make_engine
 from lti_tool.runtime import wire_follow_up_jobs
+from lti_tool.schema import full_metadata
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -56,10 +57,9 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
-    import_all_models()
     eng = make_engine(database_url)
-    Base.metadata.drop_all(eng)
-    Base.metadata.create_all(eng)
+    full_metadata().drop_all(eng)
+    full_metadata().create_all(eng)
     db.configure(database_url, engine=eng)
     # Services kick follow-up jobs after commit; tests without an app wire them here.
     wire_follow_up_jobs()
@@ -70,10 +70,10 @@ def engine(database_url: str) -> Iterator[Engine]:
 def truncate_all(eng: Engine) -> None:
     with eng.begin() as conn:
         if eng.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            names = ", ".join(f'"{t.name}"' for t in full_metadata().sorted_tables)
             conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
-            for table in reversed(Base.metadata.sorted_tables):
+            for table in reversed(full_metadata().sorted_tables):
                 conn.execute(table.delete())
 
 

@@ -128,26 +128,3 @@ def session_scope() -> Iterator[Session]:
         raise
     finally:
         session.close()
-
-
-def create_all() -> None:
-    """Create every table from the models (tests and the embedded first run)."""
-    import_all_models()
-    Base.metadata.create_all(db.engine)
-
-
-def import_all_models() -> None:
-    """Import every package's models so Base.metadata is complete (Alembic, create_all)."""
-    import importlib
-
-    for module in (
-        "lti_tool.infra.revision",
-        "lti_tool.infra.models",
-        "adaptive.models",
-        "xapi.models",
-    ):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise

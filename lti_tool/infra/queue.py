@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from redis import Redis
+from rq import Queue
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,6 @@ class JobQueue:
             except Exception:
                 log.exception("inline job %s failed", getattr(func, "__name__", func))
                 return None
-        from rq import Queue
-
         rq_queue = Queue(queue, connection=self._connection)
         return rq_queue.enqueue(func, *args, job_id=job_id, **kwargs)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from alembic import context
 
-from lti_tool.infra.db import Base, import_all_models, make_engine
+from lti_tool.infra.db import make_engine
+from lti_tool.schema import full_metadata
 
-import_all_models()
-target_metadata = Base.metadata
+target_metadata = full_metadata()
 config = context.config
 
 

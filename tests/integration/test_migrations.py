@@ -10,19 +10,19 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
-from lti_tool.infra.db import Base, import_all_models, make_engine
+from lti_tool.infra.db import make_engine
 from lti_tool.infra.migrations import alembic_config
+from lti_tool.schema import full_metadata
 
 
 def _check(url: str) -> None:
-    import_all_models()
     command.upgrade(alembic_config(url), "head")
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
             diff = compare_metadata(
                 MigrationContext.configure(conn, opts={"compare_type": True}),
-                Base.metadata,
+                full_metadata(),
             )
         assert diff == [], f"models changed without a migration: {diff}"
         command.downgrade(alembic_config(url), "base")

@@ -1,0 +1,28 @@
+"""Composition root: the whole schema, every package's tables in one metadata.
+
+Alembic and the test fixtures need every table registered on ``Base.metadata``; the
+shared infrastructure cannot import the packages above it, so the entry layer does.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+import adaptive.models
+import lti_tool.infra.models
+import lti_tool.infra.revision
+import xapi.models
+from lti_tool.infra.db import Base
+
+# Imported for their side effect of registering tables on Base.metadata.
+_TABLE_MODULES = (
+    lti_tool.infra.revision,
+    lti_tool.infra.models,
+    adaptive.models,
+    xapi.models,
+)
+
+
+def full_metadata() -> MetaData:
+    """``Base.metadata`` with every package's tables registered."""
+    return Base.metadata
