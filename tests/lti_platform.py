@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -47,7 +46,8 @@ from lti_tool.infra.config import Settings
 from lti_tool.infra.db import db, session_scope
 from lti_tool.infra.models import Registration
 from lti_tool.lti.keys import active_keys, create_signing_key
-from tests.conftest import truncate_all
+from tests.support_env import truncate_all
+from tests.support_http import free_port
 
 LAUNCH_LOGGER = "pathwise.launch"
 
@@ -188,13 +188,6 @@ def running_tool(settings: Settings, engine: Engine) -> Iterator[tuple[str, Flas
         yield server.url, apps[0]
     finally:
         server.stop()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 _PROCESS_SCRIPT = """

@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from lti_tool.cli import main
-from tests.unit.test_compose import settings_env_names
+from tests.support_env import settings_env_names
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
