@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -12,6 +10,7 @@ from sqlalchemy import select
 from admin.users import create_admin_user
 from lti_tool.infra.db import db, session_scope
 from lti_tool.infra.models import AuditEntry, Registration
+from tests.admin_support import csrf, sign_in
 
 
 @pytest.fixture
@@ -27,27 +26,6 @@ def csrf_app(app: Flask) -> Flask:
     return app
 
 
-def _csrf(html: bytes) -> str:
-    match = re.search(
-        rb'name="csrf_token" type="hidden" value="([^"]+)"', html
-    ) or re.search(rb'name="csrf_token" value="([^"]+)"', html)
-    assert match, html[:500]
-    return match.group(1).decode()
-
-
-def _login(client: FlaskClient, username: str) -> None:
-    token = _csrf(client.get("/admin/login").data)
-    response = client.post(
-        "/admin/login",
-        data={
-            "username": username,
-            "password": "correct horse battery",
-            "csrf_token": token,
-        },
-    )
-    assert response.status_code == 302
-
-
 def test_console_requires_sign_in(csrf_app: Flask, client: FlaskClient) -> None:
     for path in ("/admin/", "/admin/platforms", "/admin/keys", "/admin/audit"):
         response = client.get(path)
@@ -56,7 +34,7 @@ def test_console_requires_sign_in(csrf_app: Flask, client: FlaskClient) -> None:
 
 
 def test_wrong_password_is_refused(csrf_app: Flask, client: FlaskClient) -> None:
-    token = _csrf(client.get("/admin/login").data)
+    token = csrf(client.get("/admin/login").data)
     response = client.post(
         "/admin/login",
         data={"username": "root", "password": "nope", "csrf_token": token},
@@ -66,7 +44,7 @@ def test_wrong_password_is_refused(csrf_app: Flask, client: FlaskClient) -> None
 
 
 def test_authors_cannot_reach_admin_pages(csrf_app: Flask, client: FlaskClient) -> None:
-    _login(client, "writer")
+    sign_in(client, "writer")
     assert client.get("/admin/").status_code == 200
     assert client.get("/admin/platforms").status_code == 403
 
@@ -74,7 +52,7 @@ def test_authors_cannot_reach_admin_pages(csrf_app: Flask, client: FlaskClient) 
 def test_platform_form_needs_csrf_and_is_audited(
     csrf_app: Flask, client: FlaskClient
 ) -> None:
-    _login(client, "root")
+    sign_in(client, "root")
     fields = {
         "platform_kind": "moodle",
         "name": "Acme Moodle",
@@ -90,7 +68,7 @@ def test_platform_form_needs_csrf_and_is_audited(
     assert without.status_code == 400  # CSRF token missing: refused, nothing saved
     with db.session() as s:
         assert s.scalar(select(Registration)) is None
-    token = _csrf(client.get("/admin/platforms").data)
+    token = csrf(client.get("/admin/platforms").data)
     saved = client.post("/admin/platforms", data={**fields, "csrf_token": token})
     assert saved.status_code == 302
     page = client.get("/admin/platforms").data
@@ -106,10 +84,10 @@ def test_key_rotation_keeps_old_key_published(
     csrf_app: Flask, client: FlaskClient
 ) -> None:
     first = client.get("/lti/jwks").json["keys"]
-    _login(client, "root")
-    token = _csrf(client.get("/admin/keys").data)
+    sign_in(client, "root")
+    token = csrf(client.get("/admin/keys").data)
     assert client.post("/admin/keys", data={"csrf_token": token}).status_code == 302
-    token = _csrf(client.get("/admin/keys").data)
+    token = csrf(client.get("/admin/keys").data)
     assert client.post("/admin/keys", data={"csrf_token": token}).status_code == 302
     keys = client.get("/lti/jwks").json["keys"]
     assert len(keys) == len(first) + 2
