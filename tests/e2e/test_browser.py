@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine
 
 from lti_tool.infra.db import db
-from tests.lti_platform import serve
+from tests.live_servers import serve
 from tests.support_env import make_test_settings, require_service
 
 CHROMIUM = os.environ.get("PATHWISE_CHROMIUM", "/usr/bin/chromium")

@@ -15,7 +15,8 @@ from lti_tool.devplatform.platform import DEV_CLIENT_ID, KEY_FILE
 from lti_tool.infra.config import Settings
 from lti_tool.infra.db import session_scope
 from lti_tool.infra.models import Registration
-from tests.lti_platform import parse_form, running_tool
+from tests.live_servers import running_tool
+from tests.lti_browser import parse_form
 from tests.support_env import truncate_all
 
 

@@ -19,7 +19,9 @@ from lti_tool.devplatform.platform import (
 )
 from lti_tool.infra.db import session_scope
 from tests.factories import make_framework, make_module
-from tests.lti_platform import LiveTool, LtiHarness, parse_form
+from tests.live_servers import LiveTool
+from tests.lti_browser import parse_form
+from tests.lti_platform import LtiHarness
 
 
 @pytest.fixture

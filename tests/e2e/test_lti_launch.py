@@ -36,18 +36,15 @@ from lti_tool.infra.models import (
     ToolKey,
 )
 from tests.factories import make_framework, make_module
-from tests.lti_platform import (
-    AuthRequest,
-    LaunchRun,
+from tests.live_servers import (
     LivePlatform,
     LiveTool,
-    LtiBrowser,
-    LtiHarness,
     register_tool,
-    rejection_lines,
     running_tool,
     tool_process,
 )
+from tests.lti_browser import AuthRequest, LaunchRun, LtiBrowser
+from tests.lti_platform import LtiHarness, rejection_lines
 from tests.support_env import truncate_all
 
 OTHER_KEY = generate_rsa_key()
