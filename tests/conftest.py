@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from redis import Redis
@@ -18,34 +16,15 @@ from lti_tool.infra.config import Settings
 from lti_tool.infra.db import db, make_engine
 from lti_tool.runtime import wire_follow_up_jobs
 from lti_tool.schema import full_metadata
-
-IN_CI = os.environ.get("CI", "").lower() == "true"
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
-# A dedicated Redis DB index, flushed by the tests (rq's own tests do the same).
-DEFAULT_TEST_REDIS_URL = "redis://127.0.0.1:6379/13"
-DEFAULT_TEST_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def require_service(name: str, reason: str) -> None:
-    """Skip locally, fail in CI: service-backed tests must never silently vanish there."""
-    if IN_CI:
-        pytest.fail(f"{name} is required in CI: {reason}")
-    pytest.skip(f"{name} not available: {reason}")
-
-
-def make_test_settings(tmp_path: Path, **overrides: object) -> Settings:
-    base = Settings(
-        environment="test",
-        database_url=f"sqlite:///{tmp_path / 'pathwise.sqlite'}",
-        redis_url=None,
-        secret_key="test-secret-key-" + "x" * 32,
-        encryption_keys=(Fernet.generate_key().decode(),),
-        base_url="http://127.0.0.1:5000",
-        data_dir=tmp_path,
-        dev_platform_enabled=False,
-    )
-    return base.with_overrides(**overrides)
+from tests.support_env import (
+    DEFAULT_TEST_POSTGRES_URL,
+    DEFAULT_TEST_REDIS_URL,
+    TEST_DATABASE_URL,
+    TEST_REDIS_URL,
+    make_test_settings,
+    require_service,
+    truncate_all,
+)
 
 
 @pytest.fixture(scope="session")
@@ -65,16 +44,6 @@ def engine(database_url: str) -> Iterator[Engine]:
     wire_follow_up_jobs()
     yield eng
     eng.dispose()
-
-
-def truncate_all(eng: Engine) -> None:
-    with eng.begin() as conn:
-        if eng.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in full_metadata().sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(full_metadata().sorted_tables):
-                conn.execute(table.delete())
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import require_service
+from tests.support_env import require_service
+from tests.support_http import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 LRS_PACKAGE_DIR = Path(
@@ -28,13 +29,6 @@ LRS_PACKAGE_DIR = Path(
         str(ROOT / ".cache" / "lrs" / "node_modules" / "xapi-statements"),
     )
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def lrs_available() -> str | None:

@@ -9,8 +9,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from adaptive.models import Activity, ActivitySkill, Framework, Skill
-from lti_tool.infra.models import Deployment, Person, Registration
+from adaptive.models import Activity, ActivitySkill
+from tests.factories import (
+    make_framework,
+    make_person,
+    make_registration,
+    make_skill,
+    make_tenant,
+)
 from xapi.core import profile
 
 ISSUER = "https://lms.example.edu"
@@ -33,34 +39,23 @@ def make_world(
     emails: bool = True,
 ) -> World:
     """A registration + deployment (tenant), people u0..uN, skills and a tagged course."""
-    registration = Registration(
-        name="Test LMS",
-        issuer=ISSUER,
-        client_id=f"client-{uuid.uuid4().hex[:8]}",
-        auth_login_url=ISSUER + "/auth",
-        auth_token_url=ISSUER + "/token",
+    registration = make_registration(session, name="Test LMS", issuer=ISSUER)
+    deployment = make_tenant(
+        session, registration=registration, deployment_id=deployment_id
     )
-    session.add(registration)
-    session.flush()
-    deployment = Deployment(
-        registration_id=registration.id, deployment_id=deployment_id
-    )
-    session.add(deployment)
-    session.flush()
     world = World(tenant_id=deployment.id)
     for index in range(people):
-        person = Person(
-            tenant_id=deployment.id,
-            sub=f"u{index}",
+        person = make_person(
+            session,
+            deployment,
+            f"u{index}",
             name=f"User {index}",
             email=f"u{index}@example.com" if emails else None,
         )
-        session.add(person)
-        session.flush()
         world.people[f"u{index}"] = person.id
-    framework = Framework(tenant_id=deployment.id, key="eng", name="Engineering")
-    session.add(framework)
-    session.flush()
+    framework = make_framework(
+        session, "eng", tenant_id=deployment.id, name="Engineering"
+    )
     for key in (
         "code-review",
         "customer-support",
@@ -68,10 +63,7 @@ def make_world(
         "sql",
         "python",
     ):
-        skill = Skill(framework_id=framework.id, key=key, name=key.title())
-        session.add(skill)
-        session.flush()
-        world.skills[key] = skill.id
+        world.skills[key] = make_skill(session, framework, key).id
     for key, skill_key in (("sql-course", "sql"), ("python-course", "python")):
         url = f"https://courses.example.com/{key}"
         activity = Activity(framework_id=framework.id, key=key, title=key, url=url)

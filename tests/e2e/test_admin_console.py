@@ -13,6 +13,7 @@ from sqlalchemy import select
 from admin.users import create_admin_user
 from lti_tool.infra.db import db, session_scope
 from lti_tool.infra.models import AuditEntry, Deployment, Launch, Registration
+from tests.admin_support import csrf, sign_in
 from tests.xapi_support import make_world
 
 
@@ -29,27 +30,6 @@ def csrf_app(app: Flask) -> Flask:
     return app
 
 
-def _csrf(html: bytes) -> str:
-    match = re.search(
-        rb'name="csrf_token" type="hidden" value="([^"]+)"', html
-    ) or re.search(rb'name="csrf_token" value="([^"]+)"', html)
-    assert match, html[:500]
-    return match.group(1).decode()
-
-
-def _login(client: FlaskClient, username: str) -> None:
-    token = _csrf(client.get("/admin/login").data)
-    response = client.post(
-        "/admin/login",
-        data={
-            "username": username,
-            "password": "correct horse battery",
-            "csrf_token": token,
-        },
-    )
-    assert response.status_code == 302
-
-
 def test_console_requires_sign_in(csrf_app: Flask, client: FlaskClient) -> None:
     for path in ("/admin/", "/admin/platforms", "/admin/keys", "/admin/audit"):
         response = client.get(path)
@@ -58,7 +38,7 @@ def test_console_requires_sign_in(csrf_app: Flask, client: FlaskClient) -> None:
 
 
 def test_wrong_password_is_refused(csrf_app: Flask, client: FlaskClient) -> None:
-    token = _csrf(client.get("/admin/login").data)
+    token = csrf(client.get("/admin/login").data)
     response = client.post(
         "/admin/login",
         data={"username": "root", "password": "nope", "csrf_token": token},
@@ -68,7 +48,7 @@ def test_wrong_password_is_refused(csrf_app: Flask, client: FlaskClient) -> None
 
 
 def test_authors_cannot_reach_admin_pages(csrf_app: Flask, client: FlaskClient) -> None:
-    _login(client, "writer")
+    sign_in(client, "writer")
     assert client.get("/admin/").status_code == 200
     assert client.get("/admin/platforms").status_code == 403
 
@@ -76,7 +56,7 @@ def test_authors_cannot_reach_admin_pages(csrf_app: Flask, client: FlaskClient) 
 def test_platform_form_needs_csrf_and_is_audited(
     csrf_app: Flask, client: FlaskClient
 ) -> None:
-    _login(client, "root")
+    sign_in(client, "root")
     fields = {
         "platform_kind": "moodle",
         "name": "Acme Moodle",
@@ -92,7 +72,7 @@ def test_platform_form_needs_csrf_and_is_audited(
     assert without.status_code == 400  # CSRF token missing: refused, nothing saved
     with db.session() as s:
         assert s.scalar(select(Registration)) is None
-    token = _csrf(client.get("/admin/platforms").data)
+    token = csrf(client.get("/admin/platforms").data)
     saved = client.post("/admin/platforms", data={**fields, "csrf_token": token})
     assert saved.status_code == 302
     page = client.get("/admin/platforms").data
@@ -108,10 +88,10 @@ def test_key_rotation_keeps_old_key_published(
     csrf_app: Flask, client: FlaskClient
 ) -> None:
     first = client.get("/lti/jwks").json["keys"]
-    _login(client, "root")
-    token = _csrf(client.get("/admin/keys").data)
+    sign_in(client, "root")
+    token = csrf(client.get("/admin/keys").data)
     assert client.post("/admin/keys", data={"csrf_token": token}).status_code == 302
-    token = _csrf(client.get("/admin/keys").data)
+    token = csrf(client.get("/admin/keys").data)
     assert client.post("/admin/keys", data={"csrf_token": token}).status_code == 302
     keys = client.get("/lti/jwks").json["keys"]
     assert len(keys) == len(first) + 2
@@ -177,7 +157,7 @@ def _counts(page: bytes) -> dict[str, int]:
 def test_tenant_admin_sees_only_their_tenant(
     two_tenants: dict[str, str], client: FlaskClient
 ) -> None:
-    _login(client, "alpha-admin")
+    sign_in(client, "alpha-admin")
     assert _counts(client.get("/admin/").data) == {
         "Registered platforms": 1,
         "Tenants (deployments)": 1,
@@ -196,7 +176,7 @@ def test_tenant_admin_sees_only_their_tenant(
 def test_install_admin_sees_every_tenant(
     two_tenants: dict[str, str], client: FlaskClient
 ) -> None:
-    _login(client, "root")
+    sign_in(client, "root")
     assert _counts(client.get("/admin/").data) == {
         "Registered platforms": 2,
         "Tenants (deployments)": 3,

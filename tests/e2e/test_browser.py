@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import Engine
 
 from lti_tool.infra.db import db
-from tests.conftest import require_service
-from tests.lti_platform import serve
+from tests.live_servers import serve
+from tests.support_env import make_test_settings, require_service
 
 CHROMIUM = os.environ.get("PATHWISE_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = (
@@ -45,7 +45,6 @@ def demo_url(tmp_path: Path, engine: Engine) -> Iterator[str]:
     from lti_tool.app import create_app
     from lti_tool.cli.db import upgrade_database
     from lti_tool.cli.embedded import seed_demo_install
-    from tests.conftest import make_test_settings
 
     demo_dir = tmp_path / "demo"
     base = make_test_settings(

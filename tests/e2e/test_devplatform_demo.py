@@ -15,8 +15,9 @@ from lti_tool.devplatform.vocabulary import DEV_CLIENT_ID, KEY_FILE
 from lti_tool.infra.config import Settings
 from lti_tool.infra.db import session_scope
 from lti_tool.infra.models import Registration
-from tests.conftest import truncate_all
-from tests.lti_platform import parse_form, running_tool
+from tests.live_servers import running_tool
+from tests.lti_browser import parse_form
+from tests.support_env import truncate_all
 
 
 @dataclass

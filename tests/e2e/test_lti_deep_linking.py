@@ -8,7 +8,6 @@ from urllib.parse import urljoin
 import jwt
 import pytest
 
-from adaptive.models import Framework, Module
 from lti_tool.devplatform.model import ADMIN, INSTRUCTOR, LEARNER, SampleUser
 from lti_tool.devplatform.vocabulary import (
     CLAIM_DL_CONTENT_ITEMS,
@@ -16,25 +15,23 @@ from lti_tool.devplatform.vocabulary import (
     MESSAGE_DEEP_LINKING,
 )
 from lti_tool.infra.db import session_scope
-from tests.lti_platform import LiveTool, LtiHarness, parse_form
+from tests.factories import make_framework, make_module
+from tests.live_servers import LiveTool
+from tests.lti_browser import parse_form
+from tests.lti_platform import LtiHarness
 
 
 @pytest.fixture
 def modules(live_tool: LiveTool) -> Iterator[dict[str, int]]:
     """Two modules in the shared catalogue."""
     with session_scope() as session:
-        framework = Framework(key="demo-data", name="Data skills")
-        session.add(framework)
-        session.flush()
+        framework = make_framework(session, "demo-data", name="Data skills")
         found = {}
         for key, title in (
             ("data-literacy", "Data literacy for analysts"),
             ("sql-basics", "SQL basics"),
         ):
-            module = Module(framework_id=framework.id, key=key, title=title)
-            session.add(module)
-            session.flush()
-            found[key] = module.id
+            found[key] = make_module(session, framework, key=key, title=title).id
     yield found
 
 

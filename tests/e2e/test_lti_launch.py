@@ -14,7 +14,6 @@ import pytest
 import requests
 from sqlalchemy import Engine, delete, select
 
-from adaptive.models import Framework, Module
 from lti_tool.devplatform.keys import generate_rsa_key
 from lti_tool.devplatform.model import ADMIN, INSTRUCTOR, LEARNER, ToolConfig
 from lti_tool.devplatform.overrides import DROP
@@ -33,17 +32,17 @@ from lti_tool.infra.models import (
     Registration,
     ToolKey,
 )
-from tests.lti_platform import (
-    AuthRequest,
-    LaunchRun,
+from tests.factories import make_framework, make_module
+from tests.live_servers import (
     LivePlatform,
     LiveTool,
-    LtiHarness,
     register_tool,
-    rejection_lines,
     running_tool,
     tool_process,
 )
+from tests.lti_browser import AuthRequest, LaunchRun, LtiBrowser
+from tests.lti_platform import LtiHarness, rejection_lines
+from tests.support_env import truncate_all
 
 OTHER_KEY = generate_rsa_key()
 
@@ -79,17 +78,14 @@ def assert_manager_page(run: LaunchRun) -> None:
 def demo_module(live_tool: LiveTool) -> Iterator[int]:
     """The shared module the LMS's first link names (custom pathwise_module)."""
     with session_scope() as session:
-        framework = Framework(key="demo-data", name="Data skills")
-        session.add(framework)
-        session.flush()
-        module = Module(
-            framework_id=framework.id,
+        framework = make_framework(session, "demo-data", name="Data skills")
+        module = make_module(
+            session,
+            framework,
             key="ai-readiness-everyone",
             title="AI readiness for everyone",
             description="Read, question and chart data.",
         )
-        session.add(module)
-        session.flush()
         module_id = module.id
     yield module_id
 
@@ -465,9 +461,6 @@ def test_login_on_one_process_and_launch_on_another_succeeds(
     settings: Settings, engine: Engine, lms: LivePlatform, redis_url: str
 ) -> None:
     """No launch state in process memory: two processes share only the database and Redis."""
-    from tests.conftest import truncate_all
-    from tests.lti_platform import LtiBrowser
-
     shared = settings.with_overrides(redis_url=redis_url)
     try:
         with running_tool(shared, engine) as (url_a, app_a):

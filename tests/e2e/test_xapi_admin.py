@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -12,6 +10,7 @@ from sqlalchemy import select
 from admin.users import create_admin_user
 from lti_tool.infra.db import session_scope
 from lti_tool.infra.models import AuditEntry
+from tests.admin_support import csrf, sign_in
 from tests.lrs_fixture import LocalLrs, lrs  # noqa: F401 - fixture
 from tests.xapi_support import make_world
 from xapi.models import LrsConnection
@@ -27,25 +26,8 @@ def console(app: Flask, client: FlaskClient) -> tuple[FlaskClient, int]:
             s, username="root", password="correct horse battery", role="admin"
         )
         tenant_id = make_world(s).tenant_id
-    token = csrf(client.get("/admin/login").data)
-    response = client.post(
-        "/admin/login",
-        data={
-            "username": "root",
-            "password": "correct horse battery",
-            "csrf_token": token,
-        },
-    )
-    assert response.status_code == 302
+    sign_in(client, "root")
     return client, tenant_id
-
-
-def csrf(html: bytes) -> str:
-    match = re.search(
-        rb'name="csrf_token" type="hidden" value="([^"]+)"', html
-    ) or re.search(rb'name="csrf_token" value="([^"]+)"', html)
-    assert match, html[:500]
-    return match.group(1).decode()
 
 
 def test_admin_adds_tests_and_removes_an_lrs(

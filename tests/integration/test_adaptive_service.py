@@ -12,129 +12,22 @@ from sqlalchemy.orm import Session
 from adaptive import service
 from adaptive.models import (
     Activity,
-    ActivitySkill,
     Evidence,
-    Framework,
     LearnerSkillState,
     Module,
-    ModuleActivity,
     PathOverride,
-    RoleProfile,
-    RoleTarget,
-    Skill,
-    SkillPrerequisite,
 )
-from lti_tool.infra.models import AuditEntry, Deployment, Person, Registration
+from lti_tool.infra.models import AuditEntry
+from tests.factories import make_catalogue, make_person, make_tenant
 
 NOW = dt.datetime(2025, 3, 3, 9, 0, tzinfo=dt.UTC)
-
-
-def make_tenant(session: Session, name: str) -> Deployment:
-    reg = Registration(
-        issuer=f"https://{name}.example",
-        client_id=f"client-{name}",
-        auth_login_url=f"https://{name}.example/auth",
-        auth_token_url=f"https://{name}.example/token",
-    )
-    session.add(reg)
-    session.flush()
-    dep = Deployment(registration_id=reg.id, deployment_id=f"dep-{name}")
-    session.add(dep)
-    session.flush()
-    return dep
-
-
-def make_person(session: Session, tenant: Deployment, sub: str) -> Person:
-    person = Person(tenant_id=tenant.id, sub=sub, name=sub)
-    session.add(person)
-    session.flush()
-    return person
-
-
-def quiz(n: int) -> dict[str, Any]:
-    return {
-        "questions": [
-            {"prompt": f"Q{i}", "options": ["a", "b", "c"], "answer": "a"}
-            for i in range(n)
-        ]
-    }
-
-
-def make_module(
-    session: Session, tenant_id: int | None, key: str = "ops"
-) -> dict[str, Any]:
-    """Two skills (B needs A), a role targeting both at level 1, lessons and quizzes."""
-    fw = Framework(tenant_id=tenant_id, key=key, name=key.title())
-    session.add(fw)
-    session.flush()
-    a = Skill(framework_id=fw.id, key="a", name="Alerts")
-    b = Skill(framework_id=fw.id, key="b", name="Blameless reviews")
-    session.add_all([a, b])
-    session.flush()
-    session.add(SkillPrerequisite(skill_id=b.id, prerequisite_id=a.id))
-    role = RoleProfile(framework_id=fw.id, key="sre", name="SRE", horizon_days=30)
-    session.add(role)
-    session.flush()
-    session.add_all(
-        [
-            RoleTarget(role_id=role.id, skill_id=a.id, target_level=1),
-            RoleTarget(role_id=role.id, skill_id=b.id, target_level=1),
-        ]
-    )
-    acts: dict[str, Activity] = {}
-    for skill in (a, b):
-        for kind, minutes, group, content in (
-            ("lesson", 8.0, f"{skill.key}-1", quiz(1)),
-            ("worked_example", 6.0, f"{skill.key}-1", quiz(1)),
-            ("quiz", 5.0, None, quiz(4)),
-            ("refresher", 3.0, None, quiz(2)),
-        ):
-            act = Activity(
-                framework_id=fw.id,
-                key=f"{kind}-{skill.key}",
-                title=f"{kind} {skill.name}",
-                kind=kind,
-                duration_min=minutes,
-                explanation_group=group,
-                content=content,
-            )
-            session.add(act)
-            session.flush()
-            session.add(
-                ActivitySkill(
-                    activity_id=act.id, skill_id=skill.id, weight=1.0, level=1
-                )
-            )
-            acts[f"{kind}-{skill.key}"] = act
-    module = Module(
-        framework_id=fw.id,
-        key="m",
-        title="Ops",
-        default_role_id=role.id,
-        placement_budget=4,
-    )
-    session.add(module)
-    session.flush()
-    for pos, act in enumerate(acts.values()):
-        session.add(
-            ModuleActivity(module_id=module.id, activity_id=act.id, position=pos)
-        )
-    session.flush()
-    return {
-        "framework": fw,
-        "a": a,
-        "b": b,
-        "role": role,
-        "module": module,
-        "acts": acts,
-    }
 
 
 @pytest.fixture
 def world(db_session: Session) -> dict[str, Any]:
     tenant = make_tenant(db_session, "acme")
     other = make_tenant(db_session, "globex")
-    cat = make_module(db_session, None)
+    cat = make_catalogue(db_session, None)
     person = make_person(db_session, tenant, "learner-1")
     return {"tenant": tenant, "other": other, "person": person, **cat}
 
@@ -142,7 +35,7 @@ def world(db_session: Session) -> dict[str, Any]:
 def test_module_snapshot_is_tenant_isolated(
     db_session: Session, world: dict[str, Any]
 ) -> None:
-    private = make_module(db_session, world["other"].id, key="secret")
+    private = make_catalogue(db_session, world["other"].id, key="secret")
     snap = service.load_module(
         db_session, tenant_id=world["tenant"].id, module_id=world["module"].id
     )
@@ -353,11 +246,10 @@ def test_module_snapshots_are_cached_until_the_catalogue_changes(
     db_session: Session,
 ) -> None:
     from adaptive.catalogue_service import seed_demo
-    from adaptive.models import Activity, Module
     from adaptive.service import load_module
 
     seed_demo(db_session)
-    tenant = _tenant_for_snapshot_test(db_session)
+    tenant = make_tenant(db_session).id
     module = db_session.scalars(select(Module).order_by(Module.id)).first()
     assert module is not None
     first = load_module(db_session, tenant_id=tenant, module_id=module.id)
@@ -374,20 +266,3 @@ def test_module_snapshots_are_cached_until_the_catalogue_changes(
     second = load_module(db_session, tenant_id=tenant, module_id=module.id)
     assert second is not first
     assert second.catalog.activities[activity.id].title == "Renamed by an author"
-
-
-def _tenant_for_snapshot_test(session: Session) -> int:
-    from lti_tool.infra.models import Deployment, Registration
-
-    registration = Registration(
-        issuer="https://snapshot.test",
-        client_id="c",
-        auth_login_url="https://snapshot.test/a",
-        auth_token_url="https://snapshot.test/t",
-    )
-    session.add(registration)
-    session.flush()
-    deployment = Deployment(registration_id=registration.id, deployment_id="d")
-    session.add(deployment)
-    session.flush()
-    return deployment.id

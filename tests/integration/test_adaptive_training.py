@@ -14,31 +14,9 @@ from adaptive.models import Evidence, Framework, Skill, SkillParams
 from adaptive.training import fit_skill_params, tenants_with_evidence
 from lti_tool.infra.db import session_scope
 from lti_tool.infra.models import Deployment, Person, Registration
+from tests.factories import make_skills, make_tenant
 
 EPOCH = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)
-
-
-def make_tenant(session: Session, key: str) -> Deployment:
-    registration = Registration(
-        issuer=f"https://lms.example/{key}",
-        client_id=f"client-{key}",
-        auth_login_url="https://lms.example/auth",
-        auth_token_url="https://lms.example/token",
-    )
-    deployment = Deployment(registration=registration, deployment_id=f"dep-{key}")
-    session.add_all([registration, deployment])
-    session.flush()
-    return deployment
-
-
-def make_skills(session: Session, key: str, n: int) -> list[Skill]:
-    framework = Framework(key=f"fw-{key}", name="Framework")
-    skills = [
-        Skill(framework=framework, key=f"s{i}", name=f"Skill {i}") for i in range(n)
-    ]
-    session.add_all([framework, *skills])
-    session.flush()
-    return skills
 
 
 def add_evidence(

@@ -36,7 +36,8 @@ from adaptive.models import (
     Skill,
     SkillPrerequisite,
 )
-from lti_tool.infra.models import AuditEntry, Deployment, Registration
+from lti_tool.infra.models import AuditEntry
+from tests.factories import make_tenant
 
 COUNTED = (
     Framework,
@@ -101,21 +102,6 @@ def canonical(doc: CatalogueDoc) -> CatalogueDoc:
             for a in doc.activities
         ),
     )
-
-
-def make_tenant(session: Session) -> int:
-    registration = Registration(
-        issuer="https://lms.example.com",
-        client_id="pathwise",
-        auth_login_url="https://lms.example.com/auth",
-        auth_token_url="https://lms.example.com/token",
-    )
-    session.add(registration)
-    session.flush()
-    deployment = Deployment(registration_id=registration.id, deployment_id="1")
-    session.add(deployment)
-    session.flush()
-    return deployment.id
 
 
 def test_seed_demo_imports_the_whole_catalogue(db_session: Session) -> None:
@@ -199,7 +185,7 @@ def test_export_round_trips_through_the_database(db_session: Session) -> None:
 def test_tenant_catalogues_are_separate_from_the_shared_one(
     db_session: Session,
 ) -> None:
-    tenant_id = make_tenant(db_session)
+    tenant_id = make_tenant(db_session).id
     seed_demo(db_session)
     summary = import_catalogue(
         db_session, doc=demo_doc(), tenant_id=tenant_id, actor="admin"

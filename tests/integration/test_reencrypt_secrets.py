@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lti_tool.infra import crypto
-from lti_tool.infra.models import Deployment, Registration, ToolKey
+from lti_tool.infra.models import ToolKey
 from lti_tool.lti.keys import create_signing_key, current_signing_key
 from lti_tool.usecases import reencrypt_secrets
-from xapi.models import LrsConnection
+from tests.factories import make_lrs_connection, make_tenant
 
 
 @pytest.fixture
@@ -28,30 +28,6 @@ def restore_secret_box() -> Iterator[None]:
     crypto._box = saved
 
 
-def _lrs_connection(session: Session) -> LrsConnection:
-    registration = Registration(
-        issuer="https://lms.example",
-        client_id="c",
-        auth_login_url="https://lms.example/auth",
-        auth_token_url="https://lms.example/token",
-    )
-    session.add(registration)
-    session.flush()
-    tenant = Deployment(registration_id=registration.id, deployment_id="d")
-    session.add(tenant)
-    session.flush()
-    connection = LrsConnection(
-        tenant_id=tenant.id,
-        name="Company LRS",
-        endpoint="https://lrs.example/xapi/",
-        username="pathwise",
-    )
-    connection.set_password("lrs-password")
-    session.add(connection)
-    session.flush()
-    return connection
-
-
 def test_every_secret_is_readable_with_the_new_key_alone(
     db_session: Session, restore_secret_box: None
 ) -> None:
@@ -59,7 +35,7 @@ def test_every_secret_is_readable_with_the_new_key_alone(
     crypto.configure_secrets((old,))
     original_pem = current_signing_key(db_session).private_pem
     create_signing_key(db_session)  # a second key: every row is handled
-    connection = _lrs_connection(db_session)
+    connection = make_lrs_connection(db_session, make_tenant(db_session))
 
     crypto.configure_secrets((new, old))
     seen: list[tuple[str, int, int]] = []
@@ -81,7 +57,7 @@ def test_a_secret_no_key_can_read_stops_everything(
 ) -> None:
     lost, kept = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     crypto.configure_secrets((lost,))
-    connection = _lrs_connection(db_session)
+    connection = make_lrs_connection(db_session, make_tenant(db_session))
     crypto.configure_secrets((kept,))
     create_signing_key(db_session)
     with pytest.raises(

@@ -11,25 +11,26 @@ from sqlalchemy.orm import Session
 from lti_tool.infra import revision
 from lti_tool.infra.models import Deployment, Registration
 from lti_tool.lti.tool_conf import DatabaseToolConf, tenant_row
-from tests.conftest import truncate_all
+from tests.factories import (
+    make_catalogue,
+    make_person,
+    make_registration,
+    make_tenant,
+)
+from tests.support_env import truncate_all
 
 ISSUER = "https://lms.example.edu"
 
 
 def _add_registration(session: Session, client_id: str = "client-1") -> Registration:
-    registration = Registration(
+    registration = make_registration(
+        session,
         name="Example LMS",
         issuer=ISSUER,
         client_id=client_id,
-        auth_login_url=ISSUER + "/auth",
-        auth_token_url=ISSUER + "/token",
         key_set_url=ISSUER + "/jwks",
     )
-    session.add(registration)
-    session.flush()
-    session.add(
-        Deployment(registration_id=registration.id, deployment_id="dep-1", name="d")
-    )
+    make_tenant(session, registration=registration, deployment_id="dep-1", name="d")
     session.commit()
     return registration
 
@@ -158,17 +159,12 @@ def test_a_managers_override_reaches_the_next_page_in_any_process(
     import datetime as dt
 
     from adaptive import service as adaptive_service
-    from tests.integration.test_adaptive_service import (
-        make_module,
-        make_person,
-        make_tenant,
-    )
 
     now = dt.datetime(2025, 3, 3, 9, 0, tzinfo=dt.UTC)
     try:
         with Session(engine) as session:
             tenant = make_tenant(session, "paths")
-            catalogue = make_module(session, None)
+            catalogue = make_catalogue(session, None)
             person = make_person(session, tenant, "learner-paths")
             ids = (tenant.id, person.id, catalogue["module"].id)
             pinned = catalogue["acts"]["refresher-b"].id

@@ -18,8 +18,8 @@ from lti_tool.infra.crypto import configure_secrets
 from lti_tool.infra.db import session_scope
 from lti_tool.infra.models import AuditEntry, Person
 from lti_tool.infra.queue import QUEUE_OUTBOX, job_queue
-from tests.conftest import truncate_all
 from tests.lrs_fixture import LocalLrs, TcpProxy, lrs, lrs_proxy  # noqa: F401
+from tests.support_env import truncate_all
 from tests.xapi_support import World, course_statement, make_world
 from xapi import connections, delivery, jobs, outbox, sync
 from xapi.client import LrsClient, RetryPolicy, StatementQuery

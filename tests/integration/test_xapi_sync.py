@@ -16,8 +16,8 @@ from adaptive.models import Activity, Evidence, Skill
 from lti_tool.infra.crypto import configure_secrets
 from lti_tool.infra.db import session_scope
 from lti_tool.infra.models import AuditEntry, Person
-from tests.conftest import truncate_all
 from tests.lrs_fixture import LocalLrs, lrs  # noqa: F401 - fixture
+from tests.support_env import truncate_all
 from tests.support_http import serve_in_thread
 from tests.xapi_support import (
     ScriptedLrs,

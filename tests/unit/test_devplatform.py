@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from pathlib import Path
@@ -13,7 +12,6 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from lti_tool.devplatform.app import create_platform_app
 from lti_tool.devplatform.errors import (
     AuthorizationError,
     DeepLinkError,
@@ -21,7 +19,7 @@ from lti_tool.devplatform.errors import (
     ServiceError,
 )
 from lti_tool.devplatform.keys import generate_rsa_key, load_or_create_key, public_jwk
-from lti_tool.devplatform.model import INSTRUCTOR, LEARNER, ToolConfig
+from lti_tool.devplatform.model import INSTRUCTOR, LEARNER
 from lti_tool.devplatform.overrides import DROP
 from lti_tool.devplatform.platform import DevPlatform
 from lti_tool.devplatform.vocabulary import (
@@ -37,35 +35,30 @@ from lti_tool.devplatform.vocabulary import (
     CLAIM_RESOURCE_LINK,
     CLAIM_ROLES,
     CLAIM_VERSION,
-    CLIENT_ASSERTION_TYPE,
     MEDIA_SCORE,
     MESSAGE_DEEP_LINKING,
     MESSAGE_DEEP_LINKING_RESPONSE,
     SCOPE_LINEITEM,
     SCOPE_NRPS,
-    SCOPE_RESULT_READONLY,
     SCOPE_SCORE,
 )
+from tests.devplatform_support import (
+    COURSE,
+    ISSUER,
+    TOOL_BASE,
+    TOOL_KEY,
+    FakeToolJwks,
+    auth_params,
+    bearer,
+    client_assertion,
+    graded_lineitem_id,
+    make_dev_platform,
+    score,
+    token_form,
+)
 
-ISSUER = "https://lms.example.test/dev-platform"
-TOOL_BASE = "https://tool.example.test"
-
-# One key for the whole module: RSA generation is the slow part of these tests.
-TOOL_KEY = generate_rsa_key()
+# A second key for the wrong-signer cases (RSA generation is the slow part of these tests).
 OTHER_KEY = generate_rsa_key()
-
-
-class FakeToolJwks:
-    """Stands in for the tool's JWKS URL (the real tool is exercised in tests/e2e)."""
-
-    def __init__(self, *keys: rsa.RSAPrivateKey) -> None:
-        self.keys = list(keys)
-        self.fetches = 0
-
-    def __call__(self, url: str) -> dict[str, Any]:
-        assert url == TOOL_BASE + "/lti/jwks"
-        self.fetches += 1
-        return {"keys": [public_jwk(k) for k in self.keys]}
 
 
 @pytest.fixture
@@ -75,32 +68,7 @@ def tool_jwks() -> FakeToolJwks:
 
 @pytest.fixture
 def platform(tool_jwks: FakeToolJwks) -> DevPlatform:
-    lms = DevPlatform(ISSUER, fetch_json=tool_jwks)
-    lms.add_tool(ToolConfig.for_tool_base(TOOL_BASE))
-    return lms
-
-
-def auth_params(platform: DevPlatform, **changes: str | None) -> dict[str, str]:
-    """The auth request a well-behaved tool sends for a freshly started launch."""
-    login = platform.start_launch(LEARNER)
-    params = {
-        "scope": "openid",
-        "response_type": "id_token",
-        "response_mode": "form_post",
-        "prompt": "none",
-        "client_id": login.params["client_id"],
-        "redirect_uri": TOOL_BASE + "/lti/launch",
-        "state": "state-1",
-        "nonce": "nonce-1",
-        "login_hint": login.params["login_hint"],
-        "lti_message_hint": login.params["lti_message_hint"],
-    }
-    for name, value in changes.items():
-        if value is None:
-            params.pop(name)
-        else:
-            params[name] = value
-    return params
+    return make_dev_platform(tool_jwks)
 
 
 def verify_with_platform_jwks(platform: DevPlatform, token: str) -> dict[str, Any]:
@@ -113,74 +81,6 @@ def verify_with_platform_jwks(platform: DevPlatform, token: str) -> dict[str, An
         audience=platform.tool.client_id,
     )
     return claims
-
-
-def client_assertion(
-    platform: DevPlatform,
-    *,
-    key: rsa.RSAPrivateKey = TOOL_KEY,
-    kid_key: rsa.RSAPrivateKey | None = None,
-    **changes: Any,
-) -> str:
-    now = int(time.time())
-    claims: dict[str, Any] = {
-        "iss": platform.tool.client_id,
-        "sub": platform.tool.client_id,
-        "aud": platform.token_url,
-        "iat": now - 5,
-        "exp": now + 60,
-        "jti": "jti-" + uuid.uuid4().hex,
-    }
-    for name, value in changes.items():
-        if value is DROP:
-            claims.pop(name)
-        else:
-            claims[name] = value
-    kid = public_jwk(kid_key or key)["kid"]
-    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
-
-
-def token_form(assertion: str, scope: str = SCOPE_SCORE) -> dict[str, str]:
-    return {
-        "grant_type": "client_credentials",
-        "client_assertion_type": CLIENT_ASSERTION_TYPE,
-        "client_assertion": assertion,
-        "scope": scope,
-    }
-
-
-def bearer(platform: DevPlatform, *scopes: str) -> str:
-    answer = platform.issue_access_token(
-        token_form(client_assertion(platform), " ".join(scopes))
-    )
-    return "Bearer " + str(answer["access_token"])
-
-
-def score(user_id: str = LEARNER.sub, **changes: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "userId": user_id,
-        "timestamp": "2025-03-01T10:00:00+00:00",
-        "activityProgress": "Completed",
-        "gradingProgress": "FullyGraded",
-        "scoreGiven": 7,
-        "scoreMaximum": 10,
-        "comment": "Next: pivot tables",
-    }
-    for name, value in changes.items():
-        if value is DROP:
-            body.pop(name)
-        else:
-            body[name] = value
-    return body
-
-
-def graded_lineitem_id(platform: DevPlatform) -> int:
-    link = next(link for link in platform.links.values() if link.lineitem_id)
-    assert link.lineitem_id is not None
-    return link.lineitem_id
-
-
-COURSE = "dev-course-101"
 
 
 # ------------------------------------------------------------ OIDC authorise
@@ -664,127 +564,3 @@ def test_deep_link_response_cannot_be_replayed(platform: DevPlatform) -> None:
     with pytest.raises(DeepLinkError) as caught:
         platform.receive_deep_link_response(token)
     assert caught.value.code == "replayed_nonce"
-
-
-# ----------------------------------------------------------------------- HTTP
-
-
-def test_http_endpoints_serve_jwks_tokens_scores_and_results(
-    platform: DevPlatform,
-) -> None:
-    client = create_platform_app(platform).test_client()
-    item = graded_lineitem_id(platform)
-    item_path = f"/dev-platform/ags/{COURSE}/lineitems/{item}"
-
-    keys = client.get("/dev-platform/jwks").get_json()["keys"]
-    token = client.post(
-        "/dev-platform/token",
-        data=token_form(
-            client_assertion(platform), f"{SCOPE_SCORE} {SCOPE_RESULT_READONLY}"
-        ),
-    )
-    headers = {"Authorization": "Bearer " + token.get_json()["access_token"]}
-    posted = client.post(
-        item_path + "/scores",
-        data=json.dumps(score()),
-        headers={**headers, "Content-Type": MEDIA_SCORE},
-    )
-    again = client.post(
-        item_path + "/scores",
-        data=json.dumps(score()),
-        headers={**headers, "Content-Type": MEDIA_SCORE},
-    )
-    results = client.get(item_path + "/results", headers=headers)
-    lineitems = client.get(f"/dev-platform/ags/{COURSE}/lineitems", headers=headers)
-
-    assert keys[0]["kid"] == platform.kid
-    assert token.status_code == 200
-    assert posted.status_code == 204
-    assert again.status_code == 409
-    assert again.get_json()["error"] == "conflict"
-    assert results.mimetype == "application/vnd.ims.lis.v2.resultcontainer+json"
-    assert results.get_json()[0]["resultScore"] == pytest.approx(70.0)
-    assert lineitems.status_code == 403
-
-
-def test_http_token_errors_follow_oauth(platform: DevPlatform) -> None:
-    client = create_platform_app(platform).test_client()
-    answer = client.post(
-        "/dev-platform/token",
-        data=token_form(client_assertion(platform, aud="https://elsewhere.test")),
-    )
-
-    assert answer.status_code == 401
-    assert answer.get_json()["error"] == "invalid_client"
-
-
-def test_http_auth_posts_the_id_token_or_shows_a_readable_error(
-    platform: DevPlatform,
-) -> None:
-    client = create_platform_app(platform).test_client()
-
-    good = client.get("/dev-platform/auth", query_string=auth_params(platform))
-    bad = client.get(
-        "/dev-platform/auth",
-        query_string=auth_params(platform, redirect_uri=TOOL_BASE + "/elsewhere"),
-    )
-
-    page = good.get_data(as_text=True)
-    assert good.status_code == 200
-    assert f'action="{TOOL_BASE}/lti/launch"' in page
-    assert 'name="id_token"' in page
-    assert 'name="state" value="state-1"' in page
-    assert bad.status_code == 400
-    assert 'data-error="invalid_redirect_uri"' in bad.get_data(as_text=True)
-
-
-def test_http_memberships_page_with_link_headers(platform: DevPlatform) -> None:
-    client = create_platform_app(platform).test_client()
-    headers = {"Authorization": bearer(platform, SCOPE_NRPS)}
-    url = f"/dev-platform/nrps/{COURSE}/memberships"
-
-    first = client.get(url, query_string={"limit": 2}, headers=headers)
-    next_url = first.headers["Link"].split(">")[0].lstrip("<")
-    second = client.get(next_url, headers=headers)
-
-    assert len(first.get_json()["members"]) == 2
-    assert len(second.get_json()["members"]) == 1
-    assert "Link" not in second.headers
-
-
-def test_demo_pages_render_accessible_controls(platform: DevPlatform) -> None:
-    client = create_platform_app(platform).test_client()
-    platform.post_score(COURSE, graded_lineitem_id(platform), score(), MEDIA_SCORE)
-
-    index = client.get("/dev-platform/").get_data(as_text=True)
-    launch = client.post(
-        "/dev-platform/launch", data={"user": "learner", "link": "dev-link-ai-everyone"}
-    )
-    activity = client.get("/dev-platform/activity").get_data(as_text=True)
-
-    assert '<label for="link">' in index
-    assert 'name="tool-frame"' in index
-    assert 'formtarget="_blank"' in index
-    assert 'value="deep_link"' in index
-    assert f'action="{TOOL_BASE}/lti/login"' in launch.get_data(as_text=True)
-    assert "Ada Lovelace" in activity
-    assert "7 / 10" in activity
-
-
-def test_course_page_and_launch_call_the_registration_callback(
-    tool_jwks: FakeToolJwks,
-) -> None:
-    calls: list[str] = []
-    lms = DevPlatform(
-        ISSUER, fetch_json=tool_jwks, register_with_tool=lambda: calls.append("x")
-    )
-    lms.add_tool(ToolConfig.for_tool_base(TOOL_BASE))
-    client = create_platform_app(lms).test_client()
-
-    client.get("/dev-platform/")
-    client.post(
-        "/dev-platform/launch", data={"user": "learner", "link": "dev-link-ai-everyone"}
-    )
-    client.get("/dev-platform/jwks")
-
-    assert calls == ["x", "x"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import importlib.util
 import json
 import os
@@ -16,36 +15,11 @@ import pytest
 from cryptography.fernet import Fernet
 
 from lti_tool.infra.config import Settings, SettingsError
-from tests.conftest import require_service
+from tests.support_env import require_service, settings_env_names
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 PATHWISE_SERVICES = ("migrate", "web", "worker", "scheduler")
-
-
-def settings_env_names() -> set[str]:
-    """Every environment variable Settings.from_env reads, from its source code."""
-    tree = ast.parse(
-        (ROOT / "lti_tool" / "infra" / "config.py").read_text(encoding="utf-8")
-    )
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and node.args):
-            continue
-        first = node.args[0]
-        if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
-            continue
-        func = node.func
-        if isinstance(func, ast.Name) and func.id == "get":
-            names.add("PATHWISE_" + first.value)
-        elif (
-            isinstance(func, ast.Attribute)
-            and func.attr == "get"
-            and isinstance(func.value, ast.Name)
-            and func.value.id == "env"
-        ):
-            names.add(first.value)
-    return names
 
 
 def test_settings_env_names_are_found() -> None:

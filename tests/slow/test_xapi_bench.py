@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.lrs_fixture import lrs_available
+from tests.support_env import require_service
 
 pytestmark = [pytest.mark.lrs, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,8 +19,6 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_ingest_bench_quick(tmp_path: Path) -> None:
     reason = lrs_available()
     if reason is not None:
-        from tests.conftest import require_service
-
         require_service("LRS (xapi-statements)", reason)
     env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path / 'bench.sqlite'}")
     result = subprocess.run(

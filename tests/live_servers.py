@@ -1,0 +1,228 @@
+"""Test support: the development LMS and Pathwise served on real loopback ports.
+
+The LMS (lti_tool.devplatform.platform.DevPlatform) runs as a real HTTP server so the
+tool fetches its JWKS and calls its token, AGS and NRPS endpoints over HTTP; the tool
+runs with create_app on its own port, or as a second OS process (``tool_process``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
+from flask import Flask
+from sqlalchemy import Engine
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from lti_tool.devplatform.app import create_platform_app
+from lti_tool.devplatform.keys import generate_rsa_key
+from lti_tool.devplatform.model import ToolConfig
+from lti_tool.devplatform.platform import DevPlatform
+from lti_tool.infra.config import Settings
+from lti_tool.infra.db import db, session_scope
+from lti_tool.lti.dev_registration import ensure_registration
+from lti_tool.lti.keys import active_keys, create_signing_key
+from tests.support_http import free_port
+
+# RSA generation is the slow part of building an LMS; one key serves the session.
+_PLATFORM_KEY: rsa.RSAPrivateKey | None = None
+
+
+def platform_key() -> rsa.RSAPrivateKey:
+    global _PLATFORM_KEY
+    if _PLATFORM_KEY is None:
+        _PLATFORM_KEY = generate_rsa_key()
+    return _PLATFORM_KEY
+
+
+class _Slot:
+    """A WSGI app filled in after the server has its port (the app needs its own URL)."""
+
+    def __init__(self) -> None:
+        self.app: Any = None
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        return self.app(environ, start_response)
+
+
+@dataclass
+class LiveServer:
+    url: str
+    server: BaseWSGIServer
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+def serve(build: Callable[[str], Any]) -> LiveServer:
+    """Bind 127.0.0.1 on a free port, build the app for that URL, serve it in a thread."""
+    slot = _Slot()
+    server = make_server("127.0.0.1", 0, slot, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    slot.app = build(url)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return LiveServer(url=url, server=server, thread=thread)
+
+
+@dataclass
+class LivePlatform:
+    """The development LMS served on a loopback port; ``platform`` is its live state."""
+
+    platform: DevPlatform
+    server: LiveServer
+
+    @property
+    def issuer(self) -> str:
+        return self.platform.issuer
+
+
+@contextmanager
+def running_platform(**kwargs: Any) -> Iterator[LivePlatform]:
+    holder: dict[str, DevPlatform] = {}
+    key = kwargs.pop("key", None) or platform_key()
+
+    def build(url: str) -> Flask:
+        holder["platform"] = DevPlatform(url + "/dev-platform", key=key, **kwargs)
+        return create_platform_app(holder["platform"])
+
+    server = serve(build)
+    try:
+        yield LivePlatform(platform=holder["platform"], server=server)
+    finally:
+        server.stop()
+
+
+@dataclass
+class LiveTool:
+    """Pathwise served on a loopback port, registered with the LMS and vice versa."""
+
+    url: str
+    app: Flask | None
+    settings: Settings
+    registration_id: int
+
+    @property
+    def launch_url(self) -> str:
+        return self.url + "/lti/launch"
+
+
+def register_tool(
+    lms: LivePlatform,
+    tool_url: str,
+    *,
+    client_id: str = "pathwise-test-client",
+    deployment_id: str = "test-deployment-1",
+    extra_redirect_uris: tuple[str, ...] = (),
+) -> int:
+    """Both sides of a manual registration: the LMS's tool entry and the tool's rows."""
+    lms.platform.add_tool(
+        ToolConfig.for_tool_base(
+            tool_url,
+            client_id=client_id,
+            deployment_id=deployment_id,
+            extra_redirect_uris=extra_redirect_uris,
+        )
+    )
+    with session_scope() as session:
+        # As `pathwise db upgrade` does on a real install.
+        if not active_keys(session):
+            create_signing_key(session)
+        registration = ensure_registration(
+            session,
+            issuer=lms.issuer,
+            client_id=client_id,
+            deployment_id=deployment_id,
+            name="Test LMS",
+        )
+        return registration.id
+
+
+@contextmanager
+def running_tool(settings: Settings, engine: Engine) -> Iterator[tuple[str, Flask]]:
+    from lti_tool.app import create_app
+
+    apps: list[Flask] = []
+
+    def build(url: str) -> Flask:
+        app = create_app(settings.with_overrides(base_url=url))
+        db.configure(settings.database_url, engine=engine)
+        apps.append(app)
+        return app
+
+    server = serve(build)
+    try:
+        yield server.url, apps[0]
+    finally:
+        server.stop()
+
+
+_PROCESS_SCRIPT = """
+import sys
+from werkzeug.serving import run_simple
+from lti_tool.app import create_app
+run_simple("127.0.0.1", int(sys.argv[1]), create_app(), threaded=True)
+"""
+
+
+@contextmanager
+def tool_process(settings: Settings, *, public_url: str) -> Iterator[str]:
+    """A second Pathwise web process (a real OS process) on the same database and Redis.
+
+    ``public_url`` is the base URL both processes share, as behind a load balancer.
+    """
+    port = free_port()
+    env = {
+        **os.environ,
+        "PATHWISE_ENV": "test",
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url or "",
+        "PATHWISE_SECRET_KEY": settings.secret_key,
+        "PATHWISE_ENCRYPTION_KEY": ",".join(settings.encryption_keys),
+        "PATHWISE_BASE_URL": public_url,
+        "PATHWISE_DATA_DIR": str(settings.data_dir),
+        "PATHWISE_LOG_LEVEL": "WARNING",
+    }
+    log_path = Path(settings.data_dir) / f"tool-process-{port}.log"
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-c", _PROCESS_SCRIPT, str(port)],
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if requests.get(url + "/healthz", timeout=1).status_code == 200:
+                        break
+                except requests.ConnectionError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        "second tool process did not start:\n" + log_path.read_text()
+                    )
+                time.sleep(0.1)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
