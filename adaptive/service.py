@@ -653,41 +653,6 @@ def apply_pending_evidence(
     return results
 
 
-def record_evidence(
-    session: Session,
-    *,
-    tenant_id: int,
-    person_id: int,
-    skill_id: int,
-    outcome: float,
-    occurred_at: dt.datetime,
-    weight: float = 1.0,
-    level: int | None = None,
-    source: str = "pathwise",
-    activity_id: int | None = None,
-    statement_id: str | None = None,
-    rule_key: str | None = None,
-) -> list[UpdateResult]:
-    """Store one piece of evidence and update the learner online (with any backlog)."""
-    session.add(
-        Evidence(
-            tenant_id=tenant_id,
-            person_id=person_id,
-            skill_id=skill_id,
-            outcome=outcome,
-            weight=weight,
-            level=level,
-            source=source,
-            activity_id=activity_id,
-            statement_id=statement_id,
-            rule_key=rule_key,
-            occurred_at=occurred_at,
-        )
-    )
-    session.flush()
-    return apply_pending_evidence(session, tenant_id=tenant_id, person_id=person_id)
-
-
 # --- overrides ---
 
 

@@ -15,7 +15,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 FORMAT_NAME = "pathwise-catalogue"
@@ -1147,26 +1147,3 @@ def check_tagging(
             )
     if issues:
         raise CatalogueError(source_name, issues)
-
-
-def apply_tagging(
-    doc: CatalogueDoc, rows: Sequence[TagRow], *, source_name: str
-) -> CatalogueDoc:
-    """A copy of ``doc`` with the CSV's tags added or updated (other tags are kept)."""
-    check_tagging(
-        rows,
-        source_name=source_name,
-        activity_keys=(a.key for a in doc.activities),
-        skill_keys=(s.key for s in doc.skills),
-        max_level=doc.framework.max_level,
-    )
-    by_activity: dict[str, list[TagRow]] = {}
-    for row in rows:
-        by_activity.setdefault(row.activity_key, []).append(row)
-    activities = []
-    for activity in doc.activities:
-        tags = {t.skill: t for t in activity.skills}
-        for row in by_activity.get(activity.key, []):
-            tags[row.skill_key] = SkillTagDoc(row.skill_key, row.weight, row.level)
-        activities.append(replace(activity, skills=tuple(tags.values())))
-    return replace(doc, activities=tuple(activities))

@@ -9,9 +9,7 @@ from typing import Any
 import pytest
 
 from adaptive.core.catalogue_io import (
-    CatalogueDoc,
     CatalogueError,
-    apply_tagging,
     check_tagging,
     export_catalogue,
     find_cycles,
@@ -324,7 +322,13 @@ def test_tagging_references_are_checked_against_the_catalogue() -> None:
         "alpha-quiz,gamma,1,2\nghost,alpha,1,9\n", source_name="t.csv"
     )
     with pytest.raises(CatalogueError) as info:
-        apply_tagging(doc, rows, source_name="t.csv")
+        check_tagging(
+            rows,
+            source_name="t.csv",
+            activity_keys=(a.key for a in doc.activities),
+            skill_keys=(s.key for s in doc.skills),
+            max_level=doc.framework.max_level,
+        )
     assert [(i.line, i.path) for i in info.value.issues] == [
         (2, "activity_key"),
         (2, "level"),
@@ -336,21 +340,3 @@ def test_tagging_references_are_checked_against_the_catalogue() -> None:
         skill_keys={"gamma"},
         max_level=3,
     )
-
-
-def test_apply_tagging_adds_and_updates_tags() -> None:
-    doc = parse_catalogue(dump(minimal()), source_name="cat.json")
-    rows = parse_tagging_csv(
-        "alpha-quiz,gamma,0.25,1\nalpha-example,beta,2,2\n", source_name="t.csv"
-    )
-    tagged = apply_tagging(doc, rows, source_name="t.csv")
-    assert isinstance(tagged, CatalogueDoc)
-    quiz_tags = {
-        t.skill: (t.weight, t.level) for t in tagged.activity("alpha-quiz").skills
-    }
-    assert quiz_tags == {"alpha": (1.0, 2), "gamma": (0.25, 1)}
-    example_tags = {
-        t.skill: (t.weight, t.level) for t in tagged.activity("alpha-example").skills
-    }
-    assert example_tags["beta"] == (2.0, 2)
-    assert doc.activity("alpha-quiz").skills != tagged.activity("alpha-quiz").skills
