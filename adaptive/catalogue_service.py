@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adaptive.core.catalogue_io import (
+from adaptive.core.catalogue_format import (
     ActivityDoc,
     CatalogueDoc,
     FrameworkDoc,
@@ -26,10 +26,10 @@ from adaptive.core.catalogue_io import (
     SkillDoc,
     SkillTagDoc,
     TagRow,
-    check_tagging,
-    export_catalogue,
-    parse_catalogue,
 )
+from adaptive.core.catalogue_parse import parse_catalogue
+from adaptive.core.catalogue_tagging import check_tagging
+from adaptive.core.catalogue_write import export_catalogue
 from adaptive.models import (
     Activity,
     ActivitySkill,

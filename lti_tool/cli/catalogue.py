@@ -10,11 +10,9 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session
 
-from adaptive.core.catalogue_io import (
-    CatalogueError,
-    parse_catalogue,
-    parse_tagging_csv,
-)
+from adaptive.core.catalogue_format import CatalogueError
+from adaptive.core.catalogue_parse import parse_catalogue
+from adaptive.core.catalogue_tagging import parse_tagging_csv
 from lti_tool.cli.bootstrap import start_runtime
 
 

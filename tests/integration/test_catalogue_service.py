@@ -17,14 +17,14 @@ from adaptive.catalogue_service import (
     seed_demo,
     tag_activities,
 )
-from adaptive.core.catalogue_io import (
+from adaptive.core.catalogue_format import (
     CatalogueDoc,
     CatalogueError,
     SkillDoc,
     SkillTagDoc,
-    parse_catalogue,
-    parse_tagging_csv,
 )
+from adaptive.core.catalogue_parse import parse_catalogue
+from adaptive.core.catalogue_tagging import parse_tagging_csv
 from adaptive.models import (
     Activity,
     ActivitySkill,
