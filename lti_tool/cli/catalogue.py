@@ -83,7 +83,7 @@ def catalogue_group() -> None:
 )
 def import_command(file: str, tenant_id: int | None, dry_run: bool) -> None:
     """Import a catalogue JSON file (all or nothing; re-importing is safe)."""
-    from adaptive.catalogue_service import import_catalogue
+    from adaptive.catalogue_import import import_catalogue
 
     try:
         doc = parse_catalogue(_read(file), source_name=file)
@@ -126,7 +126,8 @@ def export_command(
     framework_key: str, tenant_id: int | None, output: str | None
 ) -> None:
     """Write a framework as catalogue JSON (to stdout, or -o FILE)."""
-    from adaptive.catalogue_service import export_catalogue_for, find_framework
+    from adaptive.catalogue_export import export_catalogue_for
+    from adaptive.visibility import find_framework
 
     start_runtime()
     with _unit_of_work(dry_run=True) as session:
@@ -156,7 +157,8 @@ def tag_csv_command(
     file: str, framework_key: str, tenant_id: int | None, dry_run: bool
 ) -> None:
     """Add or update activity skill tags from activity_key,skill_key,weight,level rows."""
-    from adaptive.catalogue_service import find_framework, tag_activities
+    from adaptive.activity_tagging import tag_activities
+    from adaptive.visibility import find_framework
 
     try:
         rows = parse_tagging_csv(_read(file), source_name=file)

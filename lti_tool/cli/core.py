@@ -96,7 +96,7 @@ def _seed_demo(settings: Settings) -> str:
 
     password_file = settings.data_dir / "demo-admin-password.txt"
     with session_scope() as session:
-        from adaptive.catalogue_service import seed_demo
+        from adaptive.demo_seed import seed_demo
 
         summary = seed_demo(session)
         click.echo(f"Demo catalogue: {summary}")

@@ -352,7 +352,7 @@ def test_time_budget_and_cohort_capability(
 def test_module_snapshots_are_cached_until_the_catalogue_changes(
     db_session: Session,
 ) -> None:
-    from adaptive.catalogue_service import seed_demo
+    from adaptive.demo_seed import seed_demo
     from adaptive.models import Activity, Module
     from adaptive.service import load_module
 
