@@ -9,8 +9,9 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adaptive import service as adaptive_service
 from adaptive.models import Module, RoleProfile
+from adaptive.module_snapshots import load_module
+from adaptive.next_step import next_step
 from lti_tool.infra import revision
 from lti_tool.infra.models import (
     Course,
@@ -150,7 +151,7 @@ def next_step_preview(
     """
     if view.module_id is None:
         return None
-    recommendation = adaptive_service.next_step(
+    recommendation = next_step(
         session,
         tenant_id=ctx.tenant_id,
         person_id=ctx.person_id,
@@ -158,9 +159,7 @@ def next_step_preview(
         now=now,
     )
     # Titles and keys come from the cached module snapshot, not from fresh queries.
-    snapshot = adaptive_service.load_module(
-        session, tenant_id=ctx.tenant_id, module_id=view.module_id
-    )
+    snapshot = load_module(session, tenant_id=ctx.tenant_id, module_id=view.module_id)
     activity = (
         snapshot.catalog.activities.get(recommendation.activity_id)
         if recommendation.activity_id is not None
