@@ -1,4 +1,4 @@
-"""Adaptive services: score and record a finished attempt; its score is evidence for its skills."""
+"""Adaptive services: score and record a finished attempt, which is evidence for its skills."""
 
 from __future__ import annotations
 

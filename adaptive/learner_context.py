@@ -1,4 +1,4 @@
-"""Adaptive services: what every decision reads: the module, the learner's up-to-date model, their role."""
+"""Adaptive services: what every decision reads: module, up-to-date learner model, role."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Adaptive services: load a learner's model and refresher cards from their rows, and save them.
+"""Adaptive services: a learner's model and refresher cards, loaded from rows and saved back.
 
 The rows are the learner's stored state; the model is rebuilt from them on every
 request (cheap) and written back skill by skill after evidence is applied.

@@ -1,4 +1,4 @@
-"""Adaptive services: module snapshots, the catalogue as the engine sees it, cached per process.
+"""Adaptive services: module snapshots (the catalogue as the engine sees it), cached.
 
 A snapshot is immutable and keyed by (catalogue revision, tenant, module): building one
 costs tens of milliseconds and every learner page needs one, so it is rebuilt only when

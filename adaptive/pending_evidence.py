@@ -1,4 +1,4 @@
-"""Adaptive services: fold not-yet-applied evidence (ours and xAPI's) into a learner's model.
+"""Adaptive services: fold evidence not yet applied (ours and xAPI's) into a learner's model.
 
 Each applied row may also schedule a refresher (see ``adaptive.refreshers``).
 """

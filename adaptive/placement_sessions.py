@@ -1,6 +1,7 @@
-"""Adaptive services: the placement check: open or resume it, score an answer, ask the next question.
+"""Adaptive services: the placement check: open or resume it, score answers, ask the next.
 
-Which question to ask and when to stop is the pure choice in ``adaptive.core.placement``.
+Which question to ask, and when to stop, is the pure choice in
+``adaptive.core.placement``.
 """
 
 from __future__ import annotations
