@@ -30,7 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from adaptive.core.catalogue_io import CatalogueError, parse_catalogue  # noqa: E402
+from adaptive.core.catalogue_format import CatalogueError  # noqa: E402
+from adaptive.core.catalogue_parse import parse_catalogue  # noqa: E402
 from bench._catalogue_gen import GeneratedCatalogue, generate  # noqa: E402
 from bench._misspecified_learners import GROUPS, make_population  # noqa: E402
 from bench._reference_tutors import (  # noqa: E402

@@ -16,9 +16,10 @@ from cryptography.fernet import InvalidToken
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adaptive import service as adaptive_service
 from adaptive.core.catalogue import ActivityInfo
 from adaptive.core.policy import Recommendation
+from adaptive.module_snapshots import load_module
+from adaptive.next_step import next_step
 from lti_tool.infra.crypto import secret_box
 from lti_tool.infra.models import (
     ROLE_LEARNER,
@@ -148,7 +149,7 @@ def recommend_next_step(
 def _decide(
     session: Session, ctx: LaunchContext, *, module_id: int, now: dt.datetime
 ) -> _Decision:
-    recommendation = adaptive_service.next_step(
+    recommendation = next_step(
         session,
         tenant_id=ctx.tenant_id,
         person_id=ctx.person_id,
@@ -156,9 +157,7 @@ def _decide(
         now=now,
     )
     # Titles and keys come from the cached module snapshot, not from fresh queries.
-    snapshot = adaptive_service.load_module(
-        session, tenant_id=ctx.tenant_id, module_id=module_id
-    )
+    snapshot = load_module(session, tenant_id=ctx.tenant_id, module_id=module_id)
     activity = (
         snapshot.catalog.activities.get(recommendation.activity_id)
         if recommendation.activity_id is not None

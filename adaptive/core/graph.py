@@ -76,17 +76,6 @@ class SkillGraph:
     def prerequisites_of(self, skill: int) -> tuple[int, ...]:
         return self.prerequisites.get(skill, ())
 
-    def ancestors(self, skill: int) -> set[int]:
-        """Every skill that must come before ``skill`` (transitively)."""
-        seen: set[int] = set()
-        stack = list(self.prerequisites_of(skill))
-        while stack:
-            s = stack.pop()
-            if s not in seen:
-                seen.add(s)
-                stack.extend(self.prerequisites_of(s))
-        return seen
-
 
 def _topological_order(
     nodes: list[int], pre: Mapping[int, list[int]], names: Mapping[int, str] | None

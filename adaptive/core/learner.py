@@ -464,10 +464,6 @@ class LearnerModel:
         state = self.states.get(skill_id)
         return state.n_evidence if state is not None else 0
 
-    def has_evidence(self, skill_id: int) -> bool:
-        state = self.states.get(skill_id)
-        return state is not None and state.n_evidence > 0
-
     def p_at_least(self, skill_id: int, level: int, now: dt.datetime) -> float:
         return p_at_least(self.posterior(skill_id, now), level)
 

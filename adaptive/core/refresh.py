@@ -9,11 +9,11 @@ due date forward in proportion to how strong the signal is.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from fsrs import Card, Rating, Scheduler, State
+from fsrs import Card, Rating, Scheduler
 
 PASS_SCORE = 0.75
 FAIL_SCORE = 0.5
@@ -118,20 +118,6 @@ class RefreshScheduler:
         )
         return RefreshState(card=card, drifted_at=None, reviews=state.reviews + 1)
 
-    def from_history(
-        self, skill_id: int, reviews: Iterable[tuple[dt.datetime, float]]
-    ) -> RefreshState | None:
-        """Rebuild a card from its review history (time, score), oldest first."""
-        ordered = sorted((_utc(at), score) for at, score in reviews)
-        if not ordered:
-            return None
-        card = Card(card_id=skill_id, due=ordered[0][0])
-        for at, score in ordered:
-            card, _ = self.scheduler.review_card(
-                card, rating_for(score), review_datetime=at
-            )
-        return RefreshState(card=card, reviews=len(ordered))
-
     def retrievability(self, state: RefreshState, now: dt.datetime) -> float:
         return float(
             self.scheduler.get_card_retrievability(
@@ -174,7 +160,3 @@ class RefreshScheduler:
         ]
         out.sort(key=lambda d: (not d.drift, d.retrievability, d.due))
         return out
-
-
-def is_review_card(state: RefreshState) -> bool:
-    return state.card.state == State.Review

@@ -10,17 +10,13 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session
 
-from adaptive.catalogue_service import (
-    export_catalogue_for,
-    find_framework,
-    import_catalogue,
-    tag_activities,
-)
-from adaptive.core.catalogue_io import (
-    CatalogueError,
-    parse_catalogue,
-    parse_tagging_csv,
-)
+from adaptive.activity_tagging import tag_activities
+from adaptive.catalogue_export import export_catalogue_for
+from adaptive.catalogue_import import import_catalogue
+from adaptive.core.catalogue_format import CatalogueError
+from adaptive.core.catalogue_parse import parse_catalogue
+from adaptive.core.catalogue_tagging import parse_tagging_csv
+from adaptive.visibility import find_framework
 from lti_tool.cli.bootstrap import start_runtime
 from lti_tool.infra.db import db, session_scope
 from lti_tool.infra.models import Deployment

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from werkzeug.serving import run_simple
 
-from adaptive.catalogue_service import seed_demo
+from adaptive.demo_seed import seed_demo
 from admin.users import create_admin_user, find_admin_user
 from lti_tool.cli.bootstrap import build_app, start_runtime
 from lti_tool.cli.db import upgrade_database

@@ -102,11 +102,6 @@ class Settings:
         return self.environment == "production"
 
     @property
-    def jobs_inline(self) -> bool:
-        """Embedded mode: no Redis, so enqueued jobs run in the calling process."""
-        return self.redis_url is None
-
-    @property
     def uses_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 

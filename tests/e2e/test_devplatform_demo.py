@@ -10,7 +10,7 @@ import pytest
 import requests
 from sqlalchemy import Engine, select
 
-from adaptive.catalogue_service import seed_demo
+from adaptive.demo_seed import seed_demo
 from lti_tool.devplatform.vocabulary import DEV_CLIENT_ID, KEY_FILE
 from lti_tool.infra.config import Settings
 from lti_tool.infra.db import session_scope

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, delete, select
 
-from adaptive.catalogue_service import seed_demo
+from adaptive.demo_seed import seed_demo
 from adaptive.models import Module
 from admin.users import create_admin_user
 from lti_tool.devplatform.model import INSTRUCTOR, LEARNER

@@ -14,7 +14,7 @@ from typing import Any
 import requests
 from sqlalchemy import select
 
-from adaptive.catalogue_service import seed_demo
+from adaptive.demo_seed import seed_demo
 from adaptive.models import Evidence, Module, Skill
 from lti_tool.devplatform.model import LEARNER
 from lti_tool.infra.db import session_scope

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adaptive import service
+from adaptive.attempts import record_attempt
 from adaptive.models import (
     Activity,
     Evidence,
@@ -17,6 +17,13 @@ from adaptive.models import (
     Module,
     PathOverride,
 )
+from adaptive.module_snapshots import load_module
+from adaptive.next_step import next_step
+from adaptive.overrides import revoke_override, set_override
+from adaptive.placement_sessions import answer_placement, start_placement
+from adaptive.progress_reports import cohort_capability, learner_progress
+from adaptive.roles import assign_role
+from adaptive.visibility import NotVisibleError
 from lti_tool.infra.models import AuditEntry
 from tests.factories import make_catalogue, make_person, make_tenant
 
@@ -36,14 +43,14 @@ def test_module_snapshot_is_tenant_isolated(
     db_session: Session, world: dict[str, Any]
 ) -> None:
     private = make_catalogue(db_session, world["other"].id, key="secret")
-    snap = service.load_module(
+    snap = load_module(
         db_session, tenant_id=world["tenant"].id, module_id=world["module"].id
     )
     assert set(snap.catalog.skills) == {world["a"].id, world["b"].id}
     assert snap.catalog.graph.prerequisites_of(world["b"].id) == (world["a"].id,)
     assert snap.role is not None and snap.role.targets[world["a"].id] == 1
-    with pytest.raises(service.NotVisibleError):
-        service.load_module(
+    with pytest.raises(NotVisibleError):
+        load_module(
             db_session, tenant_id=world["tenant"].id, module_id=private["module"].id
         )
 
@@ -52,14 +59,14 @@ def test_placement_seeds_estimates_and_stops_at_budget(
     db_session: Session, world: dict[str, Any]
 ) -> None:
     tid, pid = world["tenant"].id, world["person"].id
-    view = service.start_placement(
+    view = start_placement(
         db_session, tenant_id=tid, person_id=pid, module_id=world["module"].id, now=NOW
     )
     answered = 0
     while not view["done"]:
         assert view["question"]["options"] == ["a", "b", "c"]
         assert "answer" not in view["question"]
-        view = service.answer_placement(
+        view = answer_placement(
             db_session,
             tenant_id=tid,
             placement_id=view["placement_id"],
@@ -84,13 +91,11 @@ def test_attempts_update_mastery_and_next_step_skips_mastered(
     db_session: Session, world: dict[str, Any]
 ) -> None:
     tid, pid, mid = world["tenant"].id, world["person"].id, world["module"].id
-    first = service.next_step(
-        db_session, tenant_id=tid, person_id=pid, module_id=mid, now=NOW
-    )
+    first = next_step(db_session, tenant_id=tid, person_id=pid, module_id=mid, now=NOW)
     assert first.activity_id is not None
     assert world["a"].id in first.skill_ids  # B is locked behind its prerequisite A
     for i in range(2):
-        service.record_attempt(
+        record_attempt(
             db_session,
             tenant_id=tid,
             person_id=pid,
@@ -100,7 +105,7 @@ def test_attempts_update_mastery_and_next_step_skips_mastered(
             now=NOW + dt.timedelta(minutes=5 * (i + 1)),
         )
     later = NOW + dt.timedelta(minutes=20)
-    progress = service.learner_progress(
+    progress = learner_progress(
         db_session, tenant_id=tid, person_id=pid, module_id=mid, now=later
     )
     by_skill = {row["skill_id"]: row for row in progress}
@@ -114,9 +119,7 @@ def test_attempts_update_mastery_and_next_step_skips_mastered(
     ).one()
     assert row.fsrs_card is not None and row.next_refresh_at is not None
     assert row.next_refresh_at > later
-    step = service.next_step(
-        db_session, tenant_id=tid, person_id=pid, module_id=mid, now=later
-    )
+    step = next_step(db_session, tenant_id=tid, person_id=pid, module_id=mid, now=later)
     assert step.skill_ids == (world["b"].id,)
 
 
@@ -125,7 +128,7 @@ def test_override_pin_is_respected_and_audited(
 ) -> None:
     tid, pid, mid = world["tenant"].id, world["person"].id, world["module"].id
     pinned = world["acts"]["refresher-b"]
-    row = service.set_override(
+    row = set_override(
         db_session,
         tenant_id=tid,
         person_id=pid,
@@ -135,37 +138,27 @@ def test_override_pin_is_respected_and_audited(
         activity_id=pinned.id,
         now=NOW,
     )
-    step = service.next_step(
-        db_session, tenant_id=tid, person_id=pid, module_id=mid, now=NOW
-    )
+    step = next_step(db_session, tenant_id=tid, person_id=pid, module_id=mid, now=NOW)
     assert step.activity_id == pinned.id and step.reason.code == "pinned"
     audit = db_session.scalars(
         select(AuditEntry).where(AuditEntry.tenant_id == tid)
     ).all()
     assert [a.action for a in audit] == ["path_override.pin"]
     assert audit[0].details["override_id"] == row.id
-    service.revoke_override(
-        db_session, tenant_id=tid, override_id=row.id, actor="manager:7"
-    )
-    step = service.next_step(
-        db_session, tenant_id=tid, person_id=pid, module_id=mid, now=NOW
-    )
+    revoke_override(db_session, tenant_id=tid, override_id=row.id, actor="manager:7")
+    step = next_step(db_session, tenant_id=tid, person_id=pid, module_id=mid, now=NOW)
     assert step.reason.code != "pinned"
     with pytest.raises(ValueError, match="needs activity_id"):
-        service.set_override(
-            db_session, tenant_id=tid, person_id=pid, kind="pin", actor="m"
-        )
+        set_override(db_session, tenant_id=tid, person_id=pid, kind="pin", actor="m")
 
 
 def test_xapi_drift_brings_refresher_forward(
     db_session: Session, world: dict[str, Any]
 ) -> None:
     tid, pid, mid = world["tenant"].id, world["person"].id, world["module"].id
-    service.assign_role(
-        db_session, tenant_id=tid, person_id=pid, role_id=world["role"].id
-    )
+    assign_role(db_session, tenant_id=tid, person_id=pid, role_id=world["role"].id)
     for i in range(2):
-        service.record_attempt(
+        record_attempt(
             db_session,
             tenant_id=tid,
             person_id=pid,
@@ -194,7 +187,7 @@ def test_xapi_drift_brings_refresher_forward(
         )
     )
     db_session.flush()
-    step = service.next_step(
+    step = next_step(
         db_session, tenant_id=tid, person_id=pid, module_id=mid, now=signal_at
     )
     db_session.refresh(row)
@@ -207,7 +200,7 @@ def test_time_budget_and_cohort_capability(
     db_session: Session, world: dict[str, Any]
 ) -> None:
     tid, mid = world["tenant"].id, world["module"].id
-    stop = service.next_step(
+    stop = next_step(
         db_session,
         tenant_id=tid,
         person_id=world["person"].id,
@@ -218,7 +211,7 @@ def test_time_budget_and_cohort_capability(
     assert stop.kind == "stop" and stop.reason.code == "time_budget_exhausted"
     second = make_person(db_session, world["tenant"], "learner-2")
     for i in range(2):
-        service.record_attempt(
+        record_attempt(
             db_session,
             tenant_id=tid,
             person_id=second.id,
@@ -227,7 +220,7 @@ def test_time_budget_and_cohort_capability(
             module_id=mid,
             now=NOW + dt.timedelta(minutes=i),
         )
-    report = service.cohort_capability(
+    report = cohort_capability(
         db_session,
         tenant_id=tid,
         module_id=mid,
@@ -245,8 +238,8 @@ def test_time_budget_and_cohort_capability(
 def test_module_snapshots_are_cached_until_the_catalogue_changes(
     db_session: Session,
 ) -> None:
-    from adaptive.catalogue_service import seed_demo
-    from adaptive.service import load_module
+    from adaptive.demo_seed import seed_demo
+    from adaptive.module_snapshots import load_module
 
     seed_demo(db_session)
     tenant = make_tenant(db_session).id

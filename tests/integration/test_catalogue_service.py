@@ -8,23 +8,18 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from adaptive.catalogue_service import (
-    demo_catalogue_text,
-    export_catalogue_for,
-    find_framework,
-    import_catalogue,
-    load_catalogue,
-    seed_demo,
-    tag_activities,
-)
-from adaptive.core.catalogue_io import (
+from adaptive.activity_tagging import tag_activities
+from adaptive.catalogue_export import export_catalogue_for, load_catalogue
+from adaptive.catalogue_import import import_catalogue
+from adaptive.core.catalogue_format import (
     CatalogueDoc,
     CatalogueError,
     SkillDoc,
     SkillTagDoc,
-    parse_catalogue,
-    parse_tagging_csv,
 )
+from adaptive.core.catalogue_parse import parse_catalogue
+from adaptive.core.catalogue_tagging import parse_tagging_csv
+from adaptive.demo_seed import demo_catalogue_text, seed_demo
 from adaptive.models import (
     Activity,
     ActivitySkill,
@@ -36,6 +31,7 @@ from adaptive.models import (
     Skill,
     SkillPrerequisite,
 )
+from adaptive.visibility import find_framework
 from lti_tool.infra.models import AuditEntry
 from tests.factories import make_tenant
 

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from sqlalchemy import Engine, event, select, update
 from sqlalchemy.orm import Session
 
+from adaptive.next_step import next_step
+from adaptive.overrides import set_override
 from lti_tool.infra import revision
 from lti_tool.infra.models import Deployment, Registration
 from lti_tool.lti.tool_conf import DatabaseToolConf, tenant_row
@@ -158,8 +160,6 @@ def test_a_managers_override_reaches_the_next_page_in_any_process(
     """Learners without overrides skip the lookup; a new override is seen at once."""
     import datetime as dt
 
-    from adaptive import service as adaptive_service
-
     now = dt.datetime(2025, 3, 3, 9, 0, tzinfo=dt.UTC)
     try:
         with Session(engine) as session:
@@ -171,17 +171,15 @@ def test_a_managers_override_reaches_the_next_page_in_any_process(
             session.commit()
         tid, pid, mid = ids
         with Session(engine) as session:
-            step = adaptive_service.next_step(
+            step = next_step(
                 session, tenant_id=tid, person_id=pid, module_id=mid, now=now
             )
             assert step.reason.code != "pinned"
         with _queries(engine) as seen, Session(engine) as session:
-            adaptive_service.next_step(
-                session, tenant_id=tid, person_id=pid, module_id=mid, now=now
-            )
+            next_step(session, tenant_id=tid, person_id=pid, module_id=mid, now=now)
         assert not [q for q in seen if "path_overrides" in q or "learner_roles" in q]
         with Session(engine) as manager:
-            adaptive_service.set_override(
+            set_override(
                 manager,
                 tenant_id=tid,
                 person_id=pid,
@@ -193,7 +191,7 @@ def test_a_managers_override_reaches_the_next_page_in_any_process(
             )
             manager.commit()
         with Session(engine) as session:
-            step = adaptive_service.next_step(
+            step = next_step(
                 session, tenant_id=tid, person_id=pid, module_id=mid, now=now
             )
             assert step.activity_id == pinned and step.reason.code == "pinned"

@@ -13,7 +13,7 @@ import statistics
 
 import pytest
 
-from adaptive.core.catalogue_io import parse_catalogue
+from adaptive.core.catalogue_parse import parse_catalogue
 from bench import misspecified
 from bench._catalogue_gen import generate
 from bench._misspecified_learners import GROUPS, MINUTES_PER_DAY, make_population

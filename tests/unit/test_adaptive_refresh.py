@@ -31,17 +31,6 @@ def test_good_reviews_grow_the_interval_and_failures_shrink_it() -> None:
     assert bad.reviews == 3
 
 
-def test_rebuilding_from_history_matches_online_reviews() -> None:
-    sched = RefreshScheduler()
-    card = sched.start(3, T0, prior_knowledge=False)
-    online = sched.review(card, 0.9, card.due)
-    rebuilt = sched.from_history(3, [(card.due, 0.9), (T0, 1.0)])
-    assert rebuilt is not None
-    assert rebuilt.due == online.due
-    assert rebuilt.card.stability == pytest.approx(online.card.stability)
-    assert sched.from_history(3, []) is None
-
-
 def test_drift_brings_the_refresher_forward_in_proportion() -> None:
     sched = RefreshScheduler()
     card = sched.review(

@@ -16,7 +16,7 @@ def test_embedded_defaults_use_sqlite_and_inline_jobs(tmp_path: Path) -> None:
     ensure_embedded_secrets(tmp_path)
     settings = Settings.from_env({"PATHWISE_DATA_DIR": str(tmp_path)})
     assert settings.database_url.startswith("sqlite:///")
-    assert settings.jobs_inline
+    assert settings.redis_url is None
     assert not settings.is_production
 
 
@@ -49,7 +49,7 @@ def test_production_from_environment_alone() -> None:
     )
     assert settings.database_url == "postgresql+psycopg://u@db/pathwise"
     assert settings.base_url == "https://pathwise.example.com"
-    assert not settings.jobs_inline
+    assert settings.redis_url is not None
 
 
 def test_dev_platform_is_refused_in_production() -> None:

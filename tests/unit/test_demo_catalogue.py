@@ -8,7 +8,9 @@ from importlib import resources
 
 import pytest
 
-from adaptive.core.catalogue_io import CatalogueDoc, export_catalogue, parse_catalogue
+from adaptive.core.catalogue_format import CatalogueDoc
+from adaptive.core.catalogue_parse import parse_catalogue
+from adaptive.core.catalogue_write import export_catalogue
 from xapi.core.profile import EXT_SKILLS
 from xapi.core.validation import validate_statement
 

@@ -1,4 +1,4 @@
-"""Service layer: import and export catalogues (frameworks, skills, roles, activities, modules).
+"""Adaptive services: import a catalogue (frameworks, skills, roles, activities, modules).
 
 Imports upsert by key inside a SAVEPOINT, so a re-import is idempotent and a failure part
 way leaves nothing behind while the caller's session stays usable. Services flush, never
@@ -9,26 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from importlib import resources
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adaptive.core.catalogue_io import (
+from adaptive.core.catalogue_format import (
     ActivityDoc,
     CatalogueDoc,
     FrameworkDoc,
     ModuleDoc,
-    QuestionDoc,
     RoleDoc,
-    RoleTargetDoc,
     SkillDoc,
     SkillTagDoc,
-    TagRow,
-    check_tagging,
-    export_catalogue,
-    parse_catalogue,
 )
 from adaptive.models import (
     Activity,
@@ -41,11 +34,8 @@ from adaptive.models import (
     Skill,
     SkillPrerequisite,
 )
-from lti_tool.infra.models import AuditEntry
-
-DEMO_PACKAGE = "lti_tool"
-DEMO_RESOURCE = "demo/ai_readiness.json"
-DEMO_ACTOR = "pathwise demo"
+from adaptive.visibility import find_framework
+from lti_tool.infra.audit import record_audit
 
 
 @dataclass
@@ -109,15 +99,7 @@ class ImportSummary:
         return out
 
 
-@dataclass
-class TagSummary:
-    framework_id: int
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-
-
-def _assign(obj: object, **values: Any) -> bool:
+def assign_changed(obj: object, **values: Any) -> bool:
     """Set attributes that differ; report whether anything changed (idempotent re-import)."""
     changed = False
     for name, value in values.items():
@@ -125,20 +107,6 @@ def _assign(obj: object, **values: Any) -> bool:
             setattr(obj, name, value)
             changed = True
     return changed
-
-
-def find_framework(
-    session: Session, *, key: str, tenant_id: int | None
-) -> Framework | None:
-    """The framework with ``key`` in a tenant (``None`` = the shared catalogue)."""
-    condition = (
-        Framework.tenant_id.is_(None)
-        if tenant_id is None
-        else Framework.tenant_id == tenant_id
-    )
-    return session.scalars(
-        select(Framework).where(Framework.key == key, condition)
-    ).first()
 
 
 def import_catalogue(
@@ -171,27 +139,26 @@ def import_catalogue(
         _import_modules(
             session, framework, doc.modules, roles, activities, summary.modules
         )
-        session.add(
-            AuditEntry(
-                tenant_id=tenant_id,
-                actor=actor,
-                action="catalogue.import",
-                target=f"framework:{framework.key}",
-                details={
-                    "framework_id": framework.id,
-                    "source": doc.source_name,
-                    "counts": {
-                        kind: asdict(getattr(summary, kind))
-                        for kind in (
-                            "framework",
-                            "skills",
-                            "roles",
-                            "activities",
-                            "modules",
-                        )
-                    },
+        record_audit(
+            session,
+            tenant_id=tenant_id,
+            actor=actor,
+            action="catalogue.import",
+            target=f"framework:{framework.key}",
+            details={
+                "framework_id": framework.id,
+                "source": doc.source_name,
+                "counts": {
+                    kind: asdict(getattr(summary, kind))
+                    for kind in (
+                        "framework",
+                        "skills",
+                        "roles",
+                        "activities",
+                        "modules",
+                    )
                 },
-            )
+            },
         )
         session.flush()
     return summary
@@ -211,7 +178,7 @@ def _upsert_framework(
         session.add(framework)
         session.flush()
         return framework, (True, True)
-    return framework, (False, _assign(framework, **values))
+    return framework, (False, assign_changed(framework, **values))
 
 
 def _import_skills(
@@ -235,7 +202,7 @@ def _import_skills(
             created.add(doc.key)
             changed[doc.key] = True
         else:
-            changed[doc.key] = _assign(skill, **values)
+            changed[doc.key] = assign_changed(skill, **values)
     # Prerequisite edges need every skill's id, including the ones just created.
     session.flush()
     for doc in docs:
@@ -289,7 +256,7 @@ def _import_roles(
             existing[doc.key] = role
             changed = True
         else:
-            changed = _assign(role, **values)
+            changed = assign_changed(role, **values)
         wanted = {skills[t.skill].id: t.level for t in doc.targets}
         current = {t.skill_id: t for t in role.targets}
         for skill_id, target in current.items():
@@ -342,7 +309,7 @@ def _import_activities(
             existing[doc.key] = activity
             changed = True
         else:
-            changed = _assign(activity, **values)
+            changed = assign_changed(activity, **values)
         changed = _sync_tags(activity, doc.skills, skills) or changed
         counts.count(created=created, changed=changed)
     session.flush()
@@ -361,7 +328,9 @@ def _sync_tags(
             changed = True
         else:
             tag = wanted[skill_id]
-            changed = _assign(link, weight=tag.weight, level=tag.level) or changed
+            changed = (
+                assign_changed(link, weight=tag.weight, level=tag.level) or changed
+            )
     for skill_id in (s for s in wanted if s not in current):
         tag = wanted[skill_id]
         activity.skill_links.append(
@@ -400,7 +369,7 @@ def _import_modules(
             session.flush()
             changed = True
         else:
-            changed = _assign(module, **values)
+            changed = assign_changed(module, **values)
         wanted = {
             activities[key].id: position for position, key in enumerate(doc.activities)
         }
@@ -410,7 +379,7 @@ def _import_modules(
                 module.activity_links.remove(link)
                 changed = True
             else:
-                changed = _assign(link, position=wanted[activity_id]) or changed
+                changed = assign_changed(link, position=wanted[activity_id]) or changed
         for activity_id in (a for a in wanted if a not in current):
             module.activity_links.append(
                 ModuleActivity(activity_id=activity_id, position=wanted[activity_id])
@@ -418,203 +387,3 @@ def _import_modules(
             changed = True
         counts.count(created=created, changed=changed)
     session.flush()
-
-
-def load_catalogue(session: Session, *, framework_id: int) -> CatalogueDoc:
-    """Read a framework and everything in it back into a catalogue document."""
-    framework = session.get(Framework, framework_id)
-    if framework is None:
-        raise LookupError(f"no framework with id {framework_id}")
-    skills = list(
-        session.scalars(
-            select(Skill).where(Skill.framework_id == framework_id).order_by(Skill.id)
-        )
-    )
-    key_of = {s.id: s.key for s in skills}
-    prerequisites: dict[int, list[str]] = {s.id: [] for s in skills}
-    for edge in session.scalars(
-        select(SkillPrerequisite)
-        .where(SkillPrerequisite.skill_id.in_(key_of))
-        .order_by(SkillPrerequisite.skill_id, SkillPrerequisite.prerequisite_id)
-    ):
-        prerequisites[edge.skill_id].append(key_of[edge.prerequisite_id])
-    roles = list(
-        session.scalars(
-            select(RoleProfile)
-            .where(RoleProfile.framework_id == framework_id)
-            .order_by(RoleProfile.id)
-        )
-    )
-    role_key = {r.id: r.key for r in roles}
-    activities = list(
-        session.scalars(
-            select(Activity)
-            .where(Activity.framework_id == framework_id)
-            .order_by(Activity.id)
-        )
-    )
-    activity_key = {a.id: a.key for a in activities}
-    modules = list(
-        session.scalars(
-            select(Module)
-            .where(Module.framework_id == framework_id)
-            .order_by(Module.id)
-        )
-    )
-    return CatalogueDoc(
-        framework=FrameworkDoc(
-            framework.key, framework.name, framework.description, tuple(framework.scale)
-        ),
-        skills=tuple(
-            SkillDoc(s.key, s.name, s.description, tuple(prerequisites[s.id]))
-            for s in skills
-        ),
-        roles=tuple(
-            RoleDoc(
-                r.key,
-                r.name,
-                r.description,
-                r.horizon_days,
-                tuple(
-                    RoleTargetDoc(key_of[t.skill_id], t.target_level)
-                    for t in sorted(r.targets, key=lambda t: t.skill_id)
-                ),
-            )
-            for r in roles
-        ),
-        activities=tuple(_activity_doc(a, key_of) for a in activities),
-        modules=tuple(
-            ModuleDoc(
-                m.key,
-                m.title,
-                m.description,
-                role_key.get(m.default_role_id)
-                if m.default_role_id is not None
-                else None,
-                m.placement_budget,
-                tuple(
-                    activity_key[link.activity_id]
-                    for link in sorted(m.activity_links, key=lambda link: link.position)
-                ),
-            )
-            for m in modules
-        ),
-        source_name=f"framework:{framework.key}",
-    )
-
-
-def _activity_doc(activity: Activity, key_of: dict[int, str]) -> ActivityDoc:
-    content = activity.content or {}
-    questions = tuple(
-        QuestionDoc(
-            str(q["prompt"]),
-            tuple(q["options"]),
-            int(q["answer"]),
-            str(q["explanation"]),
-        )
-        for q in content.get("questions", [])
-    )
-    return ActivityDoc(
-        key=activity.key,
-        title=activity.title,
-        type=activity.kind,
-        duration_min=activity.duration_min,
-        difficulty=activity.difficulty,
-        target_level=activity.target_level,
-        explanation_group=activity.explanation_group,
-        url=activity.url,
-        skills=tuple(
-            SkillTagDoc(key_of[link.skill_id], link.weight, link.level)
-            for link in sorted(activity.skill_links, key=lambda link: link.skill_id)
-        ),
-        markdown=str(content.get("markdown", "")),
-        questions=questions,
-    )
-
-
-def export_catalogue_for(session: Session, *, framework_id: int) -> str:
-    """The framework as catalogue JSON, ready to edit and re-import."""
-    return export_catalogue(load_catalogue(session, framework_id=framework_id))
-
-
-def tag_activities(
-    session: Session,
-    *,
-    framework_id: int,
-    rows: Sequence[TagRow],
-    source_name: str,
-    actor: str,
-    tenant_id: int | None = None,
-) -> TagSummary:
-    """Add or update activity skill tags from parsed CSV rows (other tags are kept).
-
-    Raises:
-        CatalogueError: rows naming activities or skills the framework doesn't have,
-            or levels outside its scale, with their CSV line numbers; nothing is changed.
-    """
-    framework = session.get(Framework, framework_id)
-    if framework is None:
-        raise LookupError(f"no framework with id {framework_id}")
-    skills = {
-        s.key: s
-        for s in session.scalars(
-            select(Skill).where(Skill.framework_id == framework_id)
-        )
-    }
-    activities = {
-        a.key: a
-        for a in session.scalars(
-            select(Activity).where(Activity.framework_id == framework_id)
-        )
-    }
-    check_tagging(
-        rows,
-        source_name=source_name,
-        activity_keys=activities,
-        skill_keys=skills,
-        max_level=len(framework.scale) - 1,
-    )
-    summary = TagSummary(framework_id)
-    with session.begin_nested():
-        for row in rows:
-            activity = activities[row.activity_key]
-            skill_id = skills[row.skill_key].id
-            link = next(
-                (li for li in activity.skill_links if li.skill_id == skill_id), None
-            )
-            if link is None:
-                activity.skill_links.append(
-                    ActivitySkill(skill_id=skill_id, weight=row.weight, level=row.level)
-                )
-                summary.created += 1
-            elif _assign(link, weight=row.weight, level=row.level):
-                summary.updated += 1
-            else:
-                summary.unchanged += 1
-        session.add(
-            AuditEntry(
-                tenant_id=tenant_id,
-                actor=actor,
-                action="catalogue.tag",
-                target=f"framework:{framework.key}",
-                details={"source": source_name, **asdict(summary)},
-            )
-        )
-        session.flush()
-    return summary
-
-
-def demo_catalogue_text() -> str:
-    """The shipped demo catalogue (works from a source tree and an installed wheel)."""
-    return (
-        resources.files(DEMO_PACKAGE)
-        .joinpath(DEMO_RESOURCE)
-        .read_text(encoding="utf-8")
-    )
-
-
-def seed_demo(session: Session) -> dict[str, Any]:
-    """Import the AI-readiness demo catalogue into the shared catalogue (idempotent)."""
-    doc = parse_catalogue(demo_catalogue_text(), source_name=DEMO_RESOURCE)
-    summary = import_catalogue(session, doc=doc, tenant_id=None, actor=DEMO_ACTOR)
-    return summary.brief()

@@ -1,4 +1,4 @@
-"""Unit tests for the pure catalogue format: line-numbered validation, CSV tagging, export."""
+"""Unit: reading a catalogue file (line-numbered validation) and writing it back."""
 
 from __future__ import annotations
 
@@ -8,16 +8,10 @@ from typing import Any
 
 import pytest
 
-from adaptive.core.catalogue_io import (
-    CatalogueDoc,
-    CatalogueError,
-    apply_tagging,
-    check_tagging,
-    export_catalogue,
-    find_cycles,
-    parse_catalogue,
-    parse_tagging_csv,
-)
+from adaptive.core.catalogue_check import find_cycles
+from adaptive.core.catalogue_format import CatalogueError
+from adaptive.core.catalogue_parse import parse_catalogue
+from adaptive.core.catalogue_write import export_catalogue
 
 
 def minimal() -> dict[str, Any]:
@@ -278,79 +272,3 @@ def test_export_round_trips() -> None:
     again = parse_catalogue(text, source_name="export.json")
     assert again == doc
     assert export_catalogue(again) == text
-
-
-# --------------------------------------------------------------------------- CSV
-
-
-def test_tagging_csv_parses_with_optional_header_and_comments() -> None:
-    text = (
-        "activity_key,skill_key,weight,level\n"
-        "# tags from the March review\n"
-        "\n"
-        "alpha-lesson,beta,0.5,1\n"
-        "alpha-quiz,beta,1,2\n"
-    )
-    rows = parse_tagging_csv(text, source_name="tags.csv")
-    assert [(r.line, r.activity_key, r.skill_key, r.weight, r.level) for r in rows] == [
-        (4, "alpha-lesson", "beta", 0.5, 1),
-        (5, "alpha-quiz", "beta", 1.0, 2),
-    ]
-
-
-def test_tagging_csv_errors_carry_line_numbers() -> None:
-    text = (
-        "alpha-lesson,beta,0.5,1\n"
-        "alpha-quiz,beta,1\n"
-        "alpha-quiz,gamma,-2,two\n"
-        '"alpha-example","multi\nline",1,1\n'
-        "alpha-lesson,beta,1,1\n"
-    )
-    with pytest.raises(CatalogueError) as info:
-        parse_tagging_csv(text, source_name="tags.csv")
-    issues = [(i.line, i.path) for i in info.value.issues]
-    assert (2, "") in issues  # wrong column count
-    assert (3, "weight") in issues
-    assert (3, "level") in issues
-    assert (4, "skill_key") in issues  # a quoted field spanning lines starts on line 4
-    duplicate = [i for i in info.value.issues if i.line == 6]
-    assert duplicate and "first on line 1" in duplicate[0].message
-    assert "tags.csv:2: expected 4 columns" in str(info.value)
-
-
-def test_tagging_references_are_checked_against_the_catalogue() -> None:
-    doc = parse_catalogue(dump(minimal()), source_name="cat.json")
-    rows = parse_tagging_csv(
-        "alpha-quiz,gamma,1,2\nghost,alpha,1,9\n", source_name="t.csv"
-    )
-    with pytest.raises(CatalogueError) as info:
-        apply_tagging(doc, rows, source_name="t.csv")
-    assert [(i.line, i.path) for i in info.value.issues] == [
-        (2, "activity_key"),
-        (2, "level"),
-    ]
-    check_tagging(
-        rows[:1],
-        source_name="t.csv",
-        activity_keys={"alpha-quiz"},
-        skill_keys={"gamma"},
-        max_level=3,
-    )
-
-
-def test_apply_tagging_adds_and_updates_tags() -> None:
-    doc = parse_catalogue(dump(minimal()), source_name="cat.json")
-    rows = parse_tagging_csv(
-        "alpha-quiz,gamma,0.25,1\nalpha-example,beta,2,2\n", source_name="t.csv"
-    )
-    tagged = apply_tagging(doc, rows, source_name="t.csv")
-    assert isinstance(tagged, CatalogueDoc)
-    quiz_tags = {
-        t.skill: (t.weight, t.level) for t in tagged.activity("alpha-quiz").skills
-    }
-    assert quiz_tags == {"alpha": (1.0, 2), "gamma": (0.25, 1)}
-    example_tags = {
-        t.skill: (t.weight, t.level) for t in tagged.activity("alpha-example").skills
-    }
-    assert example_tags["beta"] == (2.0, 2)
-    assert doc.activity("alpha-quiz").skills != tagged.activity("alpha-quiz").skills

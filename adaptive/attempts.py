@@ -1,0 +1,118 @@
+"""Adaptive services: score and record a finished attempt, which is evidence for its skills."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from adaptive.core.refresh import RefreshScheduler
+from adaptive.learner_store import load_learner
+from adaptive.models import Activity, ActivitySkill, Attempt, Evidence, Framework
+from adaptive.pending_evidence import apply_pending_evidence
+from adaptive.refreshers import review_refreshers
+from adaptive.visibility import NotVisibleError, visible_frameworks
+
+
+def score_answers(activity: Activity, answers: Sequence[Any]) -> float | None:
+    """Share of the activity's questions answered correctly (None if it has none)."""
+    questions = [
+        q for q in (activity.content or {}).get("questions", []) if isinstance(q, dict)
+    ]
+    if not questions:
+        return None
+    right = sum(
+        1
+        for i, q in enumerate(questions)
+        if i < len(answers) and answers[i] == q.get("answer")
+    )
+    return right / len(questions)
+
+
+def record_attempt(
+    session: Session,
+    *,
+    tenant_id: int,
+    person_id: int,
+    activity_id: int,
+    answers: Sequence[Any] = (),
+    now: dt.datetime,
+    started_at: dt.datetime | None = None,
+    module_id: int | None = None,
+    score: float | None = None,
+    reason: Mapping[str, Any] | None = None,
+    refresher: bool = False,
+) -> Attempt:
+    """Record a finished attempt; its score is evidence for every skill it is tagged with.
+
+    A finished attempt on a skill with a refresher card is also an FSRS review.
+    """
+    activity = session.execute(
+        select(Activity)
+        .join(Framework, Framework.id == Activity.framework_id)
+        .where(Activity.id == activity_id, visible_frameworks(tenant_id))
+    ).scalar_one_or_none()
+    if activity is None:
+        raise NotVisibleError(f"activity {activity_id}")
+    final = score if score is not None else score_answers(activity, answers)
+    attempt = Attempt(
+        tenant_id=tenant_id,
+        person_id=person_id,
+        activity_id=activity_id,
+        module_id=module_id,
+        answers=list(answers),
+        score=final,
+        refresher=refresher,
+        reason=dict(reason or {}),
+        started_at=started_at or now,
+        finished_at=now,
+    )
+    session.add(attempt)
+    session.flush()
+    if final is None:
+        return attempt
+    links = session.scalars(
+        select(ActivitySkill).where(ActivitySkill.activity_id == activity_id)
+    ).all()
+    n_items = max(len((activity.content or {}).get("questions", [])), 1)
+    for link in links:
+        session.add(
+            Evidence(
+                tenant_id=tenant_id,
+                person_id=person_id,
+                skill_id=link.skill_id,
+                outcome=min(max(final, 0.0), 1.0),
+                weight=float(n_items) * link.weight,
+                level=link.level,
+                source="pathwise",
+                activity_id=activity_id,
+                statement_id=f"attempt:{attempt.id}",
+                occurred_at=now,
+            )
+        )
+    session.flush()
+    framework = session.get(Framework, activity.framework_id)
+    n_levels = len(framework.scale) if framework and framework.scale else 6
+    state = load_learner(
+        session, tenant_id=tenant_id, person_id=person_id, n_levels=n_levels
+    )
+    sched = RefreshScheduler()
+    # Only cards that existed before this attempt are reviewed: a card its own
+    # evidence starts is not reviewed by the same attempt.
+    reviewed = {lk.skill_id: state.refresh.get(lk.skill_id) for lk in links}
+    apply_pending_evidence(
+        session, tenant_id=tenant_id, person_id=person_id, state=state, scheduler=sched
+    )
+    review_refreshers(
+        session,
+        state,
+        [skill_id for skill_id, card in reviewed.items() if card is not None],
+        score=final,
+        at=now,
+        scheduler=sched,
+    )
+    session.flush()
+    return attempt

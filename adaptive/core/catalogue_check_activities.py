@@ -1,0 +1,210 @@
+"""Pure adaptive core: where a catalogue's activities and their questions are validated.
+
+Activities are the largest part of a catalogue and the one authors edit most; their
+rules sit apart from the framework-wide ones in ``catalogue_check``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adaptive.core.catalogue_checker import Checker
+from adaptive.core.catalogue_format import (
+    ACTIVITY_TYPES,
+    MAX_DIFFICULTY,
+    MAX_NAME,
+    MAX_URL,
+    QUESTION_TYPES,
+    ActivityDoc,
+    Path,
+    QuestionDoc,
+    SkillTagDoc,
+)
+
+_ACTIVITY_FIELDS = (
+    "key",
+    "title",
+    "type",
+    "duration_min",
+    "difficulty",
+    "target_level",
+    "explanation_group",
+    "url",
+    "skills",
+    "content",
+)
+_TAG_FIELDS = ("skill", "weight", "level")
+_CONTENT_FIELDS = ("markdown", "questions")
+_QUESTION_FIELDS = ("prompt", "options", "answer", "explanation")
+
+
+def check_activity(
+    value: Any, path: Path, check: Checker, skill_keys: set[str], max_level: int
+) -> ActivityDoc | None:
+    """One activity: type, timing, difficulty, skill tags and its content."""
+    obj = check.obj(value, path, _ACTIVITY_FIELDS)
+    if obj is None:
+        return None
+    key = check.key(obj, path)
+    title = check.string(obj, path, "title", max_len=MAX_NAME)
+    kind = check.string(obj, path, "type")
+    if kind and kind not in ACTIVITY_TYPES:
+        check.error(
+            (*path, "type"),
+            f"unknown type {kind!r} (one of: {', '.join(ACTIVITY_TYPES)})",
+        )
+    duration = check.number(obj, path, "duration_min")
+    if duration is not None and duration <= 0:
+        check.error(
+            (*path, "duration_min"), f"must be more than 0 minutes, got {duration:g}"
+        )
+    difficulty = check.number(obj, path, "difficulty", default=0.0)
+    if difficulty is not None and not -MAX_DIFFICULTY <= difficulty <= MAX_DIFFICULTY:
+        check.error(
+            (*path, "difficulty"),
+            f"must be between -{MAX_DIFFICULTY:g} and {MAX_DIFFICULTY:g} "
+            f"(0 = typical for its level), got {difficulty:g}",
+        )
+    group: str | None = None
+    if obj.get("explanation_group") is not None:
+        group = check.key(obj, path, "explanation_group")
+    url: str | None = None
+    if obj.get("url") is not None:
+        url = check.string(obj, path, "url", max_len=MAX_URL)
+    tags = _tags(
+        check.array(obj, path, "skills", required=True),
+        path,
+        check,
+        skill_keys,
+        key,
+        max_level,
+    )
+    if "skills" in obj and isinstance(obj["skills"], list) and not obj["skills"]:
+        check.error(
+            (*path, "skills"), "an activity must teach or assess at least one skill"
+        )
+    if "target_level" in obj:
+        target = check.integer(obj, path, "target_level")
+        target_level = check.level(
+            target, (*path, "target_level"), max_level, minimum=1
+        )
+    else:
+        target_level = min(max((t.level for t in tags), default=1), max_level)
+    markdown, questions = _content(obj, path, check, kind)
+    return ActivityDoc(
+        key=key,
+        title=title,
+        type=kind,
+        duration_min=duration or 0.0,
+        difficulty=difficulty if difficulty is not None else 0.0,
+        target_level=target_level,
+        explanation_group=group,
+        url=url,
+        skills=tags,
+        markdown=markdown,
+        questions=questions,
+        line=check.line(path),
+    )
+
+
+def _tags(
+    items: list[Any],
+    path: Path,
+    check: Checker,
+    skill_keys: set[str],
+    activity: str,
+    max_level: int,
+) -> tuple[SkillTagDoc, ...]:
+    tags: list[SkillTagDoc] = []
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        where: Path = (*path, "skills", i)
+        tag = check.obj(item, where, _TAG_FIELDS)
+        if tag is None:
+            continue
+        skill = check.string(tag, where, "skill")
+        if skill and skill not in skill_keys:
+            check.error(
+                (*where, "skill"),
+                f"unknown skill {skill!r} (tagged on activity {activity!r})",
+            )
+        if skill in seen:
+            check.error(
+                (*where, "skill"), f"skill {skill!r} is tagged twice on {activity!r}"
+            )
+        seen.add(skill)
+        weight = check.number(tag, where, "weight", default=1.0)
+        if weight is not None and weight <= 0:
+            check.error(
+                (*where, "weight"), f"weight must be more than 0, got {weight:g}"
+            )
+        level = check.integer(tag, where, "level")
+        tags.append(
+            SkillTagDoc(
+                skill,
+                weight if weight is not None else 1.0,
+                check.level(level, (*where, "level"), max_level, minimum=1),
+            )
+        )
+    return tuple(tags)
+
+
+def _content(
+    obj: dict[str, Any], path: Path, check: Checker, kind: str
+) -> tuple[str, tuple[QuestionDoc, ...]]:
+    where: Path = (*path, "content")
+    if "content" not in obj:
+        check.error(path, "missing required field 'content'")
+        return "", ()
+    content = check.obj(obj["content"], where, _CONTENT_FIELDS)
+    if content is None:
+        return "", ()
+    needs_questions = kind in QUESTION_TYPES
+    markdown = check.string(content, where, "markdown", required=not needs_questions)
+    questions: list[QuestionDoc] = []
+    for i, item in enumerate(
+        check.array(content, where, "questions", required=needs_questions)
+    ):
+        question = _question(item, (*where, "questions", i), check)
+        if question is not None:
+            questions.append(question)
+    raw = content.get("questions")
+    if needs_questions and isinstance(raw, list):
+        if not raw:
+            check.error((*where, "questions"), f"a {kind} needs at least one question")
+        if kind == "placement_item" and len(raw) > 1:
+            check.error(
+                (*where, "questions"), "a placement item asks exactly one question"
+            )
+    return markdown, tuple(questions)
+
+
+def _question(value: Any, path: Path, check: Checker) -> QuestionDoc | None:
+    obj = check.obj(value, path, _QUESTION_FIELDS)
+    if obj is None:
+        return None
+    prompt = check.string(obj, path, "prompt")
+    explanation = check.string(obj, path, "explanation")
+    options: list[str] = []
+    for i, option in enumerate(check.array(obj, path, "options", required=True)):
+        if not isinstance(option, str) or not option.strip():
+            check.error((*path, "options", i), "each option must be a non-empty string")
+        elif option in options:
+            check.error((*path, "options", i), f"option {option!r} is listed twice")
+        else:
+            options.append(option)
+    raw_options = obj.get("options")
+    if isinstance(raw_options, list) and not 2 <= len(raw_options) <= 6:
+        check.error((*path, "options"), f"needs 2 to 6 options, got {len(raw_options)}")
+    answer = check.integer(obj, path, "answer")
+    if (
+        answer is not None
+        and isinstance(raw_options, list)
+        and not 0 <= answer < len(raw_options)
+    ):
+        check.error(
+            (*path, "answer"),
+            f"answer is the 0-based index of the right option; {answer} is not in "
+            f"0..{len(raw_options) - 1}",
+        )
+    return QuestionDoc(prompt, tuple(options), answer or 0, explanation)

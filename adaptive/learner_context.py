@@ -1,0 +1,31 @@
+"""Adaptive services: what every decision reads: module, up-to-date learner model, role."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from adaptive.core.catalogue import RoleInfo
+from adaptive.learner_store import LearnerState, load_learner
+from adaptive.module_snapshots import ModuleSnapshot, load_module
+from adaptive.pending_evidence import apply_pending_evidence
+from adaptive.roles import learner_role
+
+
+def learner_in_module(
+    session: Session, *, tenant_id: int, person_id: int, module_id: int
+) -> tuple[ModuleSnapshot, LearnerState, RoleInfo | None]:
+    """The module, the learner's up-to-date model and their role: what decisions read."""
+    snapshot = load_module(session, tenant_id=tenant_id, module_id=module_id)
+    state = load_learner(
+        session,
+        tenant_id=tenant_id,
+        person_id=person_id,
+        n_levels=snapshot.catalog.n_levels,
+    )
+    apply_pending_evidence(
+        session, tenant_id=tenant_id, person_id=person_id, state=state
+    )
+    role = learner_role(
+        session, tenant_id=tenant_id, person_id=person_id, snapshot=snapshot
+    )
+    return snapshot, state, role

@@ -1,0 +1,104 @@
+"""Adaptive services: fold evidence not yet applied (ours and xAPI's) into a learner's model.
+
+Each applied row may also schedule a refresher (see ``adaptive.refreshers``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BindParameter, Integer, bindparam, select
+from sqlalchemy.orm import Session
+
+from adaptive.core.learner import Observation, UpdateResult
+from adaptive.core.policy import PolicyConfig
+from adaptive.core.refresh import RefreshScheduler
+from adaptive.learner_store import LearnerState, load_learner, save_skill
+from adaptive.models import Activity, Evidence
+from adaptive.refreshers import schedule_after_evidence
+from adaptive.roles import targets_by_skill
+
+_TENANT: BindParameter[int] = bindparam("tenant_id", type_=Integer)
+_PERSON: BindParameter[int] = bindparam("person_id", type_=Integer)
+_EVIDENCE_AFTER = (
+    select(Evidence)
+    .where(
+        Evidence.tenant_id == _TENANT,
+        Evidence.person_id == _PERSON,
+        Evidence.id > bindparam("after_id"),
+    )
+    .order_by(Evidence.id)
+)
+
+
+def apply_pending_evidence(
+    session: Session,
+    *,
+    tenant_id: int,
+    person_id: int,
+    state: LearnerState | None = None,
+    scheduler: RefreshScheduler | None = None,
+    config: PolicyConfig | None = None,
+    learn_scale: float = 1.0,
+) -> list[UpdateResult]:
+    """Fold every not-yet-applied Evidence row (ours and xAPI's) into the learner state.
+
+    Rows are applied in id order, so a job and a request cannot apply one twice (the
+    profile's ``last_evidence_id`` moves forward in the same transaction). Failing xAPI
+    evidence on a skill with a refresher card is drift: it brings the refresher forward.
+    """
+    st = state or load_learner(session, tenant_id=tenant_id, person_id=person_id)
+    sched = scheduler or RefreshScheduler()
+    cfg = config or PolicyConfig()
+    pending = session.scalars(
+        _EVIDENCE_AFTER,
+        {
+            "tenant_id": tenant_id,
+            "person_id": person_id,
+            "after_id": st.profile.last_evidence_id,
+        },
+    ).all()
+    if not pending:
+        return []
+    targets = targets_by_skill(session, tenant_id=tenant_id, person_id=person_id)
+    difficulty = {
+        a.id: a.difficulty
+        for a in session.scalars(
+            select(Activity).where(
+                Activity.id.in_({e.activity_id for e in pending if e.activity_id})
+            )
+        )
+    }
+    n_levels = st.model.n_levels
+    results: list[UpdateResult] = []
+    touched: dict[int, dt.datetime] = {}
+    for ev in pending:
+        st.profile.last_evidence_id = ev.id
+        if ev.voided:
+            continue
+        level = min(max(ev.level or 1, 1), n_levels - 1)
+        obs = Observation(
+            skill_id=ev.skill_id,
+            level=level,
+            outcome=min(max(ev.outcome, 0.0), 1.0),
+            at=ev.occurred_at,
+            weight=max(ev.weight, 0.0),
+            difficulty=difficulty.get(ev.activity_id or -1, 0.0),
+            learn_scale=learn_scale if ev.rule_key != "placement" else 0.0,
+        )
+        results.append(st.model.observe(obs))
+        touched[ev.skill_id] = ev.occurred_at
+        schedule_after_evidence(
+            st,
+            ev,
+            obs,
+            target=targets.get(ev.skill_id),
+            scheduler=sched,
+            config=cfg,
+        )
+    for skill_id, at in touched.items():
+        save_skill(session, st, skill_id, evidence_at=at)
+    st.profile.ability = st.model.ability
+    st.profile.n_ability = st.model.n_ability
+    session.flush()
+    return results
