@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from lti_tool.infra.config import Settings, SettingsError
 from lti_tool.runtime import configure_runtime
+
+FC = TypeVar("FC", bound=Callable[..., Any] | click.Command)
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -73,3 +75,17 @@ def build_app(settings: Settings) -> Flask:
 def cli_actor() -> str:
     """The audit actor of platform and key commands: the invoking login name."""
     return f"cli:{os.environ.get('USER', 'unknown')}"
+
+
+def tenant_option(
+    *, required: bool = False, help: str | None = None
+) -> Callable[[FC], FC]:
+    """The one ``--tenant`` option: a deployment id (``deployments.id``)."""
+    return click.option(
+        "--tenant",
+        "tenant_id",
+        type=int,
+        required=required,
+        default=None,
+        help=help,
+    )

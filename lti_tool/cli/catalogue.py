@@ -17,7 +17,7 @@ from adaptive.core.catalogue_format import CatalogueError
 from adaptive.core.catalogue_parse import parse_catalogue
 from adaptive.core.catalogue_tagging import parse_tagging_csv
 from adaptive.visibility import find_framework
-from lti_tool.cli.bootstrap import start_runtime
+from lti_tool.cli.bootstrap import start_runtime, tenant_option
 from lti_tool.infra.db import db, session_scope
 from lti_tool.infra.models import Deployment
 
@@ -73,13 +73,7 @@ def catalogue_group() -> None:
 
 @catalogue_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option(
-    "--tenant",
-    "tenant_id",
-    type=int,
-    default=None,
-    help="Deployment id; default shared.",
-)
+@tenant_option(help="Deployment id; default shared.")
 @click.option(
     "--dry-run", is_flag=True, help="Validate and show what would change; save nothing."
 )
@@ -112,13 +106,7 @@ def import_command(file: str, tenant_id: int | None, dry_run: bool) -> None:
 
 @catalogue_group.command("export")
 @click.option("--framework", "framework_key", required=True, help="Framework key.")
-@click.option(
-    "--tenant",
-    "tenant_id",
-    type=int,
-    default=None,
-    help="Deployment id; default shared.",
-)
+@tenant_option(help="Deployment id; default shared.")
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None
 )
@@ -142,13 +130,7 @@ def export_command(
 @catalogue_group.command("tag-csv")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--framework", "framework_key", required=True, help="Framework key.")
-@click.option(
-    "--tenant",
-    "tenant_id",
-    type=int,
-    default=None,
-    help="Deployment id; default shared.",
-)
+@tenant_option(help="Deployment id; default shared.")
 @click.option("--dry-run", is_flag=True, help="Validate and count; save nothing.")
 def tag_csv_command(
     file: str, framework_key: str, tenant_id: int | None, dry_run: bool

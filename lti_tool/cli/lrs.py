@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from lti_tool.cli.bootstrap import start_runtime
+from lti_tool.cli.bootstrap import start_runtime, tenant_option
 from lti_tool.infra.db import session_scope
 from xapi import connections, outbox, reports, rule_store, sync
 from xapi.core.rule_parsing import RuleError
@@ -25,7 +25,7 @@ def lrs_group() -> None:
 
 
 @lrs_group.command("add")
-@click.option("--tenant", "tenant_id", type=int, required=True, help="Deployment id.")
+@tenant_option(required=True, help="Deployment id.")
 @click.option("--name", default="", help="A label for the console.")
 @click.option("--endpoint", required=True, help="xAPI endpoint, e.g. https://lrs/xAPI/")
 @click.option("--username", required=True, help="Basic auth key.")
@@ -147,7 +147,7 @@ def lrs_remove(connection_id: int) -> None:
 
 
 @lrs_group.command("import-rules")
-@click.option("--tenant", "tenant_id", type=int, required=True)
+@tenant_option(required=True)
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def lrs_import_rules(tenant_id: int, path: Path) -> None:
     """Make a JSON rule set (see docs/xapi.md) the tenant's evidence rules."""
@@ -166,7 +166,7 @@ def lrs_import_rules(tenant_id: int, path: Path) -> None:
 
 
 @lrs_group.command("export-rules")
-@click.option("--tenant", "tenant_id", type=int, required=True)
+@tenant_option(required=True)
 def lrs_export_rules(tenant_id: int) -> None:
     """Print the tenant's evidence rules (the defaults when it has none) as JSON."""
     start_runtime()
@@ -218,7 +218,7 @@ def outbox_group() -> None:
 
 
 @outbox_group.command("status")
-@click.option("--tenant", "tenant_id", type=int, default=None)
+@tenant_option()
 def outbox_status(tenant_id: int | None) -> None:
     """Counts per state, and the statements that need attention."""
     start_runtime()
@@ -241,7 +241,7 @@ def outbox_send() -> None:
 
 
 @outbox_group.command("retry-parked")
-@click.option("--tenant", "tenant_id", type=int, default=None)
+@tenant_option()
 def outbox_retry_parked(tenant_id: int | None) -> None:
     """Send parked and conflicting statements again (after fixing the cause)."""
     start_runtime()

@@ -6,18 +6,12 @@ import click
 
 from adaptive.jobs import retrain_model
 from adaptive.training import tenants_with_evidence
-from lti_tool.cli.bootstrap import start_runtime
+from lti_tool.cli.bootstrap import start_runtime, tenant_option
 from lti_tool.infra.db import session_scope
 
 
 @click.command("retrain")
-@click.option(
-    "--tenant",
-    "tenant_id",
-    type=int,
-    default=None,
-    help="Deployment id to refit (default: every tenant with evidence).",
-)
+@tenant_option(help="Deployment id to refit (default: every tenant with evidence).")
 def retrain_command(tenant_id: int | None) -> None:
     """Fit per-skill BKT parameters from each tenant's own evidence."""
     start_runtime()
