@@ -131,8 +131,8 @@ def audit(action: str, target: str = "", **details: Any) -> None:
 def refuse_forbidden(exc: ConsoleForbidden) -> tuple[str, int]:
     """A console action outside the user's scope: 403 page, one log line, an audit entry.
 
-    The refusal is committed (the request made no other change): the audit log shows
-    who tried what.
+    A refused POST commits the audit entry (the request made no other change), so the
+    audit log shows who tried what; a refused GET is only logged (a GET writes nothing).
     """
     user = g.get("admin_user") or {}
     log.warning(
