@@ -8,7 +8,12 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from admin import service as console_service
-from admin.auth import admin_required, console_actor, console_scope
+from admin.auth import (
+    admin_required,
+    console_actor,
+    console_scope,
+    require_tenant_in_scope,
+)
 from admin.forms import ActionForm
 from admin.lrs_forms import LrsConnectionForm, RulesForm
 from lti_tool.infra.tenancy import console_may_see
@@ -138,7 +143,10 @@ def evidence_rules() -> Any:
     form.tenant_id.choices = _tenant_choices()
     if request.method == "GET":
         chosen = request.args.get("tenant", type=int)
-        if chosen is None and form.tenant_id.choices:
+        if "tenant" in request.args:
+            # Another tenant's rules are not this user's to read: 404, as if absent.
+            require_tenant_in_scope(chosen)
+        elif form.tenant_id.choices:
             chosen = form.tenant_id.choices[0][0]
         if chosen is not None:
             form.tenant_id.data = chosen

@@ -18,13 +18,29 @@ from flask import (
 from sqlalchemy import select
 
 from admin import service
-from admin.auth import admin_required, audit, console_actor, console_scope
+from admin.actions import (
+    ConsoleActor,
+    ConsoleForbidden,
+    create_invitation,
+    require_install_admin,
+    rotate_key,
+    save_registration,
+)
+from admin.auth import (
+    acting_user,
+    admin_required,
+    console_actor,
+    console_scope,
+    refuse_forbidden,
+    safe_next,
+    start_console_session,
+)
 from admin.forms import ActionForm, LoginForm, PlatformForm
-from admin.users import authenticate
+from admin.signin import COOLDOWN_S, THROTTLED, sign_in
+from admin.users import list_admin_users, sign_out
 from lti_tool.infra.models import ToolKey
 from lti_tool.lti import registration as registration_service
-from lti_tool.lti.keys import rotate_signing_key
-from lti_tool.web.transaction import request_session, settings
+from lti_tool.web.transaction import request_session, request_store, settings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 
@@ -32,31 +48,35 @@ bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="template
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     form = LoginForm()
-    if form.validate_on_submit():
-        user = authenticate(
-            request_session(), username=form.username.data, password=form.password.data
+    if not form.validate_on_submit():
+        return render_template("admin/login.html", form=form)
+    result = sign_in(
+        request_session(),
+        request_store(),
+        username=form.username.data,
+        password=form.password.data,
+        address=request.remote_addr or "unknown",
+    )
+    if result.user is not None:
+        start_console_session(result.user)
+        return redirect(
+            safe_next(request.args.get("next")) or url_for("admin.dashboard")
         )
-        if user is not None:
-            session.clear()
-            session["admin_user"] = {
-                "id": user.id,
-                "username": user.username,
-                "role": user.role,
-                "tenant_id": user.tenant_id,
-            }
-            audit("console.login", user.username)
-            target = request.args.get("next") or ""
-            # Only local paths: never an open redirect.
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for("admin.dashboard")
-            return redirect(target)
-        flash("Wrong username or password.", "error")
+    if result.refused == THROTTLED:
+        flash(
+            "Too many failed sign-ins for this account or from this address. "
+            f"Try again in {COOLDOWN_S // 60} minutes.",
+            "error",
+        )
+        return render_template("admin/login.html", form=form), 429
+    flash("Wrong username or password.", "error")
     return render_template("admin/login.html", form=form)
 
 
 @bp.post("/logout")
 @admin_required()
 def logout() -> Any:
+    sign_out(request_session(), user_id=g.admin_user["id"], actor=console_actor())
     session.clear()
     return redirect(url_for("admin.login"))
 
@@ -74,8 +94,9 @@ def platforms() -> Any:
     form = PlatformForm()
     if form.validate_on_submit():
         try:
-            registration = registration_service.add_registration(
+            registration = save_registration(
                 request_session(),
+                actor=acting_user(),
                 issuer=form.issuer.data.strip(),
                 client_id=form.client_id.data.strip(),
                 auth_login_url=form.auth_login_url.data.strip(),
@@ -85,7 +106,6 @@ def platforms() -> Any:
                 name=form.name.data or "",
                 platform_kind=form.platform_kind.data,
                 unknown_deployment_policy=form.unknown_deployment_policy.data,
-                actor=console_actor(),
             )
         except registration_service.RegistrationFailed as exc:
             flash(str(exc), "error")
@@ -102,6 +122,7 @@ def platforms() -> Any:
         registrations=rows,
         values=registration_service.install_values(settings()),
         action_form=ActionForm(),
+        may_invite=acting_user().is_install_admin,
     )
 
 
@@ -111,10 +132,7 @@ def platform_invitation() -> Any:
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400, "The form expired: reload the page and try again.")
-    invite = registration_service.make_invitation(
-        settings(), created_by=g.admin_user["username"]
-    )
-    audit("registration.invitation_created")
+    invite = create_invitation(request_session(), settings(), actor=acting_user())
     values = registration_service.install_values(settings(), invite=invite)
     return render_template("admin/invitation.html", values=values)
 
@@ -124,10 +142,11 @@ def platform_invitation() -> Any:
 def keys() -> Any:
     form = ActionForm()
     if form.validate_on_submit():
-        key = rotate_signing_key(
-            request_session(), grace_days=settings().key_rotation_grace_days
+        key = rotate_key(
+            request_session(),
+            actor=acting_user(),
+            grace_days=settings().key_rotation_grace_days,
         )
-        audit("keys.rotated", key.kid)
         flash(f"New signing key {key.kid} is active.", "ok")
         return redirect(url_for("admin.keys"))
     rows = (
@@ -135,7 +154,12 @@ def keys() -> Any:
         .scalars(select(ToolKey).order_by(ToolKey.created_at.desc()))
         .all()
     )
-    return render_template("admin/keys.html", keys=rows, form=form)
+    return render_template(
+        "admin/keys.html",
+        keys=rows,
+        form=form,
+        may_rotate=acting_user().is_install_admin,
+    )
 
 
 @bp.get("/audit")
@@ -145,12 +169,38 @@ def audit_log() -> Any:
     return render_template("admin/audit.html", entries=rows)
 
 
+@bp.get("/users")
+@admin_required("admin")
+def users() -> Any:
+    require_install_admin(acting_user(), "console.users")
+    return render_template(
+        "admin/users.html", users=list_admin_users(request_session())
+    )
+
+
+@bp.app_errorhandler(ConsoleForbidden)
+def _forbidden(exc: ConsoleForbidden) -> tuple[str, int]:
+    return refuse_forbidden(exc)
+
+
 @bp.app_context_processor
 def _console_navigation() -> dict[str, Any]:
-    """Console areas contributed by other modules (listed once, here)."""
+    """Console areas contributed by other modules (listed once, here).
+
+    ``console_user`` is the user ``admin_required`` loaded for this request (never
+    the cookie's claim), so the header shows the role and scope the database holds.
+    """
+    user = g.get("admin_user")
     return {
+        "console_user": user,
+        "console_install_admin": bool(
+            user
+            and ConsoleActor(
+                name="", role=user["role"], tenant_id=user["tenant_id"]
+            ).is_install_admin
+        ),
         "admin_nav": [
             ("admin_lrs.connections", "LRS"),
             ("admin_lrs.outbox", "Outbox"),
-        ]
+        ],
     }

@@ -6,11 +6,11 @@ import click
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
+from admin.actions import install_actor, rotate_key
 from lti_tool.cli.bootstrap import cli_actor, start_runtime
 from lti_tool.infra.audit import record_audit
 from lti_tool.infra.db import session_scope
 from lti_tool.infra.models import ToolKey
-from lti_tool.lti.keys import rotate_signing_key
 from lti_tool.usecases import reencrypt_secrets
 
 
@@ -24,8 +24,11 @@ def keys_rotate() -> None:
     """Start signing with a new key; old keys stay in JWKS for the grace period."""
     settings = start_runtime()
     with session_scope() as session:
-        key = rotate_signing_key(session, grace_days=settings.key_rotation_grace_days)
-        record_audit(session, actor=cli_actor(), action="keys.rotated", target=key.kid)
+        key = rotate_key(
+            session,
+            actor=install_actor(cli_actor()),
+            grace_days=settings.key_rotation_grace_days,
+        )
         click.echo(
             f"New signing key {key.kid}; previous keys stay published for "
             f"{settings.key_rotation_grace_days} days."

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lti_tool.infra import revision
@@ -222,6 +223,12 @@ class AdminUser(Base):
         ForeignKey("deployments.id", ondelete="CASCADE"), default=None
     )
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # A disabled account cannot sign in, and its sessions stop working at once.
+    disabled: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    # Every console session carries the epoch it was signed in under; raising it
+    # (logout, disable, role, tenant or password change) ends all of them at once.
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
 # Launches read these on every request from a per-process cache (lti_tool.infra.revision).

@@ -31,6 +31,13 @@ class ExpiringStore(Protocol):
     def add_if_absent(self, key: str, value: Any, ttl_s: int) -> bool:
         """Store only if no live value exists; True when stored (single-use markers)."""
 
+    def increment(self, key: str, ttl_s: int) -> int:
+        """Add one to a counter and return it; a new counter lives ``ttl_s`` seconds.
+
+        The expiry is set when the counter starts and never extended, so a counter
+        counts events in a fixed window (sign-in throttling).
+        """
+
 
 class RedisStore:
     def __init__(self, connection: Redis) -> None:
@@ -51,6 +58,13 @@ class RedisStore:
         return bool(
             self._redis.set(KEY_PREFIX + key, json.dumps(value), ex=ttl_s, nx=True)
         )
+
+    def increment(self, key: str, ttl_s: int) -> int:
+        pipeline = self._redis.pipeline()
+        pipeline.incr(KEY_PREFIX + key)
+        pipeline.expire(KEY_PREFIX + key, ttl_s, nx=True)
+        count, _ = pipeline.execute()
+        return int(count)
 
 
 class DatabaseStore:
@@ -115,6 +129,18 @@ class DatabaseStore:
         except IntegrityError:
             return False
         return True
+
+    def increment(self, key: str, ttl_s: int) -> int:
+        now = utcnow()
+        row = self._session.get(ExpiringValue, key, with_for_update=True)
+        if row is not None and row.expires_at > now:
+            count = int(json.loads(row.value)) + 1
+            row.value = json.dumps(count)
+        else:
+            count = 1
+            self.put(key, count, ttl_s)
+        self._session.flush()
+        return count
 
     def sweep(self) -> int:
         result = self._session.execute(

@@ -37,7 +37,7 @@ def in_console_scope(
     Returns ``None`` when no condition applies, so callers add a ``where`` only when
     the user is bound to a tenant.
     """
-    if scope_tenant_id is None:
+    if console_is_install_wide(scope_tenant_id):
         return None
     condition: ColumnElement[bool] = tenant_column == scope_tenant_id
     return condition
@@ -45,4 +45,16 @@ def in_console_scope(
 
 def console_may_see(scope_tenant_id: int | None, row_tenant_id: int | None) -> bool:
     """``in_console_scope`` for one loaded row: may this console user see it?"""
-    return scope_tenant_id is None or row_tenant_id == scope_tenant_id
+    return console_is_install_wide(scope_tenant_id) or row_tenant_id == scope_tenant_id
+
+
+def console_is_install_wide(scope_tenant_id: int | None) -> bool:
+    """Is a console user with this scope install-wide (bound to no tenant)?"""
+    return scope_tenant_id is None
+
+
+def console_scope_label(scope_tenant_id: int | None) -> str:
+    """How a console user's scope is shown (header, users list, CLI)."""
+    if console_is_install_wide(scope_tenant_id):
+        return "install"
+    return f"tenant {scope_tenant_id}"

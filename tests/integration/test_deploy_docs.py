@@ -68,8 +68,12 @@ def rejection_codes(path: Path, functions: set[str] | None = None) -> set[str]:
 
 
 def command_paths(group: click.Group, prefix: str = "pathwise") -> list[str]:
+    # list_commands/get_command, not .commands: the top group loads its commands lazily.
+    context = click.Context(group)
     paths = []
-    for name, command in group.commands.items():
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None, name
         path = f"{prefix} {name}"
         if isinstance(command, click.Group):
             paths.extend(command_paths(command, path))

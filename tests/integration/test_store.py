@@ -69,6 +69,18 @@ def test_expired_values_are_invisible(store: ExpiringStore) -> None:
     assert store.add_if_absent("k", 2, 60)
 
 
+def test_counters_count_in_a_fixed_window(store: ExpiringStore) -> None:
+    assert [store.increment("fails:x", 1) for _ in range(3)] == [1, 2, 3]
+    assert store.get("fails:x") == 3
+    assert store.increment("fails:y", 60) == 1
+    import time
+
+    time.sleep(1.6)
+    # The window started at the first count and was not extended: a fresh counter.
+    assert store.increment("fails:x", 60) == 1
+    assert store.increment("fails:y", 60) == 2
+
+
 def test_unknown_kids_refetch_the_platform_key_set_once_per_cooldown(
     store: ExpiringStore,
 ) -> None:
