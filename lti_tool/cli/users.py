@@ -22,7 +22,7 @@ from admin.users import (
     set_role,
     set_tenant,
 )
-from lti_tool.cli.bootstrap import cli_actor, start_runtime
+from lti_tool.cli.bootstrap import cli_actor, start_runtime, tenant_option
 from lti_tool.infra.db import session_scope
 
 
@@ -54,12 +54,8 @@ def _new_password() -> str:
 @click.option(
     "--role", type=click.Choice(CONSOLE_ROLES), default="admin", show_default=True
 )
-@click.option(
-    "--tenant",
-    "tenant_id",
-    type=int,
-    default=None,
-    help="Bind the account to one tenant (deployment id); install-wide without it.",
+@tenant_option(
+    help="Bind the account to one tenant (deployment id); install-wide without it."
 )
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def admin_create_user(
@@ -145,7 +141,7 @@ def admin_set_role(username: str, role: str) -> None:
 
 @admin_group.command("set-tenant")
 @click.argument("username")
-@click.option("--tenant", "tenant_id", type=int, help="The tenant (deployment id).")
+@tenant_option(help="The tenant (deployment id).")
 @click.option("--install", is_flag=True, help="Unbind: make the account install-wide.")
 def admin_set_tenant(username: str, tenant_id: int | None, install: bool) -> None:
     """Bind the account to one tenant, or with --install to the whole install."""
