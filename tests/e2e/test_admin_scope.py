@@ -21,7 +21,7 @@ from lti_tool.infra.models import AuditEntry, Deployment, Registration, ToolKey
 from lti_tool.lti.keys import rotate_signing_key
 from tests.console_support import PASSWORD, csrf, sign_in
 from tests.xapi_support import make_world
-from xapi import service as xapi_service
+from xapi.rule_store import import_rules
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def tenants(app: Flask) -> dict[str, Any]:
             role="admin",
             tenant_id=alpha.tenant_id,
         )
-        xapi_service.import_rules(
+        import_rules(
             s,
             tenant_id=beta.tenant_id,
             document='[{"key": "beta-secret-rule", "skills": ["sql"]}]',

@@ -7,7 +7,7 @@ import pytest
 from adaptive.core.catalogue_format import CatalogueError
 from adaptive.core.catalogue_parse import parse_catalogue
 from adaptive.core.catalogue_tagging import check_tagging, parse_tagging_csv
-from tests.unit.test_catalogue_parse import dump, minimal
+from tests.catalogue_support import dump, minimal
 
 
 def test_tagging_csv_parses_with_optional_header_and_comments() -> None:
