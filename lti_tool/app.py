@@ -13,6 +13,7 @@ from lti_tool.infra.config import Settings
 from lti_tool.infra.health import readiness
 from lti_tool.infra.queue import job_queue
 from lti_tool.runtime import configure_runtime
+from lti_tool.web import security_headers
 from lti_tool.web import transaction as web
 from lti_tool.web.learner_views import learner_bp
 from lti_tool.web.lti_views import bp as lti_bp
@@ -41,6 +42,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.extensions["pathwise.settings"] = settings
     web.init_app(app)
+    # After the transaction's hook, so it runs before the commit (see its docstring).
+    security_headers.init_app(app, settings)
 
     csrf = CSRFProtect(app)
 

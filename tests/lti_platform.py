@@ -8,6 +8,7 @@ exposes, and ``LtiHarness``, one launch away from a fresh browser.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -99,3 +100,17 @@ def rejection_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
         for r in caplog.records
         if r.name == LAUNCH_LOGGER and r.getMessage().startswith("launch rejected:")
     ]
+
+
+_TOKEN_META = re.compile(r'<meta name="pathwise-launch-token" content="([^"]+)">')
+
+
+def launch_token(page: str) -> str:
+    """The launch token a learner page carries in its ``<meta>`` (never in a URL)."""
+    match = _TOKEN_META.search(page)
+    assert match is not None, page[:500]
+    return match.group(1)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

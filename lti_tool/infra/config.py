@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -15,6 +16,10 @@ from cryptography.fernet import Fernet
 
 PREFIX = "PATHWISE_"
 ENVIRONMENTS = ("development", "test", "production")
+# An extra origin allowed to frame learner pages: scheme, host (or *.domain), port.
+_FRAME_ORIGIN = re.compile(
+    r"^https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,5})?$"
+)
 
 
 class SettingsError(ValueError):
@@ -96,6 +101,9 @@ class Settings:
     key_rotation_grace_days: int = 7
     lrs_pull_budget_s: float = 1.5
     log_level: str = "INFO"
+    # Origins besides the registered platforms' that may frame LTI pages (Canvas
+    # shows tools on each school's domain, which is not its issuer's).
+    frame_ancestors: tuple[str, ...] = ()
 
     @property
     def is_production(self) -> bool:
@@ -188,6 +196,20 @@ class Settings:
         if production and dev_platform:
             problems.append(f"{PREFIX}DEV_PLATFORM is refused in production")
 
+        frame_ancestors = tuple(
+            o.strip().rstrip("/")
+            for o in (get("FRAME_ANCESTORS") or "").split(",")
+            if o.strip()
+        )
+        for origin in frame_ancestors:
+            if not _FRAME_ORIGIN.match(origin):
+                problems.append(
+                    f"{PREFIX}FRAME_ANCESTORS holds {origin!r}, not an origin such as "
+                    "https://lms.example.edu or https://*.instructure.com"
+                )
+            elif production and not origin.startswith("https://"):
+                problems.append(f"{PREFIX}FRAME_ANCESTORS must use https in production")
+
         try:
             settings = cls(
                 environment=environment,
@@ -218,6 +240,7 @@ class Settings:
                     PREFIX + "LRS_PULL_BUDGET", get("LRS_PULL_BUDGET", "1.5") or "1.5"
                 ),
                 log_level=(get("LOG_LEVEL", "INFO") or "INFO").upper(),
+                frame_ancestors=frame_ancestors,
             )
         except SettingsError as exc:
             problems.append(str(exc))

@@ -8,6 +8,7 @@ from flask import g, make_response, render_template, request
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from lti_tool.infra.db import utcnow
+from lti_tool.lti import deep_linking
 from lti_tool.lti.errors import LaunchRejected
 from lti_tool.lti.launch_token import LaunchContext, read_launch_token
 from lti_tool.usecases import (
@@ -42,17 +43,50 @@ def rejected_page(exc: LaunchRejected) -> tuple[str, int]:
     )
 
 
-def current_launch() -> LaunchContext:
-    """The launch a page or API call acts for, from the signed launch token."""
-    token = request.args.get("lt") or request.form.get("lt") or ""
+def request_launch_token() -> str | None:
+    """The launch token this request carries: an ``Authorization: Bearer`` header or
+    the POST body's ``lt``, never the URL.
+
+    A token in a URL ends up in access logs, Referers and the browser's history, so
+    the old ``?lt=`` links are refused outright rather than quietly honoured.
+    """
+    if "lt" in request.args:
+        raise LaunchRejected(
+            "token_in_url",
+            "This link carries a sign-in token in its address, which Pathwise no "
+            "longer accepts. Open Pathwise again from your course in the LMS.",
+            400,
+        )
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        token = header[len("Bearer ") :]
+        return header[len("Bearer ") :].strip() or None
+    if request.method == "POST":
+        return request.form.get("lt") or None
+    return None
+
+
+def launch_for(token: str | None) -> LaunchContext:
+    """The launch ``token`` authorises; 401 when there is none or it is bad."""
     if not token:
         raise LaunchRejected(
             "no_launch", "Open Pathwise from your course in the LMS to continue.", 401
         )
     return read_launch_token(secret_key=settings().secret_key, token=token)
+
+
+def current_launch() -> LaunchContext:
+    """The launch a page or API call acts for, from the signed launch token."""
+    return launch_for(request_launch_token())
+
+
+def resume_page(resume_url: str) -> str:
+    """A reload of a learner page: its script re-posts the tab's token to ``resume_url``.
+
+    The token lives in the page and in ``sessionStorage`` (per tab, and available in
+    an LMS iframe where third-party cookies are not), so this page holds no data of
+    its own; without a stored token it asks the learner to reopen the activity.
+    """
+    return render_template("resume.html", resume_url=resume_url)
 
 
 def render_home(ctx: LaunchContext, token: str, *, recommend: bool) -> WerkzeugResponse:
@@ -83,5 +117,14 @@ def render_home(ctx: LaunchContext, token: str, *, recommend: bool) -> WerkzeugR
     else:
         body = render_template("manager_home.html", view=view, lt=token)
     response: WerkzeugResponse = make_response(body)
-    response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def render_picker(ctx: LaunchContext, token: str) -> str:
+    """The deep-linking picker: the modules this instructor's tenant may place."""
+    if ctx.role == "learner":
+        raise LaunchRejected(
+            "forbidden", "Only instructors can add Pathwise to a course.", 403
+        )
+    modules = deep_linking.catalogue_modules(request_session(), ctx.tenant_id)
+    return render_template("deep_link_picker.html", modules=modules, lt=token)

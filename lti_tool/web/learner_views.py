@@ -1,16 +1,30 @@
-"""Web layer: the learner and manager pages a launch token opens (home, deep-link picker); thin."""
+"""Web layer: the learner and manager pages a launch token opens (home, deep-link picker); thin.
+
+The token never rides in a URL: the launch's own response shows the page, and a
+reload (a GET without the token) gets a small page that re-posts the tab's token to
+the POST form of the same page (``read_only_post``: a page view, it writes nothing).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from lti_tool.lti import deep_linking
 from lti_tool.lti.errors import LaunchRejected
-from lti_tool.web.landing import current_launch, launch_url, rejected_page, render_home
-from lti_tool.web.transaction import request_session, request_store
+from lti_tool.web.landing import (
+    current_launch,
+    launch_for,
+    launch_url,
+    rejected_page,
+    render_home,
+    render_picker,
+    request_launch_token,
+    resume_page,
+)
+from lti_tool.web.transaction import read_only_post, request_session, request_store
 
 learner_bp = Blueprint("learner", __name__, url_prefix="/app")
 
@@ -23,20 +37,32 @@ def _launch_token_error(exc: LaunchRejected) -> tuple[str, int]:
 @learner_bp.get("/home")
 def home() -> Any:
     # A reload of the landing page: the same next step, recorded once by the launch.
-    return render_home(current_launch(), request.args.get("lt", ""), recommend=False)
+    token = request_launch_token()
+    if token is None:
+        return resume_page(url_for("learner.home_post"))
+    return render_home(launch_for(token), token, recommend=False)
+
+
+@learner_bp.post("/home")
+@read_only_post
+def home_post() -> Any:
+    token = request_launch_token()
+    return render_home(launch_for(token), token or "", recommend=False)
 
 
 @learner_bp.get("/deep-link")
 def deep_link_picker() -> Any:
-    ctx = current_launch()
-    if ctx.role == "learner":
-        raise LaunchRejected(
-            "forbidden", "Only instructors can add Pathwise to a course.", 403
-        )
-    modules = deep_linking.catalogue_modules(request_session(), ctx.tenant_id)
-    return render_template(
-        "deep_link_picker.html", modules=modules, lt=request.args.get("lt", "")
-    )
+    token = request_launch_token()
+    if token is None:
+        return resume_page(url_for("learner.deep_link_picker_post"))
+    return render_picker(launch_for(token), token)
+
+
+@learner_bp.post("/deep-link/picker")
+@read_only_post
+def deep_link_picker_post() -> Any:
+    token = request_launch_token()
+    return render_picker(launch_for(token), token or "")
 
 
 @learner_bp.post("/deep-link")

@@ -20,7 +20,12 @@ from lti_tool.lti.launch_token import issue_launch_token, launch_context
 from lti_tool.lti.login import STATE_COOKIE_PREFIX, auth_origin, begin_login
 from lti_tool.lti.login_state import pending_login
 from lti_tool.usecases import complete_launch
-from lti_tool.web.landing import launch_url, rejected_page, render_home
+from lti_tool.web.landing import (
+    launch_url,
+    rejected_page,
+    render_home,
+    render_picker,
+)
 from lti_tool.web.transaction import (
     request_session,
     request_store,
@@ -158,13 +163,18 @@ def launch() -> Any:
         deep_linking.remember_request(
             request_store(), outcome, ttl_s=settings().launch_token_ttl_s
         )
-        response = redirect(f"/app/deep-link?lt={token}", code=303)
-        response.headers["Referrer-Policy"] = "no-referrer"
+    # The page comes in the launch's own response (one round trip fewer inside the
+    # LMS frame, and no URL ever carries the token); its script moves the address to
+    # the page's plain URL, so a reload is a GET, never a replayed id_token.
+    ctx = launch_context(outcome.launch, ttl_s=settings().launch_token_ttl_s)
+    response: WerkzeugResponse
+    if outcome.message_type == MESSAGE_DEEP_LINKING:
+        try:
+            response = make_response(render_picker(ctx, token))
+        except LaunchRejected as exc:  # a learner cannot place content
+            return rejected_page(exc)
     else:
-        # The landing page comes in the launch's own response (one round trip fewer
-        # inside the LMS frame); the page rewrites its URL to /app/home so a reload
-        # is a GET, never a replayed id_token. The launch records the recommendation.
-        ctx = launch_context(outcome.launch, ttl_s=settings().launch_token_ttl_s)
+        # The launch records the recommendation; a reload only shows it.
         response = render_home(ctx, token, recommend=True)
     if state:
         response.delete_cookie(STATE_COOKIE_PREFIX + state, path="/lti/")

@@ -21,6 +21,7 @@ from lti_tool.infra.store import ExpiringStore, make_store
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
 _WRITES_ON_GET = "_pathwise_writes_on_get"
+_READ_ONLY_POST = "_pathwise_read_only_post"
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -33,6 +34,16 @@ def writes_on_get(view: View) -> View:
     keeps the list exact.
     """
     setattr(view, _WRITES_ON_GET, True)
+    return view
+
+
+def read_only_post(view: View) -> View:
+    """Never commit this POST: it is a page view that only carries a token in its body.
+
+    Learner pages are re-opened by POSTing the launch token (never in a URL); that POST
+    is a read like a GET and is held to the same rule.
+    """
+    setattr(view, _READ_ONLY_POST, True)
     return view
 
 
@@ -66,9 +77,9 @@ def settings() -> Settings:
 def _may_commit() -> bool:
     if g.get("db_rollback", False):
         return False
-    if request.method not in READ_ONLY_METHODS:
-        return True
     view = current_app.view_functions.get(request.endpoint or "")
+    if request.method not in READ_ONLY_METHODS:
+        return not getattr(view, _READ_ONLY_POST, False)
     return bool(getattr(view, _WRITES_ON_GET, False))
 
 

@@ -79,11 +79,19 @@ def page() -> Iterator[Any]:
         context = browser.new_context(viewport={"width": 1200, "height": 900})
         tab = context.new_page()
         tab.set_default_timeout(20_000)
+        # Every journey runs under the real Content-Security-Policy: nothing it
+        # needs may be blocked (an inline script without its nonce, a form target).
+        blocked: list[str] = []
+        tab.on(
+            "console",
+            lambda m: blocked.append(m.text) if "Content Security" in m.text else None,
+        )
         try:
             yield tab
         finally:
             context.close()
             browser.close()
+        assert blocked == []
 
 
 def _shot(page: Any, name: str) -> None:
@@ -128,8 +136,9 @@ def test_learner_launch_shows_their_page_in_the_lms_frame(
     _shot(page, "learner-in-lms")
     tool = page.frame(name="tool-frame")
     assert tool is not None
-    # A reload must be a GET of the page, never a replay of the id_token POST.
-    assert "/app/home?lt=" in tool.url
+    # A reload must be a GET of the page, never a replay of the id_token POST, and
+    # no address ever carries the launch token.
+    assert tool.url == demo_url + "/app/home"
     assert _axe_violations(tool) == []
 
 
@@ -152,3 +161,39 @@ def test_console_sign_in_page_is_accessible(page: Any, demo_url: str) -> None:
     page.goto(demo_url + "/admin/login")
     assert page.locator("h1").inner_text().startswith("Sign in")
     assert _axe_violations(page.main_frame) == []
+
+
+def _reload_frame(page: Any, frame: Any, ready: str) -> Any:
+    """Reload the tool's frame as a learner would (F5 inside it) and wait for ``ready``."""
+    tool = page.frame(name="tool-frame")
+    assert tool is not None
+    with page.expect_request(lambda r: r.method == "POST" and "/app/" in r.url):
+        tool.evaluate("window.location.reload()")
+    frame.locator(ready).wait_for()
+    return tool
+
+
+@pytest.mark.parametrize(
+    ("user", "ready"), [("learner", "#welcome"), ("instructor", "#cohort")]
+)
+def test_a_reload_reopens_the_page_and_no_address_carries_the_token(
+    page: Any, demo_url: str, user: str, ready: str
+) -> None:
+    seen: list[str] = []
+    page.on("request", lambda r: seen.append(r.url))
+    frame = _launch(page, demo_url, user)
+    frame.locator(ready).wait_for()
+    tool = _reload_frame(page, frame, ready)
+    assert tool.url == demo_url + "/app/home"
+    _reload_frame(page, frame, ready)
+    assert frame.locator(ready).count() == 1
+    assert [u for u in seen if "lt=" in u] == []
+
+
+def test_a_new_tab_without_a_launch_asks_to_reopen_from_the_course(
+    page: Any, demo_url: str
+) -> None:
+    page.goto(demo_url + "/app/home")
+    message = page.locator("#no-token")
+    message.wait_for()
+    assert "open Pathwise again from your course" in message.inner_text()

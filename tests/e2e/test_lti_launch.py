@@ -64,7 +64,8 @@ def assert_rejected(
 def assert_learner_page(run: LaunchRun) -> None:
     assert run.status == 200, run.text[:2000]
     # Served in the launch's own response; the page moves its address to /app/home.
-    assert '"/app/home?lt="' in run.text
+    assert 'data-page-url="/app/home"' in run.text
+    assert "lt=" not in run.text
     assert 'id="welcome"' in run.text
 
 
