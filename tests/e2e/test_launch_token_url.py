@@ -8,7 +8,8 @@ import pytest
 import requests
 from sqlalchemy import Engine, select
 
-from lti_tool.devplatform.platform import INSTRUCTOR, LEARNER, MESSAGE_DEEP_LINKING
+from lti_tool.devplatform.model import INSTRUCTOR, LEARNER
+from lti_tool.devplatform.vocabulary import MESSAGE_DEEP_LINKING
 from lti_tool.infra.db import Base
 from tests.lti_platform import (
     LaunchRun,

@@ -17,10 +17,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, update
 
 from admin.users import create_admin_user
-from lti_tool.devplatform.platform import ensure_registration
 from lti_tool.infra.config import Settings
 from lti_tool.infra.db import db, session_scope
 from lti_tool.infra.models import Deployment
+from lti_tool.lti.dev_registration import ensure_registration
 from lti_tool.web.security_headers import REFERRER_POLICY
 from tests.conftest import make_test_settings, truncate_all
 from tests.lti_platform import LaunchRun, LtiHarness, bearer, launch_token
