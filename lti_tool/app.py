@@ -32,6 +32,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         if settings.base_url.startswith("https")
         else "http",
         TEMPLATES_AUTO_RELOAD=not settings.is_production,
+        # Refuse an oversized body before anything parses it (413): a launch is a
+        # few KiB, and a 40 MB id_token must not reach the JSON decoder.
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        MAX_FORM_MEMORY_SIZE=settings.max_request_bytes,
     )
     app.extensions["pathwise.settings"] = settings
     web.init_app(app)

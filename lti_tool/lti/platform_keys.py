@@ -26,17 +26,21 @@ def platform_key_set(
 
     Fetching the key set on every launch would tie our throughput to the LMS's;
     refetching on an unknown kid picks up a platform's key rotation at once.
+    ``store`` must keep its writes when the launch is rejected (see
+    ``validate_launch``'s ``key_store``), or the cooldown would not hold.
     """
     url_hash = hashlib.sha256(key_set_url.encode()).hexdigest()
     cache_key = "jwks:" + url_hash
     cached = store.get(cache_key)
     if cached and any(k.get("kid") == kid for k in cached.get("keys", [])):
         return dict(cached)
-    if cached and not store.add_if_absent(
+    # Every fetch starts the cooldown, the first (cold) one too: tokens with made-up
+    # kids must not turn us into a fetch loop against the LMS. One refetch per
+    # cooldown still sees a real key rotation at once.
+    cooling = not store.add_if_absent(
         "jwks-refetch:" + url_hash, 1, JWKS_REFETCH_COOLDOWN_S
-    ):
-        # Tokens with made-up kids must not turn us into a fetch loop against the
-        # LMS: one refetch per cooldown; a real rotation is seen at the first one.
+    )
+    if cached and cooling:
         return dict(cached)
     http = requests_session or requests.Session()
     try:

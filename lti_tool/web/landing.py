@@ -9,7 +9,12 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from lti_tool.infra.db import utcnow
 from lti_tool.lti.errors import LaunchRejected
-from lti_tool.lti.launch_token import LaunchContext, read_launch_token
+from lti_tool.lti.launch_token import (
+    LaunchContext,
+    check_launch_row,
+    read_launch_token,
+)
+from lti_tool.lti.link_urls import LinkPolicy
 from lti_tool.usecases import (
     NextStepPreview,
     preview_next_step,
@@ -24,6 +29,15 @@ log = logging.getLogger("pathwise.launch")
 def launch_url() -> str:
     """Where LMSs post id_tokens: the redirect URI and every link's target."""
     return settings().base_url + "/lti/launch"
+
+
+def link_policy() -> LinkPolicy:
+    """The tool's launch URL and the platform URLs a browser may be sent to."""
+    return LinkPolicy(
+        launch_url=launch_url(),
+        allow_http=not settings().is_production,
+        extra_return_origins=settings().deep_link_return_origins,
+    )
 
 
 def rejected_page(exc: LaunchRejected) -> tuple[str, int]:
@@ -42,8 +56,19 @@ def rejected_page(exc: LaunchRejected) -> tuple[str, int]:
     )
 
 
+def too_large_page() -> tuple[str, int]:
+    """A request body over ``PATHWISE_MAX_REQUEST_BYTES``, refused before it was read."""
+    return rejected_page(
+        LaunchRejected(
+            "request_too_large",
+            f"The request is larger than {settings().max_request_bytes} bytes.",
+            413,
+        )
+    )
+
+
 def current_launch() -> LaunchContext:
-    """The launch a page or API call acts for, from the signed launch token."""
+    """The launch a page or API call acts for: the signed token, checked against its row."""
     token = request.args.get("lt") or request.form.get("lt") or ""
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
@@ -52,7 +77,9 @@ def current_launch() -> LaunchContext:
         raise LaunchRejected(
             "no_launch", "Open Pathwise from your course in the LMS to continue.", 401
         )
-    return read_launch_token(secret_key=settings().secret_key, token=token)
+    ctx = read_launch_token(secret_key=settings().secret_key, token=token)
+    check_launch_row(request_session(), ctx)
+    return ctx
 
 
 def render_home(ctx: LaunchContext, token: str, *, recommend: bool) -> WerkzeugResponse:
