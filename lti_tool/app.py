@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
-from werkzeug.exceptions import HTTPException
+import logging
+
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from lti_tool.infra.config import Settings
 from lti_tool.infra.health import readiness
@@ -65,6 +67,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> tuple[str, int]:
         code = exc.code or 500
+        if isinstance(exc, RequestEntityTooLarge):
+            # LTI and learner pages log their own line (request_too_large); the rest here.
+            logging.getLogger("pathwise.web").warning(
+                "request refused: request_too_large length=%s path=%s",
+                request.content_length,
+                request.path,
+            )
         return (
             render_template(
                 "error.html", title=exc.name, message=exc.description, code=code

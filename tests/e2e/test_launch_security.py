@@ -394,3 +394,16 @@ def test_a_launch_token_without_its_resource_link_claim_is_refused(
 
     assert answer.status_code == 401
     assert 'data-reason="bad_launch_token"' in answer.text
+
+
+def test_an_oversized_console_post_is_refused_with_one_log_line(
+    client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("WARNING", logger="pathwise.web")
+
+    response = client.post("/admin/login", data={"username": "a" * 2_000_000})
+
+    assert response.status_code == 413
+    lines = [r.getMessage() for r in caplog.records if r.name == "pathwise.web"]
+    assert len(lines) == 1
+    assert lines[0].startswith("request refused: request_too_large")
