@@ -63,6 +63,8 @@ def durable_store() -> ExpiringStore:
 
     In embedded mode each write commits in its own short session, outside the
     request's transaction; with Redis it is the same store as ``request_store``.
+    SQLite has one writer at a time, so use it before the request's own first write
+    (a launch fetches keys before it consumes its nonce), or it waits for the request.
     """
     return make_durable_store(job_queue.connection, db.session)
 
