@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+import logging
+
+from flask import Flask, render_template, request
 from flask_wtf import CSRFProtect
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from admin.lrs_views import bp as admin_lrs_bp
 from admin.views import bp as admin_bp
@@ -39,6 +41,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         if settings.base_url.startswith("https")
         else "http",
         TEMPLATES_AUTO_RELOAD=not settings.is_production,
+        # Refuse an oversized body before anything parses it (413): a launch is a
+        # few KiB, and a 40 MB id_token must not reach the JSON decoder.
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        MAX_FORM_MEMORY_SIZE=settings.max_request_bytes,
     )
     app.extensions["pathwise.settings"] = settings
     web.init_app(app)
@@ -61,6 +67,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> tuple[str, int]:
         code = exc.code or 500
+        if isinstance(exc, RequestEntityTooLarge):
+            # LTI and learner pages log their own line (request_too_large); the rest here.
+            logging.getLogger("pathwise.web").warning(
+                "request refused: request_too_large length=%s path=%s",
+                request.content_length,
+                request.path,
+            )
         return (
             render_template(
                 "error.html", title=exc.name, message=exc.description, code=code

@@ -68,7 +68,8 @@ def ensure_embedded_secrets(data_dir: Path) -> dict[str, str]:
 
     Production never uses this: it must pass the keys in the environment.
     """
-    data_dir.mkdir(parents=True, exist_ok=True)
+    # 0700: the folder holds the secret keys and, in embedded mode, the database.
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = embedded_secrets_path(data_dir)
     if path.exists():
         stored: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
@@ -104,6 +105,12 @@ class Settings:
     # Origins besides the registered platforms' that may frame LTI pages (Canvas
     # shows tools on each school's domain, which is not its issuer's).
     frame_ancestors: tuple[str, ...] = ()
+    # The largest request body accepted (an id_token post is a few KiB; 1 MiB leaves
+    # room for the console's rules documents and refuses a 40 MB token unread).
+    max_request_bytes: int = 1024 * 1024
+    # Extra origins an LMS may name as its deep-link return URL, beyond its own
+    # issuer, auth, token and key-set origins (e.g. a Canvas vanity domain).
+    deep_link_return_origins: tuple[str, ...] = ()
 
     @property
     def is_production(self) -> bool:
@@ -209,6 +216,28 @@ class Settings:
                 )
             elif production and not origin.startswith("https://"):
                 problems.append(f"{PREFIX}FRAME_ANCESTORS must use https in production")
+        return_origins: list[str] = []
+        for raw_origin in (get("DEEP_LINK_RETURN_ORIGINS") or "").split(","):
+            origin = raw_origin.strip().rstrip("/")
+            if not origin:
+                continue
+            parsed_origin = urlparse(origin)
+            if (
+                parsed_origin.scheme not in {"http", "https"}
+                or not parsed_origin.netloc
+                or parsed_origin.path
+                or parsed_origin.query
+            ):
+                problems.append(
+                    f"{PREFIX}DEEP_LINK_RETURN_ORIGINS must list origins such as "
+                    f"https://canvas.example.edu, got {raw_origin.strip()!r}"
+                )
+            elif production and parsed_origin.scheme != "https":
+                problems.append(
+                    f"{PREFIX}DEEP_LINK_RETURN_ORIGINS must use https in production"
+                )
+            else:
+                return_origins.append(origin.lower())
 
         try:
             settings = cls(
@@ -241,6 +270,12 @@ class Settings:
                 ),
                 log_level=(get("LOG_LEVEL", "INFO") or "INFO").upper(),
                 frame_ancestors=frame_ancestors,
+                max_request_bytes=_int(
+                    PREFIX + "MAX_REQUEST_BYTES",
+                    get("MAX_REQUEST_BYTES", "1048576") or "1048576",
+                    minimum=64 * 1024,
+                ),
+                deep_link_return_origins=tuple(return_origins),
             )
         except SettingsError as exc:
             problems.append(str(exc))

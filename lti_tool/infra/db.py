@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
@@ -68,9 +70,27 @@ def _enable_sqlite_foreign_keys(
     cursor.close()
 
 
+def prepare_sqlite_file(database_url: str) -> None:
+    """Create the embedded database's folder (0700) and file (0600) if they are new.
+
+    SQLite would create the file with the process umask (often 0644): readable by
+    every local user, with every learner's record and the install's audit log in it.
+    SQLite gives its -wal and -shm files the database file's mode.
+    """
+    name = make_url(database_url).database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    path = Path(name)
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
 def make_engine(database_url: str) -> Engine:
     """Create an engine with the options each backend needs."""
     if database_url.startswith("sqlite"):
+        prepare_sqlite_file(database_url)
         kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
         if database_url in {"sqlite://", "sqlite:///:memory:"}:
             kwargs["poolclass"] = StaticPool

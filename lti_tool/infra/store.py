@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from redis import Redis
@@ -148,6 +150,59 @@ class DatabaseStore:
             execution_options={"synchronize_session": False},
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+class CommittingDatabaseStore:
+    """The embedded-mode store for values that must outlive the caller's transaction.
+
+    Each call runs in its own short session and commits at once. A rejected launch
+    rolls its request back; the platform keys it fetched and the refetch cooldown it
+    set must stay, or every forged ``kid`` would make another fetch.
+    """
+
+    def __init__(self, session_factory: Callable[[], Session]) -> None:
+        self._factory = session_factory
+
+    @contextmanager
+    def _unit(self) -> Iterator[DatabaseStore]:
+        session = self._factory()
+        try:
+            yield DatabaseStore(session)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def put(self, key: str, value: Any, ttl_s: int) -> None:
+        with self._unit() as store:
+            store.put(key, value, ttl_s)
+
+    def get(self, key: str) -> Any | None:
+        with self._unit() as store:
+            return store.get(key)
+
+    def pop(self, key: str) -> Any | None:
+        with self._unit() as store:
+            return store.pop(key)
+
+    def add_if_absent(self, key: str, value: Any, ttl_s: int) -> bool:
+        with self._unit() as store:
+            return store.add_if_absent(key, value, ttl_s)
+
+    def increment(self, key: str, ttl_s: int) -> int:
+        with self._unit() as store:
+            return store.increment(key, ttl_s)
+
+
+def make_durable_store(
+    connection: Redis | None, session_factory: Callable[[], Session]
+) -> ExpiringStore:
+    """Redis when configured; otherwise the database, committed call by call."""
+    if connection is not None:
+        return RedisStore(connection)
+    return CommittingDatabaseStore(session_factory)
 
 
 def make_store(connection: Redis | None, session: Session) -> ExpiringStore:

@@ -8,9 +8,6 @@ store (``lti_tool.lti.login_state``), and per-tenant deployments.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 import time
 from collections.abc import Mapping
@@ -25,10 +22,24 @@ from sqlalchemy.orm import Session
 
 from lti_tool.infra.models import UNKNOWN_DEPLOYMENT_AUTO, Deployment, Registration
 from lti_tool.infra.store import ExpiringStore
-from lti_tool.lti.claims import CLAIM_DEPLOYMENT_ID, validate_message_claims
+from lti_tool.lti.claims import (
+    CLAIM_DEEP_LINKING,
+    CLAIM_DEPLOYMENT_ID,
+    CLAIM_MESSAGE_TYPE,
+    CLAIM_TARGET_LINK_URI,
+    MESSAGE_DEEP_LINKING,
+    MESSAGE_RESOURCE_LINK,
+    validate_message_claims,
+)
 from lti_tool.lti.errors import LaunchRejected
+from lti_tool.lti.link_urls import LinkPolicy, check_return_url, check_target_link_uri
 from lti_tool.lti.login_state import consume_nonce, consume_state, pending_login
 from lti_tool.lti.platform_keys import platform_key_set
+from lti_tool.lti.token_limits import (
+    MAX_HEADER_CHARS,
+    check_stored_claims,
+    decode_segment,
+)
 from lti_tool.lti.tool_conf import DatabaseToolConf, tenant_row, to_lti_registration
 
 log = logging.getLogger("pathwise.launch")
@@ -89,26 +100,16 @@ class _SignatureVerifier(MessageLaunch[Any, Any, Any, Any]):
         raise NotImplementedError("state is consumed by login_state.consume_state")
 
 
-def _b64json(segment: str) -> dict[str, Any]:
-    padded = segment + "=" * (-len(segment) % 4)
-    value = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-    if not isinstance(value, dict):
-        raise ValueError("not a JSON object")
-    return value
-
-
 def _decode_unverified(id_token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     parts = id_token.split(".")
     if len(parts) != 3:
         raise LaunchRejected(
             "malformed_token", "The id_token is not a JWT (three parts)."
         )
-    try:
-        return _b64json(parts[0]), _b64json(parts[1])
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise LaunchRejected(
-            "malformed_token", "The id_token cannot be decoded."
-        ) from None
+    return (
+        decode_segment(parts[0], max_chars=MAX_HEADER_CHARS),
+        decode_segment(parts[1]),
+    )
 
 
 def validate_launch(
@@ -120,14 +121,22 @@ def validate_launch(
     platform_storage_state: str | None,
     leeway_s: float,
     secure: bool,
+    links: LinkPolicy,
+    key_store: ExpiringStore | None = None,
     requests_session: requests.Session | None = None,
     now: float | None = None,
 ) -> tuple[Registration, Deployment, dict[str, Any]]:
     """Validate an id_token POST; return the registration, tenant and verified claims.
 
     Raises LaunchRejected with one reason code per failure, checked in this order:
-    token shape, registration (iss, aud/azp), signature (kid), time (exp/iat with
-    leeway), nonce (single use), state (exists, browser-bound), message, deployment.
+    token shape (size, JSON depth), registration (iss, aud/azp), signature (kid),
+    time (exp/iat with leeway), nonce (single use), state (exists, browser-bound),
+    message (rules, stored claim sizes, target_link_uri, deep-link return URL),
+    deployment.
+
+    ``key_store`` keeps the platform's JWKS and its refetch cooldown; it must
+    outlive this launch's transaction (a rejected launch rolls ``store`` back, and
+    forged kids would then refetch every time). It defaults to ``store``.
     """
     moment = time.time() if now is None else now
     id_token = form.get("id_token") or ""
@@ -214,7 +223,7 @@ def validate_launch(
     if registration.key_set is None and registration.key_set_url:
         lti_registration.set_key_set(
             platform_key_set(
-                store,
+                key_store or store,
                 registration.key_set_url,
                 kid=str(header["kid"]),
                 requests_session=requests_session,
@@ -263,6 +272,7 @@ def validate_launch(
     )
 
     validate_message_claims(body)
+    _check_message_links(body, registration, links)
     deployment_id = body.get(CLAIM_DEPLOYMENT_ID)
     if not isinstance(deployment_id, str) or not deployment_id:
         raise LaunchRejected(
@@ -270,6 +280,27 @@ def validate_launch(
         )
     tenant = _launch_tenant(session, registration, iss, deployment_id)
     return registration, tenant, body
+
+
+def _check_message_links(
+    body: dict[str, Any], registration: Registration, links: LinkPolicy
+) -> None:
+    """What the launch would store or send a browser to: sizes, target, return URL."""
+    check_stored_claims(body)
+    message_type = body.get(CLAIM_MESSAGE_TYPE)
+    target = body.get(CLAIM_TARGET_LINK_URI)
+    if target is None and message_type == MESSAGE_RESOURCE_LINK:
+        raise LaunchRejected(
+            "missing_claim", "The launch is missing the required claim target_link_uri."
+        )
+    if target is not None:
+        check_target_link_uri(target, launch_url=links.launch_url)
+    if message_type == MESSAGE_DEEP_LINKING:
+        check_return_url(
+            body[CLAIM_DEEP_LINKING].get("deep_link_return_url"),
+            registration,
+            policy=links,
+        )
 
 
 def _launch_tenant(

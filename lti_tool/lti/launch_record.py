@@ -135,7 +135,7 @@ def record_launch(
     ):
         value = claims.get(claim)
         if isinstance(value, str) and value:
-            setattr(person, attr, value)
+            setattr(person, attr, _fit(Person, attr, value))
     # Every launch has its own row; last_seen_at only answers "active lately?", so a
     # relaunch within a minute (a reload, back to the course and in again) skips the write.
     if person.last_seen_at is None or now - person.last_seen_at >= LAST_SEEN_RESOLUTION:
@@ -148,10 +148,14 @@ def record_launch(
             course = Course(tenant_id=tenant.id, context_id=context_id)
             session.add(course)
         _set_if_changed(
-            course, "label", str(context.get("label") or course.label or "")
+            course,
+            "label",
+            _fit(Course, "label", str(context.get("label") or course.label or "")),
         )
         _set_if_changed(
-            course, "title", str(context.get("title") or course.title or "")
+            course,
+            "title",
+            _fit(Course, "title", str(context.get("title") or course.title or "")),
         )
         if _is_new(course):
             session.flush()
@@ -179,7 +183,11 @@ def record_launch(
         _set_if_changed(
             resource_link,
             "title",
-            str(link_claim.get("title") or resource_link.title or ""),
+            _fit(
+                ResourceLink,
+                "title",
+                str(link_claim.get("title") or resource_link.title or ""),
+            ),
         )
         if isinstance(claims.get(CLAIM_AGS), dict):
             _set_if_changed(resource_link, "ags_endpoint", claims[CLAIM_AGS])
@@ -216,6 +224,16 @@ def record_launch(
         message_type=message_type,
         claims=claims,
     )
+
+
+def _fit(model: type[Any], attribute: str, value: str) -> str:
+    """A display text cut to its column: an overlong name must not fail the insert.
+
+    Only shown text is cut; identifiers and stored claims are bounded (refused when
+    too long) by ``lti_tool.lti.token_limits`` before the launch gets here.
+    """
+    length = getattr(model.__table__.c[attribute].type, "length", None)
+    return value[:length] if length else value
 
 
 def _is_new(row: Any) -> bool:

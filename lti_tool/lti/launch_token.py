@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 import jwt
+from sqlalchemy.orm import Session
 
 from lti_tool.infra.models import Launch
 from lti_tool.lti.errors import LaunchRejected
@@ -25,6 +26,7 @@ class LaunchContext:
     tenant_id: int
     role: str
     expires_at: dt.datetime
+    resource_link_pk: int | None = None
 
 
 def launch_context(
@@ -38,6 +40,7 @@ def launch_context(
         tenant_id=launch.tenant_id,
         role=launch.role,
         expires_at=dt.datetime.fromtimestamp(moment + ttl_s, dt.UTC),
+        resource_link_pk=launch.resource_link_pk,
     )
 
 
@@ -51,6 +54,7 @@ def issue_launch_token(
         "pid": launch.person_id,
         "tid": launch.tenant_id,
         "role": launch.role,
+        "rl": launch.resource_link_pk,
         "iat": moment,
         "exp": moment + ttl_s,
         "typ": "pathwise-launch",
@@ -72,12 +76,46 @@ def read_launch_token(*, secret_key: str, token: str) -> LaunchContext:
         raise LaunchRejected(
             "bad_launch_token", "This link is not valid.", 401
         ) from None
-    if payload.get("typ") != "pathwise-launch":
+    if payload.get("typ") != "pathwise-launch" or "rl" not in payload:
+        # Tokens without "rl" predate the tie to the launch row: open it again.
         raise LaunchRejected("bad_launch_token", "This link is not valid.", 401)
-    return LaunchContext(
-        launch_id=int(payload["lid"]),
-        person_id=int(payload["pid"]),
-        tenant_id=int(payload["tid"]),
-        role=str(payload["role"]),
-        expires_at=dt.datetime.fromtimestamp(int(payload["exp"]), dt.UTC),
-    )
+    try:
+        return LaunchContext(
+            launch_id=int(payload["lid"]),
+            person_id=int(payload["pid"]),
+            tenant_id=int(payload["tid"]),
+            role=str(payload["role"]),
+            expires_at=dt.datetime.fromtimestamp(int(payload["exp"]), dt.UTC),
+            resource_link_pk=None if payload["rl"] is None else int(payload["rl"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        raise LaunchRejected(
+            "bad_launch_token", "This link is not valid.", 401
+        ) from None
+
+
+def check_launch_row(session: Session, ctx: LaunchContext) -> None:
+    """The token's claims must be its launch row's: person, tenant, role, resource link.
+
+    The signature proves Pathwise issued the token; the row proves the launch still
+    stands as it was recorded (not deleted with its tenant or person, not altered).
+
+    Raises:
+        LaunchRejected: ``launch_gone`` (no such launch) or ``launch_mismatch`` (401).
+    """
+    launch = session.get(Launch, ctx.launch_id)
+    if launch is None:
+        raise LaunchRejected(
+            "launch_gone", "This launch is no longer known: open it again.", 401
+        )
+    if (
+        launch.person_id,
+        launch.tenant_id,
+        launch.role,
+        launch.resource_link_pk,
+    ) != (ctx.person_id, ctx.tenant_id, ctx.role, ctx.resource_link_pk):
+        raise LaunchRejected(
+            "launch_mismatch",
+            "This link does not match the launch it names: open it again from the LMS.",
+            401,
+        )

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from lti_tool.infra.models import Registration
 from lti_tool.infra.store import ExpiringStore
 from lti_tool.lti.errors import LaunchRejected
+from lti_tool.lti.link_urls import check_target_link_uri
 from lti_tool.lti.login_state import remember_login
 from lti_tool.lti.tool_conf import DatabaseToolConf
 
@@ -49,6 +50,10 @@ def begin_login(
         raise LaunchRejected(
             "missing_login_hint", "The login request has no login_hint."
         )
+    target_link_uri = params.get("target_link_uri") or ""
+    if target_link_uri:
+        # Refused before anything is stored: a login for another tool's URL is not ours.
+        check_target_link_uri(target_link_uri, launch_url=launch_url)
     client_id = params.get("client_id") or None
     conf = DatabaseToolConf(session)
     registration = conf.registration_row(iss, client_id)
@@ -74,7 +79,7 @@ def begin_login(
         {
             "nonce": nonce,
             "registration_id": registration.id,
-            "target_link_uri": params.get("target_link_uri") or "",
+            "target_link_uri": target_link_uri,
             "storage_target": storage_target,
             "login_params": {k: v for k, v in params.items() if isinstance(v, str)},
         },

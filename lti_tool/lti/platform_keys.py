@@ -26,15 +26,16 @@ def platform_key_set(
 
     Fetching the key set on every launch would tie our throughput to the LMS's;
     refetching on an unknown kid picks up a platform's key rotation at once.
+    ``store`` must keep its writes when the launch is rejected (see
+    ``validate_launch``'s ``key_store``), or the cooldown would not hold.
     """
     url_hash = hashlib.sha256(key_set_url.encode()).hexdigest()
     cache_key = "jwks:" + url_hash
     cached = store.get(cache_key)
     if cached and any(k.get("kid") == kid for k in cached.get("keys", [])):
         return dict(cached)
-    if cached and not store.add_if_absent(
-        "jwks-refetch:" + url_hash, 1, JWKS_REFETCH_COOLDOWN_S
-    ):
+    cooldown_key = "jwks-refetch:" + url_hash
+    if cached and not store.add_if_absent(cooldown_key, 1, JWKS_REFETCH_COOLDOWN_S):
         # Tokens with made-up kids must not turn us into a fetch loop against the
         # LMS: one refetch per cooldown; a real rotation is seen at the first one.
         return dict(cached)
@@ -56,4 +57,10 @@ def platform_key_set(
             "platform_keys_unavailable", f"{key_set_url} did not return a JWKS.", 502
         )
     store.put(cache_key, key_set, JWKS_CACHE_TTL_S)
+    if not cached and not any(
+        isinstance(k, dict) and k.get("kid") == kid for k in key_set["keys"]
+    ):
+        # A cold fetch for a kid the LMS does not have starts the cooldown too, so
+        # a flood of made-up kids costs one fetch in all, not two.
+        store.put(cooldown_key, 1, JWKS_REFETCH_COOLDOWN_S)
     return key_set

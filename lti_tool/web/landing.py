@@ -10,14 +10,19 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from lti_tool.infra.db import utcnow
 from lti_tool.lti import deep_linking
 from lti_tool.lti.errors import LaunchRejected
-from lti_tool.lti.launch_token import LaunchContext, read_launch_token
+from lti_tool.lti.launch_token import (
+    LaunchContext,
+    check_launch_row,
+    read_launch_token,
+)
+from lti_tool.lti.link_urls import LinkPolicy
 from lti_tool.usecases import (
     NextStepPreview,
     preview_next_step,
     recommend_next_step,
 )
 from lti_tool.web import pages
-from lti_tool.web.transaction import request_session, settings
+from lti_tool.web.transaction import request_session, request_store, settings
 
 log = logging.getLogger("pathwise.launch")
 
@@ -25,6 +30,15 @@ log = logging.getLogger("pathwise.launch")
 def launch_url() -> str:
     """Where LMSs post id_tokens: the redirect URI and every link's target."""
     return settings().base_url + "/lti/launch"
+
+
+def link_policy() -> LinkPolicy:
+    """The tool's launch URL and the platform URLs a browser may be sent to."""
+    return LinkPolicy(
+        launch_url=launch_url(),
+        allow_http=not settings().is_production,
+        extra_return_origins=settings().deep_link_return_origins,
+    )
 
 
 def rejected_page(exc: LaunchRejected) -> tuple[str, int]:
@@ -40,6 +54,17 @@ def rejected_page(exc: LaunchRejected) -> tuple[str, int]:
     return (
         render_template("launch_error.html", code=exc.code, message=exc.message),
         exc.status,
+    )
+
+
+def too_large_page() -> tuple[str, int]:
+    """A request body over ``PATHWISE_MAX_REQUEST_BYTES``, refused before it was read."""
+    return rejected_page(
+        LaunchRejected(
+            "request_too_large",
+            f"The request is larger than {settings().max_request_bytes} bytes.",
+            413,
+        )
     )
 
 
@@ -71,7 +96,9 @@ def launch_for(token: str | None) -> LaunchContext:
         raise LaunchRejected(
             "no_launch", "Open Pathwise from your course in the LMS to continue.", 401
         )
-    return read_launch_token(secret_key=settings().secret_key, token=token)
+    ctx = read_launch_token(secret_key=settings().secret_key, token=token)
+    check_launch_row(request_session(), ctx)
+    return ctx
 
 
 def current_launch() -> LaunchContext:
@@ -127,4 +154,9 @@ def render_picker(ctx: LaunchContext, token: str) -> str:
             "forbidden", "Only instructors can add Pathwise to a course.", 403
         )
     modules = deep_linking.catalogue_modules(request_session(), ctx.tenant_id)
-    return render_template("deep_link_picker.html", modules=modules, lt=token)
+    # The selection must come back with this value: a launch token alone (which an
+    # attacker can mint for their own launch) cannot return content.
+    picker = deep_linking.picker_token(request_store(), ctx)
+    return render_template(
+        "deep_link_picker.html", modules=modules, lt=token, picker_token=picker
+    )

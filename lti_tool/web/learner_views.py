@@ -10,21 +10,29 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, request, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from lti_tool.lti import deep_linking
 from lti_tool.lti.errors import LaunchRejected
+from lti_tool.lti.link_urls import origin_of
 from lti_tool.web.landing import (
     current_launch,
     launch_for,
-    launch_url,
+    link_policy,
     rejected_page,
     render_home,
     render_picker,
     request_launch_token,
     resume_page,
+    too_large_page,
 )
-from lti_tool.web.transaction import read_only_post, request_session, request_store
+from lti_tool.web.transaction import (
+    read_only_post,
+    request_session,
+    request_store,
+    settings,
+)
 
 learner_bp = Blueprint("learner", __name__, url_prefix="/app")
 
@@ -32,6 +40,11 @@ learner_bp = Blueprint("learner", __name__, url_prefix="/app")
 @learner_bp.errorhandler(LaunchRejected)
 def _launch_token_error(exc: LaunchRejected) -> tuple[str, int]:
     return rejected_page(exc)
+
+
+@learner_bp.errorhandler(RequestEntityTooLarge)
+def _too_large(exc: RequestEntityTooLarge) -> tuple[str, int]:
+    return too_large_page()
 
 
 @learner_bp.get("/home")
@@ -67,6 +80,13 @@ def deep_link_picker_post() -> Any:
 
 @learner_bp.post("/deep-link")
 def deep_link_return() -> Any:
+    # First, before the launch token is even read: a page elsewhere must not be able
+    # to submit a selection (its own, or anyone's) through this browser.
+    deep_linking.check_same_origin_post(
+        sec_fetch_site=request.headers.get("Sec-Fetch-Site"),
+        origin=request.headers.get("Origin"),
+        tool_origin=origin_of(settings().base_url) or "",
+    )
     ctx = current_launch()
     if ctx.role == "learner":
         raise LaunchRejected(
@@ -78,6 +98,7 @@ def deep_link_return() -> Any:
         request_store(),
         ctx,
         module_ids=module_ids,
-        launch_url=launch_url(),
+        picker_token_given=request.form.get("picker_token", ""),
+        links=link_policy(),
     )
     return WerkzeugResponse(form_html, mimetype="text/html")

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, g, make_response, redirect, render_template, request
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from lti_tool.infra.models import Registration
@@ -22,11 +23,14 @@ from lti_tool.lti.login_state import pending_login
 from lti_tool.usecases import complete_launch
 from lti_tool.web.landing import (
     launch_url,
+    link_policy,
     rejected_page,
     render_home,
     render_picker,
+    too_large_page,
 )
 from lti_tool.web.transaction import (
+    durable_store,
     request_session,
     request_store,
     settings,
@@ -36,6 +40,11 @@ from lti_tool.web.transaction import (
 log = logging.getLogger("pathwise.launch")
 
 bp = Blueprint("lti", __name__, url_prefix="/lti")
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(exc: RequestEntityTooLarge) -> tuple[str, int]:
+    return too_large_page()
 
 
 def _is_secure() -> bool:
@@ -135,6 +144,8 @@ def launch() -> Any:
             platform_storage_state=platform_state,
             leeway_s=settings().clock_leeway_s,
             secure=_is_secure(),
+            links=link_policy(),
+            key_store=durable_store(),
         )
     except LaunchRejected as exc:
         if exc.code == "bad_state" and cookie is None and pending is not None:

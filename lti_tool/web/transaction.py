@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from lti_tool.infra.config import Settings
 from lti_tool.infra.db import db
 from lti_tool.infra.queue import job_queue
-from lti_tool.infra.store import ExpiringStore, make_store
+from lti_tool.infra.store import ExpiringStore, make_durable_store, make_store
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
 _WRITES_ON_GET = "_pathwise_writes_on_get"
@@ -67,6 +67,17 @@ def request_session() -> Session:
 def request_store() -> ExpiringStore:
     """The shared expiring store; in embedded mode a table in the request's transaction."""
     return make_store(job_queue.connection, request_session())
+
+
+def durable_store() -> ExpiringStore:
+    """The shared store for values a rejected request must not roll back (JWKS cache).
+
+    In embedded mode each write commits in its own short session, outside the
+    request's transaction; with Redis it is the same store as ``request_store``.
+    SQLite has one writer at a time, so use it before the request's own first write
+    (a launch fetches keys before it consumes its nonce), or it waits for the request.
+    """
+    return make_durable_store(job_queue.connection, db.session)
 
 
 def settings() -> Settings:

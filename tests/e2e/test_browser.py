@@ -197,3 +197,64 @@ def test_a_new_tab_without_a_launch_asks_to_reopen_from_the_course(
     message = page.locator("#no-token")
     message.wait_for()
     assert "open Pathwise again from your course" in message.inner_text()
+
+
+def _deep_link_picker(page: Any, demo_url: str) -> Any:
+    page.goto(demo_url + "/dev-platform/")
+    page.check("input[name=user][value=instructor]")
+    page.click("button[name=mode][value=deep_link]")
+    frame = page.frame_locator("iframe[name=tool-frame]")
+    frame.locator("main h1").wait_for()
+    assert "Add an adaptive module" in frame.locator("main h1").inner_text()
+    return frame
+
+
+def test_instructor_deep_links_a_module_inside_the_lms_frame(
+    page: Any, demo_url: str
+) -> None:
+    """The picker's POST comes from the frame itself: same-origin, no cookie needed."""
+    frame = _deep_link_picker(page, demo_url)
+
+    frame.locator("button[type=submit]").click()
+
+    frame.locator("h1", has_text="Content added to the course").wait_for()
+    assert frame.locator("[data-items]").get_attribute("data-items") == "1"
+
+
+def test_a_page_elsewhere_cannot_post_a_selection_through_the_browser(
+    page: Any, demo_url: str
+) -> None:
+    """Finding 1: another site auto-posts launch and picker tokens to the picker."""
+    frame = _deep_link_picker(page, demo_url)
+    fields = {
+        name: frame.locator(f"input[name={name}]").input_value()
+        for name in ("lt", "picker_token")
+    }
+    module = frame.locator("input[name=module_id]").first.input_value()
+    inputs = "".join(
+        f'<input type="hidden" name="{name}" value="{value}">'
+        for name, value in {**fields, "module_id": module}.items()
+    )
+    attacker = "http://attacker.test/"
+    page.context.route(
+        attacker,
+        lambda route: route.fulfill(
+            content_type="text/html",
+            body=(
+                f'<form id="f" method="post" action="{demo_url}/app/deep-link">'
+                f"{inputs}</form><script>document.getElementById('f').submit()"
+                "</script>"
+            ),
+        ),
+    )
+    attack = page.context.new_page()
+
+    attack.goto(attacker)
+    attack.wait_for_url(demo_url + "/app/deep-link")
+
+    assert attack.locator("[data-reason]").get_attribute("data-reason") == (
+        "cross_site_request"
+    )
+    # The instructor's own selection in the LMS frame is untouched and still works.
+    frame.locator("button[type=submit]").click()
+    frame.locator("h1", has_text="Content added to the course").wait_for()

@@ -42,7 +42,9 @@ def pick_and_return(
     run = lti.do_launch(user, message_type=MESSAGE_DEEP_LINKING)
     assert run.status == 200, run.text[:2000]
     action, fields = parse_form(run.text)
-    picked = [("lt", fields["lt"])] + [("module_id", str(i)) for i in module_ids]
+    picked = [("lt", fields["lt"]), ("picker_token", fields["picker_token"])] + [
+        ("module_id", str(i)) for i in module_ids
+    ]
     answer = run.browser.http.post(
         urljoin(run.response.url, action), data=picked, timeout=30
     )

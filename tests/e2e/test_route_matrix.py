@@ -134,8 +134,7 @@ EXPECTED: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 # Cells that are insecure today, each being fixed by another slice of issue 13.
-KNOWN_GAPS: dict[tuple[str, str, str], str] = {
-}
+KNOWN_GAPS: dict[tuple[str, str, str], str] = {}
 
 
 @dataclass

@@ -26,6 +26,11 @@ LAUNCH_FUNCTIONS = {
     "consume_nonce",
     "consume_state",
     "validate_message_claims",
+    "_check_message_links",
+    "check_stored_claims",
+    "check_target_link_uri",
+    "check_return_url",
+    "decode_segment",
 }
 STABLE_URLS = [
     "/lti/login",

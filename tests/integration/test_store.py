@@ -116,3 +116,32 @@ def test_unknown_kids_refetch_the_platform_key_set_once_per_cooldown(
         for i in range(20):
             platform_key_set(store, url + "/jwks", kid=f"forged-{i}")
         assert len(fetches) == 2
+
+
+def test_durable_store_writes_survive_the_callers_rollback(engine: Engine) -> None:
+    """Embedded mode: what a rejected launch learned about the LMS's keys must stay."""
+    from lti_tool.infra.db import db
+    from lti_tool.infra.store import CommittingDatabaseStore
+    from tests.conftest import truncate_all
+
+    request_session = db.session()
+    try:
+        # As in a launch: the request reads, the key store writes, then the request
+        # writes and is rolled back (SQLite has one writer: the key store goes first).
+        assert DatabaseStore(request_session).get("state:x") is None
+        durable = CommittingDatabaseStore(db.session)
+        assert durable.add_if_absent("jwks-refetch:u", 1, 60)
+        durable.put("jwks:u", {"keys": []}, 60)
+        DatabaseStore(request_session).put("state:lost", 1, 60)
+        request_session.rollback()
+    finally:
+        request_session.close()
+    try:
+        fresh = CommittingDatabaseStore(db.session)
+        assert fresh.get("jwks:u") == {"keys": []}
+        assert not fresh.add_if_absent("jwks-refetch:u", 1, 60)
+        assert fresh.get("state:lost") is None
+        assert fresh.pop("jwks:u") == {"keys": []}
+        assert fresh.get("jwks:u") is None
+    finally:
+        truncate_all(engine)

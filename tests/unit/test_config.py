@@ -75,6 +75,14 @@ def test_dev_platform_is_refused_in_production() -> None:
         ("PATHWISE_DEV_PLATFORM", "maybe", "true or false"),
         ("PATHWISE_ENCRYPTION_KEY", "not-a-key", "not a Fernet key"),
         ("REDIS_URL", "localhost:6379", "must start with redis://"),
+        ("PATHWISE_MAX_REQUEST_BYTES", "1000", "at least 65536"),
+        ("PATHWISE_MAX_REQUEST_BYTES", "lots", "whole number"),
+        ("PATHWISE_DEEP_LINK_RETURN_ORIGINS", "canvas.example.edu", "must list"),
+        (
+            "PATHWISE_DEEP_LINK_RETURN_ORIGINS",
+            "https://canvas.example.edu/courses",
+            "must list",
+        ),
     ],
 )
 def test_bad_values_are_named(
@@ -95,3 +103,34 @@ def test_embedded_secrets_are_created_once(tmp_path: Path) -> None:
     second = ensure_embedded_secrets(tmp_path)
     assert first == second
     assert (tmp_path / "secrets.json").stat().st_mode & 0o077 == 0
+
+
+def test_request_limit_and_return_origins_are_read(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {
+            "PATHWISE_DATA_DIR": str(tmp_path),
+            "PATHWISE_SECRET_KEY": "s" * 40,
+            "PATHWISE_ENCRYPTION_KEY": KEY,
+            "PATHWISE_MAX_REQUEST_BYTES": "2097152",
+            "PATHWISE_DEEP_LINK_RETURN_ORIGINS": (
+                " https://Canvas.Example.edu/ , https://lms.example.org:8443"
+            ),
+        }
+    )
+    assert settings.max_request_bytes == 2 * 1024 * 1024
+    assert settings.deep_link_return_origins == (
+        "https://canvas.example.edu",
+        "https://lms.example.org:8443",
+    )
+
+
+def test_defaults_limit_requests_to_one_mebibyte(tmp_path: Path) -> None:
+    ensure_embedded_secrets(tmp_path)
+    settings = Settings.from_env({"PATHWISE_DATA_DIR": str(tmp_path)})
+    assert settings.max_request_bytes == 1024 * 1024
+    assert settings.deep_link_return_origins == ()
+
+
+def test_embedded_data_folder_is_created_private(tmp_path: Path) -> None:
+    ensure_embedded_secrets(tmp_path / "instance")
+    assert (tmp_path / "instance").stat().st_mode & 0o777 == 0o700
