@@ -7,6 +7,7 @@ import logging
 from flask import Flask, render_template, request
 from flask_wtf import CSRFProtect
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from admin.lrs_views import bp as admin_lrs_bp
 from admin.views import bp as admin_bp
@@ -26,6 +27,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     configure_runtime(settings)
 
     app = Flask(__name__)
+    if settings.proxy_hops:
+        # Behind a TLS proxy: the client's address and scheme come from the forwarded
+        # headers the trusted hops set (sign-in throttling counts per client, not per
+        # proxy); with no hops configured, forwarded headers are ignored.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=settings.proxy_hops,
+            x_proto=settings.proxy_hops,
+            x_host=0,
+        )
     secure = settings.base_url.startswith("https://")
     app.config.update(
         SECRET_KEY=settings.secret_key,

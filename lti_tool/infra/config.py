@@ -108,6 +108,10 @@ class Settings:
     # The largest request body accepted (an id_token post is a few KiB; 1 MiB leaves
     # room for the console's rules documents and refuses a 40 MB token unread).
     max_request_bytes: int = 1024 * 1024
+    # How many reverse proxies sit in front of the web process and set X-Forwarded-For
+    # / -Proto / -Host: the client address (sign-in throttling, logs) and scheme come
+    # from that many hops back; 0 trusts no forwarded header at all.
+    proxy_hops: int = 0
     # Extra origins an LMS may name as its deep-link return URL, beyond its own
     # issuer, auth, token and key-set origins (e.g. a Canvas vanity domain).
     deep_link_return_origins: tuple[str, ...] = ()
@@ -270,6 +274,9 @@ class Settings:
                 ),
                 log_level=(get("LOG_LEVEL", "INFO") or "INFO").upper(),
                 frame_ancestors=frame_ancestors,
+                proxy_hops=_int(
+                    PREFIX + "PROXY_HOPS", get("PROXY_HOPS", "0") or "0", minimum=0
+                ),
                 max_request_bytes=_int(
                     PREFIX + "MAX_REQUEST_BYTES",
                     get("MAX_REQUEST_BYTES", "1048576") or "1048576",
