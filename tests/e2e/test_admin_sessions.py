@@ -17,14 +17,8 @@ from admin.users import create_admin_user
 from lti_tool.infra.config import Settings
 from lti_tool.infra.db import db, session_scope
 from lti_tool.infra.models import AdminUser, AuditEntry
-from tests.console_support import (
-    PASSWORD,
-    csrf,
-    replay,
-    run_cli,
-    saved_cookie,
-    sign_in,
-)
+from tests.admin_support import PASSWORD, csrf, sign_in
+from tests.console_support import replay, run_cli, saved_cookie
 from tests.xapi_support import make_world
 
 

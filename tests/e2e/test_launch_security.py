@@ -21,27 +21,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, func, select, update
 
 from adaptive.models import Framework, Module
-from lti_tool.devplatform.platform import (
-    CLAIM_TARGET_LINK_URI,
-    INSTRUCTOR,
-    LEARNER,
-    MESSAGE_DEEP_LINKING,
-)
+from lti_tool.devplatform.model import INSTRUCTOR, LEARNER
+from lti_tool.devplatform.vocabulary import CLAIM_TARGET_LINK_URI, MESSAGE_DEEP_LINKING
 from lti_tool.infra.config import Settings
 from lti_tool.infra.db import session_scope
 from lti_tool.infra.models import Launch, Registration
 from tests.e2e.test_lti_launch import assert_learner_page, assert_rejected
-from tests.lti_platform import (
-    LaunchRun,
-    LivePlatform,
-    LiveTool,
-    LtiBrowser,
-    LtiHarness,
-    parse_form,
-    register_tool,
-    rejection_lines,
-    running_tool,
-)
+from tests.live_servers import LivePlatform, LiveTool, register_tool, running_tool
+from tests.lti_browser import LaunchRun, LtiBrowser, parse_form
+from tests.lti_platform import LtiHarness, rejection_lines
 
 EVIL = "https://evil.example"
 

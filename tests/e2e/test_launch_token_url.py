@@ -11,13 +11,8 @@ from sqlalchemy import Engine, select
 from lti_tool.devplatform.model import INSTRUCTOR, LEARNER
 from lti_tool.devplatform.vocabulary import MESSAGE_DEEP_LINKING
 from lti_tool.infra.db import Base
-from tests.lti_platform import (
-    LaunchRun,
-    LtiHarness,
-    bearer,
-    launch_token,
-    rejection_lines,
-)
+from tests.lti_browser import LaunchRun
+from tests.lti_platform import LtiHarness, bearer, launch_token, rejection_lines
 
 
 def _responses(run: LaunchRun) -> list[requests.Response]:

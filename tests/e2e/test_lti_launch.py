@@ -41,38 +41,15 @@ from tests.live_servers import (
     tool_process,
 )
 from tests.lti_browser import AuthRequest, LaunchRun, LtiBrowser
-from tests.lti_platform import LtiHarness, rejection_lines
+from tests.lti_platform import (
+    LtiHarness,
+    assert_learner_page,
+    assert_manager_page,
+    assert_rejected,
+)
 from tests.support_env import truncate_all
 
 OTHER_KEY = generate_rsa_key()
-
-
-def assert_rejected(
-    run: LaunchRun, code: str, caplog: pytest.LogCaptureFixture, *, mentions: str = ""
-) -> None:
-    """A readable 4xx page naming the reason, and one log line naming it too."""
-    assert 400 <= run.status < 500, (run.status, run.text[:500])
-    assert run.response.headers["Content-Type"].startswith("text/html")
-    assert f'data-reason="{code}"' in run.text
-    lines = rejection_lines(caplog)
-    assert len(lines) == 1, lines
-    assert lines[0].startswith(f"launch rejected: {code}")
-    assert mentions in lines[0]
-    assert not [r for r in caplog.records if r.levelname in {"ERROR", "CRITICAL"}]
-
-
-def assert_learner_page(run: LaunchRun) -> None:
-    assert run.status == 200, run.text[:2000]
-    # Served in the launch's own response; the page moves its address to /app/home.
-    assert 'data-page-url="/app/home"' in run.text
-    assert "lt=" not in run.text
-    assert 'id="welcome"' in run.text
-
-
-def assert_manager_page(run: LaunchRun) -> None:
-    assert run.status == 200, run.text[:2000]
-    assert 'id="cohort"' in run.text
-    assert 'id="welcome"' not in run.text
 
 
 @pytest.fixture

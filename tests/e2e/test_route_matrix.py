@@ -27,7 +27,8 @@ from admin.users import create_admin_user
 from lti_tool.devplatform.model import ADMIN, INSTRUCTOR, LEARNER
 from lti_tool.infra.db import session_scope
 from lti_tool.infra.models import Deployment
-from tests.lti_platform import LtiHarness, bearer, launch_token, register_tool
+from tests.live_servers import register_tool
+from tests.lti_platform import LtiHarness, bearer, launch_token
 from xapi.connections import add_connection
 
 PASSWORD = "correct horse battery"

@@ -22,8 +22,9 @@ from lti_tool.infra.db import db, session_scope
 from lti_tool.infra.models import Deployment
 from lti_tool.lti.dev_registration import ensure_registration
 from lti_tool.web.security_headers import REFERRER_POLICY
-from tests.conftest import make_test_settings, truncate_all
-from tests.lti_platform import LaunchRun, LtiHarness, bearer, launch_token
+from tests.lti_browser import LaunchRun
+from tests.lti_platform import LtiHarness, bearer, launch_token
+from tests.support_env import make_test_settings, truncate_all
 
 CONSOLE = "/admin/login"
 JSON_URLS = ("/lti/jwks", "/healthz", "/lti/canvas.json")

@@ -13,12 +13,7 @@ from adaptive.overrides import set_override
 from lti_tool.infra import revision
 from lti_tool.infra.models import Deployment, Registration
 from lti_tool.lti.tool_conf import DatabaseToolConf, tenant_row
-from tests.factories import (
-    make_catalogue,
-    make_person,
-    make_registration,
-    make_tenant,
-)
+from tests.factories import make_catalogue, make_person, make_registration, make_tenant
 from tests.support_env import truncate_all
 
 ISSUER = "https://lms.example.edu"
