@@ -86,6 +86,8 @@ def platforms() -> Any:
                 platform_kind=form.platform_kind.data,
                 unknown_deployment_policy=form.unknown_deployment_policy.data,
                 actor=console_actor(),
+                # The console's platform form is the admin's explicit edit.
+                allow_update=True,
             )
         except registration_service.RegistrationFailed as exc:
             flash(str(exc), "error")

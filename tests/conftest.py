@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from lti_tool.infra.config import Settings
 from lti_tool.infra.db import Base, db, import_all_models, make_engine
+from lti_tool.infra.outbound import configure_outbound
 from lti_tool.runtime import wire_follow_up_jobs
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -45,6 +46,15 @@ def make_test_settings(tmp_path: Path, **overrides: object) -> Settings:
         dev_platform_enabled=False,
     )
     return base.with_overrides(**overrides)
+
+
+@pytest.fixture(autouse=True)
+def _outbound_to_loopback() -> Iterator[None]:
+    """Outbound fetches may reach the tests' local LMSs and LRSs, as in development
+    (the process-wide policy fails closed, and a production test must not leak)."""
+    configure_outbound(guard_internal=False, allow_hosts=())
+    yield
+    configure_outbound(guard_internal=False, allow_hosts=())
 
 
 @pytest.fixture(scope="session")

@@ -66,6 +66,8 @@ def platform_add(
                 platform_kind=platform_kind,
                 unknown_deployment_policy=unknown_deployments,
                 actor=cli_actor(),
+                # `platform add` on an existing one is the operator's explicit edit.
+                allow_update=True,
             )
             for deployment_id in deployment_ids:
                 add_deployment(
