@@ -186,6 +186,17 @@ def test_production_requires_a_signed_invitation(settings: Settings) -> None:
         ),
         ("https://canvas.instructure.com", "https://acme.evil.test/openid", False),
         ("https://canvas.instructure.com", "http://acme.instructure.com/openid", False),
+        # The finding: a string prefix is not a URL prefix.
+        ("http://127.0.0.1:5078", "http://127.0.0.1:50780/openid", False),
+        ("https://lms.test/moodle", "https://lms.test/moodle-evil/openid", False),
+        ("https://lms.test/moodle", "https://lms.test/moodle/openid", True),
+        ("https://lms.test/moodle/", "https://lms.test/moodle/openid", True),
+        ("https://lms.test", "https://lms.test.evil.example/openid", False),
+        ("https://lms.test", "https://lms.test@evil.example/openid", False),
+        ("https://LMS.test", "https://lms.test:443/openid", True),
+        ("https://lms.test", "http://lms.test/openid", False),
+        ("https://lms.test", "https://lms.test:8443/openid", False),
+        ("https://lms.test?x=1", "https://lms.test/openid", False),
     ],
 )
 def test_configuration_url_must_belong_to_the_issuer(
