@@ -14,7 +14,6 @@ read up to a size cap, with timeouts, and errors never carry the remote body.
 from __future__ import annotations
 
 import ipaddress
-import logging
 import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -31,8 +30,6 @@ from urllib3.exceptions import (
     NewConnectionError,
 )
 from urllib3.util import connection as urllib3_connection
-
-log = logging.getLogger("pathwise.outbound")
 
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 30.0
@@ -230,7 +227,8 @@ class _GuardedAdapter(HTTPAdapter):
         try:
             response = super().send(request, **kwargs)
         except _AddressRefused as exc:
-            log.warning("outbound fetch refused: %s", exc)
+            # Not logged here: the caller's refusal (launch, registration, sync) is
+            # the one log line, and it carries this message.
             raise OutboundRefused(str(exc), request=request) from None
         _read_capped(response, self._policy.max_response_bytes)
         return response

@@ -10,7 +10,6 @@ outbound client, and Canvas's settings.
 from __future__ import annotations
 
 import ipaddress
-import logging
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,8 +34,6 @@ from lti_tool.lti.registration import (
     check_invitation,
     platform_kind_for,
 )
-
-log = logging.getLogger("pathwise.registration")
 
 CANVAS_ISSUER = "https://canvas.instructure.com"
 # Hosted Canvas signs as one of these issuers but serves its configuration from the
@@ -239,7 +236,6 @@ def _refuse(session: Session, actor: str, issuer: str, reason: str) -> None:
         target=issuer,
         details={"reason": reason},
     )
-    log.warning("dynamic registration refused for %s: %s", issuer, reason)
 
 
 def _check_replacement(
