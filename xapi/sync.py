@@ -190,8 +190,6 @@ def sync_connection(
     committed_position = position
     pages = 0
     page_cap = limits.max_pages if max_pages is None else max_pages
-    more_links: set[str] = set()
-    recent_pages: deque[str] = deque(maxlen=RECENT_PAGES)
     unmatched_due = time.monotonic() + UNMATCHED_FLUSH_S
 
     def settle(*, wait: bool = False) -> None:
@@ -215,8 +213,12 @@ def sync_connection(
         limit = connection.page_size
         while not stop:
             query = StatementQuery(since=since, limit=limit, ascending=True)
-            fresh_before = report.counters["fetched"] - report.counters["duplicates"]
+            fresh_before = _fresh(report.counters)
             first_page_full: bool | None = None
+            # One chain of `more` links: a link or a page coming twice in it is a
+            # loop. (A fresh query may re-read pages: the overlap does that.)
+            more_links: set[str] = set()
+            recent_pages: deque[str] = deque(maxlen=RECENT_PAGES)
             for page in prefetch(lrs.iter_pages(query), depth=prefetch_depth):
                 via_more = first_page_full is not None
                 if first_page_full is None:
@@ -285,7 +287,7 @@ def sync_connection(
                         )
                     stop = True
                     break
-            fresh = report.counters["fetched"] - report.counters["duplicates"]
+            fresh = _fresh(report.counters)
             if position is None:
                 stop = True
             elif fresh > fresh_before:
@@ -330,13 +332,19 @@ def sync_connection(
     return report
 
 
+def _fresh(counters: Counter[str]) -> int:
+    """Statements read that were new: a malformed one is no progress (an LRS that
+    keeps serving one would otherwise make every fresh query look fruitful)."""
+    return counters["fetched"] - counters["duplicates"] - counters["malformed"]
+
+
 def _repeated_page(
     statements: Sequence[Any], via_more: bool, recent: deque[str]
 ) -> str:
     """Why this page is one the LRS already served in this run ('' when it is not).
 
-    Only pages reached by ``more`` count: the first page of a fresh query may
-    legitimately repeat the last one (that is how a run sees nothing new is left).
+    Only pages reached by ``more`` in the current chain count: the first page of
+    a fresh query may legitimately repeat an earlier one (the overlap re-reads).
     Empty pages never count: an LRS may page past them.
     """
     if not statements:

@@ -126,3 +126,28 @@ def test_a_sync_reads_at_most_the_configured_pages(db_session: Session) -> None:
     assert not report.complete
     assert report.counters["pages"] == 5
     assert "stopped after 5 pages" in report.error
+
+
+def test_an_lrs_re_serving_a_malformed_statement_without_more_ends_the_sync(
+    db_session: Session,
+) -> None:
+    """No `more` link at all: each fresh query gets the same page back. A malformed
+    statement is no progress, so the run ends instead of asking again forever."""
+
+    class SamePage(RepeatingLrs):
+        def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+            self.requests += 1
+            body: dict[str, Any] = (
+                {"version": ["1.0.3"]}
+                if environ["PATH_INFO"].endswith("/about")
+                else {"statements": self.statements, "more": ""}
+            )
+            start_response(
+                "200 OK", [("Content-Type", "application/json"), *CONSISTENT.items()]
+            )
+            return [json.dumps(body).encode()]
+
+    app = SamePage(_page())
+    report, _ = _sync(db_session, app)
+    assert app.requests < 10
+    assert report.counters["malformed"] >= 1
