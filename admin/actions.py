@@ -174,4 +174,7 @@ def save_registration(
         platform_kind=platform_kind,
         unknown_deployment_policy=unknown_deployment_policy,
         actor=actor.name,
+        # The console's platform form is the admin's explicit edit (Dynamic
+        # Registration never replaces a registration: it calls without this).
+        allow_update=True,
     )

@@ -51,6 +51,7 @@ from adaptive.models import Activity, ActivitySkill, Evidence, Framework, Skill 
 from lti_tool.infra.crypto import configure_secrets  # noqa: E402
 from lti_tool.infra.db import db, session_scope  # noqa: E402
 from lti_tool.infra.models import Deployment, Person, Registration  # noqa: E402
+from lti_tool.infra.outbound import configure_outbound  # noqa: E402
 from lti_tool.schema import full_metadata  # noqa: E402
 from xapi import connections, sync  # noqa: E402
 from xapi.client import LrsClient, StatementQuery  # noqa: E402
@@ -319,6 +320,8 @@ def main(argv: list[str] | None = None) -> None:
     db.configure(database_url)
     full_metadata().create_all(db.engine)
     configure_secrets((Fernet.generate_key().decode(),))
+    # The benchmark's LRS runs on loopback, as in development.
+    configure_outbound(guard_internal=False, allow_hosts=())
     print(f"database: {db.engine.dialect.name}", file=sys.stderr)
 
     process, endpoint = start_lrs(workdir / "lrs")

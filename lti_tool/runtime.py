@@ -7,9 +7,11 @@ import logging
 from lti_tool.infra.config import Settings
 from lti_tool.infra.crypto import configure_secrets
 from lti_tool.infra.db import db
+from lti_tool.infra.outbound import configure_outbound
 from lti_tool.infra.queue import job_queue
 from xapi.jobs import kick_learner_pull, kick_outbox
 from xapi.kicks import wire_kicks
+from xapi.sync import configure_sync_limits
 
 
 def configure_runtime(settings: Settings) -> None:
@@ -21,6 +23,13 @@ def configure_runtime(settings: Settings) -> None:
     db.configure(settings.database_url)
     job_queue.configure(settings.redis_url)
     configure_secrets(settings.encryption_keys)
+    # Internal addresses are refused only in production: the demo and the tests
+    # talk to an LMS and an LRS on loopback.
+    configure_outbound(
+        guard_internal=settings.is_production,
+        allow_hosts=settings.outbound_allow_hosts,
+    )
+    configure_sync_limits(max_pages=settings.lrs_sync_max_pages)
     wire_follow_up_jobs()
 
 

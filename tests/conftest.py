@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from lti_tool.infra.config import Settings
 from lti_tool.infra.db import db, make_engine
+from lti_tool.infra.outbound import configure_outbound
 from lti_tool.runtime import wire_follow_up_jobs
 from lti_tool.schema import full_metadata
 from tests.support_env import (
@@ -25,6 +26,15 @@ from tests.support_env import (
     require_service,
     truncate_all,
 )
+
+
+@pytest.fixture(autouse=True)
+def _outbound_to_loopback() -> Iterator[None]:
+    """Outbound fetches may reach the tests' local LMSs and LRSs, as in development
+    (the process-wide policy fails closed, and a production test must not leak)."""
+    configure_outbound(guard_internal=False, allow_hosts=())
+    yield
+    configure_outbound(guard_internal=False, allow_hosts=())
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 
+from lti_tool.infra.outbound import OutboundRefused, describe_failure, outbound_session
 from xapi.core.formats import format_timestamp, parse_timestamp
 
 log = logging.getLogger(__name__)
@@ -149,7 +150,9 @@ class LrsClient:
         if parts.scheme not in {"http", "https"} or not parts.netloc:
             raise ValueError(f"LRS endpoint must be an http(s) URL, got {endpoint!r}")
         self.server_root = f"{parts.scheme}://{parts.netloc}/"
-        self.http = session or requests.Session()
+        # Every LRS fetch goes through the guarded client (internal addresses are
+        # refused in production; answers are size-capped).
+        self.http = session or outbound_session()
         self.http.auth = (username, password)
         self.version = version
         self.timeout = (connect_timeout_s, read_timeout_s)
@@ -202,8 +205,11 @@ class LrsClient:
                     headers=self._headers(headers),
                     timeout=timeout,
                 )
+            except OutboundRefused as exc:
+                raise LrsRejected(str(exc)) from None
             except (requests.ConnectionError, requests.Timeout) as exc:
-                problem = f"{type(exc).__name__}: {exc}"
+                # Named, not quoted: the exception text lists internal hosts and ports.
+                problem = describe_failure(url, exc)
                 status: int | None = None
                 body = ""
                 wait = None
@@ -219,9 +225,11 @@ class LrsClient:
                     if wait is not None:
                         wait = min(wait, self.retry.max_retry_after_s)
                 else:
+                    # The LRS's own words go to the log, not into the message an
+                    # admin page shows (remote content is never echoed there).
+                    log.info("LRS refused %s %s: %s %s", method, url, code, body[:300])
                     raise LrsRejected(
-                        f"LRS refused {method} {urlsplit(url).path}: "
-                        f"{code} {body[:300]}",
+                        f"LRS refused {method} {urlsplit(url).path}: {code}",
                         status=code,
                         body=body,
                     )
@@ -266,6 +274,9 @@ class LrsClient:
             more = urljoin(
                 self.server_root, more if more.startswith("/") else "/" + more
             )
+        elif not more.startswith(self.server_root):
+            # The session sends the LRS credentials with every request.
+            raise LrsRejected("the LRS's more link points to another server")
         if query is None or query.agent is None:
             return more
         parts = urlsplit(more)

@@ -140,6 +140,7 @@ def _pull_one(
             page = client.get_statements(
                 query, deadline=_client_deadline(client, deadline, clock)
             )
+            more_links: set[str] = set()
             while True:
                 if consistent is None:
                     consistent = page.consistent_through or utcnow()
@@ -153,6 +154,16 @@ def _pull_one(
                 session.flush()
                 if not page.more:
                     break
+                if page.more in more_links:
+                    # The LRS re-serves a page: following it again would loop.
+                    log.warning(
+                        "launch pull from LRS %s stopped: the LRS returned the same "
+                        "page again",
+                        connection.id,
+                    )
+                    complete = False
+                    break
+                more_links.add(page.more)
                 if deadline is not None and clock() >= deadline:
                     complete = False
                     break

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
 import time
 import uuid
-from collections import Counter
-from collections.abc import Callable, Mapping
+from collections import Counter, deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine, or_, update
 from sqlalchemy.orm import Session
@@ -37,6 +40,40 @@ log = logging.getLogger(__name__)
 LEASE_S = 300.0
 MAX_RETRY_LIMIT = 50_000
 UNMATCHED_FLUSH_S = 5.0
+# Pages remembered for the "same page again" check (an LRS cycling through more
+# pages than this is still stopped by the page cap).
+RECENT_PAGES = 32
+REPEATED_PAGE = (
+    "the LRS returned the same page again ({detail}); stopped so the sync does not "
+    "loop. What was read before is kept."
+)
+
+
+@dataclass
+class SyncLimits:
+    """Bounds of one run, from settings (``PATHWISE_LRS_SYNC_MAX_PAGES``)."""
+
+    max_pages: int = 10_000
+
+
+limits = SyncLimits()
+
+
+def configure_sync_limits(*, max_pages: int) -> None:
+    """Set the process-wide bounds (the composition root calls this at start-up)."""
+    limits.max_pages = max_pages
+
+
+def page_fingerprint(statements: Sequence[Any]) -> str:
+    """What identifies a page's content: its statement ids (or the whole statement
+    when it has none, as a malformed one may not)."""
+    digest = hashlib.sha256()
+    for raw in statements:
+        key = raw.get("id") if isinstance(raw, dict) else None
+        if not isinstance(key, str):
+            key = json.dumps(raw, sort_keys=True, default=str)
+        digest.update(key.encode("utf-8", "replace") + b"\n")
+    return digest.hexdigest()
 
 
 @dataclass
@@ -105,6 +142,10 @@ def sync_connection(
     already saw. ``checkpoint`` runs after every page (the job commits there), so an
     outage loses no progress; the run then ends with ``complete=False``.
 
+    The run is bounded: at most ``max_pages`` (default ``limits.max_pages``), and it
+    stops with a reason when the LRS serves a ``more`` link it already gave or a page
+    it already served in this run (a misbehaving LRS would otherwise loop forever).
+
     Three stages overlap: a thread fetches the next page, this thread judges the
     current one, and (when ``concurrent_writes`` is not False and the caller
     commits, on Postgres) an ``EvidenceWriter`` commits the previous one on its own
@@ -148,6 +189,7 @@ def sync_connection(
     position = cursor.last_stored
     committed_position = position
     pages = 0
+    page_cap = limits.max_pages if max_pages is None else max_pages
     unmatched_due = time.monotonic() + UNMATCHED_FLUSH_S
 
     def settle(*, wait: bool = False) -> None:
@@ -171,11 +213,23 @@ def sync_connection(
         limit = connection.page_size
         while not stop:
             query = StatementQuery(since=since, limit=limit, ascending=True)
-            fresh_before = report.counters["fetched"] - report.counters["duplicates"]
+            fresh_before = _fresh(report.counters)
             first_page_full: bool | None = None
+            # One chain of `more` links: a link or a page coming twice in it is a
+            # loop. (A fresh query may re-read pages: the overlap does that.)
+            more_links: set[str] = set()
+            recent_pages: deque[str] = deque(maxlen=RECENT_PAGES)
             for page in prefetch(lrs.iter_pages(query), depth=prefetch_depth):
+                via_more = first_page_full is not None
                 if first_page_full is None:
                     first_page_full = len(page.statements) >= limit
+                repeated = _repeated_page(page.statements, via_more, recent_pages)
+                if repeated:
+                    # Its statements were handled when it first came: reading it
+                    # again would only quarantine its malformed ones twice.
+                    _stop_repeated(report, connection_id, repeated)
+                    stop = True
+                    break
                 pages += 1
                 report.counters["pages"] += 1
                 if consistent_through is None:
@@ -218,11 +272,22 @@ def sync_connection(
                 checkpoint()
                 if progress is not None:
                     progress(report)
-                if max_pages is not None and pages >= max_pages:
-                    report.complete = False
+                if page.more is not None and page.more in more_links:
+                    _stop_repeated(report, connection_id, "a more link came twice")
                     stop = True
                     break
-            fresh = report.counters["fetched"] - report.counters["duplicates"]
+                if page.more is not None:
+                    more_links.add(page.more)
+                if pages >= page_cap:
+                    report.complete = False
+                    if max_pages is None:
+                        report.error = (
+                            f"stopped after {page_cap} pages "
+                            "(PATHWISE_LRS_SYNC_MAX_PAGES); the next run continues"
+                        )
+                    stop = True
+                    break
+            fresh = _fresh(report.counters)
             if position is None:
                 stop = True
             elif fresh > fresh_before:
@@ -265,6 +330,36 @@ def sync_connection(
     session.flush()
     checkpoint()
     return report
+
+
+def _fresh(counters: Counter[str]) -> int:
+    """Statements read that were new: a malformed one is no progress (an LRS that
+    keeps serving one would otherwise make every fresh query look fruitful)."""
+    return counters["fetched"] - counters["duplicates"] - counters["malformed"]
+
+
+def _repeated_page(
+    statements: Sequence[Any], via_more: bool, recent: deque[str]
+) -> str:
+    """Why this page is one the LRS already served in this run ('' when it is not).
+
+    Only pages reached by ``more`` in the current chain count: the first page of
+    a fresh query may legitimately repeat an earlier one (the overlap re-reads).
+    Empty pages never count: an LRS may page past them.
+    """
+    if not statements:
+        return ""
+    fingerprint = page_fingerprint(statements)
+    if via_more and fingerprint in recent:
+        return "a page it had already served"
+    recent.append(fingerprint)
+    return ""
+
+
+def _stop_repeated(report: SyncReport, connection_id: int, detail: str) -> None:
+    report.complete = False
+    report.error = REPEATED_PAGE.format(detail=detail)
+    log.warning("sync of LRS %s stopped: %s", connection_id, report.error)
 
 
 def _add_totals(

@@ -45,6 +45,9 @@ def demo_command(host: str, port: int) -> None:
     ensure_embedded_secrets(data_dir)
     os.environ.setdefault("PATHWISE_BASE_URL", f"http://{host}:{port}")
     os.environ["PATHWISE_DEV_PLATFORM"] = "1"
+    # A local LMS may register without an invitation, from loopback only
+    # (lti_tool.lti.dynamic_registration.authorise_registration).
+    os.environ.setdefault("PATHWISE_DR_WITHOUT_INVITATION", "1")
     settings = start_runtime()
     click.echo("Preparing the database...")
     upgrade_database(settings)

@@ -5,12 +5,16 @@ from __future__ import annotations
 import click
 
 from lti_tool.cli.bootstrap import cli_actor, start_runtime
+from lti_tool.infra.audit import record_audit
 from lti_tool.infra.db import session_scope
+from lti_tool.infra.models import Registration
 from lti_tool.lti.registration import (
     RegistrationFailed,
     add_deployment,
     add_registration,
+    install_values,
     list_registrations,
+    make_invitation,
 )
 
 
@@ -66,6 +70,8 @@ def platform_add(
                 platform_kind=platform_kind,
                 unknown_deployment_policy=unknown_deployments,
                 actor=cli_actor(),
+                # `platform add` on an existing one is the operator's explicit edit.
+                allow_update=True,
             )
             for deployment_id in deployment_ids:
                 add_deployment(
@@ -89,3 +95,38 @@ def platform_list() -> None:
                 f"{reg.id}\t{reg.platform_kind}\t{reg.issuer}\t{reg.client_id}\t"
                 f"deployments: {deployments}\tunknown deployments: {reg.unknown_deployment_policy}"
             )
+
+
+@platform_group.command("invite")
+@click.option(
+    "--registration",
+    "registration_id",
+    type=int,
+    default=None,
+    help="Let the platform of this registration (id from `platform list`) replace it.",
+)
+def platform_invite(registration_id: int | None) -> None:
+    """Print a Dynamic Registration URL (an invitation valid for 7 days).
+
+    Dynamic Registration never replaces an existing registration; with
+    --registration the URL lets that registration's platform re-register over it.
+    """
+    settings = start_runtime()
+    actor = cli_actor()
+    with session_scope() as session:
+        if registration_id is not None:
+            registration = session.get(Registration, registration_id)
+            if registration is None:
+                raise click.ClickException(
+                    f"No registration with id {registration_id}."
+                )
+        invite = make_invitation(
+            settings, created_by=actor, registration_id=registration_id
+        )
+        record_audit(
+            session,
+            actor=actor,
+            action="registration.invitation_created",
+            target=f"registration:{registration_id}" if registration_id else "",
+        )
+    click.echo(install_values(settings, invite=invite).registration_url)

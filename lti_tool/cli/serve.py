@@ -25,6 +25,13 @@ from lti_tool.worker import register_periodic_jobs
 def serve_command(host: str, port: int, workers: int, threads: int) -> None:
     """Serve the LTI tool with gunicorn (production)."""
     settings = load_settings()
+    if settings.open_local_registration:
+        # A served install is reachable by others: every Dynamic Registration
+        # needs an admin's invitation here, whatever the environment.
+        raise click.ClickException(
+            "PATHWISE_DR_WITHOUT_INVITATION is for `pathwise demo` only; "
+            "`pathwise serve` always requires registration invitations."
+        )
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:

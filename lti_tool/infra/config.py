@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -55,6 +56,30 @@ def _int(name: str, raw: str, *, minimum: int = 0) -> int:
     return value
 
 
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def _host_list(name: str, raw: str, problems: list[str]) -> tuple[str, ...]:
+    """Host names or IP addresses, comma-separated, exactly as URLs write them."""
+    hosts: list[str] = []
+    for entry in raw.split(","):
+        host = entry.strip().lower().rstrip(".")
+        if not host:
+            continue
+        bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+        try:
+            ipaddress.ip_address(bare)
+        except ValueError:
+            if not all(_HOST_LABEL.match(label) for label in bare.split(".")):
+                problems.append(
+                    f"{name} must list host names or IP addresses (no scheme, port, "
+                    f"path or wildcard), got {entry.strip()!r}"
+                )
+                continue
+        hosts.append(bare)
+    return tuple(hosts)
+
+
 def default_data_dir() -> Path:
     return Path.cwd() / "instance"
 
@@ -101,6 +126,12 @@ class Settings:
     launch_state_ttl_s: int = 600
     key_rotation_grace_days: int = 7
     lrs_pull_budget_s: float = 1.5
+    # Pages one LRS sync run reads at most: a bound even for an LRS that misbehaves.
+    lrs_sync_max_pages: int = 10_000
+    # Hosts outbound fetches may reach even at internal addresses (production).
+    outbound_allow_hosts: tuple[str, ...] = ()
+    # Dynamic Registration without an invitation, from loopback only (`pathwise demo`).
+    open_local_registration: bool = False
     log_level: str = "INFO"
     # Origins besides the registered platforms' that may frame LTI pages (Canvas
     # shows tools on each school's domain, which is not its issuer's).
@@ -242,6 +273,16 @@ class Settings:
                 )
             else:
                 return_origins.append(origin.lower())
+        open_registration = _bool(
+            PREFIX + "DR_WITHOUT_INVITATION", get("DR_WITHOUT_INVITATION", "0") or "0"
+        )
+        if production and open_registration:
+            problems.append(f"{PREFIX}DR_WITHOUT_INVITATION is refused in production")
+        allow_hosts = _host_list(
+            PREFIX + "OUTBOUND_ALLOW_HOSTS",
+            get("OUTBOUND_ALLOW_HOSTS", "") or "",
+            problems,
+        )
 
         try:
             settings = cls(
@@ -272,6 +313,13 @@ class Settings:
                 lrs_pull_budget_s=_float(
                     PREFIX + "LRS_PULL_BUDGET", get("LRS_PULL_BUDGET", "1.5") or "1.5"
                 ),
+                lrs_sync_max_pages=_int(
+                    PREFIX + "LRS_SYNC_MAX_PAGES",
+                    get("LRS_SYNC_MAX_PAGES", "10000") or "10000",
+                    minimum=1,
+                ),
+                outbound_allow_hosts=allow_hosts,
+                open_local_registration=open_registration,
                 log_level=(get("LOG_LEVEL", "INFO") or "INFO").upper(),
                 frame_ancestors=frame_ancestors,
                 proxy_hops=_int(

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lti_tool.infra.models import UNKNOWN_DEPLOYMENT_AUTO, Deployment, Registration
+from lti_tool.infra.outbound import outbound_session
 from lti_tool.infra.store import ExpiringStore
 from lti_tool.lti.claims import (
     CLAIM_DEEP_LINKING,
@@ -203,12 +204,14 @@ def validate_launch(
             "The id_token's audience is not the client that started this login.",
         )
 
+    # One guarded client for whatever this check fetches (pylti1p3 included).
+    http = requests_session or outbound_session()
     verifier = _SignatureVerifier(
         _FormRequest(form, secure),
         conf,
         session_service=_NoBrowserSession(),
         cookie_service=_NoBrowserSession(),
-        requests_session=requests_session,
+        requests_session=http,
     )
     verifier.set_jwt({"header": header, "body": body})  # type: ignore[typeddict-item]
     verifier.set_jwt_verify_options(
@@ -226,7 +229,7 @@ def validate_launch(
                 key_store or store,
                 registration.key_set_url,
                 kid=str(header["kid"]),
-                requests_session=requests_session,
+                requests_session=http,
             )  # type: ignore[arg-type]
         )
     verifier._registration = lti_registration

@@ -7,6 +7,7 @@ from typing import Any
 
 import requests
 
+from lti_tool.infra.outbound import describe_failure, outbound_session
 from lti_tool.infra.store import ExpiringStore
 from lti_tool.lti.errors import LaunchRejected
 
@@ -39,7 +40,9 @@ def platform_key_set(
         # Tokens with made-up kids must not turn us into a fetch loop against the
         # LMS: one refetch per cooldown; a real rotation is seen at the first one.
         return dict(cached)
-    http = requests_session or requests.Session()
+    # The guarded client: in production a key set URL on an internal address is
+    # refused, and the LMS's answer is never quoted back.
+    http = requests_session or outbound_session()
     try:
         response = http.get(key_set_url, timeout=JWKS_TIMEOUT_S)
         response.raise_for_status()
@@ -49,7 +52,8 @@ def platform_key_set(
             return dict(cached)
         raise LaunchRejected(
             "platform_keys_unavailable",
-            f"The LMS's public keys could not be fetched from {key_set_url}: {exc}",
+            "The LMS's public keys could not be fetched: "
+            + describe_failure(key_set_url, exc),
             502,
         ) from None
     if not isinstance(key_set, dict) or not isinstance(key_set.get("keys"), list):

@@ -37,6 +37,27 @@ INVITE_TTL_S = 7 * 24 * 3600
 class RegistrationFailed(Exception):
     """Dynamic or manual registration that cannot complete; the message is for the admin."""
 
+    status = 400
+
+
+class RegistrationRefused(RegistrationFailed):
+    """A registration Pathwise will not make (it would replace one, or it needs an
+    invitation); audited before it is raised, and the audit entry is kept."""
+
+    def __init__(self, message: str, *, status: int = 403) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """Who allowed a Dynamic Registration, and which registration it may replace."""
+
+    created_by: str
+    # Set when an admin asked to re-register one platform: only then may Dynamic
+    # Registration update an existing registration (of that platform).
+    registration_id: int | None = None
+
 
 @dataclass(frozen=True)
 class InstallValues:
@@ -66,23 +87,31 @@ def install_values(settings: Settings, *, invite: str = "") -> InstallValues:
 
 
 def make_invitation(
-    settings: Settings, *, created_by: str, now: float | None = None
+    settings: Settings,
+    *,
+    created_by: str,
+    registration_id: int | None = None,
+    now: float | None = None,
 ) -> str:
-    """A signed, expiring invitation that authorises one Dynamic Registration URL."""
+    """A signed, expiring invitation that authorises one Dynamic Registration URL.
+
+    With ``registration_id`` it also lets that platform replace that registration
+    (a re-registration an admin asked for); without it, Dynamic Registration only
+    ever creates registrations.
+    """
     moment = int(time.time() if now is None else now)
-    return jwt.encode(
-        {
-            "typ": "pathwise-invite",
-            "by": created_by,
-            "iat": moment,
-            "exp": moment + INVITE_TTL_S,
-        },
-        settings.secret_key,
-        algorithm="HS256",
-    )
+    claims: dict[str, Any] = {
+        "typ": "pathwise-invite",
+        "by": created_by,
+        "iat": moment,
+        "exp": moment + INVITE_TTL_S,
+    }
+    if registration_id is not None:
+        claims["reg"] = registration_id
+    return jwt.encode(claims, settings.secret_key, algorithm="HS256")
 
 
-def check_invitation(settings: Settings, invitation: str) -> str:
+def check_invitation(settings: Settings, invitation: str) -> Invitation:
     try:
         payload = jwt.decode(invitation, settings.secret_key, algorithms=["HS256"])
     except jwt.InvalidTokenError:
@@ -92,7 +121,11 @@ def check_invitation(settings: Settings, invitation: str) -> str:
         ) from None
     if payload.get("typ") != "pathwise-invite":
         raise RegistrationFailed("This registration URL is not valid.")
-    return str(payload.get("by", ""))
+    registration_id = payload.get("reg")
+    return Invitation(
+        created_by=str(payload.get("by", "")),
+        registration_id=registration_id if isinstance(registration_id, int) else None,
+    )
 
 
 def platform_kind_for(issuer: str, product: str = "") -> str:
@@ -120,8 +153,15 @@ def add_registration(
     auth_audience: str | None = None,
     unknown_deployment_policy: str | None = None,
     actor: str,
+    allow_update: bool = False,
 ) -> Registration:
-    """Create or update a registration (and a deployment); audited."""
+    """Create a registration (and a deployment), or update one; audited.
+
+    An existing (issuer, client_id) is updated only with ``allow_update``: an
+    admin's explicit edit (console, CLI) or a re-registration invited for it. A new
+    key set URL on an existing row lets whoever serves it sign that tenant's
+    launches, so nothing else may replace one.
+    """
     for label, url in (
         ("auth login URL", auth_login_url),
         ("auth token URL", auth_token_url),
@@ -140,6 +180,20 @@ def add_registration(
         )
     )
     created = registration is None
+    if registration is not None and not allow_update:
+        record_audit(
+            session,
+            actor=actor,
+            action="registration.refused",
+            target=f"{issuer} {client_id}",
+            details={"reason": "exists"},
+        )
+        raise RegistrationRefused(
+            f"Pathwise already has a registration for {issuer} (client "
+            f"{client_id}); it is not replaced. To change it, a Pathwise admin edits "
+            "it in the console or creates a re-registration URL for it.",
+            status=409,
+        )
     if registration is None:
         registration = Registration(issuer=issuer, client_id=client_id)
         session.add(registration)

@@ -231,11 +231,15 @@ def register() -> Any:
             openid_configuration_url=openid_configuration,
             registration_token=registration_token,
             invitation=request.values.get("invite", ""),
+            client_address=request.remote_addr or "",
         )
     except registration_service.RegistrationFailed as exc:
         log.warning("dynamic registration failed: %s", exc)
-        g.db_rollback = True
-        return render_template("register_error.html", message=str(exc)), 400
+        # A refusal keeps its audit entry (nothing else was written); any other
+        # failure rolls back whatever the exchange had written.
+        if not isinstance(exc, registration_service.RegistrationRefused):
+            g.db_rollback = True
+        return render_template("register_error.html", message=str(exc)), exc.status
     return render_template("register_done.html", result=result)
 
 
