@@ -17,8 +17,14 @@ from admin.users import create_admin_user
 from lti_tool.infra.config import Settings
 from lti_tool.infra.db import db, session_scope
 from lti_tool.infra.models import AdminUser, AuditEntry
-from tests.admin_support import PASSWORD, csrf, sign_in
-from tests.console_support import replay, run_cli, saved_cookie
+from tests.admin_support import (
+    PASSWORD,
+    csrf,
+    replay,
+    run_cli,
+    saved_cookie,
+    try_sign_in,
+)
 from tests.xapi_support import make_world
 
 
@@ -33,7 +39,7 @@ def console_app(app: Flask) -> Flask:
 
 def _signed_in_cookie(app: Flask, username: str = "victim") -> tuple[FlaskClient, str]:
     client = app.test_client()
-    status, location = sign_in(client, username)
+    status, location = try_sign_in(client, username)
     assert (status, location) == (302, "/admin/")
     cookie = saved_cookie(client)
     assert replay(app.test_client(), cookie, "/admin/platforms") == 200
@@ -99,10 +105,10 @@ def test_a_disabled_account_cannot_sign_in_and_an_enabled_one_can(
     console_app: Flask, settings: Settings, engine: Engine
 ) -> None:
     assert run_cli(settings, engine, ["admin", "disable-user", "victim"]).exit_code == 0
-    status, page = sign_in(console_app.test_client(), "victim")
+    status, page = try_sign_in(console_app.test_client(), "victim")
     assert status == 200 and "Wrong username or password" in page
     assert run_cli(settings, engine, ["admin", "enable-user", "victim"]).exit_code == 0
-    assert sign_in(console_app.test_client(), "victim")[0] == 302
+    assert try_sign_in(console_app.test_client(), "victim")[0] == 302
 
 
 def test_a_cookie_from_before_the_upgrade_is_not_a_session(console_app: Flask) -> None:
@@ -120,14 +126,14 @@ def test_sixty_wrong_passwords_then_the_right_one_is_still_refused(
 ) -> None:
     client = console_app.test_client()
     caplog.set_level(logging.WARNING, logger="pathwise.admin")
-    statuses = [sign_in(client, "root", "wrong password!")[0] for _ in range(60)]
+    statuses = [try_sign_in(client, "root", "wrong password!")[0] for _ in range(60)]
     assert statuses[:ACCOUNT_LIMIT] == [200] * ACCOUNT_LIMIT
     assert set(statuses[ACCOUNT_LIMIT:]) == {429}
-    status, page = sign_in(client, "root", PASSWORD)
+    status, page = try_sign_in(client, "root", PASSWORD)
     assert status == 429
     assert "Too many failed sign-ins" in page and "15 minutes" in page
     # Another browser from the same address fares no better for this account.
-    assert sign_in(console_app.test_client(), "root", PASSWORD)[0] == 429
+    assert try_sign_in(console_app.test_client(), "root", PASSWORD)[0] == 429
     with db.session() as s:
         failures = s.scalars(
             select(AuditEntry).where(AuditEntry.action == "console.login_failed")
@@ -147,9 +153,9 @@ def test_sixty_wrong_passwords_then_the_right_one_is_still_refused(
 def test_one_address_guessing_many_accounts_is_throttled(console_app: Flask) -> None:
     client = console_app.test_client()
     for index in range(ADDRESS_LIMIT):
-        assert sign_in(client, f"guess-{index}", "wrong password!")[0] == 200
+        assert try_sign_in(client, f"guess-{index}", "wrong password!")[0] == 200
     # An account with no failures of its own, from the same address: refused.
-    assert sign_in(client, "other", PASSWORD)[0] == 429
+    assert try_sign_in(client, "other", PASSWORD)[0] == 429
 
 
 def test_a_successful_sign_in_forgets_the_accounts_failures(
@@ -157,12 +163,12 @@ def test_a_successful_sign_in_forgets_the_accounts_failures(
 ) -> None:
     client = console_app.test_client()
     for _ in range(ACCOUNT_LIMIT - 1):
-        assert sign_in(client, "root", "wrong password!")[0] == 200
-    assert sign_in(client, "root", PASSWORD)[0] == 302
+        assert try_sign_in(client, "root", "wrong password!")[0] == 200
+    assert try_sign_in(client, "root", PASSWORD)[0] == 302
     fresh = console_app.test_client()
     for _ in range(ACCOUNT_LIMIT - 1):
-        assert sign_in(fresh, "root", "wrong password!")[0] == 200
-    assert sign_in(fresh, "root", PASSWORD)[0] == 302
+        assert try_sign_in(fresh, "root", "wrong password!")[0] == 200
+    assert try_sign_in(fresh, "root", PASSWORD)[0] == 302
     with db.session() as s:
         user = s.scalar(select(AdminUser).where(AdminUser.username == "root"))
         assert user is not None and user.last_login_at is not None
@@ -194,7 +200,9 @@ NASTY_NEXT = [
 
 @pytest.mark.parametrize("raw", NASTY_NEXT)
 def test_next_accepts_only_same_origin_paths(console_app: Flask, raw: str) -> None:
-    status, location = sign_in(console_app.test_client(), "root", query=f"?next={raw}")
+    status, location = try_sign_in(
+        console_app.test_client(), "root", query=f"?next={raw}"
+    )
     assert (status, location) == (302, "/admin/")
 
 
@@ -202,5 +210,5 @@ def test_next_keeps_a_local_path(console_app: Flask) -> None:
     client = console_app.test_client()
     target = client.get("/admin/audit?x=1").headers["Location"]
     assert target.startswith("/admin/login?next=")
-    status, location = sign_in(client, "root", query=target.split("login", 1)[1])
+    status, location = try_sign_in(client, "root", query=target.split("login", 1)[1])
     assert (status, location) == (302, "/admin/audit?x=1")

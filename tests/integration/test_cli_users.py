@@ -10,7 +10,7 @@ from lti_tool.cli.users import admin_set_password
 from lti_tool.infra.config import Settings
 from lti_tool.infra.db import db, session_scope
 from lti_tool.infra.models import AdminUser, AuditEntry
-from tests.console_support import run_cli
+from tests.admin_support import run_cli
 from tests.xapi_support import make_world
 
 NEW = "a brand new password"
