@@ -18,7 +18,7 @@ from lti_tool.infra.config import Settings
 from lti_tool.infra.db import db
 from lti_tool.infra.models import AuditEntry, Deployment, Registration
 from lti_tool.lti.registration import add_registration, make_invitation
-from tests.conftest import truncate_all
+from tests.support_env import truncate_all
 from tests.support_http import serve_in_thread
 
 REG_TOKEN = "reg-token-123"

@@ -7,7 +7,6 @@ live Pathwise, and gets a readable 4xx page naming its reason and one log line.
 from __future__ import annotations
 
 import base64
-import re
 import secrets
 import time
 from collections.abc import Iterator
@@ -26,10 +25,16 @@ from lti_tool.devplatform.vocabulary import CLAIM_TARGET_LINK_URI, MESSAGE_DEEP_
 from lti_tool.infra.config import Settings
 from lti_tool.infra.db import session_scope
 from lti_tool.infra.models import Launch, Registration
-from tests.e2e.test_lti_launch import assert_learner_page, assert_rejected
 from tests.live_servers import LivePlatform, LiveTool, register_tool, running_tool
 from tests.lti_browser import LaunchRun, LtiBrowser, parse_form
-from tests.lti_platform import LtiHarness, rejection_lines
+from tests.lti_platform import (
+    LtiHarness,
+    assert_learner_page,
+    assert_rejected,
+    bearer,
+    launch_token,
+    rejection_lines,
+)
 
 EVIL = "https://evil.example"
 
@@ -249,7 +254,7 @@ def test_a_1_mb_custom_claim_is_not_stored(
     settings: Settings, engine: Engine, lms: LivePlatform, launch_log: Any
 ) -> None:
     """Even under a request limit that lets the token in, the claim is refused."""
-    from tests.conftest import truncate_all
+    from tests.support_env import truncate_all
 
     roomy = settings.with_overrides(max_request_bytes=8 * 1024 * 1024)
     try:
@@ -330,9 +335,7 @@ def test_target_link_uri_with_a_query_string_is_accepted(lti: LtiHarness) -> Non
 
 
 def landing_token(run: LaunchRun) -> str:
-    found = re.search(r'"/app/home\?lt=" \+ encodeURIComponent\("([^"]+)"\)', run.text)
-    assert found, run.text[:2000]
-    return found.group(1)
+    return launch_token(run.text)
 
 
 def test_launch_token_claims_must_match_their_launch_row(
@@ -349,7 +352,9 @@ def test_launch_token_claims_must_match_their_launch_row(
     someone_else = jwt.encode({**claims, "pid": other["pid"]}, secret, "HS256")
     gone = jwt.encode({**claims, "lid": 10_000}, secret, "HS256")
     answers = {
-        name: requests.get(lti.tool.url + "/app/home", params={"lt": token}, timeout=30)
+        name: requests.get(
+            lti.tool.url + "/app/home", headers=bearer(token), timeout=30
+        )
         for name, token in (
             ("promoted", promoted),
             ("someone_else", someone_else),
@@ -362,7 +367,7 @@ def test_launch_token_claims_must_match_their_launch_row(
     assert 'data-reason="launch_mismatch"' in answers["someone_else"].text
     assert 'data-reason="launch_gone"' in answers["gone"].text
     assert len(rejection_lines(launch_log)) == 3
-    ok = requests.get(lti.tool.url + "/app/home", params={"lt": learner}, timeout=30)
+    ok = requests.get(lti.tool.url + "/app/home", headers=bearer(learner), timeout=30)
     assert ok.status_code == 200
 
 
@@ -376,7 +381,7 @@ def test_a_launch_token_without_its_resource_link_claim_is_refused(
 
     answer = requests.get(
         lti.tool.url + "/app/home",
-        params={"lt": jwt.encode(claims, secret, "HS256")},
+        headers=bearer(jwt.encode(claims, secret, "HS256")),
         timeout=30,
     )
 

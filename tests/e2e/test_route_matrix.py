@@ -82,13 +82,21 @@ EXPECTED: dict[tuple[str, str], dict[str, Any]] = {
     # that re-posts the tab's token (it shows nothing of anyone's); a POST refuses.
     ("/app/home", "GET"): {"*": "ok"},
     ("/app/home", "POST"): {"*": 401, **dict.fromkeys(LTI_ROLES, "ok")},
-    ("/app/deep-link", "GET"): {"*": "ok", "learner": 403, "learner_b": 403},
+    # The picker opens only for a pending deep-linking launch; these tokens come from
+    # resource-link launches, so instructors get 400 (deep_link_expired).
+    ("/app/deep-link", "GET"): {
+        "*": "ok",
+        "learner": 403,
+        "learner_b": 403,
+        "instructor": 400,
+        "lti_admin": 400,
+    },
     ("/app/deep-link/picker", "POST"): {
         "*": 401,
         "learner": 403,
         "learner_b": 403,
-        "instructor": "ok",
-        "lti_admin": "ok",
+        "instructor": 400,
+        "lti_admin": 400,
     },
     # No content selection is pending for these launches.
     ("/app/deep-link", "POST"): {

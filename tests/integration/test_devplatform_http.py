@@ -22,13 +22,13 @@ from tests.devplatform_support import (
     TOOL_KEY,
     FakeToolJwks,
     auth_params,
+    bearer,
     client_assertion,
     graded_lineitem_id,
     make_dev_platform,
     score,
     token_form,
 )
-from tests.lti_platform import bearer
 
 
 @pytest.fixture

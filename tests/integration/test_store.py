@@ -122,7 +122,7 @@ def test_durable_store_writes_survive_the_callers_rollback(engine: Engine) -> No
     """Embedded mode: what a rejected launch learned about the LMS's keys must stay."""
     from lti_tool.infra.db import db
     from lti_tool.infra.store import CommittingDatabaseStore
-    from tests.conftest import truncate_all
+    from tests.support_env import truncate_all
 
     request_session = db.session()
     try:

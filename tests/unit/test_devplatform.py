@@ -49,13 +49,13 @@ from tests.devplatform_support import (
     TOOL_KEY,
     FakeToolJwks,
     auth_params,
+    bearer,
     client_assertion,
     graded_lineitem_id,
     make_dev_platform,
     score,
     token_form,
 )
-from tests.lti_platform import bearer
 
 # A second key for the wrong-signer cases (RSA generation is the slow part of these tests).
 OTHER_KEY = generate_rsa_key()
