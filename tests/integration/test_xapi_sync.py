@@ -447,7 +447,7 @@ def test_concurrent_writers_store_what_the_inline_sync_stores(
         assert cursors[0].lease_owner is None
         unmatched = session.scalars(
             select(UnmatchedActor.statements).where(
-                UnmatchedActor.connection_id.in_(connections.values())
+                UnmatchedActor.connection_id.in_(connection_ids.values())
             )
         ).all()
         assert unmatched == [1, 1]
