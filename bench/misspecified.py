@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from adaptive.core.catalogue_format import CatalogueError  # noqa: E402
 from adaptive.core.catalogue_parse import parse_catalogue  # noqa: E402
 from bench._catalogue_gen import GeneratedCatalogue, generate  # noqa: E402
+from bench._engine_tutor import engine_tutor  # noqa: E402
 from bench._misspecified_learners import GROUPS, make_population  # noqa: E402
 from bench._reference_tutors import (  # noqa: E402
     Outcome,
@@ -44,7 +45,11 @@ from bench._reference_tutors import (  # noqa: E402
 )
 
 #: Tutors to compare; "linear" must stay, it is every other tutor's baseline.
-TUTORS: dict[str, TutorFactory] = {"linear": linear_tutor, "oracle": oracle_tutor}
+TUTORS: dict[str, TutorFactory] = {
+    "linear": linear_tutor,
+    "pathwise": engine_tutor,
+    "oracle": oracle_tutor,
+}
 TIME_CAP_MINUTES = 6000.0
 QUICK_LEARNERS = 12
 UNITS = {

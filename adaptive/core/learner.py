@@ -190,12 +190,21 @@ def bayes_update(probs: Vector, pc: Vector, outcome: float, weight: float) -> Ve
     return np.asarray(post / total, dtype=np.float64)
 
 
-def learn_step(probs: Vector, level: int, learn: float) -> Vector:
-    """An opportunity at ``level`` lifts learners one level below it with P(learn)."""
+def learn_step(
+    probs: Vector, level: int, learn: float, lowest: int | None = None
+) -> Vector:
+    """An opportunity at ``level`` lifts learners below it with P(learn).
+
+    By default only the level just below moves up. ``lowest`` widens that band to
+    every level from ``lowest`` to ``level - 1``: when a skill has no content at the
+    levels in between, teaching at ``level`` is what crosses them (a level gap must
+    not trap the belief below it).
+    """
     out = probs.copy()
-    moved = out[level - 1] * learn
-    out[level - 1] -= moved
-    out[level] += moved
+    start = level - 1 if lowest is None else min(max(lowest, 0), level - 1)
+    moved = out[start:level] * learn
+    out[start:level] -= moved
+    out[level] += float(moved.sum())
     return out
 
 
@@ -533,6 +542,34 @@ class LearnerModel:
             predicted_correct=predicted,
             ability=self.ability,
         )
+
+    def teach(
+        self,
+        skill_id: int,
+        level: int,
+        at: dt.datetime,
+        *,
+        scale: float = 1.0,
+        lowest: int | None = None,
+    ) -> float:
+        """A learning opportunity with no observation (a lesson, a worked example).
+
+        Forgets up to ``at``, then lifts the mass below ``level`` (from ``lowest`` up,
+        see :func:`learn_step`) with the skill's learn rate times ``scale``. The
+        evidence counters do not move: being taught is not evidence of knowing.
+        Returns P(at least ``level``) afterwards.
+        """
+        if not 1 <= level < self.n_levels:
+            raise ValueError(f"teaching level {level} is outside 1..{self.n_levels - 1}")
+        probs = self.posterior(skill_id, at)
+        learn = self.const(skill_id).learn[level] * min(max(scale, 0.0), 1.0)
+        probs = learn_step(probs, level, learn, lowest)
+        state = self.states.get(skill_id)
+        n, w = (state.n_evidence, state.weight_evidence) if state else (0, 0.0)
+        self.states[skill_id] = SkillState(
+            probs=probs, updated_at=at, n_evidence=n, weight_evidence=w
+        )
+        return p_at_least(probs, level)
 
     # -- persistence --
 

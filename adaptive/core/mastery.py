@@ -1,0 +1,361 @@
+"""Pure: the mastery loop, the engine's decision toward a role's targets, with its reason.
+
+The learner model is misspecified by design (real learners are not K-level BKT), so
+decisions are robust rules and the Bayesian estimate is only used to *skip*:
+
+* skills are worked on in prerequisite order (a prerequisite outside the role is an
+  implied target at its lowest level with content), one at a time;
+* for a skill: teach at the lowest level the model is not sure of, every activity of
+  that level once in authored order, then the next level with content up to the
+  target (a level with no content is crossed, not waited for); then check with an
+  assessment at the target level;
+* a failed check starts a new pass from where the model now puts the learner, least
+  taken activity first (the alternative explanation, then the rest);
+* when the model is already fairly sure (``assess_first``), check before teaching;
+* a skill is met only when the latest check at or above its target, taken after its
+  last teaching, passed, the model gives it ``done_confidence`` and the check is
+  recent (``fresh_days``); a stale one is re-checked (a refresher);
+* after ``max_failed_checks`` failed checks the skill is blocked for this learner,
+  and a skill that cannot be taught or checked is blocked as a catalogue defect.
+
+Every decision is an activity for an unmet target, "targets met" or "blocked": each
+failed check moves a counter that ends in "blocked", and each teaching step takes an
+activity not yet taken in the current pass, so no zero-progress step repeats.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from adaptive.core.catalogue import CHECK_KINDS, Catalog, SkillContent
+from adaptive.core.learner import LearnerModel
+from adaptive.core.policy import AttemptRecord, Overrides, Reason, Recommendation
+
+# How much an activity kind teaches, relative to a lesson, in the model's update.
+KIND_TEACHING = {"quiz": 0.5, "refresher": 0.3, "assessment": 0.3, "placement_item": 0.0}
+
+KIND_ACTIVITY = "activity"
+KIND_REFRESHER = "refresher"
+KIND_DONE = "done"
+KIND_BLOCKED = "blocked"
+
+
+@dataclass(frozen=True)
+class MasteryConfig:
+    """The loop's thresholds; one set of defaults for every population."""
+
+    pass_score: float = 0.75
+    done_confidence: float = 0.8
+    assess_first: float = 0.5
+    known_level: float = 0.8
+    max_checks_in_row: int = 2
+    max_failed_checks: int = 6
+    fresh_days: float = 14.0
+
+
+@dataclass(frozen=True, slots=True)
+class SkillWork:
+    """One skill the learner must reach: its level and why (role, prerequisite...)."""
+
+    skill_id: int
+    level: int
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Event:
+    at: dt.datetime
+    activity_id: int
+    check: bool
+    level: int
+    score: float | None
+
+
+@dataclass
+class _SkillView:
+    """A skill's history, as the loop reads it."""
+
+    events: list[_Event] = field(default_factory=list)
+    taken: dict[int, int] = field(default_factory=dict)
+
+
+def work_list(
+    catalog: Catalog, targets: Mapping[int, int], overrides: Overrides
+) -> list[SkillWork]:
+    """Targets plus implied prerequisites, prerequisites first.
+
+    An implied prerequisite's level is its lowest level with any content (teaching or
+    check), so it is always teachable; a prerequisite with no content at all is not
+    implied (the catalogue check reports it) and never blocks its dependants.
+    """
+    content = catalog.content
+    need: dict[int, SkillWork] = {
+        s: SkillWork(s, t, "role") for s, t in targets.items() if t > 0
+    }
+    stack = list(need)
+    while stack:
+        skill = stack.pop()
+        for pre in catalog.graph.prerequisites_of(skill):
+            if pre in need or pre in overrides.skipped_skills:
+                continue
+            levels = content.teach_levels(pre) + content.check_levels(pre)
+            if not levels:
+                continue
+            need[pre] = SkillWork(pre, min(levels), "prerequisite")
+            stack.append(pre)
+    rank = {s: i for i, s in enumerate(overrides.skill_order)}
+    order = {s: i for i, s in enumerate(catalog.graph.order)}
+    # Prerequisite order first: a manager's order only reorders independent skills.
+    return sorted(
+        need.values(),
+        key=lambda w: (order.get(w.skill_id, len(order)), rank.get(w.skill_id, 0)),
+    )
+
+
+def _views(
+    catalog: Catalog, history: Sequence[AttemptRecord], skills: set[int]
+) -> dict[int, _SkillView]:
+    views = {s: _SkillView() for s in skills}
+    for attempt in history:
+        activity = catalog.activities.get(attempt.activity_id)
+        if activity is None or not activity.skills:
+            continue
+        main = activity.skills[0]
+        view = views.get(main.skill_id)
+        if view is None:
+            continue
+        check = activity.kind in CHECK_KINDS and activity.n_items > 0
+        view.events.append(
+            _Event(attempt.at, activity.id, check, main.level, attempt.score)
+        )
+        view.taken[activity.id] = view.taken.get(activity.id, 0) + 1
+    return views
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What the loop wants for one skill: an activity, or that it is met/blocked."""
+
+    status: str  # met | activity | blocked
+    activity_id: int | None = None
+    code: str = ""
+    detail: str = ""
+
+
+def _needed_levels(content: SkillContent, skill: int, target: int) -> list[int]:
+    levels = content.teach_levels(skill)
+    below = [lv for lv in levels if lv <= target]
+    if target not in below:
+        above = [lv for lv in levels if lv > target]
+        if above:
+            below.append(above[0])
+    return below
+
+
+def _check_for(
+    content: SkillContent, skill: int, target: int, view: _SkillView
+) -> int | None:
+    """The check to verify ``target``: at that level if any, else the nearest above;
+    the least taken first, so the items the learner just saw are not asked again."""
+    checks = content.checks.get(skill, {})
+    levels = [lv for lv in checks if lv >= target]
+    if not levels:
+        return None
+    level = min(levels)
+    return min(
+        checks[level], key=lambda a: (view.taken.get(a, 0), content.position[a])
+    )
+
+
+def plan_skill(
+    catalog: Catalog,
+    model: LearnerModel,
+    work: SkillWork,
+    view: _SkillView,
+    now: dt.datetime,
+    cfg: MasteryConfig,
+) -> _Plan:
+    """The mastery loop for one skill (see the module docstring)."""
+    content = catalog.content
+    skill, target = work.skill_id, work.level
+    name = catalog.skill_name(skill)
+    if target >= model.n_levels:
+        return _Plan("blocked", code="no_such_level", detail=f"{name}: level {target}")
+    check = _check_for(content, skill, target, view)
+    needed = _needed_levels(content, skill, target)
+    if check is None:
+        return _Plan(
+            "blocked",
+            code="no_assessment",
+            detail=f"{name} has no assessment at level {target} or above",
+        )
+    events = view.events
+    last_teach = max((i for i, e in enumerate(events) if not e.check), default=-1)
+    fails = [
+        i
+        for i, e in enumerate(events)
+        if e.check and e.level >= target and (e.score or 0.0) < cfg.pass_score
+    ]
+    since = fails[-1] + 1 if fails else 0
+    p_target = model.p_at_least(skill, target, now)
+    checks_after_teach = [
+        e for e in events[last_teach + 1 :] if e.check and e.level >= target
+    ]
+    latest = checks_after_teach[-1] if checks_after_teach else None
+    if latest is not None and (latest.score or 0.0) >= cfg.pass_score:
+        age = (now - latest.at).total_seconds() / 86400.0
+        if p_target >= cfg.done_confidence and age <= cfg.fresh_days:
+            return _Plan("met")
+        if p_target >= cfg.done_confidence:
+            return _Plan("activity", check, "recheck", f"{name}: last check {age:.0f} days ago")
+    if len(fails) >= cfg.max_failed_checks:
+        return _Plan(
+            "blocked",
+            code="learner_stuck",
+            detail=f"{name}: {len(fails)} failed checks at level {target} after "
+            "teaching every activity; needs a person",
+        )
+    in_row = len(checks_after_teach)
+    taught_since = {e.activity_id for e in events[since:] if not e.check}
+    may_check = in_row < cfg.max_checks_in_row
+    if may_check and not taught_since and p_target >= cfg.assess_first:
+        return _Plan("activity", check, "check_known", f"{name}: P {p_target:.2f}")
+    start = next(
+        (lv for lv in needed if model.p_at_least(skill, lv, now) < cfg.known_level),
+        needed[-1] if needed else None,
+    )
+    if start is None:
+        # Nothing to teach with: checks are all this skill has.
+        if may_check:
+            return _Plan("activity", check, "check_mastery", f"{name}: no teaching")
+        return _Plan(
+            "blocked",
+            code="no_teaching_content",
+            detail=f"{name} has no teaching content up to level {target}",
+        )
+    pending = [
+        a
+        for lv in needed
+        if lv >= start
+        for a in sorted(
+            content.teach[skill][lv],
+            key=lambda a: (view.taken.get(a, 0), content.position[a]),
+        )
+        if a not in taught_since
+    ]
+    if pending:
+        code = "remediate_alternative" if fails and since > 0 else "teach"
+        return _Plan("activity", pending[0], code, f"{name} toward level {target}")
+    if may_check:
+        return _Plan("activity", check, "check_mastery", f"{name}: pass complete")
+    top = content.teach[skill][needed[-1]]
+    again = min(top, key=lambda a: (view.taken.get(a, 0), content.position[a]))
+    return _Plan("activity", again, "remediate_alternative", f"{name}: once more")
+
+
+def decide(
+    catalog: Catalog,
+    model: LearnerModel,
+    targets: Mapping[int, int],
+    history: Sequence[AttemptRecord],
+    now: dt.datetime,
+    *,
+    overrides: Overrides | None = None,
+    config: MasteryConfig | None = None,
+) -> Recommendation:
+    """The next step: an activity for an unmet target, "done" or "blocked"."""
+    cfg = config or MasteryConfig()
+    ovr = overrides or Overrides()
+    for activity_id in ovr.pinned:
+        if activity_id in catalog.activities and not any(
+            a.activity_id == activity_id for a in history
+        ):
+            return _activity(catalog, activity_id, "manager_pinned", "pinned", False)
+    work = work_list(catalog, targets, ovr)
+    views = _views(catalog, history, {w.skill_id for w in work})
+    resolved: set[int] = set()
+    met: list[SkillWork] = []
+    blocked: list[tuple[SkillWork, _Plan]] = []
+    refresher: tuple[SkillWork, _Plan] | None = None
+    for w in work:
+        pres = [p for p in catalog.graph.prerequisites_of(w.skill_id) if p in views]
+        if any(p not in resolved for p in pres):
+            continue
+        plan = plan_skill(catalog, model, w, views[w.skill_id], now, cfg)
+        if plan.status == "met":
+            met.append(w)
+            resolved.add(w.skill_id)
+        elif plan.status == "blocked":
+            blocked.append((w, plan))
+            resolved.add(w.skill_id)
+        elif plan.code == "recheck":
+            # A stale check is maintenance: it waits until new learning is done.
+            refresher = refresher or (w, plan)
+            resolved.add(w.skill_id)
+        else:
+            assert plan.activity_id is not None
+            code = "prerequisite_first" if w.source == "prerequisite" else plan.code
+            return _activity(catalog, plan.activity_id, code, plan.detail, False)
+    if refresher is not None:
+        w, plan = refresher
+        assert plan.activity_id is not None
+        return _activity(catalog, plan.activity_id, plan.code, plan.detail, True)
+    role_work = [w for w in work if w.source == "role"]
+    if blocked:
+        names = "; ".join(p.detail for _, p in blocked[:5])
+        return Recommendation(
+            kind=KIND_BLOCKED,
+            activity_id=None,
+            skill_ids=tuple(w.skill_id for w, _ in blocked),
+            reason=Reason(
+                code=blocked[0][1].code,
+                numbers={"blocked": len(blocked), "met": len(met)},
+                learner_text="Some skills cannot be finished here yet; your manager "
+                "has been told.",
+                manager_text=f"Blocked: {names}.",
+            ),
+        )
+    confidence = min(
+        (model.p_at_least(w.skill_id, w.level, now) for w in role_work), default=1.0
+    )
+    return Recommendation(
+        kind=KIND_DONE,
+        activity_id=None,
+        skill_ids=tuple(w.skill_id for w in role_work),
+        reason=Reason(
+            code="targets_met",
+            numbers={"skills": len(role_work), "confidence": round(confidence, 4)},
+            learner_text="You have reached every target of your role.",
+            manager_text=(
+                f"All {len(role_work)} targets verified by a recent check after the "
+                f"last teaching; lowest P(at target) {confidence:.2f}."
+            ),
+        ),
+    )
+
+
+def _activity(
+    catalog: Catalog, activity_id: int, code: str, detail: str, refresher: bool
+) -> Recommendation:
+    activity = catalog.activities[activity_id]
+    texts = {
+        "check_known": "A short check: you may already know this, so we may skip it.",
+        "check_mastery": "A check to confirm what you have just learnt.",
+        "recheck": "A quick review so what you learnt stays with you.",
+        "remediate_alternative": "Let's try this another way.",
+        "prerequisite_first": "First a skill your targets build on.",
+    }
+    return Recommendation(
+        kind=KIND_REFRESHER if refresher else KIND_ACTIVITY,
+        activity_id=activity_id,
+        skill_ids=tuple(link.skill_id for link in activity.skills),
+        minutes=activity.duration_min,
+        reason=Reason(
+            code=code,
+            numbers={"minutes": activity.duration_min},
+            learner_text=texts.get(code, f"Next: “{activity.title}”."),
+            manager_text=f"{code}: {detail}",
+        ),
+    )
