@@ -51,6 +51,8 @@ def apply_attempt(
     activity_id: int,
     score: float | None,
     at: dt.datetime,
+    *,
+    taught: frozenset[int] = frozenset(),
 ) -> None:
     """Fold one finished attempt into the model.
 
@@ -58,6 +60,8 @@ def apply_attempt(
     of questions and the tag weight) plus the kind's learning; without one (a lesson,
     a worked example, external content) each tagged skill gets a learning opportunity
     with no observation, crossing any levels that have no content below the tag.
+    Answers on a skill in ``taught`` (already taught to this learner) do not move
+    the cross-skill ability.
     """
     activity = catalog.activities.get(activity_id)
     if activity is None:
@@ -77,6 +81,7 @@ def apply_attempt(
                     weight=float(activity.n_items) * link.weight,
                     difficulty=activity.difficulty,
                     learn_scale=scale,
+                    ability_scale=0.0 if link.skill_id in taught else 1.0,
                 )
             )
         elif scale > 0.0:
@@ -88,6 +93,20 @@ def apply_attempt(
                 scale=scale * min(link.weight, 1.0),
                 lowest=lower[-1] if lower else 0,
             )
+
+
+def taught_skills(
+    catalog: Catalog, history: Sequence[AttemptRecord]
+) -> frozenset[int]:
+    """Skills the learner has been taught (any non-check attempt tagged with them)."""
+    out: set[int] = set()
+    for attempt in history:
+        activity = catalog.activities.get(attempt.activity_id)
+        if activity is not None and not (
+            activity.kind in CHECK_KINDS and activity.n_items > 0
+        ):
+            out.update(link.skill_id for link in activity.skills)
+    return frozenset(out)
 
 
 def catalog_from_document(doc: CatalogueDoc) -> tuple[Catalog, dict[str, int]]:
@@ -201,7 +220,14 @@ class Engine:
         """
         if score is None and responses:
             score = sum(1 for r in responses if r) / len(responses)
-        apply_attempt(self.catalog, learner.model, activity_id, score, at)
+        apply_attempt(
+            self.catalog,
+            learner.model,
+            activity_id,
+            score,
+            at,
+            taught=taught_skills(self.catalog, learner.history),
+        )
         activity = self.catalog.activities.get(activity_id)
         record = AttemptRecord(
             activity_id=activity_id,

@@ -106,6 +106,9 @@ class Observation:
     weight: float = 1.0
     difficulty: float = 0.0
     learn_scale: float = 1.0
+    #: 0 keeps this evidence out of the cross-skill ability: an answer right after
+    #: being taught says how well the teaching worked, not what the learner knew.
+    ability_scale: float = 1.0
 
 
 @dataclass(slots=True)
@@ -527,11 +530,16 @@ class LearnerModel:
             n_evidence=n + 1,
             weight_evidence=w + obs.weight,
         )
-        if self.use_ability and obs.weight > 0.0:
+        if self.use_ability and obs.weight > 0.0 and obs.ability_scale > 0.0:
             rate = ABILITY_RATE / (1.0 + ABILITY_DECAY * self.n_ability)
             # One update per piece of evidence, whatever its weight: a 4-question quiz
             # on one skill says little more about *other* skills than one answer does.
-            step = rate * min(obs.weight, 1.0) * (obs.outcome - predicted)
+            step = (
+                rate
+                * min(obs.weight, 1.0)
+                * min(obs.ability_scale, 1.0)
+                * (obs.outcome - predicted)
+            )
             self.ability = min(max(self.ability + step, -ABILITY_MAX), ABILITY_MAX)
             self.n_ability += 1
         return UpdateResult(

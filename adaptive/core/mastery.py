@@ -46,12 +46,15 @@ KIND_BLOCKED = "blocked"
 class MasteryConfig:
     """The loop's thresholds; one set of defaults for every population."""
 
-    pass_score: float = 0.75
+    pass_score: float = 0.6
     done_confidence: float = 0.8
     assess_first: float = 0.5
     known_level: float = 0.8
     max_checks_in_row: int = 2
-    max_failed_checks: int = 6
+    #: Answers at or above the target, since the last teaching, that "met" needs.
+    min_answers: int = 3
+    max_failed_checks: int = 4
+    max_repeats: int = 4
     fresh_days: float = 14.0
 
 
@@ -144,6 +147,52 @@ class _Plan:
     detail: str = ""
 
 
+@dataclass
+class _Rounds:
+    """Check answers grouped into rounds of at least ``min_answers`` answers."""
+
+    since: int = 0  # event index after the last failed round
+    failed: int = 0
+    last_failed: bool = False
+    passed_at: dt.datetime | None = None  # a passed round with no teaching after it
+    open_answers: int = 0  # answers of an undecided round
+    rounds_since_teach: int = 0
+
+
+def _rounds(
+    catalog: Catalog, events: Sequence[_Event], target: int, cfg: MasteryConfig
+) -> _Rounds:
+    out = _Rounds()
+    answers, right = 0, 0.0
+    for i, e in enumerate(events):
+        if not e.check:
+            answers, right = 0, 0.0
+            out.passed_at = None
+            out.open_answers = 0
+            out.rounds_since_teach = 0
+            continue
+        if e.level < target:
+            continue
+        n = max(catalog.activities[e.activity_id].n_items, 1)
+        answers += n
+        right += n * (e.score or 0.0)
+        out.open_answers = answers
+        if answers < cfg.min_answers:
+            continue
+        out.rounds_since_teach += 1
+        if right >= cfg.pass_score * answers - 1e-9:
+            out.passed_at = e.at
+            out.last_failed = False
+        else:
+            out.failed += 1
+            out.last_failed = True
+            out.since = i + 1
+            out.passed_at = None
+        answers, right = 0, 0.0
+        out.open_answers = 0
+    return out
+
+
 def _needed_levels(content: SkillContent, skill: int, target: int) -> list[int]:
     levels = content.teach_levels(skill)
     below = [lv for lv in levels if lv <= target]
@@ -154,18 +203,27 @@ def _needed_levels(content: SkillContent, skill: int, target: int) -> list[int]:
     return below
 
 
+def check_level(content: SkillContent, skill: int, target: int) -> int | None:
+    """The level a target is verified at: the target's own if it has a check, else
+    the nearest level above with one (the learner is then taught up to that level,
+    since a check above the target is the only evidence that it is met)."""
+    levels = [lv for lv in content.checks.get(skill, {}) if lv >= target]
+    return min(levels) if levels else None
+
+
 def _check_for(
-    content: SkillContent, skill: int, target: int, view: _SkillView
-) -> int | None:
-    """The check to verify ``target``: at that level if any, else the nearest above;
-    the least taken first, so the items the learner just saw are not asked again."""
-    checks = content.checks.get(skill, {})
-    levels = [lv for lv in checks if lv >= target]
-    if not levels:
-        return None
-    level = min(levels)
+    content: SkillContent,
+    skill: int,
+    level: int,
+    view: _SkillView,
+    n_items: Mapping[int, int],
+) -> int:
+    """The check at ``level``: not the one just taken, then the one with most
+    questions, then the least taken."""
+    last = view.events[-1].activity_id if view.events else None
     return min(
-        checks[level], key=lambda a: (view.taken.get(a, 0), content.position[a])
+        content.checks[skill][level],
+        key=lambda a: (a == last, -n_items[a], view.taken.get(a, 0), content.position[a]),
     )
 
 
@@ -183,47 +241,73 @@ def plan_skill(
     name = catalog.skill_name(skill)
     if target >= model.n_levels:
         return _Plan("blocked", code="no_such_level", detail=f"{name}: level {target}")
-    check = _check_for(content, skill, target, view)
-    needed = _needed_levels(content, skill, target)
-    if check is None:
+    level = check_level(content, skill, target)
+    if level is None:
         return _Plan(
             "blocked",
             code="no_assessment",
             detail=f"{name} has no assessment at level {target} or above",
         )
+    check = _check_for(
+        content,
+        skill,
+        level,
+        view,
+        {a: catalog.activities[a].n_items for a in content.checks[skill][level]},
+    )
+    needed = _needed_levels(content, skill, level)
+    target = level
     events = view.events
-    last_teach = max((i for i, e in enumerate(events) if not e.check), default=-1)
-    fails = [
-        i
-        for i, e in enumerate(events)
-        if e.check and e.level >= target and (e.score or 0.0) < cfg.pass_score
-    ]
-    since = fails[-1] + 1 if fails else 0
+    rounds = _rounds(catalog, events, target, cfg)
+    since = rounds.since
     p_target = model.p_at_least(skill, target, now)
-    checks_after_teach = [
-        e for e in events[last_teach + 1 :] if e.check and e.level >= target
-    ]
-    latest = checks_after_teach[-1] if checks_after_teach else None
-    if latest is not None and (latest.score or 0.0) >= cfg.pass_score:
-        age = (now - latest.at).total_seconds() / 86400.0
+    if rounds.passed_at is not None:
+        age = (now - rounds.passed_at).total_seconds() / 86400.0
         if p_target >= cfg.done_confidence and age <= cfg.fresh_days:
             return _Plan("met")
-        if p_target >= cfg.done_confidence:
-            return _Plan("activity", check, "recheck", f"{name}: last check {age:.0f} days ago")
-    if len(fails) >= cfg.max_failed_checks:
+        if age > cfg.fresh_days:
+            return _Plan(
+                "activity", check, "recheck", f"{name}: last check {age:.0f} days ago"
+            )
+    top_taken = min(
+        (
+            view.taken.get(a, 0)
+            for a in content.teach.get(skill, {}).get(needed[-1] if needed else -1, ())
+        ),
+        default=cfg.max_repeats,
+    )
+    if (
+        rounds.failed
+        and rounds.last_failed
+        and rounds.failed >= cfg.max_failed_checks
+        and top_taken >= cfg.max_repeats
+    ):
         return _Plan(
             "blocked",
             code="learner_stuck",
-            detail=f"{name}: {len(fails)} failed checks at level {target} after "
+            detail=f"{name}: {rounds.failed} failed checks at level {target} after "
             "teaching every activity; needs a person",
         )
-    in_row = len(checks_after_teach)
+    if rounds.open_answers:
+        return _Plan("activity", check, "check_mastery", f"{name}: check continues")
     taught_since = {e.activity_id for e in events[since:] if not e.check}
-    may_check = in_row < cfg.max_checks_in_row
+    # After a passed round the model still doubts: more checks, but only so many.
+    may_check = rounds.rounds_since_teach < cfg.max_checks_in_row
     if may_check and not taught_since and p_target >= cfg.assess_first:
         return _Plan("activity", check, "check_known", f"{name}: P {p_target:.2f}")
+    # Skip the levels the model is sure of; a level already taught in an earlier pass
+    # is not taught again from scratch: a new pass starts at the top level.
+    taught_before = {e.activity_id for e in events[:since] if not e.check}
     start = next(
-        (lv for lv in needed if model.p_at_least(skill, lv, now) < cfg.known_level),
+        (
+            lv
+            for lv in needed
+            if model.p_at_least(skill, lv, now) < cfg.known_level
+            and (
+                lv == needed[-1]
+                or not taught_before.issuperset(content.teach[skill][lv])
+            )
+        ),
         needed[-1] if needed else None,
     )
     if start is None:
@@ -246,7 +330,7 @@ def plan_skill(
         if a not in taught_since
     ]
     if pending:
-        code = "remediate_alternative" if fails and since > 0 else "teach"
+        code = "remediate_alternative" if since > 0 else "teach"
         return _Plan("activity", pending[0], code, f"{name} toward level {target}")
     if may_check:
         return _Plan("activity", check, "check_mastery", f"{name}: pass complete")
