@@ -32,7 +32,7 @@ from adaptive.core.catalogue import (
 from adaptive.core.catalogue_format import CatalogueDoc
 from adaptive.core.learner import LearnerModel, Observation, ParamSet, SkillEstimate
 from adaptive.core.mastery import KIND_TEACHING, MasteryConfig, decide
-from adaptive.core.policy import AttemptRecord, Overrides, Recommendation
+from adaptive.core.policy import AttemptRecord, Overrides, Reason, Recommendation
 
 
 @dataclass
@@ -190,9 +190,19 @@ class Engine:
             overrides=overrides or Overrides(),
         )
 
-    def next_step(self, learner: Learner, now: dt.datetime) -> Recommendation:
-        """An activity for an unmet target, a refresher, "done" or "blocked"."""
-        return decide(
+    def next_step(
+        self,
+        learner: Learner,
+        now: dt.datetime,
+        *,
+        time_budget_min: float | None = None,
+    ) -> Recommendation:
+        """An activity for an unmet target, a refresher, "done" or "blocked".
+
+        A session with no time left gets "stop" (``time_budget_exhausted``): it is
+        the session's end, not the learner's.
+        """
+        rec = decide(
             self.catalog,
             learner.model,
             self._targets(learner),
@@ -201,6 +211,24 @@ class Engine:
             overrides=learner.overrides,
             config=self.config,
         )
+        if time_budget_min is not None and (
+            time_budget_min <= 0 or rec.minutes > time_budget_min + 1e-9
+        ):
+            return Recommendation(
+                kind="stop",
+                activity_id=None,
+                skill_ids=(),
+                reason=Reason(
+                    code="time_budget_exhausted",
+                    numbers={
+                        "time_budget_min": time_budget_min,
+                        "next_activity_min": rec.minutes,
+                    },
+                    learner_text="That is all the time you set for today.",
+                    manager_text="The next step does not fit the session's time.",
+                ),
+            )
+        return rec
 
     def record_attempt(
         self,

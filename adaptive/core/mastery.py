@@ -49,6 +49,9 @@ class MasteryConfig:
     pass_score: float = 0.6
     done_confidence: float = 0.8
     assess_first: float = 0.5
+    #: A skill never worked on is checked first unless the model puts it below this
+    #: (a learner who has failed such checks has a low ability, so it stops).
+    assess_floor: float = 0.02
     known_level: float = 0.8
     max_checks_in_row: int = 2
     #: Answers at or above the target, since the last teaching, that "met" needs.
@@ -293,7 +296,10 @@ def plan_skill(
     taught_since = {e.activity_id for e in events[since:] if not e.check}
     # After a passed round the model still doubts: more checks, but only so many.
     may_check = rounds.rounds_since_teach < cfg.max_checks_in_row
-    if may_check and not taught_since and p_target >= cfg.assess_first:
+    untouched = not events
+    if may_check and not taught_since and (
+        p_target >= cfg.assess_first or (untouched and p_target >= cfg.assess_floor)
+    ):
         return _Plan("activity", check, "check_known", f"{name}: P {p_target:.2f}")
     # Skip the levels the model is sure of; a level already taught in an earlier pass
     # is not taught again from scratch: a new pass starts at the top level.
@@ -356,7 +362,7 @@ def decide(
         if activity_id in catalog.activities and not any(
             a.activity_id == activity_id for a in history
         ):
-            return _activity(catalog, activity_id, "manager_pinned", "pinned", False)
+            return _activity(catalog, activity_id, "pinned", "a manager pinned it", False)
     work = work_list(catalog, targets, ovr)
     views = _views(catalog, history, {w.skill_id for w in work})
     resolved: set[int] = set()
