@@ -95,9 +95,7 @@ def apply_attempt(
             )
 
 
-def taught_skills(
-    catalog: Catalog, history: Sequence[AttemptRecord]
-) -> frozenset[int]:
+def taught_skills(catalog: Catalog, history: Sequence[AttemptRecord]) -> frozenset[int]:
     """Skills the learner has been taught (any non-check attempt tagged with them)."""
     out: set[int] = set()
     for attempt in history:

@@ -568,7 +568,9 @@ class LearnerModel:
         Returns P(at least ``level``) afterwards.
         """
         if not 1 <= level < self.n_levels:
-            raise ValueError(f"teaching level {level} is outside 1..{self.n_levels - 1}")
+            raise ValueError(
+                f"teaching level {level} is outside 1..{self.n_levels - 1}"
+            )
         probs = self.posterior(skill_id, at)
         learn = self.const(skill_id).learn[level] * min(max(scale, 0.0), 1.0)
         probs = learn_step(probs, level, learn, lowest)

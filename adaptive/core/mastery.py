@@ -34,7 +34,12 @@ from adaptive.core.learner import LearnerModel
 from adaptive.core.policy import AttemptRecord, Overrides, Reason, Recommendation
 
 # How much an activity kind teaches, relative to a lesson, in the model's update.
-KIND_TEACHING = {"quiz": 0.5, "refresher": 0.3, "assessment": 0.3, "placement_item": 0.0}
+KIND_TEACHING = {
+    "quiz": 0.5,
+    "refresher": 0.3,
+    "assessment": 0.3,
+    "placement_item": 0.0,
+}
 
 KIND_ACTIVITY = "activity"
 KIND_REFRESHER = "refresher"
@@ -226,7 +231,12 @@ def _check_for(
     last = view.events[-1].activity_id if view.events else None
     return min(
         content.checks[skill][level],
-        key=lambda a: (a == last, -n_items[a], view.taken.get(a, 0), content.position[a]),
+        key=lambda a: (
+            a == last,
+            -n_items[a],
+            view.taken.get(a, 0),
+            content.position[a],
+        ),
     )
 
 
@@ -297,8 +307,12 @@ def plan_skill(
     # After a passed round the model still doubts: more checks, but only so many.
     may_check = rounds.rounds_since_teach < cfg.max_checks_in_row
     untouched = not events
-    if may_check and not taught_since and (
-        p_target >= cfg.assess_first or (untouched and p_target >= cfg.assess_floor)
+    if (
+        may_check
+        and not taught_since
+        and (
+            p_target >= cfg.assess_first or (untouched and p_target >= cfg.assess_floor)
+        )
     ):
         return _Plan("activity", check, "check_known", f"{name}: P {p_target:.2f}")
     # Skip the levels the model is sure of; a level already taught in an earlier pass
@@ -362,7 +376,9 @@ def decide(
         if activity_id in catalog.activities and not any(
             a.activity_id == activity_id for a in history
         ):
-            return _activity(catalog, activity_id, "pinned", "a manager pinned it", False)
+            return _activity(
+                catalog, activity_id, "pinned", "a manager pinned it", False
+            )
     work = work_list(catalog, targets, ovr)
     views = _views(catalog, history, {w.skill_id for w in work})
     resolved: set[int] = set()
@@ -385,13 +401,11 @@ def decide(
             refresher = refresher or (w, plan)
             resolved.add(w.skill_id)
         else:
-            assert plan.activity_id is not None
             code = "prerequisite_first" if w.source == "prerequisite" else plan.code
-            return _activity(catalog, plan.activity_id, code, plan.detail, False)
+            return _activity(catalog, plan.activity_id or 0, code, plan.detail, False)
     if refresher is not None:
         w, plan = refresher
-        assert plan.activity_id is not None
-        return _activity(catalog, plan.activity_id, plan.code, plan.detail, True)
+        return _activity(catalog, plan.activity_id or 0, plan.code, plan.detail, True)
     role_work = [w for w in work if w.source == "role"]
     if blocked:
         names = "; ".join(p.detail for _, p in blocked[:5])

@@ -23,22 +23,36 @@ NOW = dt.datetime(2025, 3, 3, 9, tzinfo=dt.UTC)
 
 def lesson(aid: int, skill: int, level: int, kind: str = "lesson") -> ActivityInfo:
     return ActivityInfo(
-        aid, f"a{aid}", f"Lesson {aid}", kind=kind, skills=(SkillLink(skill, 1.0, level),), n_items=0
+        aid,
+        f"a{aid}",
+        f"Lesson {aid}",
+        kind=kind,
+        skills=(SkillLink(skill, 1.0, level),),
+        n_items=0,
     )
 
 
 def quiz(aid: int, skill: int, level: int, n: int = 3) -> ActivityInfo:
     return ActivityInfo(
-        aid, f"q{aid}", f"Quiz {aid}", kind="quiz", skills=(SkillLink(skill, 1.0, level),), n_items=n
+        aid,
+        f"q{aid}",
+        f"Quiz {aid}",
+        kind="quiz",
+        skills=(SkillLink(skill, 1.0, level),),
+        n_items=n,
     )
 
 
-def catalog(acts: list[ActivityInfo], edges: list[tuple[int, int]], n: int = 2) -> Catalog:
+def catalog(
+    acts: list[ActivityInfo], edges: list[tuple[int, int]], n: int = 2
+) -> Catalog:
     skills = [SkillInfo(i, f"s{i}", f"Skill {i}") for i in range(1, n + 1)]
     return Catalog.build(skills, acts, edges, module_order=[a.id for a in acts])
 
 
-def play(engine: Engine, learner: Learner, answer: object, steps: int = 200) -> list[str]:
+def play(
+    engine: Engine, learner: Learner, answer: object, steps: int = 200
+) -> list[str]:
     """Drive a learner; ``answer(activity) -> score``. Returns the kinds of steps."""
     kinds = []
     now = NOW
@@ -84,7 +98,9 @@ def test_a_met_prerequisite_unblocks_its_dependant() -> None:
         seen.append(rec.activity_id)
         now += dt.timedelta(minutes=5)
         is_quiz = engine.catalog.activities[rec.activity_id].n_items > 0
-        engine.record_attempt(learner, rec.activity_id, at=now, score=1.0 if is_quiz else None)
+        engine.record_attempt(
+            learner, rec.activity_id, at=now, score=1.0 if is_quiz else None
+        )
     assert rec.kind == KIND_DONE
     assert 3 in seen or 4 in seen  # the dependant was worked on after its prerequisite
     assert max(seen.index(a) for a in (1, 2) if a in seen) < min(
@@ -150,10 +166,7 @@ def catalogues(draw: st.DrawFn) -> tuple[Catalog, dict[int, int], int]:
         for level in draw(st.sets(st.integers(1, 4), min_size=0, max_size=2)):
             acts.append(quiz(len(acts) + 1, skill, level, draw(st.integers(1, 4))))
     edges = [
-        (s, p)
-        for s in range(2, n + 1)
-        for p in range(1, s)
-        if draw(st.booleans())
+        (s, p) for s in range(2, n + 1) for p in range(1, s) if draw(st.booleans())
     ]
     targets = {
         s: draw(st.integers(1, 4)) for s in range(1, n + 1) if draw(st.booleans())
