@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from adaptive.core.catalogue_format import CatalogueError  # noqa: E402
 from adaptive.core.catalogue_parse import parse_catalogue  # noqa: E402
+from bench._before_tutor import before_tutor  # noqa: E402
 from bench._catalogue_gen import GeneratedCatalogue, generate  # noqa: E402
 from bench._engine_tutor import engine_tutor  # noqa: E402
 from bench._misspecified_learners import GROUPS, make_population  # noqa: E402
@@ -47,6 +48,7 @@ from bench._reference_tutors import (  # noqa: E402
 #: Tutors to compare; "linear" must stay, it is every other tutor's baseline.
 TUTORS: dict[str, TutorFactory] = {
     "linear": linear_tutor,
+    "pathwise_before": before_tutor,
     "pathwise": engine_tutor,
     "oracle": oracle_tutor,
 }
