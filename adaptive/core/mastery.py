@@ -26,6 +26,7 @@ activity not yet taken in the current pass, so no zero-progress step repeats.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -49,9 +50,22 @@ KIND_BLOCKED = "blocked"
 
 @dataclass(frozen=True)
 class MasteryConfig:
-    """The loop's thresholds; one set of defaults for every population."""
+    """The loop's thresholds; one set of defaults for every population.
 
-    pass_score: float = 0.6
+    A check round is a sequential probability ratio test on the answers at or above
+    the target since the last teaching: "at target" answers right with ``p_known``,
+    "just below" with ``p_unknown`` (guessing included); a round passes when the odds
+    for "at target" reach ``(1 - beta) / alpha`` and fails when they fall to
+    ``beta / (1 - alpha)``, or after ``max_round_answers`` undecided answers.
+    """
+
+    p_known: float = 0.75
+    p_unknown: float = 0.4
+    #: P(pass | just below the target): the false "met" rate of one round.
+    alpha: float = 0.05
+    #: P(fail | at target): a needless extra pass.
+    beta: float = 0.2
+    max_round_answers: int = 12
     done_confidence: float = 0.8
     assess_first: float = 0.5
     #: A skill never worked on is checked first unless the model puts it below this
@@ -61,9 +75,13 @@ class MasteryConfig:
     max_checks_in_row: int = 2
     #: Answers at or above the target, since the last teaching, that "met" needs.
     min_answers: int = 3
+    #: Failed rounds after the re-teaching passes have reached the lowest level.
     max_failed_checks: int = 4
     max_repeats: int = 4
     fresh_days: float = 14.0
+    #: A passed check older than this, with teaching of other skills after it, is
+    #: checked again before "targets met" (forgetting while the rest was learnt).
+    final_recheck_days: float = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +178,7 @@ class _Rounds:
     """Check answers grouped into rounds of at least ``min_answers`` answers."""
 
     since: int = 0  # event index after the last failed round
-    failed: int = 0
+    failed: int = 0  # failed rounds since the last passed one
     last_failed: bool = False
     passed_at: dt.datetime | None = None  # a passed round with no teaching after it
     open_answers: int = 0  # answers of an undecided round
@@ -168,35 +186,53 @@ class _Rounds:
 
 
 def _rounds(
-    catalog: Catalog, events: Sequence[_Event], target: int, cfg: MasteryConfig
+    catalog: Catalog,
+    events: Sequence[_Event],
+    target: int,
+    cfg: MasteryConfig,
+    *,
+    milestone: bool = False,
 ) -> _Rounds:
+    """Check rounds at ``target`` (or above); a ``milestone`` counts only checks at
+    exactly that level and is reset only by teaching at or below it."""
     out = _Rounds()
-    answers, right = 0, 0.0
+    up = math.log(cfg.p_known / cfg.p_unknown)
+    down = math.log((1.0 - cfg.p_known) / (1.0 - cfg.p_unknown))
+    accept = math.log((1.0 - cfg.beta) / cfg.alpha)
+    reject = math.log(cfg.beta / (1.0 - cfg.alpha))
+    answers, llr = 0, 0.0
     for i, e in enumerate(events):
+        if not e.check and milestone and e.level > target:
+            continue
         if not e.check:
-            answers, right = 0, 0.0
+            answers, llr = 0, 0.0
             out.passed_at = None
             out.open_answers = 0
             out.rounds_since_teach = 0
             continue
-        if e.level < target:
+        if e.level < target or (milestone and e.level != target):
             continue
         n = max(catalog.activities[e.activity_id].n_items, 1)
+        right = round(n * min(max(e.score or 0.0, 0.0), 1.0))
         answers += n
-        right += n * (e.score or 0.0)
+        llr += right * up + (n - right) * down
         out.open_answers = answers
         if answers < cfg.min_answers:
             continue
-        out.rounds_since_teach += 1
-        if right >= cfg.pass_score * answers - 1e-9:
+        if llr >= accept:
             out.passed_at = e.at
             out.last_failed = False
-        else:
+            # Failures before a pass are not "no progress": blocking counts anew.
+            out.failed = 0
+        elif llr <= reject or answers >= cfg.max_round_answers:
             out.failed += 1
             out.last_failed = True
             out.since = i + 1
             out.passed_at = None
-        answers, right = 0, 0.0
+        else:
+            continue
+        out.rounds_since_teach += 1
+        answers, llr = 0, 0.0
         out.open_answers = 0
     return out
 
@@ -240,6 +276,70 @@ def _check_for(
     )
 
 
+def _milestone_step(
+    catalog: Catalog,
+    model: LearnerModel,
+    skill: int,
+    needed: Sequence[int],
+    target: int,
+    view: _SkillView,
+    now: dt.datetime,
+    cfg: MasteryConfig,
+) -> _Plan | None:
+    """Mastery learning level by level: the lowest level below the target that has a
+    check and is neither verified nor sure in the model is taught, then checked;
+    a failed check re-teaches that level (least taken activity first). A level that
+    keeps failing is left to the target's own check (the authored order goes on)."""
+    content = catalog.content
+    name = catalog.skill_name(skill)
+    for m in content.check_levels(skill):
+        if m >= target or m < (needed[0] if needed else m):
+            continue
+        if model.p_at_least(skill, m, now) >= cfg.known_level:
+            continue
+        r = _rounds(catalog, view.events, m, cfg, milestone=True)
+        if r.passed_at is not None or r.failed >= cfg.max_failed_checks:
+            continue
+        check = _check_for(
+            content,
+            skill,
+            m,
+            view,
+            {a: catalog.activities[a].n_items for a in content.checks[skill][m]},
+        )
+        if r.open_answers:
+            return _Plan("activity", check, "check_level", f"{name}: level {m}")
+        taught = {
+            e.activity_id
+            for e in view.events[r.since :]
+            if not e.check and e.level <= m
+        }
+        start = next(
+            (
+                lv
+                for lv in needed
+                if lv <= m and model.p_at_least(skill, lv, now) < cfg.known_level
+            ),
+            m,
+        )
+        pending = [
+            a
+            for lv in needed
+            if start <= lv <= m
+            for a in sorted(
+                content.teach[skill][lv],
+                key=lambda a: (view.taken.get(a, 0), content.position[a]),
+            )
+            if a not in taught
+        ]
+        if pending:
+            code = "remediate_alternative" if r.failed else "teach"
+            return _Plan("activity", pending[0], code, f"{name} toward level {m}")
+        if r.rounds_since_teach < cfg.max_checks_in_row:
+            return _Plan("activity", check, "check_level", f"{name}: level {m}")
+    return None
+
+
 def plan_skill(
     catalog: Catalog,
     model: LearnerModel,
@@ -247,6 +347,7 @@ def plan_skill(
     view: _SkillView,
     now: dt.datetime,
     cfg: MasteryConfig,
+    last_teach_at: dt.datetime | None = None,
 ) -> _Plan:
     """The mastery loop for one skill (see the module docstring)."""
     content = catalog.content
@@ -276,30 +377,33 @@ def plan_skill(
     p_target = model.p_at_least(skill, target, now)
     if rounds.passed_at is not None:
         age = (now - rounds.passed_at).total_seconds() / 86400.0
-        if p_target >= cfg.done_confidence and age <= cfg.fresh_days:
-            return _Plan("met")
         if age > cfg.fresh_days:
             return _Plan(
                 "activity", check, "recheck", f"{name}: last check {age:.0f} days ago"
             )
-    top_taken = min(
-        (
-            view.taken.get(a, 0)
-            for a in content.teach.get(skill, {}).get(needed[-1] if needed else -1, ())
-        ),
-        default=cfg.max_repeats,
-    )
+        stale = (
+            last_teach_at is not None
+            and last_teach_at > rounds.passed_at
+            and age > cfg.final_recheck_days
+        )
+        if not stale:
+            return _Plan("met")
+        return _Plan(
+            "activity",
+            check,
+            "final_check",
+            f"{name}: passed {age:.0f} days ago, other skills taught since",
+        )
     if (
         rounds.failed
         and rounds.last_failed
-        and rounds.failed >= cfg.max_failed_checks
-        and top_taken >= cfg.max_repeats
+        and rounds.failed >= cfg.max_failed_checks + len(needed) - 1
     ):
         return _Plan(
             "blocked",
             code="learner_stuck",
             detail=f"{name}: {rounds.failed} failed checks at level {target} after "
-            "teaching every activity; needs a person",
+            "re-teaching every level; needs a person",
         )
     if rounds.open_answers:
         return _Plan("activity", check, "check_mastery", f"{name}: check continues")
@@ -315,6 +419,9 @@ def plan_skill(
         )
     ):
         return _Plan("activity", check, "check_known", f"{name}: P {p_target:.2f}")
+    step = _milestone_step(catalog, model, skill, needed, target, view, now, cfg)
+    if step is not None:
+        return step
     # Skip the levels the model is sure of; a level already taught in an earlier pass
     # is not taught again from scratch: a new pass starts at the top level.
     taught_before = {e.activity_id for e in events[:since] if not e.check}
@@ -330,6 +437,11 @@ def plan_skill(
         ),
         needed[-1] if needed else None,
     )
+    if start is not None and rounds.failed > 1:
+        # Each further failed round re-teaches one level lower (the easier
+        # explanation), whatever the model says: it may be wrong about the level below.
+        forced = needed[max(0, len(needed) - rounds.failed)]
+        start = min(start, forced)
     if start is None:
         # Nothing to teach with: checks are all this skill has.
         if may_check:
@@ -381,15 +493,24 @@ def decide(
             )
     work = work_list(catalog, targets, ovr)
     views = _views(catalog, history, {w.skill_id for w in work})
+    checks = {
+        a
+        for a, info in catalog.activities.items()
+        if info.kind in CHECK_KINDS and info.n_items > 0
+    }
+    last_teach_at = max(
+        (a.at for a in history if a.activity_id not in checks), default=None
+    )
     resolved: set[int] = set()
     met: list[SkillWork] = []
+    final: tuple[SkillWork, _Plan] | None = None
     blocked: list[tuple[SkillWork, _Plan]] = []
     refresher: tuple[SkillWork, _Plan] | None = None
     for w in work:
         pres = [p for p in catalog.graph.prerequisites_of(w.skill_id) if p in views]
         if any(p not in resolved for p in pres):
             continue
-        plan = plan_skill(catalog, model, w, views[w.skill_id], now, cfg)
+        plan = plan_skill(catalog, model, w, views[w.skill_id], now, cfg, last_teach_at)
         if plan.status == "met":
             met.append(w)
             resolved.add(w.skill_id)
@@ -400,9 +521,16 @@ def decide(
             # A stale check is maintenance: it waits until new learning is done.
             refresher = refresher or (w, plan)
             resolved.add(w.skill_id)
+        elif plan.code == "final_check":
+            # Checked again only once nothing is left to learn: just before "done".
+            final = final or (w, plan)
+            resolved.add(w.skill_id)
         else:
             code = "prerequisite_first" if w.source == "prerequisite" else plan.code
             return _activity(catalog, plan.activity_id or 0, code, plan.detail, False)
+    if final is not None:
+        w, plan = final
+        return _activity(catalog, plan.activity_id or 0, plan.code, plan.detail, False)
     if refresher is not None:
         w, plan = refresher
         return _activity(catalog, plan.activity_id or 0, plan.code, plan.detail, True)
@@ -447,7 +575,9 @@ def _activity(
     texts = {
         "check_known": "A short check: you may already know this, so we may skip it.",
         "check_mastery": "A check to confirm what you have just learnt.",
+        "check_level": "A check of this step before the next one.",
         "recheck": "A quick review so what you learnt stays with you.",
+        "final_check": "A last check that this has stayed with you.",
         "remediate_alternative": "Let's try this another way.",
         "prerequisite_first": "First a skill your targets build on.",
     }

@@ -156,6 +156,77 @@ def test_a_target_with_no_assessment_is_blocked_naming_it() -> None:
     assert rec.kind == KIND_BLOCKED and "no assessment" in rec.reason.manager_text
 
 
+def _check_round(engine: Engine, p_right: float, rng: random.Random) -> str:
+    """One learner answering a level-1 check with ``p_right`` until the round ends."""
+    learner = engine.start({1: 1})
+    now = NOW
+    engine.record_attempt(learner, 1, at=now)  # taught: no skipping on the estimate
+    for _ in range(40):
+        rec = engine.next_step(learner, now)
+        if rec.activity_id is None:
+            return "pass" if rec.kind == KIND_DONE else "fail"
+        act = engine.catalog.activities[rec.activity_id]
+        if act.n_items == 0:
+            return "fail"
+        right = [rng.random() < p_right for _ in range(act.n_items)]
+        now += dt.timedelta(minutes=act.duration_min)
+        engine.record_attempt(learner, act.id, at=now, responses=right)
+    return "undecided"
+
+
+def test_a_check_separates_at_target_from_just_below_under_guessing() -> None:
+    # Learners just below a target still answer ~40% right (guessing included); at
+    # target ~75-80%. One check round lets at most ~5% of the first through.
+    cat = catalog([lesson(1, 1, 1), quiz(2, 1, 1, 3), quiz(3, 1, 1, 4)], [], n=1)
+    engine = Engine(cat)
+    rng = random.Random(4)
+    below = [_check_round(engine, 0.4, rng) for _ in range(300)]
+    at_target = [_check_round(engine, 0.8, rng) for _ in range(300)]
+    assert below.count("pass") / len(below) <= 0.07
+    assert at_target.count("pass") / len(at_target) >= 0.7
+
+
+def test_a_stale_check_is_repeated_before_done() -> None:
+    # Skill 1 passed on day 0; skill 2 was taught over the next days: skill 1 is
+    # checked again before "targets met" (it may have been forgotten meanwhile).
+    cat = catalog(
+        [lesson(1, 1, 1), quiz(2, 1, 1, 5), lesson(3, 2, 1), quiz(4, 2, 1, 5)], []
+    )
+    engine = Engine(cat)
+    learner = engine.start({1: 1, 2: 1})
+    engine.record_attempt(learner, 1, at=NOW)
+    engine.record_attempt(learner, 2, at=NOW, score=1.0)
+    engine.record_attempt(learner, 2, at=NOW, score=1.0)
+    later = NOW + dt.timedelta(days=5)
+    engine.record_attempt(learner, 3, at=later)
+    engine.record_attempt(learner, 4, at=later, score=1.0)
+    engine.record_attempt(learner, 4, at=later, score=1.0)
+    rec = engine.next_step(learner, later)
+    assert rec.kind == "activity" and rec.activity_id == 2
+    assert rec.reason.code == "final_check"
+    engine.record_attempt(learner, 2, at=later, score=1.0)
+    engine.record_attempt(learner, 2, at=later, score=1.0)
+    assert engine.next_step(learner, later).kind == KIND_DONE
+
+
+def test_failures_before_a_pass_do_not_block_a_slow_learner() -> None:
+    cat = catalog([lesson(1, 1, 1), lesson(2, 1, 1), quiz(3, 1, 1, 4)], [], n=1)
+    engine = Engine(cat)
+    learner = engine.start({1: 1})
+    now = NOW
+    # Four failed rounds, then a pass; then, weeks later, one failed round.
+    for _ in range(4):
+        engine.record_attempt(learner, 1, at=now)
+        engine.record_attempt(learner, 3, at=now, score=0.0)
+    engine.record_attempt(learner, 2, at=now)
+    engine.record_attempt(learner, 3, at=now, score=1.0)
+    engine.record_attempt(learner, 3, at=now, score=1.0)
+    assert engine.next_step(learner, now).kind == KIND_DONE
+    now += dt.timedelta(days=20)
+    engine.record_attempt(learner, 3, at=now, score=0.0)
+    assert engine.next_step(learner, now).kind == "activity"
+
+
 @st.composite
 def catalogues(draw: st.DrawFn) -> tuple[Catalog, dict[int, int], int]:
     n = draw(st.integers(1, 5))
