@@ -199,6 +199,8 @@ class SkillContent:
     checks: Mapping[int, Mapping[int, tuple[int, ...]]]
     refreshers: Mapping[int, tuple[int, ...]]
     position: Mapping[int, int]
+    #: Every activity whose answers can verify a target (a check kind with questions).
+    check_ids: frozenset[int] = frozenset()
 
     @classmethod
     def build(cls, catalog: Catalog) -> SkillContent:
@@ -232,6 +234,12 @@ class SkillContent:
             },
             refreshers={s: tuple(v) for s, v in refreshers.items()},
             position={a: i for i, a in enumerate(order)},
+            check_ids=frozenset(
+                a
+                for by_level in checks.values()
+                for ids in by_level.values()
+                for a in ids
+            ),
         )
 
     def teach_levels(self, skill_id: int) -> tuple[int, ...]:

@@ -5,22 +5,31 @@ decisions are robust rules and the Bayesian estimate is only used to *skip*:
 
 * skills are worked on in prerequisite order (a prerequisite outside the role is an
   implied target at its lowest level with content), one at a time;
-* for a skill: teach at the lowest level the model is not sure of, every activity of
-  that level once in authored order, then the next level with content up to the
-  target (a level with no content is crossed, not waited for); then check with an
-  assessment at the target level;
-* a failed check starts a new pass from where the model now puts the learner, least
-  taken activity first (the alternative explanation, then the rest);
-* when the model is already fairly sure (``assess_first``), check before teaching;
-* a skill is met only when the latest check at or above its target, taken after its
-  last teaching, passed, the model gives it ``done_confidence`` and the check is
-  recent (``fresh_days``); a stale one is re-checked (a refresher);
-* after ``max_failed_checks`` failed checks the skill is blocked for this learner,
-  and a skill that cannot be taught or checked is blocked as a catalogue defect.
+* a skill's target is verified at its own level if it has a check there, else at the
+  nearest level above with one;
+* when the model is fairly sure (``assess_first``), or the skill is untouched, it is
+  checked before any teaching;
+* below the target, each level that has a check and that the model is not sure of is
+  a milestone: taught (every activity of the level once, least taken first), then
+  checked; a failed milestone is re-taught, one that keeps failing is left to the
+  target's check;
+* then every remaining level up to the target is taught and the target is checked;
+  a failed check starts a new pass, least taken activity first (the alternative
+  explanation), one level lower for each further failure (the easier one);
+* a check round is a sequential probability ratio test (``MasteryConfig``): "met"
+  needs a passed round at the target, after the last teaching of the skill, so the
+  false "met" rate of a round is about ``alpha`` whatever the model believes;
+* a passed check older than ``final_recheck_days`` with other skills taught since is
+  checked again just before "targets met"; one older than ``fresh_days`` becomes a
+  refresher;
+* a skill is blocked for this learner only after ``max_failed_checks`` failed rounds
+  more than it has levels to re-teach, counted since its last pass; a skill that
+  cannot be taught or checked is blocked as a catalogue defect.
 
 Every decision is an activity for an unmet target, "targets met" or "blocked": each
-failed check moves a counter that ends in "blocked", and each teaching step takes an
-activity not yet taken in the current pass, so no zero-progress step repeats.
+failed check moves a counter that ends in "blocked" (a pass resets it, and a passed
+skill stays met until its check is stale), and each teaching step takes an activity
+not yet taken in the current pass, so no zero-progress step repeats.
 """
 
 from __future__ import annotations
@@ -30,7 +39,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from adaptive.core.catalogue import CHECK_KINDS, Catalog, SkillContent
+from adaptive.core.catalogue import Catalog, SkillContent
 from adaptive.core.learner import LearnerModel
 from adaptive.core.policy import AttemptRecord, Overrides, Reason, Recommendation
 
@@ -143,19 +152,26 @@ def work_list(
     )
 
 
+_NO_HISTORY = _SkillView()  # shared and never written: read-only by plan_skill
+
+
 def _views(
     catalog: Catalog, history: Sequence[AttemptRecord], skills: set[int]
 ) -> dict[int, _SkillView]:
-    views = {s: _SkillView() for s in skills}
+    """Views of the skills in ``skills`` that have history (others: ``_NO_HISTORY``)."""
+    views: dict[int, _SkillView] = {}
+    checks = catalog.content.check_ids
     for attempt in history:
         activity = catalog.activities.get(attempt.activity_id)
         if activity is None or not activity.skills:
             continue
         main = activity.skills[0]
+        if main.skill_id not in skills:
+            continue
         view = views.get(main.skill_id)
         if view is None:
-            continue
-        check = activity.kind in CHECK_KINDS and activity.n_items > 0
+            view = views[main.skill_id] = _SkillView()
+        check = activity.id in checks
         view.events.append(
             _Event(attempt.at, activity.id, check, main.level, attempt.score)
         )
@@ -492,12 +508,9 @@ def decide(
                 catalog, activity_id, "pinned", "a manager pinned it", False
             )
     work = work_list(catalog, targets, ovr)
-    views = _views(catalog, history, {w.skill_id for w in work})
-    checks = {
-        a
-        for a, info in catalog.activities.items()
-        if info.kind in CHECK_KINDS and info.n_items > 0
-    }
+    in_work = {w.skill_id for w in work}
+    views = _views(catalog, history, in_work)
+    checks = catalog.content.check_ids
     last_teach_at = max(
         (a.at for a in history if a.activity_id not in checks), default=None
     )
@@ -507,10 +520,18 @@ def decide(
     blocked: list[tuple[SkillWork, _Plan]] = []
     refresher: tuple[SkillWork, _Plan] | None = None
     for w in work:
-        pres = [p for p in catalog.graph.prerequisites_of(w.skill_id) if p in views]
+        pres = [p for p in catalog.graph.prerequisites_of(w.skill_id) if p in in_work]
         if any(p not in resolved for p in pres):
             continue
-        plan = plan_skill(catalog, model, w, views[w.skill_id], now, cfg, last_teach_at)
+        plan = plan_skill(
+            catalog,
+            model,
+            w,
+            views.get(w.skill_id, _NO_HISTORY),
+            now,
+            cfg,
+            last_teach_at,
+        )
         if plan.status == "met":
             met.append(w)
             resolved.add(w.skill_id)
