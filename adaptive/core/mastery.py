@@ -71,7 +71,7 @@ class MasteryConfig:
     p_known: float = 0.75
     p_unknown: float = 0.4
     #: P(pass | just below the target): the false "met" rate of one round.
-    alpha: float = 0.05
+    alpha: float = 0.03
     #: P(fail | at target): a needless extra pass.
     beta: float = 0.2
     max_round_answers: int = 12
