@@ -9,9 +9,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adaptive.core.engine import apply_attempt
 from adaptive.core.refresh import RefreshScheduler
-from adaptive.learner_store import load_learner
+from adaptive.learner_store import load_learner, save_skill
 from adaptive.models import Activity, ActivitySkill, Attempt, Evidence, Framework
+from adaptive.module_snapshots import load_module
 from adaptive.pending_evidence import apply_pending_evidence
 from adaptive.refreshers import review_refreshers
 from adaptive.visibility import NotVisibleError, visible_frameworks
@@ -30,6 +32,38 @@ def score_answers(activity: Activity, answers: Sequence[Any]) -> float | None:
         if i < len(answers) and answers[i] == q.get("answer")
     )
     return right / len(questions)
+
+
+def _teach(
+    session: Session,
+    attempt: Attempt,
+    activity: Activity,
+    *,
+    tenant_id: int,
+    module_id: int | None,
+) -> None:
+    """A finished attempt with no questions is still a learning opportunity: the
+    engine's model update (``apply_attempt``) runs on it and the touched skills are
+    saved. Without a module the activity alone is the catalogue the update reads."""
+    if module_id is None:
+        return
+    snapshot = load_module(session, tenant_id=tenant_id, module_id=module_id)
+    if activity.id not in snapshot.catalog.activities:
+        return
+    state = load_learner(
+        session,
+        tenant_id=tenant_id,
+        person_id=attempt.person_id,
+        n_levels=snapshot.catalog.n_levels,
+    )
+    apply_pending_evidence(
+        session, tenant_id=tenant_id, person_id=attempt.person_id, state=state
+    )
+    at = attempt.finished_at or attempt.started_at
+    apply_attempt(snapshot.catalog, state.model, activity.id, None, at)
+    for link in snapshot.catalog.activities[activity.id].skills:
+        save_skill(session, state, link.skill_id, evidence_at=at)
+    session.flush()
 
 
 def record_attempt(
@@ -73,6 +107,7 @@ def record_attempt(
     session.add(attempt)
     session.flush()
     if final is None:
+        _teach(session, attempt, activity, tenant_id=tenant_id, module_id=module_id)
         return attempt
     links = session.scalars(
         select(ActivitySkill).where(ActivitySkill.activity_id == activity_id)

@@ -1,7 +1,8 @@
 """Adaptive services: where the learner's next step is chosen, with its reason.
 
-This loads what the decision needs (module, model, role, recent attempts, overrides)
-and hands it to the pure choice, ``adaptive.core.policy.next_step``.
+This loads what the decision needs (module, model, role, attempts, overrides) and
+hands it to the pure engine, ``adaptive.core.engine.Engine.next_step`` (the same call
+the benches make).
 """
 
 from __future__ import annotations
@@ -12,18 +13,16 @@ from sqlalchemy import BindParameter, Integer, bindparam, select
 from sqlalchemy.orm import Session
 
 from adaptive.core.catalogue import Catalog
-from adaptive.core.policy import (
-    AttemptRecord,
-    PolicyConfig,
-    PolicyInput,
-    Recommendation,
-)
-from adaptive.core.policy import next_step as decide_next_step
+from adaptive.core.engine import Engine
+from adaptive.core.mastery import MasteryConfig
+from adaptive.core.policy import AttemptRecord, Recommendation
 from adaptive.learner_context import learner_in_module
 from adaptive.models import Attempt
 from adaptive.overrides import active_overrides
 
-HISTORY_WINDOW = 20
+# The mastery loop reads the learner's whole history in the module's skills; this
+# only bounds a pathological one.
+HISTORY_WINDOW = 5000
 _TENANT: BindParameter[int] = bindparam("tenant_id", type_=Integer)
 _PERSON: BindParameter[int] = bindparam("person_id", type_=Integer)
 # Read-only projections (no entities to build): the decision never writes these.
@@ -72,29 +71,21 @@ def next_step(
     module_id: int,
     now: dt.datetime,
     time_budget_min: float | None = None,
-    config: PolicyConfig | None = None,
+    config: MasteryConfig | None = None,
 ) -> Recommendation:
-    """The learner's next step in this module with its reason (see adaptive.core.policy)."""
+    """The learner's next step in this module with its reason (see adaptive.core.engine)."""
     snapshot, state, role = learner_in_module(
         session, tenant_id=tenant_id, person_id=person_id, module_id=module_id
     )
-    return decide_next_step(
-        PolicyInput(
-            catalog=snapshot.catalog,
-            role_targets=dict(role.targets) if role else {},
-            model=state.model,
-            now=now,
-            refresh=state.refresh,
-            history=_history(
-                session,
-                tenant_id=tenant_id,
-                person_id=person_id,
-                catalog=snapshot.catalog,
-            ),
-            overrides=active_overrides(
-                session, tenant_id=tenant_id, person_id=person_id, module_id=module_id
-            ),
-            time_budget_min=time_budget_min,
-            config=config or PolicyConfig(),
-        )
+    engine = Engine(snapshot.catalog, params=state.model.params, config=config)
+    learner = engine.start(
+        dict(role.targets) if role else {},
+        model=state.model,
+        history=_history(
+            session, tenant_id=tenant_id, person_id=person_id, catalog=snapshot.catalog
+        ),
+        overrides=active_overrides(
+            session, tenant_id=tenant_id, person_id=person_id, module_id=module_id
+        ),
     )
+    return engine.next_step(learner, now, time_budget_min=time_budget_min)

@@ -3,7 +3,10 @@
 A catalogue of 1,000 skills (a prerequisite DAG) and 10,000 activities; a learner with
 5,000 evidence events spread over 90 days; refresher cards on the skills they mastered.
 Measures ``next_step`` (role of 200 target skills, and a stress case where the role
-targets all 1,000) and one online evidence update (``LearnerModel.observe``).
+targets all 1,000) and one online evidence update (``LearnerModel.observe``):
+``next_step_*`` is the card-based ``adaptive.core.policy`` (main's path before issue
+9), ``engine_next_step_*`` the engine API the services call now
+(``adaptive.core.engine.Engine.next_step``, over a 1,000-attempt history).
 
 Latencies are wall-clock per call (``perf_counter``) after a warm-up (the catalogue's
 numpy pair table is built once, as a deployment builds it once per catalogue), over
@@ -29,6 +32,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adaptive.core.catalogue import ActivityInfo, Catalog, SkillInfo, SkillLink
+from adaptive.core.engine import Engine
 from adaptive.core.learner import LearnerModel, Observation
 from adaptive.core.policy import (
     AttemptRecord,
@@ -197,6 +201,38 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"next_step_{label}_reason_codes: {len(codes)} codes ({', '.join(sorted(codes))})"
         )
     print(f"mastered_skills_with_cards: {len(cards)} skills")
+    # The production path since issue 9: the engine API over the learner's whole
+    # history (the service reads up to 5,000 attempts; here 1,000 over 30 days).
+    engine = Engine(catalog)
+    long_history = [
+        AttemptRecord(
+            int(a),
+            now - dt.timedelta(minutes=43.2 * (1000 - i)),
+            float(rng.random() < 0.7) if catalog.activities[int(a)].n_items else None,
+            tuple(lk.skill_id for lk in catalog.activities[int(a)].skills),
+        )
+        for i, a in enumerate(rng.choice(n_acts, 1000, replace=False))
+    ]
+    for label, targets in (
+        ("role200", role),
+        ("all1000", dict.fromkeys(range(n_skills), 2)),
+    ):
+        learner = engine.start(targets, model=model, history=long_history)
+        times = []
+        codes = {}
+        for i in range(n_decisions + 20):
+            t = time.perf_counter()
+            rec = engine.next_step(learner, now + dt.timedelta(minutes=i))
+            elapsed = (time.perf_counter() - t) * 1000
+            if i >= 20:
+                times.append(elapsed)
+                codes[rec.reason.code] = codes.get(rec.reason.code, 0) + 1
+        print(f"engine_next_step_{label}_decisions: {len(times)} decisions")
+        report(f"engine_next_step_{label}", times)
+        print(
+            f"engine_next_step_{label}_reason_codes: {len(codes)} codes "
+            f"({', '.join(sorted(codes))})"
+        )
     print(f"load_average_1min_at_end: {os.getloadavg()[0]:.2f} load")
     return 0
 

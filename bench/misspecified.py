@@ -32,7 +32,9 @@ sys.path.insert(0, str(ROOT))
 
 from adaptive.core.catalogue_format import CatalogueError  # noqa: E402
 from adaptive.core.catalogue_parse import parse_catalogue  # noqa: E402
+from bench._before_tutor import before_tutor  # noqa: E402
 from bench._catalogue_gen import GeneratedCatalogue, generate  # noqa: E402
+from bench._engine_tutor import engine_tutor  # noqa: E402
 from bench._misspecified_learners import GROUPS, make_population  # noqa: E402
 from bench._reference_tutors import (  # noqa: E402
     Outcome,
@@ -44,7 +46,12 @@ from bench._reference_tutors import (  # noqa: E402
 )
 
 #: Tutors to compare; "linear" must stay, it is every other tutor's baseline.
-TUTORS: dict[str, TutorFactory] = {"linear": linear_tutor, "oracle": oracle_tutor}
+TUTORS: dict[str, TutorFactory] = {
+    "linear": linear_tutor,
+    "pathwise_before": before_tutor,
+    "pathwise": engine_tutor,
+    "oracle": oracle_tutor,
+}
 TIME_CAP_MINUTES = 6000.0
 QUICK_LEARNERS = 12
 UNITS = {
@@ -65,11 +72,16 @@ def check_catalogue(generated: GeneratedCatalogue) -> None:
 
 
 def simulate(
-    seeds: Sequence[int], learners: int, time_cap: float
+    seeds: Sequence[int],
+    learners: int,
+    time_cap: float,
+    tutors: Sequence[str] | None = None,
 ) -> dict[str, dict[str, list[Outcome]]]:
-    """Outcomes by tutor and group, pooled over the seeds' catalogues."""
+    """Outcomes by tutor (all of ``TUTORS`` unless named) and group, pooled over the
+    seeds' catalogues."""
+    chosen = {t: TUTORS[t] for t in (tutors or TUTORS)}
     results: dict[str, dict[str, list[Outcome]]] = {
-        t: {g: [] for g in GROUPS} for t in TUTORS
+        t: {g: [] for g in GROUPS} for t in chosen
     }
     for seed in seeds:
         generated = generate(seed)
@@ -79,7 +91,7 @@ def simulate(
             people = make_population(
                 generated.doc, generated.side, group, learners, seed * 101 + g_index
             )
-            for name, factory in TUTORS.items():
+            for name, factory in chosen.items():
                 results[name][group].extend(
                     run(factory, generated.doc, people, time_cap_minutes=time_cap)
                 )
@@ -138,11 +150,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"{QUICK_LEARNERS} learners per group and seed",
     )
     parser.add_argument("--time-cap", type=float, default=TIME_CAP_MINUTES)
+    parser.add_argument(
+        "--tutors",
+        default=",".join(TUTORS),
+        help="comma-separated subset of the tutors (linear is always run)",
+    )
     args = parser.parse_args(argv)
+    tutors = ["linear", *(t for t in args.tutors.split(",") if t and t != "linear")]
     learners = QUICK_LEARNERS if args.quick else args.learners
     started = time.perf_counter()
     try:
-        results = simulate(range(1, args.seeds + 1), learners, args.time_cap)
+        results = simulate(range(1, args.seeds + 1), learners, args.time_cap, tutors)
     except CatalogueError as exc:
         print(exc.render(), file=sys.stderr)
         return 1

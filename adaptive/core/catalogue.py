@@ -25,6 +25,9 @@ DEFAULT_SCALE: tuple[str, ...] = (
 
 # Kinds that make a good refresher: short retrieval practice rather than a new lesson.
 REFRESHER_KINDS = frozenset({"refresher", "quiz", "practice", "worked_example"})
+# Kinds whose questions check a skill rather than teach it: only their answers can
+# verify that a target is met (a lesson's own questions were just taught from).
+CHECK_KINDS = frozenset({"quiz", "assessment", "placement_item", "test", "exam"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +187,69 @@ class PairTable:
 
 
 @dataclass(frozen=True)
+class SkillContent:
+    """What each skill can be taught and checked with, by level (built once).
+
+    Only an activity's first skill link makes it *the* content of that skill (later
+    links are side tags). Lists keep the authored order (the module's, else the
+    catalogue's), which is the fallback whenever the model cannot tell.
+    """
+
+    teach: Mapping[int, Mapping[int, tuple[int, ...]]]
+    checks: Mapping[int, Mapping[int, tuple[int, ...]]]
+    refreshers: Mapping[int, tuple[int, ...]]
+    position: Mapping[int, int]
+    #: Every activity whose answers can verify a target (a check kind with questions).
+    check_ids: frozenset[int] = frozenset()
+
+    @classmethod
+    def build(cls, catalog: Catalog) -> SkillContent:
+        order = [a for a in catalog.module_order if a in catalog.activities]
+        seen = set(order)
+        order += [a for a in catalog.activities if a not in seen]
+        teach: dict[int, dict[int, list[int]]] = {}
+        checks: dict[int, dict[int, list[int]]] = {}
+        refreshers: dict[int, list[int]] = {}
+        for activity_id in order:
+            activity = catalog.activities[activity_id]
+            if not activity.skills:
+                continue
+            main = activity.skills[0]
+            if activity.kind == "refresher":
+                refreshers.setdefault(main.skill_id, []).append(activity_id)
+            elif activity.kind in CHECK_KINDS and activity.n_items > 0:
+                by_level = checks.setdefault(main.skill_id, {})
+                by_level.setdefault(main.level, []).append(activity_id)
+            elif activity.kind not in CHECK_KINDS:
+                by_level = teach.setdefault(main.skill_id, {})
+                by_level.setdefault(main.level, []).append(activity_id)
+        return cls(
+            teach={
+                s: {lv: tuple(v) for lv, v in sorted(d.items())}
+                for s, d in teach.items()
+            },
+            checks={
+                s: {lv: tuple(v) for lv, v in sorted(d.items())}
+                for s, d in checks.items()
+            },
+            refreshers={s: tuple(v) for s, v in refreshers.items()},
+            position={a: i for i, a in enumerate(order)},
+            check_ids=frozenset(
+                a
+                for by_level in checks.values()
+                for ids in by_level.values()
+                for a in ids
+            ),
+        )
+
+    def teach_levels(self, skill_id: int) -> tuple[int, ...]:
+        return tuple(self.teach.get(skill_id, {}))
+
+    def check_levels(self, skill_id: int) -> tuple[int, ...]:
+        return tuple(self.checks.get(skill_id, {}))
+
+
+@dataclass(frozen=True)
 class Catalog:
     """Skills, their graph and activities, indexed for the policy (build once, reuse)."""
 
@@ -227,6 +293,11 @@ class Catalog:
     def pairs(self) -> PairTable:
         """The numpy view of this catalogue, built on first use and then reused."""
         return PairTable.build(self)
+
+    @cached_property
+    def content(self) -> SkillContent:
+        """Teaching and checking content per skill and level, built on first use."""
+        return SkillContent.build(self)
 
     @property
     def n_levels(self) -> int:

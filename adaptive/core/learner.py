@@ -106,6 +106,9 @@ class Observation:
     weight: float = 1.0
     difficulty: float = 0.0
     learn_scale: float = 1.0
+    #: 0 keeps this evidence out of the cross-skill ability: an answer right after
+    #: being taught says how well the teaching worked, not what the learner knew.
+    ability_scale: float = 1.0
 
 
 @dataclass(slots=True)
@@ -190,12 +193,21 @@ def bayes_update(probs: Vector, pc: Vector, outcome: float, weight: float) -> Ve
     return np.asarray(post / total, dtype=np.float64)
 
 
-def learn_step(probs: Vector, level: int, learn: float) -> Vector:
-    """An opportunity at ``level`` lifts learners one level below it with P(learn)."""
+def learn_step(
+    probs: Vector, level: int, learn: float, lowest: int | None = None
+) -> Vector:
+    """An opportunity at ``level`` lifts learners below it with P(learn).
+
+    By default only the level just below moves up. ``lowest`` widens that band to
+    every level from ``lowest`` to ``level - 1``: when a skill has no content at the
+    levels in between, teaching at ``level`` is what crosses them (a level gap must
+    not trap the belief below it).
+    """
     out = probs.copy()
-    moved = out[level - 1] * learn
-    out[level - 1] -= moved
-    out[level] += moved
+    start = level - 1 if lowest is None else min(max(lowest, 0), level - 1)
+    moved = out[start:level] * learn
+    out[start:level] -= moved
+    out[level] += float(moved.sum())
     return out
 
 
@@ -518,11 +530,16 @@ class LearnerModel:
             n_evidence=n + 1,
             weight_evidence=w + obs.weight,
         )
-        if self.use_ability and obs.weight > 0.0:
+        if self.use_ability and obs.weight > 0.0 and obs.ability_scale > 0.0:
             rate = ABILITY_RATE / (1.0 + ABILITY_DECAY * self.n_ability)
             # One update per piece of evidence, whatever its weight: a 4-question quiz
             # on one skill says little more about *other* skills than one answer does.
-            step = rate * min(obs.weight, 1.0) * (obs.outcome - predicted)
+            step = (
+                rate
+                * min(obs.weight, 1.0)
+                * min(obs.ability_scale, 1.0)
+                * (obs.outcome - predicted)
+            )
             self.ability = min(max(self.ability + step, -ABILITY_MAX), ABILITY_MAX)
             self.n_ability += 1
         return UpdateResult(
@@ -533,6 +550,36 @@ class LearnerModel:
             predicted_correct=predicted,
             ability=self.ability,
         )
+
+    def teach(
+        self,
+        skill_id: int,
+        level: int,
+        at: dt.datetime,
+        *,
+        scale: float = 1.0,
+        lowest: int | None = None,
+    ) -> float:
+        """A learning opportunity with no observation (a lesson, a worked example).
+
+        Forgets up to ``at``, then lifts the mass below ``level`` (from ``lowest`` up,
+        see :func:`learn_step`) with the skill's learn rate times ``scale``. The
+        evidence counters do not move: being taught is not evidence of knowing.
+        Returns P(at least ``level``) afterwards.
+        """
+        if not 1 <= level < self.n_levels:
+            raise ValueError(
+                f"teaching level {level} is outside 1..{self.n_levels - 1}"
+            )
+        probs = self.posterior(skill_id, at)
+        learn = self.const(skill_id).learn[level] * min(max(scale, 0.0), 1.0)
+        probs = learn_step(probs, level, learn, lowest)
+        state = self.states.get(skill_id)
+        n, w = (state.n_evidence, state.weight_evidence) if state else (0, 0.0)
+        self.states[skill_id] = SkillState(
+            probs=probs, updated_at=at, n_evidence=n, weight_evidence=w
+        )
+        return p_at_least(probs, level)
 
     # -- persistence --
 

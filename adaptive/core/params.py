@@ -20,10 +20,13 @@ class BKTParams:
     probability mass that decays from known toward unknown between opportunities.
     """
 
+    # Conservative defaults: real learners just above a question's level answer it
+    # right only ~70-80% of the time and just below ~30-40%, so a right answer is
+    # weaker evidence than textbook BKT values (guess 0.2, slip 0.1) would make it.
     prior: float = 0.2
     learn: float = 0.15
-    guess: float = 0.2
-    slip: float = 0.1
+    guess: float = 0.25
+    slip: float = 0.15
     forget_per_day: float = 0.01
 
     def clipped(self) -> BKTParams:

@@ -11,12 +11,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_bench(name: str) -> dict[str, str]:
+def run_bench(name: str, timeout: float = 120) -> dict[str, str]:
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / name), "--quick"],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=True,
         cwd=ROOT,
     )
@@ -39,15 +39,21 @@ def test_engine_bench_reports_latencies() -> None:
 
 
 @pytest.mark.slow
-def test_simulation_bench_reports_both_arms() -> None:
-    figures = run_bench("simulate.py")
-    for group in ("novices", "intermediates", "experts", "overall"):
-        for arm in ("linear", "adaptive"):
-            assert f"{group}_minutes_median_{arm}" in figures
-            assert f"{group}_minutes_p90_{arm}" in figures
-            share = float(figures[f"{group}_share_reaching_targets_{arm}"].split()[0])
-            assert 0.0 <= share <= 1.0
-            assert f"{group}_true_mastery_30d_{arm}" in figures
-        assert figures[f"{group}_speedup_restricted_mean"].endswith(" x")
-    for name in ("experts_speedup", "novices_speedup", "overall_median_speedup"):
-        assert figures[name].endswith(" x")
+def test_simulation_bench_reports_both_populations_and_every_tutor() -> None:
+    figures = run_bench("simulate.py", timeout=600)
+    for population in ("bkt", "misspecified"):
+        for group in ("novices", "intermediates", "experts", "all"):
+            prefix = f"{population}.{group}"
+            for name in ("reach_share", "false_done_share", "retention_30d"):
+                value, unit = figures[f"{prefix}.{name}"].split()
+                assert unit == "ratio"
+                assert 0.0 <= float(value) <= 1.0
+            for name in ("speedup_vs_linear", "oracle_speedup"):
+                assert figures[f"{prefix}.{name}"].endswith(" x")
+            assert figures[f"{prefix}.refresher_minutes"].endswith(" min")
+            for tutor in ("linear", "pathwise_before", "pathwise", "oracle"):
+                assert f"{prefix}.{tutor}.reach_share" in figures
+                assert f"{prefix}.{tutor}.false_done_share" in figures
+        assert (
+            float(figures[f"{population}.all.oracle.false_done_share"].split()[0]) == 0
+        )
