@@ -77,7 +77,7 @@ class _NoBrowserSession:
     def __getattr__(self, name: str) -> NoReturn:
         if name.startswith("__"):
             raise AttributeError(name)
-        raise NotImplementedError(
+        raise RuntimeError(
             f"pylti1p3 asked its session/cookie service for {name!r}: launch state "
             "and nonces are checked by lti_tool.lti.login_state, not by pylti1p3"
         )
@@ -95,10 +95,10 @@ class _SignatureVerifier(MessageLaunch[Any, Any, Any, Any]):
         return value
 
     def validate_nonce(self) -> NoReturn:
-        raise NotImplementedError("nonces are consumed by login_state.consume_nonce")
+        raise RuntimeError("nonces are consumed by login_state.consume_nonce")
 
     def validate_state(self) -> NoReturn:
-        raise NotImplementedError("state is consumed by login_state.consume_state")
+        raise RuntimeError("state is consumed by login_state.consume_state")
 
 
 def _decode_unverified(id_token: str) -> tuple[dict[str, Any], dict[str, Any]]:
