@@ -10,13 +10,13 @@ comes from the exact per-process revision cache: no query beyond the stamp read.
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from lti_tool.infra import revision
 from lti_tool.infra.models import Deployment, Registration
+from lti_tool.lti.link_urls import origin_of
 
 _ORIGINS = revision.RevisionCache(revision.CONFIG, size=4)
 # What may appear in a CSP source expression: an issuer is set by a platform (Dynamic
@@ -25,18 +25,11 @@ _HOST = re.compile(r"^[A-Za-z0-9.-]+$")
 
 
 def url_origin(url: str | None) -> str | None:
-    """``scheme://host[:port]`` of an http(s) URL, or None when it is not one."""
-    if not url:
+    """The URL's origin (``link_urls.origin_of``), or None unless it is header-safe."""
+    origin = origin_of(url)
+    if origin is None or not _HOST.match(origin.split("://", 1)[1].rsplit(":", 1)[0]):
         return None
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        return None
-    host = parts.hostname or ""
-    if parts.scheme not in {"http", "https"} or not _HOST.match(host):
-        return None
-    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+    return origin
 
 
 def _load(session: Session) -> frozenset[str]:
