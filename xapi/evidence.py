@@ -30,6 +30,20 @@ from xapi.paging import DUPLICATE, REREAD, SeenWindow
 from xapi.rule_store import load_rules
 
 
+# What became of each statement a run fetched: exactly one of these per statement,
+# so they add up to ``fetched`` (``reread`` statements are in none of them).
+OUTCOMES = (
+    "malformed",
+    "duplicates",
+    "voiding",
+    "own",
+    "unmatched_rule",
+    "unmatched_actor",
+    "no_skill",
+    "matched",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class _SkillLink:
     skill_id: int
