@@ -29,7 +29,6 @@ from xapi.models import ACTOR_MBOX, LrsConnection, UnmatchedActor, VoidedStateme
 from xapi.paging import DUPLICATE, REREAD, SeenWindow
 from xapi.rule_store import load_rules
 
-
 # What became of each statement a run fetched: exactly one of these per statement,
 # so they add up to ``fetched`` (``reread`` statements are in none of them).
 OUTCOMES = (

@@ -186,4 +186,3 @@ def _person(session: Session, tenant_id: int, sub: str, email: str | None) -> in
     session.add(person)
     session.flush()
     return person.id
-
