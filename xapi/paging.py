@@ -85,10 +85,6 @@ class SeenWindow:
             return DUPLICATE
         return NEW
 
-    def seen(self, statement_id: str, stored: dt.datetime) -> bool:
-        """True when the id was read before, by this run or the last one."""
-        return self.classify(statement_id, stored) != NEW
-
     def malformed_again(self, fingerprint: str) -> bool:
         """True when this run already quarantined this exact malformed statement."""
         key = "malformed:" + fingerprint
