@@ -37,6 +37,22 @@ _ADDRESS_RE = re.compile(
     r"(?:[0-9A-Za-z\u00a1-\uffff.-]*[0-9A-Za-z\u00a1-\uffff])?$"
 )
 _IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
+_COMMON_VERSIONS = frozenset(("1.0.0", "1.0.1", "1.0.2", "1.0.3", "2.0.0"))
+# Verb ids and account home pages repeat on nearly every statement: remember the
+# ones already judged (bounded, so a hostile LRS cannot grow it without limit).
+_IRIS_SEEN: dict[str, bool] = {}
+_IRIS_SEEN_MAX = 4096
+
+
+def _iri(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    known = _IRIS_SEEN.get(value)
+    if known is None:
+        known = is_iri(value)
+        if len(_IRIS_SEEN) < _IRIS_SEEN_MAX:
+            _IRIS_SEEN[value] = known
+    return known
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +95,10 @@ def read_incoming(statement: Any) -> Incoming | Refusal:
     if stored is None:
         return Refusal("bad_stored", "missing or invalid stored timestamp")
     version = statement.get("version")
-    if version is not None and not (
-        isinstance(version, str) and _VERSION_RE.match(version)
+    if (
+        version is not None
+        and version not in _COMMON_VERSIONS
+        and not (isinstance(version, str) and _VERSION_RE.match(version))
     ):
         return Refusal("bad_version", f"unsupported version {str(version)[:20]!r}")
     occurred: dt.datetime | None = None
@@ -94,7 +112,7 @@ def read_incoming(statement: Any) -> Incoming | Refusal:
     verb_id = verb.get("id") if isinstance(verb, dict) else None
     if not isinstance(verb_id, str) or not verb_id:
         return Refusal("missing_verb", "missing verb id")
-    if not is_iri(verb_id):
+    if not _iri(verb_id):
         return Refusal("bad_verb", "verb id is not an IRI")
     target = statement.get("object")
     if not isinstance(target, dict):
@@ -169,6 +187,17 @@ def judge_actor(actor: Any) -> Refusal | None:
     if kind not in ("Agent", "Group"):
         return Refusal("bad_actor", "actor objectType must be Agent or Group")
     present = [key for key in _IFIS if key in actor]
+    if len(present) == 1 and present[0] == "account":
+        # The usual case first: an LMS account.
+        account = actor["account"]
+        if (
+            kind == "Agent"
+            and isinstance(account, dict)
+            and _iri(account.get("homePage"))
+            and isinstance(account.get("name"), str)
+            and account["name"]
+        ):
+            return None
     if not present and kind == "Group":
         members = actor.get("member")
         if isinstance(members, list) and members:
@@ -197,7 +226,7 @@ def judge_actor(actor: Any) -> Refusal | None:
             return Refusal("bad_openid", "actor openid is not a URI")
     elif not (
         isinstance(value, dict)
-        and is_iri(value.get("homePage"))
+        and _iri(value.get("homePage"))
         and isinstance(value.get("name"), str)
         and value["name"]
     ):
