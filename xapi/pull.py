@@ -155,6 +155,7 @@ def _pull_one(
                 session,
                 connection=connection,
                 client=client,
+                actor_key=key,
                 state=state,
                 processor=processor,
                 window=window,
@@ -186,6 +187,7 @@ def _pull_query(
     *,
     connection: LrsConnection,
     client: LrsClient,
+    actor_key: str,
     state: QueryCursor,
     processor: EvidenceProcessor,
     window: SeenWindow,
@@ -196,7 +198,7 @@ def _pull_query(
     """Follow one agent query from its cursor; True when it reached the end."""
     overlap = dt.timedelta(seconds=connection.overlap_s)
     query = StatementQuery(
-        agent=actors.actor_filter(state.actor_key),
+        agent=actors.actor_filter(actor_key),
         since=state.last_stored - overlap if state.last_stored else None,
         limit=connection.page_size,
         ascending=True,
