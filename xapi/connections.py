@@ -15,10 +15,10 @@ from xapi.client import LrsClient, LrsError, LrsRejected, RetryPolicy, Statement
 from xapi.models import (
     ACTOR_ACCOUNT,
     ACTOR_MBOX,
-    LearnerCursor,
     LrsConnection,
     OutboxStatement,
     QuarantinedStatement,
+    QueryCursor,
     SyncCursor,
     SyncRun,
     UnmatchedActor,
@@ -118,7 +118,7 @@ def remove_connection(session: Session, *, connection_id: int, actor: str) -> No
         tenant_id=connection.tenant_id,
         details={"endpoint": connection.endpoint},
     )
-    for model in (SyncCursor, SyncRun, LearnerCursor, UnmatchedActor):
+    for model in (SyncCursor, SyncRun, QueryCursor, UnmatchedActor):
         session.execute(delete(model).where(model.connection_id == connection_id))
     session.execute(
         delete(QuarantinedStatement).where(

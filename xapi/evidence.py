@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,24 +21,26 @@ from adaptive.models import Activity, ActivitySkill, Framework, Skill
 from lti_tool.infra.db import utcnow
 from lti_tool.infra.models import Person
 from lti_tool.infra.tenancy import visible_to_tenant
-from xapi.core import actors, formats, incoming
+from xapi.core import actors, incoming
 from xapi.core import statements as st
 from xapi.evidence_store import EvidenceBatch, EvidenceRow, write_batch
 from xapi.identity import tenant_identity
 from xapi.models import ACTOR_MBOX, LrsConnection, UnmatchedActor, VoidedStatement
+from xapi.paging import DUPLICATE, REREAD, SeenWindow
 from xapi.rule_store import load_rules
 
-
-def _timestamp(value: Any) -> dt.datetime | None:
-    """``formats.parse_timestamp`` with a fast path for the usual ISO 8601 text."""
-    if isinstance(value, str):
-        try:
-            moment = dt.datetime.fromisoformat(value)
-        except ValueError:
-            return formats.parse_timestamp(value)
-        if moment.tzinfo is not None:
-            return moment.astimezone(dt.UTC)
-    return formats.parse_timestamp(value)
+# What became of each statement a run fetched: exactly one of these per statement,
+# so they add up to ``fetched`` (``reread`` statements are in none of them).
+OUTCOMES = (
+    "malformed",
+    "duplicates",
+    "voiding",
+    "own",
+    "unmatched_rule",
+    "unmatched_actor",
+    "no_skill",
+    "matched",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,48 +188,62 @@ class EvidenceProcessor:
     # -- per page ---------------------------------------------------------------
 
     def process(
-        self,
-        raw_statements: Sequence[Any],
-        counters: Counter[str],
-        seen: Callable[[str, dt.datetime], bool],
+        self, raw_statements: Sequence[Any], counters: Counter[str], window: SeenWindow
     ) -> dt.datetime | None:
         """Process and write one page; return the greatest ``stored`` read."""
-        newest, batch = self.prepare(raw_statements, counters, seen)
+        newest, batch = self.prepare(raw_statements, counters, window)
         counters.update(write_batch(self.session, self.tenant_id, batch))
         self.absorb(batch)
         return newest
 
     def prepare(
-        self,
-        raw_statements: Sequence[Any],
-        counters: Counter[str],
-        seen: Callable[[str, dt.datetime], bool],
+        self, raw_statements: Sequence[Any], counters: Counter[str], window: SeenWindow
     ) -> tuple[dt.datetime | None, EvidenceBatch]:
         """Read, de-duplicate and judge one page; return its newest ``stored`` and
-        the writes it needs (not applied yet)."""
+        the writes it needs (not applied yet).
+
+        Each statement is counted once per run: ``fetched`` the first time the run
+        reads it (then exactly one outcome: ``malformed``, ``duplicates``,
+        ``voiding``, ``own``, ``unmatched_rule``, ``unmatched_actor``,
+        ``no_skill`` or ``matched``), ``reread`` every later time.
+        """
         batch = EvidenceBatch()
         readable: list[incoming.Incoming] = []
         newest: dt.datetime | None = None
         now = utcnow()
         read = incoming.read_incoming
-        fetched = malformed = duplicates = 0
+        classify = window.classify
+        fetched = duplicates = reread = 0
+        refused: Counter[str] = Counter()
         for raw in raw_statements:
-            fetched += 1
             item = read(raw)
-            if isinstance(item, str):
-                malformed += 1
-                batch.quarantine.append(self._quarantine_row(raw, item, now))
+            if isinstance(item, incoming.Refusal):
+                row = self._quarantine_row(raw, item.reason, now)
+                if window.malformed_again(row["fingerprint"]):
+                    reread += 1
+                    continue
+                fetched += 1
+                refused[item.code] += 1
+                batch.quarantine.append(row)
                 continue
             stored = item.stored
             if newest is None or stored > newest:
                 newest = stored
-            if seen(item.id, stored):
+            kind = classify(item.id, stored)
+            if kind == REREAD:
+                reread += 1
+                continue
+            fetched += 1
+            if kind == DUPLICATE:
                 duplicates += 1
                 continue
             readable.append(item)
         counters["fetched"] += fetched
-        if malformed:
-            counters["malformed"] += malformed
+        if reread:
+            counters["reread"] += reread
+        if refused:
+            counters["malformed"] += sum(refused.values())
+            counters.update({f"malformed.{c}": n for c, n in refused.items()})
         if duplicates:
             counters["duplicates"] += duplicates
         people = self.people
@@ -313,7 +329,7 @@ class EvidenceProcessor:
         voided: bool,
     ) -> bool:
         """Append the statement's evidence rows; False when no skill was found."""
-        occurred = _timestamp(item.raw.get("timestamp")) or item.stored
+        occurred = item.occurred or item.stored
         tenant_id = self.tenant_id
         statement_id = item.id
         skills_by_key = self._skills_by_key

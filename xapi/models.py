@@ -115,10 +115,14 @@ class SyncRun(Base):
     error: Mapped[str] = mapped_column(Text, default="")
 
 
-class LearnerCursor(Base):
-    """How far a launch-time pull got for one person on one connection."""
+class QueryCursor(Base):
+    """How far a launch-time pull got for one agent query (connection, person, actor).
 
-    __tablename__ = "lrs_learner_cursors"
+    One row per query shape: an account query and an mbox query of the same person
+    reach different statements, so a place shared between them would skip some.
+    """
+
+    __tablename__ = "lrs_query_cursors"
 
     connection_id: Mapped[int] = mapped_column(
         ForeignKey("lrs_connections.id", ondelete="CASCADE"), primary_key=True
@@ -126,6 +130,9 @@ class LearnerCursor(Base):
     person_id: Mapped[int] = mapped_column(
         ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
     )
+    # sha256 of actor_key: a short key, as an actor key may be 700 characters.
+    query_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    actor_key: Mapped[str] = mapped_column(String(700))
     last_stored: Mapped[dt.datetime | None] = mapped_column(default=None)
     complete: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

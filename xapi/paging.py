@@ -46,27 +46,52 @@ def prefetch(pages: Iterator[T], depth: int = 2) -> Iterator[T]:
         thread.join(timeout=5)
 
 
-class SeenWindow:
-    """Statement ids seen in the overlap window (and this run), for de-duplication.
+NEW = "new"
+DUPLICATE = "duplicate"
+REREAD = "reread"
 
-    Each id remembers the page it came in (``page``; -1 for the last run's
-    boundary), so the boundary saved with a cursor holds only committed pages.
+
+class SeenWindow:
+    """What a run has read, so each statement is judged and counted once per run.
+
+    Two memories: the ids of the last run's overlap window (``boundary``: a
+    statement there was judged by an earlier run, a *duplicate*) and every id this
+    run read, never forgotten during the run (a statement served again, by an
+    overlap re-read or an LRS whose ``more`` chain re-serves older pages, is a
+    *reread*). Malformed statements without a usable id are remembered by their
+    fingerprint. Each id also remembers the page it came in (``page``; -1 for the
+    last run's boundary), so the boundary saved with a cursor holds only committed
+    pages.
     """
 
     def __init__(self, boundary: Iterable[str]) -> None:
         self.ids: dict[str, tuple[dt.datetime | None, int]] = dict.fromkeys(
             boundary, (None, -1)
         )
+        self.previous: set[str] = set(self.ids)
+        self.run: set[str] = set()
         self.page = 0
 
-    def seen(self, statement_id: str, stored: dt.datetime) -> bool:
+    def classify(self, statement_id: str, stored: dt.datetime) -> str:
+        """``NEW``, ``DUPLICATE`` (an earlier run judged it) or ``REREAD`` (this run
+        already read it); records the id as read by this run."""
+        if statement_id in self.run:
+            return REREAD
+        self.run.add(statement_id)
         known = self.ids.get(statement_id)
-        if known is None:
-            self.ids[statement_id] = (stored, self.page)
-            return False
-        if known[0] is None:
-            self.ids[statement_id] = (stored, known[1])
-        return True
+        if known is None or known[0] is None:
+            self.ids[statement_id] = (stored, self.page if known is None else known[1])
+        if statement_id in self.previous:
+            return DUPLICATE
+        return NEW
+
+    def malformed_again(self, fingerprint: str) -> bool:
+        """True when this run already quarantined this exact malformed statement."""
+        key = "malformed:" + fingerprint
+        if key in self.run:
+            return True
+        self.run.add(key)
+        return False
 
     def boundary(
         self, cursor: dt.datetime, overlap: dt.timedelta, through_page: int | None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import time
 from collections import Counter
@@ -20,7 +21,7 @@ from xapi.connections import ClientFactory, client_for
 from xapi.core import actors
 from xapi.evidence import EvidenceProcessor
 from xapi.identity import active_connections, person_actor_keys
-from xapi.models import ACTOR_MBOX, LearnerCursor, LrsConnection, UnmatchedActor
+from xapi.models import LrsConnection, QueryCursor, UnmatchedActor
 from xapi.paging import SeenWindow
 from xapi.transaction import Checkpoint, no_checkpoint
 
@@ -47,8 +48,10 @@ def pull_learner_statements(
 
     Statements of someone not yet known were only counted by the background sync
     (``UnmatchedActor``); this pull reads their history by agent, so they become
-    evidence at first launch. When the budget runs out, the caller enqueues
-    ``xapi.jobs.continue_learner_pull`` and the learner cursor keeps the place.
+    evidence at first launch. Each of the person's actor keys is its own query
+    with its own cursor (``QueryCursor``), so one query's place never skips
+    another's statements. When the budget runs out, the caller enqueues
+    ``xapi.jobs.continue_learner_pull`` and the query cursors keep the place.
     """
     person = session.get(Person, person_id)
     if person is None:
@@ -103,6 +106,28 @@ def _client_deadline(
     return client._clock() + (deadline - clock())
 
 
+def query_key(actor_key: str) -> str:
+    """The short key of one agent query (its cursor's primary key part)."""
+    return hashlib.sha256(actor_key.encode("utf-8")).hexdigest()
+
+
+def _query_cursor(
+    session: Session, connection: LrsConnection, person: Person, actor_key: str
+) -> QueryCursor:
+    key = (connection.id, person.id, query_key(actor_key))
+    state = session.get(QueryCursor, key)
+    if state is None:
+        state = QueryCursor(
+            connection_id=connection.id,
+            person_id=person.id,
+            query_key=key[2],
+            actor_key=actor_key[:700],
+        )
+        session.add(state)
+        session.flush()
+    return state
+
+
 def _pull_one(
     session: Session,
     *,
@@ -114,82 +139,106 @@ def _pull_one(
     checkpoint: Checkpoint,
     clock: Callable[[], float],
 ) -> bool:
-    state = session.get(LearnerCursor, (connection.id, person.id))
-    if state is None:
-        state = LearnerCursor(connection_id=connection.id, person_id=person.id)
-        session.add(state)
-        session.flush()
+    """Pull every agent query of one person on one connection, each from its own
+    cursor; forget an unknown-actor record only once its own query completed."""
     keys = person_actor_keys(session, connection, person)
     processor = EvidenceProcessor(session, connection)
-    overlap = dt.timedelta(seconds=connection.overlap_s)
     client = client_factory(connection)
+    # One window for all of this pull's queries: a statement is counted once.
     window = SeenWindow(())
+    finished: list[str] = []
     complete = True
     try:
-        # The agent filter takes one identifier; mbox mode asks for both forms.
-        for key in keys[:2] if connection.actor_mode == ACTOR_MBOX else keys[:1]:
-            since = state.last_stored - overlap if state.last_stored else None
-            query = StatementQuery(
-                agent=actors.actor_filter(key),
-                since=since,
-                limit=connection.page_size,
-                ascending=True,
+        for key in keys:
+            state = _query_cursor(session, connection, person, key)
+            state.complete = _pull_query(
+                session,
+                connection=connection,
+                client=client,
+                actor_key=key,
+                state=state,
+                processor=processor,
+                window=window,
+                deadline=deadline,
+                counters=counters,
+                clock=clock,
             )
-            newest_seen = state.last_stored
-            consistent: dt.datetime | None = None
-            page = client.get_statements(
-                query, deadline=_client_deadline(client, deadline, clock)
-            )
-            more_links: set[str] = set()
-            while True:
-                if consistent is None:
-                    consistent = page.consistent_through or utcnow()
-                newest = processor.process(page.statements, counters, window.seen)
-                if newest is not None:
-                    capped = min(newest, consistent)
-                    if newest_seen is None or capped > newest_seen:
-                        newest_seen = capped
-                        # Pages are whole and ascending: all before this is processed.
-                        state.last_stored = newest_seen
-                session.flush()
-                if not page.more:
-                    break
-                if page.more in more_links:
-                    # The LRS re-serves a page: following it again would loop.
-                    log.warning(
-                        "launch pull from LRS %s stopped: the LRS returned the same "
-                        "page again",
-                        connection.id,
-                    )
-                    complete = False
-                    break
-                more_links.add(page.more)
-                if deadline is not None and clock() >= deadline:
-                    complete = False
-                    break
-                page = client.get_more(
-                    page.more,
-                    query=query,
-                    deadline=_client_deadline(client, deadline, clock),
-                )
-            if not complete:
+            if not state.complete:
+                complete = False
                 break
-    except BudgetExceeded:
-        complete = False
-    except LrsError as exc:
-        log.warning("launch pull from LRS %s failed: %s", connection.id, exc)
-        complete = False
+            finished.append(key)
     finally:
         client.close()
-    state.complete = complete
-    if complete:
+    if finished:
         session.execute(
             delete(UnmatchedActor).where(
                 UnmatchedActor.connection_id == connection.id,
-                UnmatchedActor.actor_key.in_(keys),
+                UnmatchedActor.actor_key.in_(finished),
             )
         )
     processor.flush_unmatched()
     session.flush()
     checkpoint()
     return complete
+
+
+def _pull_query(
+    session: Session,
+    *,
+    connection: LrsConnection,
+    client: LrsClient,
+    actor_key: str,
+    state: QueryCursor,
+    processor: EvidenceProcessor,
+    window: SeenWindow,
+    deadline: float | None,
+    counters: Counter[str],
+    clock: Callable[[], float],
+) -> bool:
+    """Follow one agent query from its cursor; True when it reached the end."""
+    overlap = dt.timedelta(seconds=connection.overlap_s)
+    query = StatementQuery(
+        agent=actors.actor_filter(actor_key),
+        since=state.last_stored - overlap if state.last_stored else None,
+        limit=connection.page_size,
+        ascending=True,
+    )
+    consistent: dt.datetime | None = None
+    more_links: set[str] = set()
+    try:
+        page = client.get_statements(
+            query, deadline=_client_deadline(client, deadline, clock)
+        )
+        while True:
+            if consistent is None:
+                consistent = page.consistent_through or utcnow()
+            newest = processor.process(page.statements, counters, window)
+            if newest is not None:
+                capped = min(newest, consistent)
+                if state.last_stored is None or capped > state.last_stored:
+                    # Pages are whole and ascending: all before this is processed.
+                    state.last_stored = capped
+            session.flush()
+            if not page.more:
+                return True
+            if page.more in more_links:
+                # The LRS re-serves a page: following it again would loop.
+                log.warning(
+                    "launch pull from LRS %s stopped: the LRS returned the same "
+                    "page again",
+                    connection.id,
+                )
+                return False
+            more_links.add(page.more)
+            if deadline is not None and clock() >= deadline:
+                return False
+            page = client.get_more(
+                page.more,
+                query=query,
+                deadline=_client_deadline(client, deadline, clock),
+            )
+    except BudgetExceeded:
+        return False
+    except LrsError as exc:
+        log.warning("launch pull from LRS %s failed: %s", connection.id, exc)
+        return False

@@ -237,7 +237,7 @@ def sync_connection(
                     consistent_through = page.consistent_through or utcnow()
                 window.page = writer.submitted + 1 if writer else pages
                 newest, batch = processor.prepare(
-                    page.statements, report.counters, window.seen
+                    page.statements, report.counters, window
                 )
                 if newest is not None:
                     capped = min(newest, consistent_through)
@@ -334,7 +334,8 @@ def sync_connection(
 
 def _fresh(counters: Counter[str]) -> int:
     """Statements read that were new: a malformed one is no progress (an LRS that
-    keeps serving one would otherwise make every fresh query look fruitful)."""
+    keeps serving one would otherwise make every fresh query look fruitful), and a
+    re-read one is not in ``fetched`` at all."""
     return counters["fetched"] - counters["duplicates"] - counters["malformed"]
 
 

@@ -122,9 +122,11 @@ def test_incoming_statements_are_read_leniently() -> None:
     assert item.stored == dt.datetime(2026, 3, 1, 10, 0, 0, 123456, dt.UTC)
     assert item.object_type == "https://t"
     assert incoming.read_incoming({**statement, "stored": "yesterday"}) == (
-        "missing or invalid stored timestamp"
+        incoming.Refusal("bad_stored", "missing or invalid stored timestamp")
     )
-    assert incoming.read_incoming("text") == "not a JSON object"
+    assert incoming.read_incoming("text") == incoming.Refusal(
+        "not_object", "not a JSON object"
+    )
     voiding = {
         **statement,
         "verb": {"id": profile.VERB_VOIDED},

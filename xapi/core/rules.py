@@ -252,15 +252,22 @@ def _clip(value: float) -> float:
 
 
 def scaled_score(statement: Mapping[str, Any]) -> float | None:
-    """``score.scaled``, else ``raw`` placed between ``min`` and ``max``."""
+    """``score.scaled``, else ``raw`` placed between ``min`` and ``max``.
+
+    None for a score outside its range (``scaled`` beyond [-1, 1], ``raw``
+    outside [min, max]): such a statement is quarantined when it is read
+    (``xapi.core.incoming``), and is never clipped into a perfect outcome here.
+    """
     score = _result(statement).get("score")
     if not isinstance(score, dict):
         return None
     scaled = _number(score.get("scaled"))
     if scaled is not None:
-        return scaled
+        return scaled if -1.0 <= scaled <= 1.0 else None
     raw, low, high = (_number(score.get(k)) for k in ("raw", "min", "max"))
     if raw is None or low is None or high is None or high <= low:
+        return None
+    if not low <= raw <= high:
         return None
     return (raw - low) / (high - low)
 

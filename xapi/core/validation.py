@@ -70,8 +70,24 @@ _CONTEXT_KEYS = {
 }
 
 
-def _is_iri(value: Any) -> bool:
+def is_iri(value: Any) -> bool:
+    """An absolute IRI: a scheme, a colon, then no whitespace."""
     return isinstance(value, str) and bool(_IRI_RE.match(value))
+
+
+def is_sha1(value: Any) -> bool:
+    """A hex SHA-1 (``mbox_sha1sum``), either case."""
+    return isinstance(value, str) and bool(_SHA1_RE.match(value.lower()))
+
+
+def is_duration(value: Any) -> bool:
+    """An ISO 8601 duration with at least one component (``PT1M30S``, ``P3D``)."""
+    return (
+        isinstance(value, str)
+        and bool(_DURATION_RE.match(value))
+        and value not in ("P", "PT")
+        and not value.endswith("T")
+    )
 
 
 def _check_language_map(value: Any, where: str, problems: list[str]) -> None:
@@ -92,7 +108,7 @@ def _check_extensions(value: Any, where: str, problems: list[str]) -> None:
         problems.append(f"{where} must be an object")
         return
     for key in value:
-        if not _is_iri(key):
+        if not is_iri(key):
             problems.append(f"{where} key {key!r} is not an IRI")
 
 
@@ -127,14 +143,14 @@ def _check_agent(value: Any, where: str, problems: list[str]) -> None:
         isinstance(value["mbox_sha1sum"], str) and _SHA1_RE.match(value["mbox_sha1sum"])
     ):
         problems.append(f"{where}.mbox_sha1sum must be 40 hex digits")
-    if "openid" in value and not _is_iri(value["openid"]):
+    if "openid" in value and not is_iri(value["openid"]):
         problems.append(f"{where}.openid must be a URI")
     if "account" in value:
         account = value["account"]
         if (
             not isinstance(account, dict)
             or set(account) != {"homePage", "name"}
-            or not _is_iri(account.get("homePage"))
+            or not is_iri(account.get("homePage"))
             or not isinstance(account.get("name"), str)
             or not account.get("name")
         ):
@@ -152,7 +168,7 @@ def _check_activity(value: Any, where: str, problems: list[str]) -> None:
         problems.append(f"{where} has unknown keys {sorted(unknown)}")
     if value.get("objectType", "Activity") != "Activity":
         problems.append(f"{where}.objectType must be Activity")
-    if not _is_iri(value.get("id")):
+    if not is_iri(value.get("id")):
         problems.append(f"{where}.id must be an IRI")
     definition = value.get("definition")
     if definition is None:
@@ -166,7 +182,7 @@ def _check_activity(value: Any, where: str, problems: list[str]) -> None:
     for key in ("name", "description"):
         if key in definition:
             _check_language_map(definition[key], f"{where}.definition.{key}", problems)
-    if "type" in definition and not _is_iri(definition["type"]):
+    if "type" in definition and not is_iri(definition["type"]):
         problems.append(f"{where}.definition.type must be an IRI")
     if "extensions" in definition:
         _check_extensions(
@@ -186,9 +202,7 @@ def _check_result(value: Any, problems: list[str]) -> None:
             problems.append(f"result.{key} must be true or false")
     if "response" in value and not isinstance(value["response"], str):
         problems.append("result.response must be a string")
-    if "duration" in value and not (
-        isinstance(value["duration"], str) and _DURATION_RE.match(value["duration"])
-    ):
+    if "duration" in value and not is_duration(value["duration"]):
         problems.append("result.duration must be an ISO 8601 duration")
     if "extensions" in value:
         _check_extensions(value["extensions"], "result.extensions", problems)
@@ -264,7 +278,7 @@ def validate_statement(statement: Any) -> list[str]:
         problems.append("id must be a UUID")
     _check_agent(statement.get("actor"), "actor", problems)
     verb = statement.get("verb")
-    if not isinstance(verb, dict) or not _is_iri(verb.get("id")):
+    if not isinstance(verb, dict) or not is_iri(verb.get("id")):
         problems.append("verb.id must be an IRI")
     elif "display" in verb:
         _check_language_map(verb["display"], "verb.display", problems)
