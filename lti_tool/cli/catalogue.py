@@ -1,4 +1,4 @@
-"""Entry point commands: `pathwise catalogue import|export|tag-csv` for content authors."""
+"""Entry point commands: `pathwise catalogue import|check|export|tag-csv` for authors."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import click
 from sqlalchemy.orm import Session
 
 from adaptive.activity_tagging import tag_activities
-from adaptive.catalogue_export import export_catalogue_for
+from adaptive.catalogue_export import export_catalogue_for, load_catalogue
 from adaptive.catalogue_import import import_catalogue
-from adaptive.core.catalogue_format import CatalogueError
+from adaptive.core.catalogue_format import CatalogueDoc, CatalogueError
+from adaptive.core.catalogue_health import CatalogueHealth, check_health
 from adaptive.core.catalogue_parse import parse_catalogue
 from adaptive.core.catalogue_tagging import parse_tagging_csv
 from adaptive.visibility import find_framework
@@ -61,6 +62,18 @@ def _fail(exc: CatalogueError) -> None:
     raise SystemExit(1)
 
 
+def _report_health(doc: CatalogueDoc, source: str) -> CatalogueHealth:
+    """Print the catalogue check's warnings; errors are the caller's to refuse."""
+    health = check_health(doc)
+    for finding in health.warnings:
+        click.echo(f"{source}:{finding.line}: warning: {finding.text()}", err=True)
+    return health
+
+
+def _refuse(doc: CatalogueDoc, health: CatalogueHealth) -> None:
+    _fail(CatalogueError(doc.source_name, [f.issue() for f in health.errors]))
+
+
 def _check_tenant(session: Session, tenant_id: int | None) -> None:
     if tenant_id is not None and session.get(Deployment, tenant_id) is None:
         raise click.ClickException(f"no tenant (deployment) with id {tenant_id}")
@@ -88,6 +101,10 @@ def import_command(file: str, tenant_id: int | None, dry_run: bool) -> None:
         f"{file}: valid. Framework {doc.framework.key!r}: {len(doc.skills)} skills, "
         f"{len(doc.roles)} roles, {len(doc.activities)} activities, {len(doc.modules)} modules."
     )
+    health = _report_health(doc, file)
+    if not health.ok:
+        _refuse(doc, health)
+        return
     start_runtime()
     with _unit_of_work(dry_run=dry_run) as session:
         _check_tenant(session, tenant_id)
@@ -100,8 +117,61 @@ def import_command(file: str, tenant_id: int | None, dry_run: bool) -> None:
                 f"  {name:<11} {counts.created:>4} created {counts.updated:>4} updated "
                 f"{counts.unchanged:>4} unchanged"
             )
-    verb = "Dry run: nothing saved" if dry_run else "Imported"
-    click.echo(f"{verb} (framework id {summary.framework_id}).")
+    key = summary.framework_key
+    if not dry_run:
+        click.echo(f"Imported framework {key!r} (framework id {summary.framework_id}).")
+    elif summary.framework.created:
+        # The rolled-back insert's id would not be the real import's: name no id.
+        click.echo(
+            f"Dry run: nothing saved (framework {key!r} would be created; "
+            "the real import prints its id)."
+        )
+    else:
+        click.echo(
+            f"Dry run: nothing saved (framework {key!r}, id {summary.framework_id}, "
+            "would be updated)."
+        )
+
+
+@catalogue_group.command("check")
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("--framework", "framework_key", default=None, help="Stored framework.")
+@tenant_option(help="Deployment id; default shared.")
+def check_command(
+    file: str | None, framework_key: str | None, tenant_id: int | None
+) -> None:
+    """List every role target that cannot be reached (a FILE or a stored framework).
+
+    Exits 1 when a target is unreachable (the import would refuse the file); warnings
+    alone exit 0.
+    """
+    if (file is None) == (framework_key is None):
+        raise click.UsageError("give a catalogue FILE or --framework KEY, not both")
+    if file is not None:
+        try:
+            doc = parse_catalogue(_read(file), source_name=file)
+        except CatalogueError as exc:
+            _fail(exc)
+            return
+    else:
+        start_runtime()
+        with _unit_of_work(dry_run=True) as session:
+            framework = find_framework(
+                session, key=framework_key or "", tenant_id=tenant_id
+            )
+            if framework is None:
+                raise click.ClickException(
+                    f"no framework {framework_key!r} in that tenant"
+                )
+            doc = load_catalogue(session, framework_id=framework.id)
+    health = _report_health(doc, doc.source_name)
+    if not health.ok:
+        _refuse(doc, health)
+        return
+    click.echo(
+        f"{doc.source_name}: every role target can be reached "
+        f"({len(health.warnings)} warning{'s' if len(health.warnings) != 1 else ''})."
+    )
 
 
 @catalogue_group.command("export")
