@@ -97,14 +97,14 @@ def import_command(file: str, tenant_id: int | None, dry_run: bool) -> None:
     except CatalogueError as exc:
         _fail(exc)
         return
-    click.echo(
-        f"{file}: valid. Framework {doc.framework.key!r}: {len(doc.skills)} skills, "
-        f"{len(doc.roles)} roles, {len(doc.activities)} activities, {len(doc.modules)} modules."
-    )
     health = _report_health(doc, file)
     if not health.ok:
         _refuse(doc, health)
         return
+    click.echo(
+        f"{file}: valid. Framework {doc.framework.key!r}: {len(doc.skills)} skills, "
+        f"{len(doc.roles)} roles, {len(doc.activities)} activities, {len(doc.modules)} modules."
+    )
     start_runtime()
     with _unit_of_work(dry_run=dry_run) as session:
         _check_tenant(session, tenant_id)
