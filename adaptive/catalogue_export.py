@@ -122,6 +122,9 @@ def _activity_doc(activity: Activity, key_of: dict[int, str]) -> ActivityDoc:
             tuple(q["options"]),
             int(q["answer"]),
             str(q["explanation"]),
+            skill=None if q.get("skill") is None else str(q["skill"]),
+            level=None if q.get("level") is None else int(q["level"]),
+            difficulty=None if q.get("difficulty") is None else float(q["difficulty"]),
         )
         for q in content.get("questions", [])
     )

@@ -7,7 +7,7 @@ the catalogue changes anywhere.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from adaptive.core.catalogue import (
     ActivityInfo,
     Catalog,
+    ItemInfo,
     RoleInfo,
     SkillInfo,
     SkillLink,
@@ -94,6 +95,7 @@ def build_module_snapshot(
         select(Skill).where(Skill.framework_id == module.framework_id)
     ).all()
     skill_ids = {s.id for s in skills}
+    skill_by_key = {s.key: s.id for s in skills}
     edges = [
         (e.skill_id, e.prerequisite_id)
         for e in session.scalars(
@@ -124,6 +126,7 @@ def build_module_snapshot(
             SkillLink(lk.skill_id, lk.weight, lk.level)
             for lk in sorted(links.get(activity.id, []), key=lambda lk: -lk.weight)
         )
+        items = _items(activity, qs, act_links, skill_by_key)
         if activity.kind != PLACEMENT_KIND:
             infos.append(
                 ActivityInfo(
@@ -137,14 +140,20 @@ def build_module_snapshot(
                     explanation_group=activity.explanation_group,
                     skills=act_links,
                     n_items=len(qs),
+                    items=items,
                 )
             )
         if act_links:
             main = act_links[0]
             for index, question in enumerate(qs):
                 ref = f"{activity.id}:{index}"
+                item = (
+                    items[index]
+                    if items
+                    else ItemInfo(main.skill_id, main.level, activity.difficulty)
+                )
                 probes.append(
-                    Probe(main.skill_id, max(main.level, 1), ref, activity.difficulty)
+                    Probe(item.skill_id, max(item.level, 1), ref, item.difficulty)
                 )
                 questions[ref] = question
     order = session.scalars(
@@ -189,3 +198,36 @@ def role_info(session: Session, role_id: int) -> RoleInfo | None:
         )
     }
     return RoleInfo(role.id, role.name, targets, role.horizon_days)
+
+
+def _items(
+    activity: Activity,
+    questions: Sequence[Mapping[str, Any]],
+    links: Sequence[SkillLink],
+    skill_by_key: Mapping[str, int],
+) -> tuple[ItemInfo, ...]:
+    """Each question's own skill, level and difficulty, with the activity's fallbacks
+    (``QuestionDoc.question_tags``); empty when no question is tagged itself."""
+    tagged = any(
+        q.get(name) is not None
+        for q in questions
+        for name in ("skill", "level", "difficulty")
+    )
+    if not links or not tagged:
+        return ()
+    levels = {link.skill_id: link.level for link in links}
+    out = []
+    for q in questions:
+        skill = skill_by_key.get(str(q.get("skill")), links[0].skill_id)
+        level = q.get("level")
+        difficulty = q.get("difficulty")
+        out.append(
+            ItemInfo(
+                skill,
+                int(level)
+                if level is not None
+                else levels.get(skill, activity.target_level),
+                float(difficulty) if difficulty is not None else activity.difficulty,
+            )
+        )
+    return tuple(out)

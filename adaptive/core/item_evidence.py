@@ -1,0 +1,66 @@
+"""Pure adaptive core: per-question answers as evidence on each question's own skill.
+
+A quiz may mix questions on several skills and levels; when its questions carry their
+own tags (``ActivityInfo.items``), answers are grouped by (skill, level, difficulty)
+so each group is one observation of what it really measured.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+
+from adaptive.core.catalogue import ActivityInfo
+from adaptive.core.learner import Observation
+
+
+def response_map(
+    responses: Sequence[bool] | Mapping[int, bool] | None,
+) -> dict[int, bool]:
+    """Answers keyed by question index (a plain list is in question order)."""
+    if responses is None:
+        return {}
+    if isinstance(responses, Mapping):
+        return {int(k): bool(v) for k, v in responses.items()}
+    return {i: bool(r) for i, r in enumerate(responses)}
+
+
+def item_observations(
+    activity: ActivityInfo,
+    responses: Mapping[int, bool],
+    at: dt.datetime,
+    *,
+    top_level: int,
+    learn_scale: float,
+    taught: frozenset[int],
+) -> list[Observation]:
+    """One observation per (skill, level, difficulty) group of answered questions.
+
+    Answers to indexes the activity does not have are ignored; a question's weight
+    is its skill's tag weight on the activity (1 for a skill the activity is not
+    tagged with).
+
+    Returns:
+        The observations, in the order their groups first appear.
+    """
+    weights = {link.skill_id: link.weight for link in activity.skills}
+    groups: dict[tuple[int, int, float], list[bool]] = {}
+    for index, correct in sorted(responses.items()):
+        if not 0 <= index < len(activity.items):
+            continue
+        item = activity.items[index]
+        level = min(max(item.level, 1), top_level)
+        groups.setdefault((item.skill_id, level, item.difficulty), []).append(correct)
+    return [
+        Observation(
+            skill_id=skill,
+            level=level,
+            outcome=sum(answers) / len(answers),
+            at=at,
+            weight=len(answers) * weights.get(skill, 1.0),
+            difficulty=difficulty,
+            learn_scale=learn_scale,
+            ability_scale=0.0 if skill in taught else 1.0,
+        )
+        for (skill, level, difficulty), answers in groups.items()
+    ]

@@ -1,0 +1,102 @@
+"""Integration tests: the catalogue check and per-question tags on a real database."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from adaptive.catalogue_export import export_catalogue_for
+from adaptive.catalogue_import import import_catalogue
+from adaptive.core.catalogue import ItemInfo
+from adaptive.core.catalogue_format import CatalogueError
+from adaptive.core.catalogue_parse import parse_catalogue
+from adaptive.demo_seed import demo_catalogue_text
+from adaptive.models import Activity, Framework, Module
+from adaptive.module_snapshots import load_module
+from tests.factories import make_tenant
+
+
+def _demo() -> dict[str, object]:
+    data: dict[str, object] = json.loads(demo_catalogue_text())
+    return data
+
+
+def _quiz_with_two_skills(data: dict[str, object]) -> tuple[str, str, str]:
+    """Tag a demo quiz's first question with another skill; (quiz, own, other)."""
+    activities = data["activities"]
+    assert isinstance(activities, list)
+    quiz = next(a for a in activities if a["type"] == "quiz")
+    own = quiz["skills"][0]["skill"]
+    skills = data["skills"]
+    assert isinstance(skills, list)
+    other = next(s["key"] for s in skills if s["key"] != own)
+    quiz["content"]["questions"][0].update(skill=other, level=1, difficulty=-0.5)
+    return quiz["key"], own, other
+
+
+def test_question_tags_round_trip_and_reach_the_engine_snapshot(
+    db_session: Session,
+) -> None:
+    data = _demo()
+    quiz_key, own, other = _quiz_with_two_skills(data)
+    doc = parse_catalogue(json.dumps(data, indent=2), source_name="tagged.json")
+    summary = import_catalogue(db_session, doc=doc, actor="author")
+
+    text = export_catalogue_for(db_session, framework_id=summary.framework_id)
+    assert (
+        parse_catalogue(text, source_name="export.json").activity(quiz_key).questions
+        == doc.activity(quiz_key).questions
+    )
+
+    module_id = db_session.scalars(
+        select(Module.id).where(Module.framework_id == summary.framework_id)
+    ).first()
+    assert module_id is not None
+    snapshot = load_module(
+        db_session, tenant_id=make_tenant(db_session).id, module_id=module_id
+    )
+    quiz = db_session.scalars(
+        select(Activity).where(
+            Activity.framework_id == summary.framework_id, Activity.key == quiz_key
+        )
+    ).one()
+    items = snapshot.catalog.activities[quiz.id].items
+    ids = {s.key: s.id for s in snapshot.catalog.skills.values()}
+    assert items[0] == ItemInfo(ids[other], 1, -0.5)
+    assert all(item.skill_id == ids[own] for item in items[1:])
+
+
+def test_an_unreachable_target_refuses_the_whole_import(db_session: Session) -> None:
+    data = _demo()
+    activities = data["activities"]
+    assert isinstance(activities, list)
+    roles = data["roles"]
+    assert isinstance(roles, list)
+    skill, level = next(iter(roles[0]["targets"].items()))
+    # Every check of that skill is gone: its target can no longer be verified.
+    data["activities"] = [
+        a
+        for a in activities
+        if not (
+            a["skills"][0]["skill"] == skill and a["type"] in {"quiz", "placement_item"}
+        )
+    ]
+    modules = data["modules"]
+    assert isinstance(modules, list)
+    kept = {a["key"] for a in data["activities"]}
+    for module in modules:
+        module["activities"] = [k for k in module["activities"] if k in kept]
+    doc = parse_catalogue(json.dumps(data, indent=2), source_name="broken.json")
+    before = db_session.scalar(select(func.count()).select_from(Framework))
+    with pytest.raises(CatalogueError) as caught:
+        import_catalogue(db_session, doc=doc, actor="author")
+    messages = [i.message for i in caught.value.issues]
+    assert any(
+        m.startswith(f"{skill} has no assessment at level {level} or above")
+        for m in messages
+    ), messages
+    assert doc.skill(skill).line in {i.line for i in caught.value.issues}
+    assert db_session.scalar(select(func.count()).select_from(Framework)) == before
