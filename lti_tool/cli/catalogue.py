@@ -17,6 +17,8 @@ from adaptive.core.catalogue_format import CatalogueDoc, CatalogueError
 from adaptive.core.catalogue_health import CatalogueHealth, check_health
 from adaptive.core.catalogue_parse import parse_catalogue
 from adaptive.core.catalogue_tagging import parse_tagging_csv
+from adaptive.core.question_tagging import is_question_csv, parse_question_csv
+from adaptive.question_tags import tag_questions
 from adaptive.visibility import find_framework
 from lti_tool.cli.bootstrap import start_runtime, tenant_option
 from lti_tool.infra.db import db, session_scope
@@ -205,9 +207,17 @@ def export_command(
 def tag_csv_command(
     file: str, framework_key: str, tenant_id: int | None, dry_run: bool
 ) -> None:
-    """Add or update activity skill tags from activity_key,skill_key,weight,level rows."""
+    """Add or update activity skill tags from activity_key,skill_key,weight,level rows.
+
+    A file whose header is activity_key,question,skill_key,level,difficulty tags
+    single questions instead (see docs/author-guide.md).
+    """
+    text = _read(file)
+    if is_question_csv(text):
+        _tag_questions(text, file, framework_key, tenant_id, dry_run)
+        return
     try:
-        rows = parse_tagging_csv(_read(file), source_name=file)
+        rows = parse_tagging_csv(text, source_name=file)
     except CatalogueError as exc:
         _fail(exc)
         return
@@ -234,3 +244,33 @@ def tag_csv_command(
         f"{verb}: {summary.created} created, {summary.updated} updated, "
         f"{summary.unchanged} unchanged."
     )
+
+
+def _tag_questions(
+    text: str, file: str, framework_key: str, tenant_id: int | None, dry_run: bool
+) -> None:
+    try:
+        rows = parse_question_csv(text, source_name=file)
+    except CatalogueError as exc:
+        _fail(exc)
+        return
+    click.echo(f"{file}: {len(rows)} question rows.")
+    start_runtime()
+    with _unit_of_work(dry_run=dry_run) as session:
+        framework = find_framework(session, key=framework_key, tenant_id=tenant_id)
+        if framework is None:
+            raise click.ClickException(f"no framework {framework_key!r} in that tenant")
+        try:
+            summary = tag_questions(
+                session,
+                framework_id=framework.id,
+                rows=rows,
+                source_name=file,
+                actor=_actor(),
+                tenant_id=tenant_id,
+            )
+        except CatalogueError as exc:
+            _fail(exc)
+            return
+    verb = "Dry run: nothing saved" if dry_run else "Tagged questions"
+    click.echo(f"{verb}: {summary.updated} updated, {summary.unchanged} unchanged.")

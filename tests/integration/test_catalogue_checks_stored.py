@@ -13,9 +13,11 @@ from adaptive.catalogue_import import import_catalogue
 from adaptive.core.catalogue import ItemInfo
 from adaptive.core.catalogue_format import CatalogueError
 from adaptive.core.catalogue_parse import parse_catalogue
+from adaptive.core.question_tagging import parse_question_csv
 from adaptive.demo_seed import demo_catalogue_text
 from adaptive.models import Activity, Framework, Module
 from adaptive.module_snapshots import load_module
+from adaptive.question_tags import tag_questions
 from tests.factories import make_tenant
 
 
@@ -100,3 +102,53 @@ def test_an_unreachable_target_refuses_the_whole_import(db_session: Session) -> 
     ), messages
     assert doc.skill(skill).line in {i.line for i in caught.value.issues}
     assert db_session.scalar(select(func.count()).select_from(Framework)) == before
+
+
+def test_question_csv_tags_are_stored_exported_and_cleared(db_session: Session) -> None:
+    data = _demo()
+    doc = parse_catalogue(json.dumps(data, indent=2), source_name="demo.json")
+    summary = import_catalogue(db_session, doc=doc, actor="author")
+    quiz = next(a for a in doc.activities if a.type == "quiz" and len(a.questions) > 1)
+    other = next(s.key for s in doc.skills if s.key != quiz.skills[0].skill)
+    text = (
+        "activity_key,question,skill_key,level,difficulty\n"
+        f"{quiz.key},1,{other},1,1.5\n"
+    )
+    rows = parse_question_csv(text, source_name="q.csv")
+    result = tag_questions(
+        db_session,
+        framework_id=summary.framework_id,
+        rows=rows,
+        source_name="q.csv",
+        actor="author",
+    )
+    assert (result.updated, result.unchanged) == (1, 0)
+    exported = parse_catalogue(
+        export_catalogue_for(db_session, framework_id=summary.framework_id)
+    ).activity(quiz.key)
+    assert exported.questions[1].skill == other
+    assert (exported.questions[1].level, exported.questions[1].difficulty) == (1, 1.5)
+    assert exported.questions[0] == quiz.questions[0]
+
+    again = tag_questions(
+        db_session,
+        framework_id=summary.framework_id,
+        rows=rows,
+        source_name="q.csv",
+        actor="author",
+    )
+    assert (again.updated, again.unchanged) == (0, 1)
+    cleared = parse_question_csv(
+        f"activity_key,question,skill_key,level,difficulty\n{quiz.key},1,,,\n"
+    )
+    tag_questions(
+        db_session,
+        framework_id=summary.framework_id,
+        rows=cleared,
+        source_name="q.csv",
+        actor="author",
+    )
+    back = parse_catalogue(
+        export_catalogue_for(db_session, framework_id=summary.framework_id)
+    ).activity(quiz.key)
+    assert back.questions == quiz.questions
