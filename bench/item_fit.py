@@ -6,7 +6,7 @@ guess and slip. The author's difficulty is the truth plus noise (sd ``--author-s
 an assumption: how far off an author's "harder than typical" usually is). For each
 number of answers per question the bench prints the mean absolute error of the
 fitted difficulty and of the author's (the same-run baseline) and their ratio,
-and how long a fit of 100,000 answers takes.
+and how long a fit of 100,000 answers takes (20,000 with ``--quick``).
 
 Run: ``python bench/item_fit.py`` (about 20 s) or ``--quick``.
 """
@@ -75,7 +75,7 @@ def main() -> None:
         report(f"item_fit.n{n}.difficulty_mae_fitted", fitted, "logit")
         report(f"item_fit.n{n}.difficulty_mae_authored", authored, "logit")
         report(f"item_fit.n{n}.error_ratio_authored_to_fitted", authored / fitted, "x")
-    n_learners = 2_500
+    n_learners = 500 if args.quick else 2_500
     data, _ = generate(n_learners, args.items, args.author_sd, args.seed)
     started = time.perf_counter()
     fit = fit_items(data)
