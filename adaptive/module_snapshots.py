@@ -7,7 +7,7 @@ the catalogue changes anywhere.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,7 @@ from adaptive.core.catalogue import (
     SkillInfo,
     SkillLink,
 )
+from adaptive.core.item_evidence import stored_items
 from adaptive.core.placement import Probe
 from adaptive.models import (
     Activity,
@@ -126,7 +127,13 @@ def build_module_snapshot(
             SkillLink(lk.skill_id, lk.weight, lk.level)
             for lk in sorted(links.get(activity.id, []), key=lambda lk: -lk.weight)
         )
-        items = _items(activity, qs, act_links, skill_by_key)
+        items = stored_items(
+            qs,
+            act_links,
+            skill_by_key,
+            target_level=activity.target_level,
+            difficulty=activity.difficulty,
+        )
         if activity.kind != PLACEMENT_KIND:
             infos.append(
                 ActivityInfo(
@@ -198,36 +205,3 @@ def role_info(session: Session, role_id: int) -> RoleInfo | None:
         )
     }
     return RoleInfo(role.id, role.name, targets, role.horizon_days)
-
-
-def _items(
-    activity: Activity,
-    questions: Sequence[Mapping[str, Any]],
-    links: Sequence[SkillLink],
-    skill_by_key: Mapping[str, int],
-) -> tuple[ItemInfo, ...]:
-    """Each question's own skill, level and difficulty, with the activity's fallbacks
-    (``QuestionDoc.question_tags``); empty when no question is tagged itself."""
-    tagged = any(
-        q.get(name) is not None
-        for q in questions
-        for name in ("skill", "level", "difficulty")
-    )
-    if not links or not tagged:
-        return ()
-    levels = {link.skill_id: link.level for link in links}
-    out = []
-    for q in questions:
-        skill = skill_by_key.get(str(q.get("skill")), links[0].skill_id)
-        level = q.get("level")
-        difficulty = q.get("difficulty")
-        out.append(
-            ItemInfo(
-                skill,
-                int(level)
-                if level is not None
-                else levels.get(skill, activity.target_level),
-                float(difficulty) if difficulty is not None else activity.difficulty,
-            )
-        )
-    return tuple(out)

@@ -9,9 +9,47 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from typing import Any
 
-from adaptive.core.catalogue import ActivityInfo
+from adaptive.core.catalogue import ActivityInfo, ItemInfo, SkillLink
 from adaptive.core.learner import Observation
+
+_TAG_FIELDS = ("skill", "level", "difficulty")
+
+
+def stored_items(
+    questions: Sequence[Mapping[str, Any]],
+    links: Sequence[SkillLink],
+    skill_by_key: Mapping[str, int],
+    *,
+    target_level: int,
+    difficulty: float,
+) -> tuple[ItemInfo, ...]:
+    """Each stored question's own skill, level and difficulty, with the activity's
+    fallbacks (as ``QuestionDoc`` resolves them); empty when no question is tagged.
+
+    Args:
+        questions: the question rows of ``Activity.content``.
+        links: the activity's skill tags, main skill first.
+        skill_by_key: the framework's skill ids by key.
+    """
+    tagged = any(q.get(name) is not None for q in questions for name in _TAG_FIELDS)
+    if not links or not tagged:
+        return ()
+    levels = {link.skill_id: link.level for link in links}
+    out = []
+    for q in questions:
+        skill = skill_by_key.get(str(q.get("skill")), links[0].skill_id)
+        level = q.get("level")
+        own = q.get("difficulty")
+        out.append(
+            ItemInfo(
+                skill,
+                int(level) if level is not None else levels.get(skill, target_level),
+                float(own) if own is not None else difficulty,
+            )
+        )
+    return tuple(out)
 
 
 def response_map(

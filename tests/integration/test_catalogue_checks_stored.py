@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from adaptive.attempts import record_attempt
 from adaptive.catalogue_export import export_catalogue_for
 from adaptive.catalogue_import import import_catalogue
 from adaptive.core.catalogue import ItemInfo
@@ -15,10 +17,12 @@ from adaptive.core.catalogue_format import CatalogueError
 from adaptive.core.catalogue_parse import parse_catalogue
 from adaptive.core.question_tagging import parse_question_csv
 from adaptive.demo_seed import demo_catalogue_text
-from adaptive.models import Activity, Framework, Module
+from adaptive.models import Activity, Evidence, Framework, Module
 from adaptive.module_snapshots import load_module
 from adaptive.question_tags import tag_questions
-from tests.factories import make_tenant
+from tests.factories import make_catalogue, make_person, make_tenant
+
+NOW = dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC)
 
 
 def _demo() -> dict[str, object]:
@@ -152,3 +156,56 @@ def test_question_csv_tags_are_stored_exported_and_cleared(db_session: Session) 
         export_catalogue_for(db_session, framework_id=summary.framework_id)
     ).activity(quiz.key)
     assert back.questions == quiz.questions
+
+
+def test_an_attempt_is_evidence_on_each_question_s_own_skill_and_level(
+    db_session: Session,
+) -> None:
+    tenant = make_tenant(db_session)
+    cat = make_catalogue(db_session, tenant.id)
+    quiz = cat["acts"]["quiz-a"]  # four questions on skill a, level 1; answer "a"
+    questions = [dict(q) for q in quiz.content["questions"]]
+    questions[2].update(skill="b")
+    questions[3].update(skill="a", level=2)
+    quiz.content = {**quiz.content, "questions": questions}
+    db_session.flush()
+    person = make_person(db_session, tenant)
+
+    attempt = record_attempt(
+        db_session,
+        tenant_id=tenant.id,
+        person_id=person.id,
+        activity_id=quiz.id,
+        answers=["a", "b", "b"],  # the fourth left unanswered: wrong
+        now=NOW,
+    )
+
+    assert attempt.score == 0.25
+    rows = db_session.scalars(
+        select(Evidence).where(Evidence.activity_id == quiz.id)
+    ).all()
+    got = {(r.skill_id, r.level, r.outcome, r.weight) for r in rows}
+    a, b = cat["a"].id, cat["b"].id
+    assert got == {(a, 1, 0.5, 2.0), (b, 1, 0.0, 1.0), (a, 2, 0.0, 1.0)}
+    assert len({(r.statement_id, r.skill_id) for r in rows}) == 3
+
+
+def test_an_untagged_quiz_keeps_one_row_per_activity_tag(db_session: Session) -> None:
+    tenant = make_tenant(db_session)
+    cat = make_catalogue(db_session, tenant.id)
+    quiz = cat["acts"]["quiz-a"]
+    person = make_person(db_session, tenant)
+    record_attempt(
+        db_session,
+        tenant_id=tenant.id,
+        person_id=person.id,
+        activity_id=quiz.id,
+        answers=["a", "a", "b", "b"],
+        now=NOW,
+    )
+    rows = db_session.scalars(
+        select(Evidence).where(Evidence.activity_id == quiz.id)
+    ).all()
+    assert [(r.skill_id, r.level, r.outcome, r.weight) for r in rows] == [
+        (cat["a"].id, 1, 0.5, 4.0)
+    ]
