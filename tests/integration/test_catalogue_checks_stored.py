@@ -9,15 +9,17 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from adaptive.activity_tagging import tag_activities
 from adaptive.attempts import record_attempt
 from adaptive.catalogue_export import export_catalogue_for
 from adaptive.catalogue_import import import_catalogue
 from adaptive.core.catalogue import ItemInfo
 from adaptive.core.catalogue_format import CatalogueError
 from adaptive.core.catalogue_parse import parse_catalogue
+from adaptive.core.catalogue_tagging import parse_tagging_csv
 from adaptive.core.question_tagging import parse_question_csv
 from adaptive.demo_seed import demo_catalogue_text
-from adaptive.models import Activity, Evidence, Framework, Module
+from adaptive.models import Activity, ActivitySkill, Evidence, Framework, Module
 from adaptive.module_snapshots import load_module
 from adaptive.question_tags import tag_questions
 from tests.factories import make_catalogue, make_person, make_tenant
@@ -209,3 +211,67 @@ def test_an_untagged_quiz_keeps_one_row_per_activity_tag(db_session: Session) ->
     assert [(r.skill_id, r.level, r.outcome, r.weight) for r in rows] == [
         (cat["a"].id, 1, 0.5, 4.0)
     ]
+
+
+def _two_skill_catalogue() -> str:
+    def activity(key: str, kind: str, skill: str) -> dict[str, object]:
+        content: dict[str, object] = {"markdown": key}
+        if kind == "quiz":
+            content["questions"] = [
+                {"prompt": "?", "options": ["x", "y"], "answer": 0, "explanation": "."}
+            ]
+        return {
+            "key": key,
+            "title": key,
+            "type": kind,
+            "duration_min": 5,
+            "skills": [{"skill": skill, "weight": 1, "level": 1}],
+            "content": content,
+        }
+
+    data = {
+        "format": "pathwise-catalogue",
+        "version": 1,
+        "framework": {"key": "two", "name": "Two", "scale": ["Not yet", "Aware"]},
+        "skills": [{"key": "a", "name": "A"}, {"key": "b", "name": "B"}],
+        "roles": [{"key": "dev", "name": "Dev", "targets": {"a": 1, "b": 1}}],
+        "activities": [
+            activity(f"{kind}-{skill}", kind, skill)
+            for skill in ("a", "b")
+            for kind in ("lesson", "quiz")
+        ],
+    }
+    return json.dumps(data, indent=2)
+
+
+def test_tags_that_leave_a_target_unreachable_are_refused(db_session: Session) -> None:
+    doc = parse_catalogue(_two_skill_catalogue(), source_name="two.json")
+    summary = import_catalogue(db_session, doc=doc, actor="author")
+    fw_id = summary.framework_id
+    quiz_a = db_session.scalars(
+        select(Activity).where(Activity.framework_id == fw_id, Activity.key == "quiz-a")
+    ).one()
+    # A heavier tag makes "b" the quiz's main skill: nothing would check "a" any more.
+    rows = parse_tagging_csv("quiz-a,b,2,1\n", source_name="tags.csv")
+    with pytest.raises(CatalogueError) as caught:
+        tag_activities(
+            db_session, framework_id=fw_id, rows=rows, source_name="tags.csv", actor="x"
+        )
+    (issue,) = caught.value.issues
+    assert issue.line == 1
+    assert "after these tags, a has no assessment at level 1 or above" in issue.message
+    links = db_session.scalars(
+        select(ActivitySkill).where(ActivitySkill.activity_id == quiz_a.id)
+    ).all()
+    assert [(lk.skill_id, lk.weight) for lk in links] == [
+        (quiz_a.skill_links[0].skill_id, 1.0)
+    ]
+
+    fine = tag_activities(
+        db_session,
+        framework_id=fw_id,
+        rows=parse_tagging_csv("quiz-a,b,0.5,1\n", source_name="tags.csv"),
+        source_name="tags.csv",
+        actor="x",
+    )
+    assert fine.created == 1
