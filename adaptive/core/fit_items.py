@@ -12,9 +12,9 @@ as the catalogue's (0 = typical for the activity's level, once centred per level
 The fit is marginal maximum a posteriori by EM, vectorised over all responses
 (each iteration is a few ``bincount`` calls): abilities are integrated over a
 standard normal, difficulties have a normal prior at the author's value, guess and
-slip normal priors at the engine's defaults, inside the ``BKTParams`` bounds. A question's values
-are *used* only once it has ``MIN_ITEM_RESPONSES`` answers; below that its prior
-(the author's difficulty, the default guess and slip) stands.
+slip normal priors at the engine's defaults, inside the ``BKTParams`` bounds. A
+question's values are *used* only once it has ``MIN_ITEM_RESPONSES`` answers; below
+that its prior (the author's difficulty, the default guess and slip) stands.
 """
 
 from __future__ import annotations
@@ -33,9 +33,10 @@ from adaptive.core.params import GUESS_MAX, PROB_MIN, SLIP_MAX
 #: difficulty range (-3..3) and below what an author can judge by eye.
 MIN_ITEM_RESPONSES = 50
 #: Answers a question needs before its own guess and slip are fitted (below, the
-#: defaults stand). Guess and slip trade off against difficulty: on generated
-#: answers their error only falls to about 0.04 from 1,000 answers on, while fitting
-#: them from fewer made the difficulty worse than holding them at the defaults.
+#: defaults stand). With one fixed slope they trade off against the difficulty and
+#: are weakly identified: on generated answers their mean error was 0.03-0.04 at
+#: 1,000-4,000 answers against about 0.05 for the defaults. A judgement call, kept
+#: high on purpose.
 MIN_GUESS_SLIP_RESPONSES = 1000
 GUESS_PRIOR = 0.15
 SLIP_PRIOR = 0.1
