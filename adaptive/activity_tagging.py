@@ -12,8 +12,10 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adaptive.catalogue_export import load_catalogue
 from adaptive.catalogue_import import assign_changed
-from adaptive.core.catalogue_format import TagRow
+from adaptive.core.catalogue_format import CatalogueError, CatalogueIssue, TagRow
+from adaptive.core.catalogue_health import check_health
 from adaptive.core.catalogue_tagging import check_tagging
 from adaptive.models import Activity, ActivitySkill, Framework, Skill
 from lti_tool.infra.audit import record_audit
@@ -40,7 +42,9 @@ def tag_activities(
 
     Raises:
         CatalogueError: rows naming activities or skills the framework doesn't have,
-            or levels outside its scale, with their CSV line numbers; nothing is changed.
+            or levels outside its scale, with their CSV line numbers; or tags that
+            would leave a role target unreachable (a catalogue-check error the
+            framework did not have before); nothing is changed.
     """
     framework = session.get(Framework, framework_id)
     if framework is None:
@@ -65,6 +69,10 @@ def tag_activities(
         max_level=len(framework.scale) - 1,
     )
     summary = TagSummary(framework_id)
+    before = {
+        (f.code, f.skill, f.level)
+        for f in check_health(load_catalogue(session, framework_id=framework_id)).errors
+    }
     with session.begin_nested():
         for row in rows:
             activity = activities[row.activity_key]
@@ -90,4 +98,32 @@ def tag_activities(
             details={"source": source_name, **asdict(summary)},
         )
         session.flush()
+        _refuse_new_errors(session, framework_id, rows, source_name, before)
     return summary
+
+
+def _refuse_new_errors(
+    session: Session,
+    framework_id: int,
+    rows: Sequence[TagRow],
+    source_name: str,
+    before: set[tuple[str, str, int]],
+) -> None:
+    """Raise (rolling the tags back) if they made a role target unreachable."""
+    first_line: dict[str, int] = {}
+    for row in rows:
+        first_line.setdefault(row.skill_key, row.line)
+    health = check_health(load_catalogue(session, framework_id=framework_id))
+    new = [f for f in health.errors if (f.code, f.skill, f.level) not in before]
+    if new:
+        raise CatalogueError(
+            source_name,
+            [
+                CatalogueIssue(
+                    first_line.get(f.skill, rows[0].line if rows else 1),
+                    f"skills.{f.skill}",
+                    f"after these tags, {f.text()}",
+                )
+                for f in new
+            ],
+        )

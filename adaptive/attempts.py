@@ -9,10 +9,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adaptive.core.catalogue import ActivityInfo, SkillLink
 from adaptive.core.engine import apply_attempt
+from adaptive.core.item_evidence import item_observations, stored_items
 from adaptive.core.refresh import RefreshScheduler
 from adaptive.learner_store import load_learner, save_skill
-from adaptive.models import Activity, ActivitySkill, Attempt, Evidence, Framework
+from adaptive.models import (
+    Activity,
+    ActivitySkill,
+    Attempt,
+    Evidence,
+    Framework,
+    Skill,
+)
 from adaptive.module_snapshots import load_module
 from adaptive.pending_evidence import apply_pending_evidence
 from adaptive.refreshers import review_refreshers
@@ -112,25 +121,41 @@ def record_attempt(
     links = session.scalars(
         select(ActivitySkill).where(ActivitySkill.activity_id == activity_id)
     ).all()
+    framework = session.get(Framework, activity.framework_id)
+    n_levels = len(framework.scale) if framework and framework.scale else 6
     n_items = max(len((activity.content or {}).get("questions", [])), 1)
-    for link in links:
+    groups = [
+        (link.skill_id, link.level, min(max(final, 0.0), 1.0), n_items * link.weight)
+        for link in links
+    ]
+    if answers and score is None:
+        per_question = _question_groups(
+            session, activity, answers, links, n_levels, now
+        )
+        groups = per_question or groups
+    seen: set[int] = set()
+    for skill_id, level, outcome, weight in groups:
+        # One row per (attempt, skill) keeps its plain id; a skill checked at a
+        # second level by some questions gets a row of its own.
+        statement = f"attempt:{attempt.id}"
+        if skill_id in seen:
+            statement += f":level-{level}"
+        seen.add(skill_id)
         session.add(
             Evidence(
                 tenant_id=tenant_id,
                 person_id=person_id,
-                skill_id=link.skill_id,
-                outcome=min(max(final, 0.0), 1.0),
-                weight=float(n_items) * link.weight,
-                level=link.level,
+                skill_id=skill_id,
+                outcome=outcome,
+                weight=float(weight),
+                level=level,
                 source="pathwise",
                 activity_id=activity_id,
-                statement_id=f"attempt:{attempt.id}",
+                statement_id=statement,
                 occurred_at=now,
             )
         )
     session.flush()
-    framework = session.get(Framework, activity.framework_id)
-    n_levels = len(framework.scale) if framework and framework.scale else 6
     state = load_learner(
         session, tenant_id=tenant_id, person_id=person_id, n_levels=n_levels
     )
@@ -151,3 +176,63 @@ def record_attempt(
     )
     session.flush()
     return attempt
+
+
+def _question_groups(
+    session: Session,
+    activity: Activity,
+    answers: Sequence[Any],
+    links: Sequence[ActivitySkill],
+    n_levels: int,
+    at: dt.datetime,
+) -> list[tuple[int, int, float, float]]:
+    """(skill, level, share right, weight) per group of questions with their own
+    skill or level, as the engine groups them (``item_observations``); empty when
+    none has one. An unanswered question counts as wrong, as in ``score_answers``.
+    (Evidence rows carry no difficulty: the activity's applies, as for any row.)"""
+    questions = [
+        q for q in (activity.content or {}).get("questions", []) if isinstance(q, dict)
+    ]
+    tags = tuple(
+        SkillLink(lk.skill_id, lk.weight, lk.level)
+        for lk in sorted(links, key=lambda lk: -lk.weight)
+    )
+    if not tags or not any(
+        q.get(name) is not None for q in questions for name in ("skill", "level")
+    ):
+        return []
+    skill_by_key = {
+        str(key): int(skill_id)
+        for key, skill_id in session.execute(
+            select(Skill.key, Skill.id).where(
+                Skill.framework_id == activity.framework_id
+            )
+        )
+    }
+    items = stored_items(
+        questions,
+        tags,
+        skill_by_key,
+        target_level=activity.target_level,
+        difficulty=activity.difficulty,
+    )
+    info = ActivityInfo(
+        id=activity.id, key=activity.key, title=activity.title, skills=tags, items=items
+    )
+    responses = {
+        i: i < len(answers) and answers[i] == q.get("answer")
+        for i, q in enumerate(questions)
+    }
+    merged: dict[tuple[int, int], tuple[float, float]] = {}
+    for obs in item_observations(
+        info, responses, at, top_level=n_levels - 1, learn_scale=1.0, taught=frozenset()
+    ):
+        right, weight = merged.get((obs.skill_id, obs.level), (0.0, 0.0))
+        merged[(obs.skill_id, obs.level)] = (
+            right + obs.outcome * obs.weight,
+            weight + obs.weight,
+        )
+    return [
+        (skill_id, level, right / weight if weight else 0.0, weight)
+        for (skill_id, level), (right, weight) in merged.items()
+    ]

@@ -122,6 +122,9 @@ def _activity_doc(activity: Activity, key_of: dict[int, str]) -> ActivityDoc:
             tuple(q["options"]),
             int(q["answer"]),
             str(q["explanation"]),
+            skill=None if q.get("skill") is None else str(q["skill"]),
+            level=None if q.get("level") is None else int(q["level"]),
+            difficulty=None if q.get("difficulty") is None else float(q["difficulty"]),
         )
         for q in content.get("questions", [])
     )
@@ -134,9 +137,11 @@ def _activity_doc(activity: Activity, key_of: dict[int, str]) -> ActivityDoc:
         target_level=activity.target_level,
         explanation_group=activity.explanation_group,
         url=activity.url,
+        # Heaviest tag first, as the module snapshot reads them: the first tag is
+        # the skill the activity teaches or checks (ties keep the stored order).
         skills=tuple(
             SkillTagDoc(key_of[link.skill_id], link.weight, link.level)
-            for link in sorted(activity.skill_links, key=lambda link: link.skill_id)
+            for link in sorted(activity.skill_links, key=lambda link: -link.weight)
         ),
         markdown=str(content.get("markdown", "")),
         questions=questions,

@@ -17,12 +17,14 @@ from sqlalchemy.orm import Session
 from adaptive.core.catalogue_format import (
     ActivityDoc,
     CatalogueDoc,
+    CatalogueError,
     FrameworkDoc,
     ModuleDoc,
     RoleDoc,
     SkillDoc,
     SkillTagDoc,
 )
+from adaptive.core.catalogue_health import check_health
 from adaptive.models import (
     Activity,
     ActivitySkill,
@@ -70,6 +72,8 @@ class ImportSummary:
     roles: KindCounts = field(default_factory=KindCounts)
     activities: KindCounts = field(default_factory=KindCounts)
     modules: KindCounts = field(default_factory=KindCounts)
+    #: The catalogue check's warnings (imported anyway), as the author should read them.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -118,6 +122,8 @@ def import_catalogue(
     changes nothing. The import never deletes skills, activities, roles or modules that
     the file no longer lists (learner evidence may point at them); it does replace each
     listed record's prerequisites, skill tags, role targets and module order.
+    A catalogue with a role target the engine cannot reach (``check_health`` errors)
+    is refused before anything is written; its warnings are returned.
 
     Args:
         doc: a catalogue from ``parse_catalogue`` (already validated).
@@ -125,12 +131,19 @@ def import_catalogue(
         actor: who imported it, for the audit log.
 
     Returns:
-        Counts per kind; nothing is committed.
+        Counts per kind and the check's warnings; nothing is committed.
+
+    Raises:
+        CatalogueError: every unreachable target, with its skill, level and line.
     """
+    health = check_health(doc)
+    if health.errors:
+        raise CatalogueError(doc.source_name, [f.issue() for f in health.errors])
     with session.begin_nested():
         framework, created = _upsert_framework(session, doc.framework, tenant_id)
         summary = ImportSummary(framework.id, framework.key, tenant_id, doc.source_name)
         summary.framework.count(created=created[0], changed=created[1])
+        summary.warnings = [f.text() for f in health.warnings]
         skills = _import_skills(session, framework, doc.skills, summary.skills)
         roles = _import_roles(session, framework, doc.roles, skills, summary.roles)
         activities = _import_activities(

@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 from adaptive.core.catalogue import (
     ActivityInfo,
     Catalog,
+    ItemInfo,
     RoleInfo,
     SkillInfo,
     SkillLink,
 )
+from adaptive.core.item_evidence import stored_items
 from adaptive.core.placement import Probe
 from adaptive.models import (
     Activity,
@@ -94,6 +96,7 @@ def build_module_snapshot(
         select(Skill).where(Skill.framework_id == module.framework_id)
     ).all()
     skill_ids = {s.id for s in skills}
+    skill_by_key = {s.key: s.id for s in skills}
     edges = [
         (e.skill_id, e.prerequisite_id)
         for e in session.scalars(
@@ -124,6 +127,13 @@ def build_module_snapshot(
             SkillLink(lk.skill_id, lk.weight, lk.level)
             for lk in sorted(links.get(activity.id, []), key=lambda lk: -lk.weight)
         )
+        items = stored_items(
+            qs,
+            act_links,
+            skill_by_key,
+            target_level=activity.target_level,
+            difficulty=activity.difficulty,
+        )
         if activity.kind != PLACEMENT_KIND:
             infos.append(
                 ActivityInfo(
@@ -137,14 +147,20 @@ def build_module_snapshot(
                     explanation_group=activity.explanation_group,
                     skills=act_links,
                     n_items=len(qs),
+                    items=items,
                 )
             )
         if act_links:
             main = act_links[0]
             for index, question in enumerate(qs):
                 ref = f"{activity.id}:{index}"
+                item = (
+                    items[index]
+                    if items
+                    else ItemInfo(main.skill_id, main.level, activity.difficulty)
+                )
                 probes.append(
-                    Probe(main.skill_id, max(main.level, 1), ref, activity.difficulty)
+                    Probe(item.skill_id, max(item.level, 1), ref, item.difficulty)
                 )
                 questions[ref] = question
     order = session.scalars(

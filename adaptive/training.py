@@ -1,7 +1,7 @@
 """Service: fit the learner model's parameters from a tenant's own evidence.
 
 Reads the tenant's non-voided evidence, fits BKT with forgetting per skill
-(``adaptive.core.fit``) and upserts one ``SkillParams`` row per skill with evidence.
+(``adaptive.core.fit_ability``) and upserts one ``SkillParams`` row per skill with evidence.
 Skills with little evidence are shrunk toward the tenant's pooled fit by the fitter
 itself; a tenant with too little evidence overall keeps the defaults (no rows).
 """
@@ -17,7 +17,8 @@ from sklearn.metrics import roc_auc_score
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adaptive.core.fit import ResponseLog, fit_model, predict_one_step
+from adaptive.core.fit_ability import fit_model, predict_one_step
+from adaptive.core.fit_data import ResponseLog
 from adaptive.models import Evidence, SkillParams
 from lti_tool.infra.db import utcnow
 

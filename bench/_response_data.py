@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from adaptive.core.fit import ResponseLog, SkillParamArrays
+from adaptive.core.fit_data import ResponseLog, SkillParamArrays
 
 MINUTE_DAYS = 1.0 / 1440.0
 

@@ -33,13 +33,9 @@ from sklearn.metrics import roc_auc_score
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from adaptive.core.fit import (  # noqa: E402
-    ResponseLog,
-    fit_model,
-    predict_bkt,
-    predict_one_step,
-    predict_sequence,
-)
+from adaptive.core.fit_ability import fit_model, predict_one_step  # noqa: E402
+from adaptive.core.fit_bkt import predict_bkt, predict_sequence  # noqa: E402
+from adaptive.core.fit_data import ResponseLog  # noqa: E402
 from bench._response_data import simulate, split_learners  # noqa: E402
 
 PYBKT_VENV = ROOT / ".cache" / "pybkt-venv"
@@ -167,7 +163,7 @@ def engine_agreement(
     """
     import datetime as dt
 
-    from adaptive.core.fit import SkillParamArrays
+    from adaptive.core.fit_data import SkillParamArrays
 
     assert isinstance(model_params, SkillParamArrays)
     try:
@@ -199,7 +195,7 @@ def engine_agreement(
             )
         )
         worst = max(worst, abs(result.predicted_correct - float(ours[i])))
-    # and the plain-Python reference in adaptive.core.fit
+    # and the plain-Python reference in adaptive.core.fit_bkt
     first = sub.subset(
         (sub.learner == learners[0]) & (sub.skill == sub.skill[order[0]])
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+import adaptive.item_models
 import adaptive.models
 import lti_tool.infra.models
 import lti_tool.infra.revision
@@ -19,6 +20,7 @@ _TABLE_MODULES = (
     lti_tool.infra.revision,
     lti_tool.infra.models,
     adaptive.models,
+    adaptive.item_models,
     xapi.models,
 )
 

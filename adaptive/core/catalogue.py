@@ -48,11 +48,22 @@ class SkillLink:
 
 
 @dataclass(frozen=True, slots=True)
+class ItemInfo:
+    """One question's own skill, level and difficulty (the author's or fitted)."""
+
+    skill_id: int
+    level: int = 1
+    difficulty: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class ActivityInfo:
     """One activity as the policy sees it.
 
     ``n_items`` is how many scored questions it ends with (0 for a pure reading), which
-    is how much evidence finishing it will give.
+    is how much evidence finishing it will give. ``items`` is one entry per question
+    when its questions carry their own tags; empty means the activity's tags speak
+    for every question.
     """
 
     id: int
@@ -65,6 +76,7 @@ class ActivityInfo:
     explanation_group: str | None = None
     skills: tuple[SkillLink, ...] = ()
     n_items: int = 1
+    items: tuple[ItemInfo, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,15 @@ _ACTIVITY_FIELDS = (
 )
 _TAG_FIELDS = ("skill", "weight", "level")
 _CONTENT_FIELDS = ("markdown", "questions")
-_QUESTION_FIELDS = ("prompt", "options", "answer", "explanation")
+_QUESTION_FIELDS = (
+    "prompt",
+    "options",
+    "answer",
+    "explanation",
+    "skill",
+    "level",
+    "difficulty",
+)
 
 
 def check_activity(
@@ -90,7 +98,7 @@ def check_activity(
         )
     else:
         target_level = min(max((t.level for t in tags), default=1), max_level)
-    markdown, questions = _content(obj, path, check, kind)
+    markdown, questions = _content(obj, path, check, kind, skill_keys, max_level)
     return ActivityDoc(
         key=key,
         title=title,
@@ -150,7 +158,12 @@ def _tags(
 
 
 def _content(
-    obj: dict[str, Any], path: Path, check: Checker, kind: str
+    obj: dict[str, Any],
+    path: Path,
+    check: Checker,
+    kind: str,
+    skill_keys: set[str],
+    max_level: int,
 ) -> tuple[str, tuple[QuestionDoc, ...]]:
     where: Path = (*path, "content")
     if "content" not in obj:
@@ -165,7 +178,9 @@ def _content(
     for i, item in enumerate(
         check.array(content, where, "questions", required=needs_questions)
     ):
-        question = _question(item, (*where, "questions", i), check)
+        question = _question(
+            item, (*where, "questions", i), check, skill_keys, max_level
+        )
         if question is not None:
             questions.append(question)
     raw = content.get("questions")
@@ -179,7 +194,9 @@ def _content(
     return markdown, tuple(questions)
 
 
-def _question(value: Any, path: Path, check: Checker) -> QuestionDoc | None:
+def _question(
+    value: Any, path: Path, check: Checker, skill_keys: set[str], max_level: int
+) -> QuestionDoc | None:
     obj = check.obj(value, path, _QUESTION_FIELDS)
     if obj is None:
         return None
@@ -207,4 +224,33 @@ def _question(value: Any, path: Path, check: Checker) -> QuestionDoc | None:
             f"answer is the 0-based index of the right option; {answer} is not in "
             f"0..{len(raw_options) - 1}",
         )
-    return QuestionDoc(prompt, tuple(options), answer or 0, explanation)
+    skill: str | None = None
+    if obj.get("skill") is not None:
+        skill = check.string(obj, path, "skill")
+        if skill and skill not in skill_keys:
+            check.error((*path, "skill"), f"unknown skill {skill!r} (on a question)")
+    level: int | None = None
+    if obj.get("level") is not None:
+        raw_level = check.integer(obj, path, "level")
+        if raw_level is not None:
+            level = check.level(raw_level, (*path, "level"), max_level, minimum=1)
+    difficulty: float | None = None
+    if obj.get("difficulty") is not None:
+        difficulty = check.number(obj, path, "difficulty")
+        if difficulty is not None and not (
+            -MAX_DIFFICULTY <= difficulty <= MAX_DIFFICULTY
+        ):
+            check.error(
+                (*path, "difficulty"),
+                f"must be between -{MAX_DIFFICULTY:g} and {MAX_DIFFICULTY:g} "
+                f"(0 = typical for its level), got {difficulty:g}",
+            )
+    return QuestionDoc(
+        prompt,
+        tuple(options),
+        answer or 0,
+        explanation,
+        skill=skill,
+        level=level,
+        difficulty=difficulty,
+    )

@@ -107,10 +107,55 @@ class SkillTagDoc:
 
 @dataclass(frozen=True)
 class QuestionDoc:
+    """One question; ``skill``, ``level`` and ``difficulty`` override the activity's.
+
+    ``None`` falls back: the skill to the activity's first tag, the level to the tag
+    of that skill (else the activity's ``target_level``), the difficulty to the
+    activity's (``ActivityDoc.question_tags`` resolves them).
+    """
+
     prompt: str
     options: tuple[str, ...]
     answer: int
     explanation: str
+    skill: str | None = None
+    level: int | None = None
+    difficulty: float | None = None
+
+    def tagged(self) -> bool:
+        """Whether the author tagged this question itself."""
+        return not (
+            self.skill is None and self.level is None and self.difficulty is None
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """As stored in ``Activity.content`` and written in the catalogue file."""
+        body: dict[str, Any] = {
+            "prompt": self.prompt,
+            "options": list(self.options),
+            "answer": self.answer,
+            "explanation": self.explanation,
+        }
+        if self.skill is not None:
+            body["skill"] = self.skill
+        if self.level is not None:
+            body["level"] = self.level
+        if self.difficulty is not None:
+            body["difficulty"] = (
+                int(self.difficulty)
+                if float(self.difficulty).is_integer()
+                else self.difficulty
+            )
+        return body
+
+
+@dataclass(frozen=True)
+class QuestionTag:
+    """A question's resolved skill, level and difficulty (its own, else the activity's)."""
+
+    skill: str
+    level: int
+    difficulty: float
 
 
 @dataclass(frozen=True)
@@ -132,16 +177,27 @@ class ActivityDoc:
         """The body as stored in ``Activity.content``."""
         body: dict[str, Any] = {"markdown": self.markdown}
         if self.questions:
-            body["questions"] = [
-                {
-                    "prompt": q.prompt,
-                    "options": list(q.options),
-                    "answer": q.answer,
-                    "explanation": q.explanation,
-                }
-                for q in self.questions
-            ]
+            body["questions"] = [q.to_dict() for q in self.questions]
         return body
+
+    def question_tags(self) -> tuple[QuestionTag, ...]:
+        """Each question's skill, level and difficulty, with the activity's fallbacks.
+
+        Empty when no question carries a tag of its own (the activity's tags then
+        speak for all of its questions) or the activity has no skill.
+        """
+        if not self.skills or not any(q.tagged() for q in self.questions):
+            return ()
+        levels = {t.skill: t.level for t in self.skills}
+        out = []
+        for q in self.questions:
+            skill = q.skill if q.skill is not None else self.skills[0].skill
+            level = (
+                q.level if q.level is not None else levels.get(skill, self.target_level)
+            )
+            difficulty = self.difficulty if q.difficulty is None else q.difficulty
+            out.append(QuestionTag(skill, level, difficulty))
+        return tuple(out)
 
 
 @dataclass(frozen=True)

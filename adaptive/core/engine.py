@@ -26,10 +26,12 @@ from adaptive.core.catalogue import (
     CHECK_KINDS,
     ActivityInfo,
     Catalog,
+    ItemInfo,
     SkillInfo,
     SkillLink,
 )
 from adaptive.core.catalogue_format import CatalogueDoc
+from adaptive.core.item_evidence import item_observations, response_map
 from adaptive.core.learner import LearnerModel, Observation, ParamSet, SkillEstimate
 from adaptive.core.mastery import KIND_TEACHING, MasteryConfig, decide
 from adaptive.core.policy import AttemptRecord, Overrides, Reason, Recommendation
@@ -53,6 +55,7 @@ def apply_attempt(
     at: dt.datetime,
     *,
     taught: frozenset[int] = frozenset(),
+    responses: Mapping[int, bool] | None = None,
 ) -> None:
     """Fold one finished attempt into the model.
 
@@ -61,7 +64,9 @@ def apply_attempt(
     a worked example, external content) each tagged skill gets a learning opportunity
     with no observation, crossing any levels that have no content below the tag.
     Answers on a skill in ``taught`` (already taught to this learner) do not move
-    the cross-skill ability.
+    the cross-skill ability. When the questions carry their own tags
+    (``ActivityInfo.items``) and per-question ``responses`` are given, the answers
+    are evidence on each question's own skill and level instead.
     """
     activity = catalog.activities.get(activity_id)
     if activity is None:
@@ -69,6 +74,12 @@ def apply_attempt(
     scale = KIND_TEACHING.get(activity.kind, 1.0)
     content = catalog.content
     top = model.n_levels - 1
+    if activity.items and responses:
+        for observation in item_observations(
+            activity, responses, at, top_level=top, learn_scale=scale, taught=taught
+        ):
+            model.observe(observation)
+        return
     for link in activity.skills:
         level = min(max(link.level, 1), top)
         if score is not None and activity.n_items > 0:
@@ -141,6 +152,10 @@ def catalog_from_document(doc: CatalogueDoc) -> tuple[Catalog, dict[str, int]]:
                     for t in a.skills
                 ),
                 n_items=len(a.questions),
+                items=tuple(
+                    ItemInfo(ids[f"skill:{q.skill}"], q.level, q.difficulty)
+                    for q in a.question_tags()
+                ),
             )
         )
     for k, r in enumerate(doc.roles, start=1):
@@ -234,18 +249,22 @@ class Engine:
         activity_id: int,
         *,
         at: dt.datetime,
-        responses: Sequence[bool] | None = None,
+        responses: Sequence[bool] | Mapping[int, bool] | None = None,
         score: float | None = None,
         minutes: float | None = None,
         refresher: bool = False,
     ) -> AttemptRecord:
         """Record a finished attempt: update the model and the history.
 
-        ``score`` wins over ``responses`` (share correct); with neither, the attempt
-        is teaching only. ``minutes`` is kept for reports; the clock is ``at``.
+        ``responses`` are the answers in question order, or keyed by question index
+        (0-based, as in the catalogue); questions with their own tags are evidence on
+        their own skill and level. ``score`` wins over ``responses`` for the
+        activity's score (share correct); with neither, the attempt is teaching
+        only. ``minutes`` is kept for reports; the clock is ``at``.
         """
-        if score is None and responses:
-            score = sum(1 for r in responses if r) / len(responses)
+        answers = response_map(responses)
+        if score is None and answers:
+            score = sum(1 for r in answers.values() if r) / len(answers)
         apply_attempt(
             self.catalog,
             learner.model,
@@ -253,6 +272,7 @@ class Engine:
             score,
             at,
             taught=taught_skills(self.catalog, learner.history),
+            responses=answers or None,
         )
         activity = self.catalog.activities.get(activity_id)
         record = AttemptRecord(

@@ -39,6 +39,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from adaptive.core import catalogue_defects as defects
 from adaptive.core.catalogue import Catalog, SkillContent
 from adaptive.core.learner import LearnerModel
 from adaptive.core.policy import AttemptRecord, Overrides, Reason, Recommendation
@@ -370,13 +371,15 @@ def plan_skill(
     skill, target = work.skill_id, work.level
     name = catalog.skill_name(skill)
     if target >= model.n_levels:
-        return _Plan("blocked", code="no_such_level", detail=f"{name}: level {target}")
+        return _Plan(
+            "blocked", code="no_such_level", detail=defects.no_such_level(name, target)
+        )
     level = check_level(content, skill, target)
     if level is None:
         return _Plan(
             "blocked",
             code="no_assessment",
-            detail=f"{name} has no assessment at level {target} or above",
+            detail=defects.no_assessment(name, target),
         )
     check = _check_for(
         content,
@@ -465,7 +468,7 @@ def plan_skill(
         return _Plan(
             "blocked",
             code="no_teaching_content",
-            detail=f"{name} has no teaching content up to level {target}",
+            detail=defects.no_teaching_content(name, target),
         )
     pending = [
         a

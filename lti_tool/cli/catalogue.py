@@ -1,4 +1,4 @@
-"""Entry point commands: `pathwise catalogue import|export|tag-csv` for content authors."""
+"""Entry point commands: `pathwise catalogue import|check|export|tag-csv` for authors."""
 
 from __future__ import annotations
 
@@ -11,11 +11,14 @@ import click
 from sqlalchemy.orm import Session
 
 from adaptive.activity_tagging import tag_activities
-from adaptive.catalogue_export import export_catalogue_for
+from adaptive.catalogue_export import export_catalogue_for, load_catalogue
 from adaptive.catalogue_import import import_catalogue
-from adaptive.core.catalogue_format import CatalogueError
+from adaptive.core.catalogue_format import CatalogueDoc, CatalogueError
+from adaptive.core.catalogue_health import CatalogueHealth, check_health
 from adaptive.core.catalogue_parse import parse_catalogue
 from adaptive.core.catalogue_tagging import parse_tagging_csv
+from adaptive.core.question_tagging import is_question_csv, parse_question_csv
+from adaptive.question_tags import tag_questions
 from adaptive.visibility import find_framework
 from lti_tool.cli.bootstrap import start_runtime, tenant_option
 from lti_tool.infra.db import db, session_scope
@@ -61,6 +64,18 @@ def _fail(exc: CatalogueError) -> None:
     raise SystemExit(1)
 
 
+def _report_health(doc: CatalogueDoc, source: str) -> CatalogueHealth:
+    """Print the catalogue check's warnings; errors are the caller's to refuse."""
+    health = check_health(doc)
+    for finding in health.warnings:
+        click.echo(f"{source}:{finding.line}: warning: {finding.text()}", err=True)
+    return health
+
+
+def _refuse(doc: CatalogueDoc, health: CatalogueHealth) -> None:
+    _fail(CatalogueError(doc.source_name, [f.issue() for f in health.errors]))
+
+
 def _check_tenant(session: Session, tenant_id: int | None) -> None:
     if tenant_id is not None and session.get(Deployment, tenant_id) is None:
         raise click.ClickException(f"no tenant (deployment) with id {tenant_id}")
@@ -84,6 +99,10 @@ def import_command(file: str, tenant_id: int | None, dry_run: bool) -> None:
     except CatalogueError as exc:
         _fail(exc)
         return
+    health = _report_health(doc, file)
+    if not health.ok:
+        _refuse(doc, health)
+        return
     click.echo(
         f"{file}: valid. Framework {doc.framework.key!r}: {len(doc.skills)} skills, "
         f"{len(doc.roles)} roles, {len(doc.activities)} activities, {len(doc.modules)} modules."
@@ -100,8 +119,61 @@ def import_command(file: str, tenant_id: int | None, dry_run: bool) -> None:
                 f"  {name:<11} {counts.created:>4} created {counts.updated:>4} updated "
                 f"{counts.unchanged:>4} unchanged"
             )
-    verb = "Dry run: nothing saved" if dry_run else "Imported"
-    click.echo(f"{verb} (framework id {summary.framework_id}).")
+    key = summary.framework_key
+    if not dry_run:
+        click.echo(f"Imported framework {key!r} (framework id {summary.framework_id}).")
+    elif summary.framework.created:
+        # The rolled-back insert's id would not be the real import's: name no id.
+        click.echo(
+            f"Dry run: nothing saved (framework {key!r} would be created; "
+            "the real import prints its id)."
+        )
+    else:
+        click.echo(
+            f"Dry run: nothing saved (framework {key!r}, id {summary.framework_id}, "
+            "would be updated)."
+        )
+
+
+@catalogue_group.command("check")
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("--framework", "framework_key", default=None, help="Stored framework.")
+@tenant_option(help="Deployment id; default shared.")
+def check_command(
+    file: str | None, framework_key: str | None, tenant_id: int | None
+) -> None:
+    """List every role target that cannot be reached (a FILE or a stored framework).
+
+    Exits 1 when a target is unreachable (the import would refuse the file); warnings
+    alone exit 0.
+    """
+    if (file is None) == (framework_key is None):
+        raise click.UsageError("give a catalogue FILE or --framework KEY, not both")
+    if file is not None:
+        try:
+            doc = parse_catalogue(_read(file), source_name=file)
+        except CatalogueError as exc:
+            _fail(exc)
+            return
+    else:
+        start_runtime()
+        with _unit_of_work(dry_run=True) as session:
+            framework = find_framework(
+                session, key=framework_key or "", tenant_id=tenant_id
+            )
+            if framework is None:
+                raise click.ClickException(
+                    f"no framework {framework_key!r} in that tenant"
+                )
+            doc = load_catalogue(session, framework_id=framework.id)
+    health = _report_health(doc, doc.source_name)
+    if not health.ok:
+        _refuse(doc, health)
+        return
+    click.echo(
+        f"{doc.source_name}: every role target can be reached "
+        f"({len(health.warnings)} warning{'s' if len(health.warnings) != 1 else ''})."
+    )
 
 
 @catalogue_group.command("export")
@@ -135,9 +207,17 @@ def export_command(
 def tag_csv_command(
     file: str, framework_key: str, tenant_id: int | None, dry_run: bool
 ) -> None:
-    """Add or update activity skill tags from activity_key,skill_key,weight,level rows."""
+    """Add or update activity skill tags from activity_key,skill_key,weight,level rows.
+
+    A file whose header is activity_key,question,skill_key,level,difficulty tags
+    single questions instead (see docs/author-guide.md).
+    """
+    text = _read(file)
+    if is_question_csv(text):
+        _tag_questions(text, file, framework_key, tenant_id, dry_run)
+        return
     try:
-        rows = parse_tagging_csv(_read(file), source_name=file)
+        rows = parse_tagging_csv(text, source_name=file)
     except CatalogueError as exc:
         _fail(exc)
         return
@@ -164,3 +244,33 @@ def tag_csv_command(
         f"{verb}: {summary.created} created, {summary.updated} updated, "
         f"{summary.unchanged} unchanged."
     )
+
+
+def _tag_questions(
+    text: str, file: str, framework_key: str, tenant_id: int | None, dry_run: bool
+) -> None:
+    try:
+        rows = parse_question_csv(text, source_name=file)
+    except CatalogueError as exc:
+        _fail(exc)
+        return
+    click.echo(f"{file}: {len(rows)} question rows.")
+    start_runtime()
+    with _unit_of_work(dry_run=dry_run) as session:
+        framework = find_framework(session, key=framework_key, tenant_id=tenant_id)
+        if framework is None:
+            raise click.ClickException(f"no framework {framework_key!r} in that tenant")
+        try:
+            summary = tag_questions(
+                session,
+                framework_id=framework.id,
+                rows=rows,
+                source_name=file,
+                actor=_actor(),
+                tenant_id=tenant_id,
+            )
+        except CatalogueError as exc:
+            _fail(exc)
+            return
+    verb = "Dry run: nothing saved" if dry_run else "Tagged questions"
+    click.echo(f"{verb}: {summary.updated} updated, {summary.unchanged} unchanged.")

@@ -13,7 +13,7 @@ from lti_tool.infra.db import session_scope
 @click.command("retrain")
 @tenant_option(help="Deployment id to refit (default: every tenant with evidence).")
 def retrain_command(tenant_id: int | None) -> None:
-    """Fit per-skill BKT parameters from each tenant's own evidence."""
+    """Fit per-skill BKT and per-question parameters from each tenant's own data."""
     start_runtime()
     if tenant_id is None:
         with session_scope() as session:
@@ -26,6 +26,11 @@ def retrain_command(tenant_id: int | None) -> None:
     for number, tenant in enumerate(tenants, start=1):
         click.echo(f"[{number}/{len(tenants)}] tenant {tenant}: fitting...")
         (summary,) = retrain_model(tenant)
+        items = summary["items"]
+        click.echo(
+            f"  questions: {items['n_fitted']} of {items['n_questions']} fitted from "
+            f"{items['n_answers']} answers (a question needs {items['min_answers']})"
+        )
         if not summary["fitted"]:
             click.echo(f"  skipped: {summary['reason']}")
             continue

@@ -75,7 +75,8 @@ def expected_counts(doc: CatalogueDoc) -> dict[str, int]:
 
 
 def canonical(doc: CatalogueDoc) -> CatalogueDoc:
-    """Order set-like lists as the database returns them (by definition order)."""
+    """Order set-like lists as the database returns them: prerequisites and targets
+    by definition order, tags heaviest first."""
     order = {s.key: i for i, s in enumerate(doc.skills)}
     return dataclasses.replace(
         doc,
@@ -93,7 +94,7 @@ def canonical(doc: CatalogueDoc) -> CatalogueDoc:
         ),
         activities=tuple(
             dataclasses.replace(
-                a, skills=tuple(sorted(a.skills, key=lambda t: order[t.skill]))
+                a, skills=tuple(sorted(a.skills, key=lambda t: -t.weight))
             )
             for a in doc.activities
         ),

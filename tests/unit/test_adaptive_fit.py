@@ -1,4 +1,4 @@
-"""Unit tests for adaptive.core.fit: EM recovery, bounds, exactness and no peeking."""
+"""Unit tests for the model fit (adaptive.core.fit_*): EM recovery, bounds, exactness and no peeking."""
 
 from __future__ import annotations
 
@@ -7,20 +7,15 @@ import itertools
 import numpy as np
 import pytest
 
-from adaptive.core.fit import (
+from adaptive.core.fit_ability import (
     AbilityCorrection,
     AbilityState,
-    ResponseLog,
-    SkillParamArrays,
-    _backward,
-    _forward,
-    _layout,
-    fit_bkt,
     fit_model,
-    predict_bkt,
     predict_one_step,
-    predict_sequence,
 )
+from adaptive.core.fit_bkt import fit_bkt, predict_bkt, predict_sequence
+from adaptive.core.fit_data import ResponseLog, SkillParamArrays
+from adaptive.core.fit_em import _backward, _forward, _layout
 from adaptive.core.params import GUESS_MAX, PROB_MIN, SLIP_MAX, BKTParams
 
 
