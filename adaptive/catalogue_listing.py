@@ -68,5 +68,5 @@ def list_frameworks(session: Session, *, tenant_id: int | None) -> list[Framewor
     return rows
 
 
-def _count(session: Session, query: Select[tuple[int]]) -> int:
+def _count(session: Session, query: Select[int]) -> int:
     return int(session.scalar(query) or 0)
