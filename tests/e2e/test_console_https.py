@@ -80,7 +80,13 @@ def test_console_sign_in_and_a_form_over_direct_https(
         cookies = {c["name"]: c for c in context.cookies()}
         assert cookies["pathwise_session"]["secure"] is True
 
-        # A second form after sign-in: sign out (POST, CSRF) lands on the sign-in page.
+        # More forms after sign-in (POST, CSRF over https): a registration URL...
+        page.goto(url + "/admin/platforms")
+        with page.expect_navigation():
+            page.click("text=Create a Dynamic Registration URL")
+        registration = page.locator("code[data-value=registration]").inner_text()
+        assert registration.startswith(url + "/lti/register?invite=")
+        # ...and signing out, which lands on the sign-in page.
         signed_in = page.content()
         assert 'action="/admin/logout"' in signed_in, signed_in[:2000]
         with page.expect_navigation():
