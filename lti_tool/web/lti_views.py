@@ -145,8 +145,10 @@ def launch() -> Any:
         and platform_state is None
         and pending
         and pending.get("storage_target")
+        and _where() != "window"
     ):
         # No cookie in this frame: read the state back from platform storage first.
+        # (A window has no LMS frame to ask; its first-party cookie comes by repost.)
         return render_template(
             "lti_storage_launch.html",
             id_token=form.get("id_token", ""),

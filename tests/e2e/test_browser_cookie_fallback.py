@@ -113,3 +113,22 @@ def test_cookieless_frame_with_platform_storage_launches_in_place(
     frame.locator("#welcome").wait_for()
     assert "Ada Lovelace" in frame.locator("main h1").inner_text()
     assert frame.locator("#in-frame").count() == 0
+
+
+@pytest.mark.parametrize("storage", [False, True], ids=["moodle", "canvas"])
+def test_a_launch_in_a_new_window_over_http_lands(
+    two_sites: tuple[LivePlatform, str], chromium_page: Any, storage: bool
+) -> None:
+    """The LMS's "New window" container: the cross-site POST carries no Lax cookie."""
+    lms, tool_url = two_sites
+    page = chromium_page
+    page.goto(lms.server.url + DEV_PREFIX + "/")
+    page.check(f"input[name=user][value={LEARNER.label}]")
+    if storage:
+        page.check("input[name=storage]")
+    with page.context.expect_page() as opened:
+        page.click("button[name=mode][value=launch][formtarget=_blank]")
+    window = opened.value
+    window.locator("#welcome").wait_for()
+    assert window.url.startswith(tool_url + "/")
+    assert "Ada Lovelace" in window.locator("main h1").inner_text()

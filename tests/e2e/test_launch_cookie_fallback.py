@@ -11,6 +11,7 @@ cross-site form post, but does on the tool's own).
 from __future__ import annotations
 
 import html
+import json
 import re
 from typing import Any
 from urllib.parse import urljoin
@@ -180,3 +181,40 @@ def test_deep_linking_in_a_cookieless_frame_explains_instead_of_replaying(
         "launch rejected: bad_state cookies blocked (frame); "
         "no new-window launch for this LMS message"
     ]
+
+
+def test_a_window_with_platform_storage_reposts_instead_of_asking_a_frame(
+    lti: LtiHarness,
+) -> None:
+    """A Canvas-style login opened in a window has no LMS frame to answer storage."""
+    browser = lti.browser()
+    initiation = _start_at_lms(
+        browser, lti, link=next(iter(lti.platform.links)), storage="1"
+    )
+    action, fields = parse_form(initiation)
+    assert fields["lti_storage_target"]
+    login = browser.http.post(action, data=fields, timeout=15)
+    assert login.status_code == 200  # the platform-storage page, then the LMS
+    auth_url = re.search(r'location\.replace\(("[^"]+")\)', login.text)
+    assert auth_url is not None, login.text[:1500]
+    auth = browser.http.get(json.loads(auth_url.group(1)), timeout=15)
+    launch_action, launch_fields = parse_form(auth.text)
+
+    cross_site = requests.post(
+        launch_action,
+        data=launch_fields,
+        headers={"Sec-Fetch-Dest": "document"},
+        timeout=30,
+    )
+    assert 'id="repost"' in cross_site.text
+    answer = browser.follow_repost(
+        cross_site, launch_action, headers={"Sec-Fetch-Dest": "document"}
+    )
+    assert_learner_page(
+        LaunchRun(
+            fields=launch_fields,
+            launch_response=answer,
+            response=answer,
+            browser=browser,
+        )
+    )
