@@ -7,6 +7,8 @@ runs with create_app on its own port, or as a second OS process (``tool_process`
 
 from __future__ import annotations
 
+import datetime as dt
+import ipaddress
 import os
 import subprocess
 import sys
@@ -19,7 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from flask import Flask
 from sqlalchemy import Engine
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -223,6 +228,109 @@ def tool_process(settings: Settings, *, public_url: str) -> Iterator[str]:
             process.terminate()
             try:
                 process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+
+
+def write_self_signed_cert(
+    directory: Path, host: str = "127.0.0.1"
+) -> tuple[Path, Path]:
+    """A throwaway self-signed certificate for ``host``: (certfile, keyfile) in PEM."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    certfile, keyfile = directory / "cert.pem", directory / "key.pem"
+    certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    keyfile.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return certfile, keyfile
+
+
+_SERVE_SCRIPT = "import sys; from lti_tool.cli import main; main(sys.argv[1:])"
+
+
+@contextmanager
+def served_by_gunicorn(
+    settings: Settings,
+    *,
+    public_url: str,
+    tls: tuple[Path, Path] | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """`pathwise serve` (gunicorn, one worker) on a loopback port; yields its own URL.
+
+    With ``tls`` (certfile, keyfile) it serves https itself; ``public_url`` is
+    ``PATHWISE_BASE_URL`` (the proxy's address when one is in front).
+    """
+    port = free_port()
+    args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    if tls is not None:
+        args += ["--certfile", str(tls[0]), "--keyfile", str(tls[1])]
+    scheme = "https" if tls else "http"
+    process_env = {
+        **os.environ,
+        "PATHWISE_ENV": "test",
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": "",
+        "PATHWISE_SECRET_KEY": settings.secret_key,
+        "PATHWISE_ENCRYPTION_KEY": ",".join(settings.encryption_keys),
+        "PATHWISE_BASE_URL": public_url.replace("{port}", str(port)),
+        "PATHWISE_DATA_DIR": str(settings.data_dir),
+        "PATHWISE_LOG_LEVEL": "WARNING",
+        **(env or {}),
+    }
+    url = f"{scheme}://127.0.0.1:{port}"
+    log_path = Path(settings.data_dir) / f"gunicorn-{port}.log"
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-c", _SERVE_SCRIPT, *args],
+            env=process_env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    health = requests.get(
+                        url + "/healthz",
+                        timeout=2,
+                        verify=str(tls[0]) if tls else True,  # our own self-signed cert
+                    )
+                    if health.status_code == 200:
+                        break
+                except requests.ConnectionError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        "pathwise serve did not start:\n" + log_path.read_text()
+                    )
+                time.sleep(0.2)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=5)

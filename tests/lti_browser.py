@@ -163,6 +163,7 @@ class LtiBrowser:
         answer = self.http.post(
             target, data=dict(fields), allow_redirects=False, timeout=30
         )
+        answer = self.follow_repost(answer, target)
         final = answer
         if follow and answer.status_code in {302, 303}:
             final = self.http.get(
@@ -171,6 +172,21 @@ class LtiBrowser:
                 timeout=30,
             )
         return answer, final
+
+    def follow_repost(
+        self, answer: requests.Response, target: str, **kwargs: Any
+    ) -> requests.Response:
+        """Submit the tool's same-site re-post of a cookieless launch, as its script does."""
+        if answer.status_code != 200 or 'id="repost"' not in answer.text:
+            return answer
+        action, fields = parse_form(answer.text)
+        return self.http.post(
+            urljoin(target, action),
+            data=fields,
+            allow_redirects=False,
+            timeout=30,
+            **kwargs,
+        )
 
     def launch(
         self,

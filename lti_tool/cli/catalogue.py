@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from adaptive.activity_tagging import tag_activities
 from adaptive.catalogue_export import export_catalogue_for, load_catalogue
 from adaptive.catalogue_import import import_catalogue
-from adaptive.core.catalogue_format import CatalogueDoc, CatalogueError
+from adaptive.catalogue_listing import list_frameworks
+from adaptive.core.catalogue_format import FORMAT_VERSION, CatalogueDoc, CatalogueError
 from adaptive.core.catalogue_health import CatalogueHealth, check_health
 from adaptive.core.catalogue_parse import parse_catalogue
 from adaptive.core.catalogue_tagging import parse_tagging_csv
@@ -83,7 +84,35 @@ def _check_tenant(session: Session, tenant_id: int | None) -> None:
 
 @click.group("catalogue")
 def catalogue_group() -> None:
-    """Import, export and tag skills catalogues (see docs/author-guide.md)."""
+    """Import, export, list and tag skills catalogues (see docs/author-guide.md)."""
+
+
+@catalogue_group.command("list")
+@tenant_option(help="Deployment id; default shared.")
+def list_command(tenant_id: int | None) -> None:
+    """Show the frameworks (key, name) and the module keys Deep Linking offers."""
+    start_runtime()
+    with _unit_of_work(dry_run=True) as session:
+        _check_tenant(session, tenant_id)
+        frameworks = list_frameworks(session, tenant_id=tenant_id)
+    scope = "shared catalogue" if tenant_id is None else f"tenant {tenant_id}"
+    if not frameworks:
+        click.echo(
+            f"No frameworks in the {scope}. Load one with "
+            "`pathwise catalogue import FILE` (the demo catalogue is "
+            "lti_tool/demo/ai_readiness.json)."
+        )
+        return
+    click.echo(
+        f"Frameworks in the {scope} (catalogue format version {FORMAT_VERSION}):"
+    )
+    for framework in frameworks:
+        click.echo(
+            f"  {framework.key}  {framework.name!r}: {framework.skills} skills, "
+            f"{framework.activities} activities, {len(framework.modules)} modules"
+        )
+        for module in framework.modules:
+            click.echo(f"    module {module.key}  {module.title!r}")
 
 
 @catalogue_group.command("import")
@@ -121,7 +150,10 @@ def import_command(file: str, tenant_id: int | None, dry_run: bool) -> None:
             )
     key = summary.framework_key
     if not dry_run:
-        click.echo(f"Imported framework {key!r} (framework id {summary.framework_id}).")
+        click.echo(
+            f"Imported framework {key!r} (framework id {summary.framework_id}; "
+            "see `pathwise catalogue list`)."
+        )
     elif summary.framework.created:
         # The rolled-back insert's id would not be the real import's: name no id.
         click.echo(

@@ -22,8 +22,29 @@ from lti_tool.worker import register_periodic_jobs
     "--workers", default=0, type=int, help="Processes (default: 2 x cores + 1)."
 )
 @click.option("--threads", default=4, show_default=True, type=int)
-def serve_command(host: str, port: int, workers: int, threads: int) -> None:
+@click.option(
+    "--certfile",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Serve https directly with this PEM certificate (no TLS proxy in front).",
+)
+@click.option(
+    "--keyfile",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="The certificate's PEM private key (with --certfile).",
+)
+def serve_command(
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    certfile: str | None,
+    keyfile: str | None,
+) -> None:
     """Serve the LTI tool with gunicorn (production)."""
+    if (certfile is None) != (keyfile is None):
+        raise click.ClickException("--certfile and --keyfile go together.")
     settings = load_settings()
     if settings.open_local_registration:
         # A served install is reachable by others: every Dynamic Registration
@@ -39,6 +60,9 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> None:
             self.cfg.set("workers", workers or (2 * (os.cpu_count() or 1) + 1))
             self.cfg.set("threads", threads)
             self.cfg.set("accesslog", "-")
+            if certfile and keyfile:
+                self.cfg.set("certfile", certfile)
+                self.cfg.set("keyfile", keyfile)
             self.cfg.set(
                 "forwarded_allow_ips",
                 os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import secrets
 from collections.abc import Mapping
 from typing import Any
@@ -109,7 +110,13 @@ class OidcLaunches(PlatformState):
                 if message_type == MESSAGE_DEEP_LINKING
                 else tool.launch_url
             )
-        hint = "msg-" + secrets.token_urlsafe(16)
+        # Shaped as Moodle's: a launch id kept once (auth deletes it), and for a
+        # resource link the course module that Moodle's launch page starts again.
+        launch_id = "ltilaunch_" + secrets.token_urlsafe(16)
+        hint_fields: dict[str, Any] = {"launchid": launch_id}
+        if message_type == MESSAGE_RESOURCE_LINK and link_id in self.links:
+            hint_fields = {"cmid": self.course_module_id(link_id), **hint_fields}
+        hint = json.dumps(hint_fields, separators=(",", ":"))
         pending = PendingLaunch(
             hint=hint,
             user_sub=person.sub,
@@ -170,10 +177,14 @@ class OidcLaunches(PlatformState):
             raise AuthorizationError("invalid_request", "nonce is required.")
         hint = params.get("lti_message_hint") or ""
         with self._lock:
-            pending = self._pending.get(hint)
+            # Single use, as Moodle's mod/lti/auth.php unsets the launch id it read.
+            pending = self._pending.pop(hint, None)
         if pending is None or self.clock() - pending.created_at > PENDING_LAUNCH_TTL_S:
             raise AuthorizationError(
-                "invalid_request", "lti_message_hint is unknown or expired."
+                "invalid_request",
+                "Invalid request: lti_message_hint is unknown, expired or already "
+                "used (its launch id is deleted on first use, as in Moodle).",
+                404,
             )
         if pending.client_id != client_id:
             raise AuthorizationError(

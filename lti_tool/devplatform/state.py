@@ -138,6 +138,17 @@ class PlatformState:
                 with_lineitem=module_key is not None,
             )
 
+    def course_module_id(self, link_id: str) -> int:
+        """The link's number, as Moodle's ``cmid`` (its course page's order)."""
+        return list(self.links).index(link_id) + 1
+
+    def link_for_course_module(self, cmid: str) -> str | None:
+        """The link id behind a ``cmid`` (None if there is no such link)."""
+        ids = list(self.links)
+        if not cmid.isdigit() or not 1 <= int(cmid) <= len(ids):
+            return None
+        return ids[int(cmid) - 1]
+
     def add_tool(self, tool: ToolConfig) -> ToolConfig:
         with self._lock:
             self.tools[tool.client_id] = tool

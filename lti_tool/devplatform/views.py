@@ -14,6 +14,7 @@ from flask import (
     Response,
     current_app,
     jsonify,
+    make_response,
     render_template,
     request,
 )
@@ -44,6 +45,9 @@ from lti_tool.devplatform.vocabulary import (
 )
 
 EXTENSION = "pathwise.devplatform"
+# Who is signed in to this LMS (a sample user's key): what a Moodle session is to
+# mod/lti/launch.php. The development LMS lets anyone pick any user anyway.
+LMS_USER_COOKIE = "pathwise_dev_lms_user"
 
 bp = Blueprint(
     "devplatform", __name__, url_prefix=DEV_PREFIX, template_folder="templates"
@@ -170,6 +174,43 @@ def launch() -> ResponseReturnValue:
         link_id=None if deep_linking else link_id,
         storage_target=STORAGE_TARGET if request.form.get("storage") else None,
     )
+    response = make_response(
+        render_template(
+            "devplatform/autosubmit.html",
+            action=initiation.login_url,
+            fields=initiation.params,
+            title="Starting the launch",
+        )
+    )
+    response.set_cookie(
+        LMS_USER_COOKIE,
+        request.form["user"],
+        httponly=True,
+        samesite="Lax",
+        path=DEV_PREFIX + "/",
+    )
+    return response
+
+
+@bp.get("/mod/lti/launch.php")
+def course_module_launch() -> ResponseReturnValue:
+    """Moodle's launch page for one activity: a fresh login with a new hint.
+
+    The tool's "open in a new window" comes here, as it goes to Moodle's, since the
+    hint of the launch it could not finish was used up.
+    """
+    platform = current_platform()
+    user = SAMPLE_USERS.get(request.cookies.get(LMS_USER_COOKIE, ""))
+    if user is None:
+        return _html_error(
+            PlatformError("login_required", "You are not signed in to the LMS.", 401)
+        )
+    link_id = platform.link_for_course_module(request.args.get("id", ""))
+    if link_id is None:
+        return _html_error(
+            PlatformError("invalid_request", "Invalid course module id.", 404)
+        )
+    initiation = platform.start_launch(user, link_id=link_id)
     return render_template(
         "devplatform/autosubmit.html",
         action=initiation.login_url,

@@ -264,6 +264,7 @@ def canvas_developer_key_json(settings: Settings) -> dict[str, Any]:
                 "privacy_level": "public",
                 "settings": {
                     "text": TOOL_NAME,
+                    "icon_url": base + "/static/logo.png",
                     "placements": [
                         {
                             "placement": "link_selection",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlsplit
 
 from flask import Blueprint, g, make_response, redirect, render_template, request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -20,6 +20,7 @@ from lti_tool.lti.launch import validate_launch
 from lti_tool.lti.launch_token import issue_launch_token, launch_context
 from lti_tool.lti.login import STATE_COOKIE_PREFIX, auth_origin, begin_login
 from lti_tool.lti.login_state import pending_login
+from lti_tool.lti.relaunch import new_window_launch
 from lti_tool.usecases import complete_launch
 from lti_tool.web.landing import (
     launch_url,
@@ -41,10 +42,27 @@ log = logging.getLogger("pathwise.launch")
 
 bp = Blueprint("lti", __name__, url_prefix="/lti")
 
+# Marks the launch form Pathwise posted again from its own page (see launch()).
+REPOST_FIELD = "pathwise_repost"
+
 
 @bp.errorhandler(RequestEntityTooLarge)
 def _too_large(exc: RequestEntityTooLarge) -> tuple[str, int]:
     return too_large_page()
+
+
+def _in_frame() -> bool:
+    """The browser says this request loads a frame (Fetch Metadata, all current browsers)."""
+    return request.headers.get("Sec-Fetch-Dest", "") in {"iframe", "frame"}
+
+
+def _where() -> str:
+    """``frame``, ``window`` or ``unknown``: where the page will show, for its words."""
+    if _in_frame():
+        return "frame"
+    if request.headers.get("Sec-Fetch-Dest") == "document":
+        return "window"
+    return "unknown"
 
 
 def _is_secure() -> bool:
@@ -113,6 +131,7 @@ def login() -> Any:
 @bp.post("/launch")
 def launch() -> Any:
     form = request.form.to_dict()
+    reposted = form.pop(REPOST_FIELD, None) is not None
     state = form.get("state", "")
     cookie = request.cookies.get(STATE_COOKIE_PREFIX + state) if state else None
     platform_state = form.get("platform_storage_state")
@@ -126,14 +145,32 @@ def launch() -> Any:
         and platform_state is None
         and pending
         and pending.get("storage_target")
+        and _where() != "window"
     ):
         # No cookie in this frame: read the state back from platform storage first.
+        # (A window has no LMS frame to ask; its first-party cookie comes by repost.)
         return render_template(
             "lti_storage_launch.html",
             id_token=form.get("id_token", ""),
             state=state,
             target=pending["storage_target"],
             origin=_platform_origin(pending),
+        )
+    if (
+        cookie is None
+        and platform_state is None
+        and pending
+        and not reposted
+        and not _in_frame()
+    ):
+        # A window over http: the state cookie is SameSite=Lax, which the LMS's
+        # cross-site form post does not carry; the same form posted from this
+        # page (same site) carries it. Moodle's auth.php reposts the same way.
+        return render_template(
+            "launch_repost.html",
+            id_token=form.get("id_token", ""),
+            state=state,
+            repost_field=REPOST_FIELD,
         )
     try:
         registration, tenant, claims = validate_launch(
@@ -200,15 +237,36 @@ def _platform_origin(pending: dict[str, Any]) -> str:
 
 
 def _cookie_blocked_page(pending: dict[str, Any]) -> tuple[str, int]:
-    """Third-party cookies blocked and no platform storage: offer a new window."""
-    params = dict(pending.get("login_params") or {})
-    params.pop("lti_storage_target", None)
-    new_window_url = settings().base_url + "/lti/login?" + urlencode(params)
-    log.warning(
-        "launch rejected: bad_state cookies blocked in frame; offering new window"
-    )
+    """No state cookie came back and no platform storage: a new window, or why not."""
     g.db_rollback = True
-    return render_template("cookie_blocked.html", new_window_url=new_window_url), 400
+    registration = request_session().get(Registration, pending.get("registration_id"))
+    if registration is None:
+        return rejected_page(
+            LaunchRejected("bad_state", "The login's platform is no longer registered.")
+        )
+    relaunch = new_window_launch(
+        issuer=registration.issuer,
+        login_params=dict(pending.get("login_params") or {}),
+        tool_login_url=settings().base_url + "/lti/login",
+    )
+    where = _where()
+    log.warning(
+        "launch rejected: bad_state cookies blocked (%s); %s",
+        where,
+        "offering a fresh launch from the LMS"
+        if relaunch.fresh_from_lms
+        else "offering the login again"
+        if relaunch.url
+        else "no new-window launch for this LMS message",
+    )
+    page = render_template(
+        "cookie_blocked.html",
+        relaunch=relaunch,
+        where=where,
+        tool_host=urlsplit(settings().base_url).netloc,
+        secure=_is_secure(),
+    )
+    return page, 400
 
 
 @bp.get("/jwks")

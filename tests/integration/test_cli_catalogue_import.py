@@ -33,7 +33,7 @@ def test_dry_run_names_the_framework_key_and_only_the_id_the_import_creates(
         real = run_cli(settings, engine, ["catalogue", "import", str(catalogue)])
         assert real.exit_code == 0, real.output
         match = re.search(
-            r"Imported framework 'dry-run-fw' \(framework id (\d+)\)", real.output
+            r"Imported framework 'dry-run-fw' \(framework id (\d+);", real.output
         )
         assert match is not None, real.output
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from pathlib import Path
@@ -179,7 +180,9 @@ def test_login_initiation_names_issuer_client_deployment_and_storage(
     assert query["lti_deployment_id"] == [platform.tool.deployment_id]
     assert query["target_link_uri"] == [TOOL_BASE + "/lti/launch"]
     assert query["lti_storage_target"] == ["post_message_forwarding"]
-    assert query["lti_message_hint"][0].startswith("msg-")
+    hint = json.loads(query["lti_message_hint"][0])
+    assert hint["cmid"] == 1
+    assert hint["launchid"].startswith("ltilaunch_")
 
 
 # ------------------------------------------------------------------ id_token
