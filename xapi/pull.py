@@ -20,7 +20,7 @@ from xapi.connections import ClientFactory, client_for
 from xapi.core import actors
 from xapi.evidence import EvidenceProcessor
 from xapi.identity import active_connections, person_actor_keys
-from xapi.models import ACTOR_MBOX, LearnerCursor, LrsConnection, UnmatchedActor
+from xapi.models import LearnerCursor, LrsConnection, UnmatchedActor
 from xapi.paging import SeenWindow
 from xapi.transaction import Checkpoint, no_checkpoint
 
@@ -126,8 +126,9 @@ def _pull_one(
     window = SeenWindow(())
     complete = True
     try:
-        # The agent filter takes one identifier; mbox mode asks for both forms.
-        for key in keys[:2] if connection.actor_mode == ACTOR_MBOX else keys[:1]:
+        # The agent filter takes one identifier: ask once per identity the
+        # connection matches on (LMS account, emails, other systems' accounts).
+        for key in keys:
             since = state.last_stored - overlap if state.last_stored else None
             query = StatementQuery(
                 agent=actors.actor_filter(key),
