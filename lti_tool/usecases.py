@@ -30,11 +30,13 @@ from lti_tool.infra.models import (
 )
 from lti_tool.lti.launch_record import LaunchOutcome, record_launch
 from lti_tool.lti.launch_token import LaunchContext
+from lti_tool.lti.roster_jobs import kick_roster_sync
 from xapi.core.profile import EXT_REASON
 from xapi.core.statements import ActivityRef
 from xapi.models import LrsConnection
 from xapi.outbox import emit_statement
 from xapi.pull import pull_at_launch
+from xapi.transaction import after_commit
 
 # ------------------------------------------------------------ launch -> pull
 
@@ -47,7 +49,8 @@ def complete_launch(
     claims: dict[str, Any],
     lrs_pull_budget_s: float,
 ) -> LaunchOutcome:
-    """Record a validated launch; for a learner, bring in their newest LRS statements.
+    """Record a validated launch; for a learner, bring in their newest LRS statements;
+    for an instructor or admin, queue the course roster sync (NRPS) when offered.
 
     The pull is bounded by ``lrs_pull_budget_s`` and continues in the background, so
     the landing page decides on what the organisation already knows about them.
@@ -57,6 +60,11 @@ def complete_launch(
     )
     if outcome.role == ROLE_LEARNER:
         pull_at_launch(session, person_id=outcome.person.id, budget_s=lrs_pull_budget_s)
+    elif outcome.resource_link is not None and outcome.resource_link.nrps_endpoint:
+        # An instructor's launch names the course roster: fill the directory with it
+        # in the background, once this launch has committed.
+        link_pk = outcome.resource_link.id
+        after_commit(session, f"nrps_{link_pk}", lambda: kick_roster_sync(link_pk))
     return outcome
 
 
