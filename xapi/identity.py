@@ -6,13 +6,19 @@ revision (exact: a changed connection or registration moves the stamp).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lti_tool.infra import revision
-from lti_tool.infra.directory import identity_key, person_identities
+from lti_tool.infra.directory import (
+    directory_keys,
+    identity_key,
+    normalise_actor_key,
+    person_identities,
+)
 from lti_tool.infra.models import (
     IDENTITY_ACCOUNT,
     IDENTITY_MBOX,
@@ -28,6 +34,7 @@ from xapi.models import (
     MATCH_ALL,
     MATCH_EMAIL,
     LrsConnection,
+    UnmatchedActor,
 )
 
 # Read on every launch and every emitted statement; exact via the revision stamp.
@@ -136,3 +143,42 @@ def person_actor_keys(
         if kind in allowed and key not in keys:
             keys.append(key)
     return keys
+
+
+def people_with_unmatched_statements(
+    session: Session, tenant_id: int, person_ids: Iterable[int]
+) -> list[int]:
+    """Of these people, those an LRS already sent statements for while they were
+    unknown (``UnmatchedActor``): a pull by their identities brings those in."""
+    wanted = set(person_ids)
+    if not wanted:
+        return []
+    found: set[int] = set()
+    for connection in active_connections(session, tenant_id):
+        unknown = session.scalars(
+            select(UnmatchedActor.actor_key).where(
+                UnmatchedActor.connection_id == connection.id
+            )
+        ).all()
+        if not unknown:
+            continue
+        keys = directory_keys(session, tenant_id, kinds=listed_kinds(connection))
+        if matched_kinds(connection)[0]:
+            issuer, deployment_id = tenant_identity(session, tenant_id)
+            home = actors.account_home_page(
+                issuer,
+                deployment_id,
+                include_deployment=connection.home_page_includes_deployment,
+                override=connection.home_page_override,
+            )
+            for person_id, sub in session.execute(
+                select(Person.id, Person.sub).where(
+                    Person.tenant_id == tenant_id, Person.sub.is_not(None)
+                )
+            ):
+                keys[normalise_actor_key(f"account:{home}|{sub}")] = int(person_id)
+        for key in unknown:
+            owner = keys.get(normalise_actor_key(str(key)))
+            if owner is not None and owner in wanted:
+                found.add(owner)
+    return sorted(found)
