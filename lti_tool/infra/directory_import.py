@@ -284,8 +284,8 @@ def import_people_csv(
     rows = _parse(text, report.errors)
     report.rows = len(rows)
     directory = _Directory(session, tenant_id)
-    if not report.errors:
-        _match(rows, directory, report.errors)
+    # Row errors do not stop the checks: one pass names every bad line.
+    _match(rows, directory, report.errors)
     managers = _resolve_managers(rows, directory, report.errors)
     if len(report.errors) > MAX_ERRORS:
         extra = len(report.errors) - MAX_ERRORS

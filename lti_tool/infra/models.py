@@ -126,7 +126,7 @@ class Person(Base):
     )
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # NULL for a directory entry that has not launched Pathwise yet.
-    last_seen_at: Mapped[dt.datetime | None] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
     @property
     def display_name(self) -> str:

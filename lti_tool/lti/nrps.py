@@ -17,6 +17,7 @@ from pylti1p3.exception import LtiServiceException
 from pylti1p3.names_roles import NamesRolesProvisioningService
 from pylti1p3.registration import Registration as LtiRegistration
 from pylti1p3.service_connector import ServiceConnector
+from pylti1p3.utils import add_param_to_url
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -35,7 +36,9 @@ from lti_tool.lti.roles import map_lti_roles
 CACHE_KEY_PREFIX = "lti_service_access:"
 # Give a cached token up this many seconds before the LMS says it expires.
 TOKEN_MARGIN_S = 30
-# An LMS that pages forever must not keep the job forever.
+# Members asked per page (the LMS may send fewer); an LMS that pages forever must
+# not keep the job forever.
+PAGE_SIZE = 100
 MAX_PAGES = 1000
 STATUSES = ("Active", "Inactive", "Deleted")
 
@@ -67,11 +70,14 @@ class StoredTokenConnector(ServiceConnector):
 
 
 def roster_pages(
-    connector: ServiceConnector, endpoint: dict[str, Any]
+    connector: ServiceConnector, endpoint: dict[str, Any], *, page_size: int = PAGE_SIZE
 ) -> Iterator[list[dict[str, Any]]]:
     """The roster's members, one page at a time, following ``rel="next"``."""
     service = NamesRolesProvisioningService(connector, endpoint)  # type: ignore[arg-type]
-    url: str | None = str(endpoint["context_memberships_url"])
+    first = str(endpoint["context_memberships_url"])
+    if "limit=" not in first:
+        first = add_param_to_url(first, "limit", page_size)
+    url: str | None = first
     pages = 0
     while url and pages < MAX_PAGES:
         try:
@@ -107,7 +113,11 @@ class RosterReport:
 
 
 def sync_roster(
-    session: Session, *, resource_link: ResourceLink, connector: ServiceConnector
+    session: Session,
+    *,
+    resource_link: ResourceLink,
+    connector: ServiceConnector,
+    page_size: int = PAGE_SIZE,
 ) -> RosterReport:
     """Fill the directory with a link's course roster: people, roles, status.
 
@@ -125,7 +135,7 @@ def sync_roster(
         raise RosterError("this link belongs to no course")
     tenant_id = resource_link.tenant_id
     report = RosterReport()
-    for members in roster_pages(connector, endpoint):
+    for members in roster_pages(connector, endpoint, page_size=page_size):
         report.pages += 1
         _upsert_page(session, tenant_id, course, members, report)
         session.flush()
