@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+import pytest
+from redis import Redis
+from rq import Queue, SimpleWorker
+from sqlalchemy import Engine, func, select
 
 from adaptive.models import Evidence
 from lti_tool.devplatform.model import INSTRUCTOR, LEARNER, SampleUser
 from lti_tool.devplatform.overrides import DROP
 from lti_tool.devplatform.vocabulary import CLAIM_LIS, CLAIM_NRPS, ROLE_LEARNER
+from lti_tool.infra.config import Settings
 from lti_tool.infra.db import session_scope
 from lti_tool.infra.models import (
     Course,
@@ -25,12 +29,16 @@ from lti_tool.infra.models import (
     Registration,
     ResourceLink,
 )
+from lti_tool.infra.queue import QUEUE_SYNC, job_queue
 from lti_tool.infra.store import DatabaseStore
 from lti_tool.lti.nrps import StoredTokenConnector, sync_roster
 from lti_tool.lti.tool_conf import to_lti_registration
 from lti_tool.usecases import import_people
 from tests.factories import make_framework, make_person, make_skill, make_tenant
+from tests.live_servers import LivePlatform, LiveTool, register_tool, running_tool
+from tests.lti_browser import LtiBrowser
 from tests.lti_platform import LtiHarness, assert_learner_page, assert_manager_page
+from tests.support_env import truncate_all
 
 COURSE = "dev-course-101"
 HEADER = "external_id,name,email,lms_sub,department,manager,job_role,accounts\n"
@@ -236,3 +244,36 @@ def test_manager_page_shows_team_evidence_before_they_launch(lti: LtiHarness) ->
     assert '<td data-field="evidence">3</td>' in row
     assert "Not launched yet" in row
     assert "Outside Olga" not in page
+
+
+@pytest.mark.redis
+def test_with_redis_the_roster_sync_is_queued_not_run_in_the_launch(
+    settings: Settings, engine: Engine, lms: LivePlatform, redis_url: str
+) -> None:
+    connection = Redis.from_url(redis_url)
+    try:
+        with running_tool(settings.with_overrides(redis_url=redis_url), engine) as (
+            url,
+            app,
+        ):
+            tool = LiveTool(
+                url=url,
+                app=app,
+                settings=app.extensions["pathwise.settings"],
+                registration_id=register_tool(lms, url),
+            )
+            assert_manager_page(LtiBrowser(lms, tool).launch(INSTRUCTOR))
+            queue = Queue(QUEUE_SYNC, connection=connection)
+            assert [j.func_name for j in queue.jobs] == [
+                "lti_tool.lti.roster_jobs.sync_course_roster"
+            ]
+            assert LEARNER.sub not in people_by_sub()  # not synced inside the launch
+
+            SimpleWorker([queue], connection=connection).work(burst=True)
+
+            assert LEARNER.sub in people_by_sub()
+            assert people_by_sub()[LEARNER.sub].source == "roster"
+    finally:
+        job_queue.configure(None)
+        connection.close()
+        truncate_all(engine)
