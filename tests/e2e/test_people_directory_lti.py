@@ -133,6 +133,8 @@ def test_roster_sync_follows_pages_and_reuses_its_token(lti: LtiHarness) -> None
     for index in range(5):
         lti.platform.add_user(extra_member(index), course_id=COURSE)
     assert_learner_page(lti.do_launch(LEARNER))
+    # HR knew one member before the LMS told us: the roster links, never duplicates.
+    import_csv(HEADER + "HR-0,Extra (HR),EXTRA0@example.com,,Sales,,,\n")
     with session_scope() as session:
         link = session.scalar(select(ResourceLink))
         registration = session.get(Registration, lti.tool.registration_id)
@@ -151,9 +153,12 @@ def test_roster_sync_follows_pages_and_reuses_its_token(lti: LtiHarness) -> None
     members = len(lti.platform.courses[COURSE].member_subs)
     assert first.members == second.members == members
     assert first.pages == -(-members // 2) and second.pages == -(-members // 3)
-    assert first.created == members - 1 and second.created == 0
+    assert (first.created, first.linked) == (members - 2, 1)
+    assert (second.created, second.linked) == (0, 0)
     assert connector.token_requests == 1  # the second sync used the stored token
     assert total == members
+    linked = people_by_sub()["dev-user-extra-0"]
+    assert (linked.external_id, linked.department) == ("HR-0", "Sales")
 
 
 def test_first_launch_links_to_the_imported_entry_by_email(lti: LtiHarness) -> None:
