@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from lti_tool.infra.db import utcnow
@@ -336,58 +335,68 @@ def _write(
     managers: dict[int, str],
     report: ImportReport,
 ) -> None:
-    fresh: list[Person] = []
+    """Apply a checked file: changed people by the ORM, new ones, their identities
+    and managers in bulk statements (10,000 rows must not mean 10,000 INSERTs)."""
+    now = utcnow()
+    ids: dict[int, int] = {}  # line -> person id
     for row in rows:
-        if row.person is None:
-            row.person = Person(
-                tenant_id=tenant_id,
-                sub=row.sub or None,
-                external_id=row.external_id or None,
-                name=row.name,
-                email=row.emails[0] if row.emails else None,
-                department=row.department,
-                job_role=row.job_role,
-                source=PERSON_SOURCE_IMPORT,
-                last_seen_at=None,
-            )
-            fresh.append(row.person)
-        else:
+        if row.person is not None:
             for attribute, value in _changes(row, row.person).items():
                 setattr(row.person, attribute, value)
-    session.add_all(fresh)
+            ids[row.line] = row.person.id
     session.flush()
-    now = utcnow()
-    identity_rows = []
-    for row in rows:
-        if row.person is None:  # every row has its person by now
-            continue
-        for kind, value in _new_identities(row, directory):
-            identity_rows.append(
-                {
-                    "tenant_id": tenant_id,
-                    "person_id": row.person.id,
-                    "kind": kind,
-                    "value": value,
-                    "created_at": now,
-                }
-            )
+    fresh = [row for row in rows if row.person is None]
+    if fresh:
+        values = [
+            {
+                "tenant_id": tenant_id,
+                "sub": row.sub or None,
+                "external_id": row.external_id or None,
+                "name": row.name,
+                "email": row.emails[0] if row.emails else None,
+                "department": row.department,
+                "job_role": row.job_role,
+                "source": PERSON_SOURCE_IMPORT,
+                "created_at": now,
+            }
+            for row in fresh
+        ]
+        created = session.scalars(
+            insert(Person).returning(Person.id, sort_by_parameter_order=True), values
+        ).all()
+        ids.update(zip((row.line for row in fresh), created, strict=True))
+    identity_rows = [
+        {
+            "tenant_id": tenant_id,
+            "person_id": ids[row.line],
+            "kind": kind,
+            "value": value,
+            "created_at": now,
+        }
+        for row in rows
+        for kind, value in _new_identities(row, directory)
+    ]
     for start in range(0, len(identity_rows), 1000):
         session.execute(insert(PersonIdentity), identity_rows[start : start + 1000])
-    by_ref: dict[str, Person] = dict(directory.by_external)
+    by_ref = {key: p.id for key, p in directory.by_external.items()}
     for row in rows:
         for key in (row.external_id, *row.emails):
-            if key and row.person is not None:
-                by_ref[key] = row.person
+            if key:
+                by_ref[key] = ids[row.line]
+    new_managers: list[dict[str, int]] = []
     for row in rows:
         wanted = managers.get(row.line)
-        if wanted is None or row.person is None:
+        if wanted is None:
             continue
-        manager = by_ref.get(wanted) or directory.by_email(wanted)
-        if manager is not None and row.person.manager_id != manager.id:
-            row.person.manager_id = manager.id
+        known = directory.by_email(wanted)
+        manager_id = by_ref.get(wanted) or (known.id if known else None)
+        if manager_id is None:
+            continue
+        if row.person is None:
+            new_managers.append({"id": ids[row.line], "manager_id": manager_id})
+        elif row.person.manager_id != manager_id:
+            row.person.manager_id = manager_id
+    if new_managers:
+        session.execute(update(Person), new_managers)
     session.flush()
-    report.person_ids = _ids(rows)
-
-
-def _ids(rows: Iterable[_Row]) -> list[int]:
-    return sorted({row.person.id for row in rows if row.person is not None})
+    report.person_ids = sorted(set(ids.values()))
