@@ -15,6 +15,8 @@ from lti_tool.infra.queue import QUEUE_SYNC, enqueue, job_queue
 from lti_tool.infra.store import make_store
 from lti_tool.lti.nrps import RosterError, StoredTokenConnector, sync_roster
 from lti_tool.lti.tool_conf import to_lti_registration
+from xapi import kicks
+from xapi.identity import people_with_unmatched_statements
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +31,8 @@ def kick_roster_sync(resource_link_pk: int) -> None:
 
 
 def sync_course_roster(resource_link_pk: int, force: bool = False) -> dict[str, Any]:
-    """Read the link's course roster from the LMS into the directory and commit.
+    """Read the link's course roster from the LMS into the directory and commit;
+    then pull what the LRS sent earlier about members it did not know.
 
     Skipped when the same link was synced within ``ROSTER_INTERVAL_S``, unless
     ``force`` (the CLI).
@@ -55,4 +58,10 @@ def sync_course_roster(resource_link_pk: int, force: bool = False) -> dict[str, 
         except RosterError as exc:
             log.warning("roster sync of link %s failed: %s", resource_link_pk, exc)
             return {"failed": 1}
-        return report.as_dict()
+        # Members the LRS already sent statements for: pull those once this commits.
+        waiting = people_with_unmatched_statements(
+            session, link.tenant_id, report.person_ids
+        )
+        for person_id in waiting:
+            kicks.continue_pull_after_commit(session, person_id)
+        return {**report.as_dict(), "pulls": len(waiting)}

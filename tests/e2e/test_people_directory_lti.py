@@ -15,7 +15,7 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 from sqlalchemy import Engine, func, select
 
-from adaptive.models import Evidence
+from adaptive.models import Activity, ActivitySkill, Evidence
 from lti_tool.devplatform.model import INSTRUCTOR, LEARNER, SampleUser
 from lti_tool.devplatform.overrides import DROP
 from lti_tool.devplatform.vocabulary import CLAIM_LIS, CLAIM_NRPS, ROLE_LEARNER
@@ -36,9 +36,14 @@ from lti_tool.lti.tool_conf import to_lti_registration
 from lti_tool.usecases import import_people
 from tests.factories import make_framework, make_person, make_skill, make_tenant
 from tests.live_servers import LivePlatform, LiveTool, register_tool, running_tool
+from tests.lrs_fixture import LocalLrs, lrs  # noqa: F401 - fixture
 from tests.lti_browser import LtiBrowser
 from tests.lti_platform import LtiHarness, assert_learner_page, assert_manager_page
 from tests.support_env import truncate_all
+from tests.xapi_support import course_statement
+from xapi import connections, sync
+from xapi.client import LrsClient
+from xapi.models import UnmatchedActor
 
 COURSE = "dev-course-101"
 HEADER = "external_id,name,email,lms_sub,department,manager,job_role,accounts\n"
@@ -282,3 +287,54 @@ def test_with_redis_the_roster_sync_is_queued_not_run_in_the_launch(
         job_queue.configure(None)
         connection.close()
         truncate_all(engine)
+
+
+@pytest.mark.lrs
+def test_roster_members_get_the_statements_the_lrs_sent_before(
+    lti: LtiHarness,
+    lrs: LocalLrs,  # noqa: F811 - fixture
+) -> None:
+    member = lti.platform.add_user(extra_member(0), course_id=COURSE)
+    known_tenant(lti)
+    tenant = tenant_id()
+    with session_scope() as session:
+        framework = make_framework(session, "data", tenant_id=tenant)
+        skill = make_skill(session, framework, "sql")
+        activity = Activity(
+            framework_id=framework.id,
+            key="sql-course",
+            title="SQL",
+            url="https://courses.example.com/sql-course",
+        )
+        session.add(activity)
+        session.flush()
+        session.add(ActivitySkill(activity_id=activity.id, skill_id=skill.id, level=2))
+        connection_id = connections.add_connection(
+            session,
+            tenant_id=tenant,
+            name="Company LRS",
+            endpoint=lrs.endpoint,
+            username="key",
+            password="secret",
+            actor="test",
+        ).id
+    early = course_statement(member.sub, "passed")
+    early["actor"]["account"]["homePage"] = lti.platform.issuer
+    LrsClient(lrs.endpoint, "key", "secret").post_statements([early])
+    with session_scope() as session:
+        report = sync.sync_connection(session, connection_id=connection_id)
+    assert report.counters["unmatched_actor"] == 1
+
+    assert_manager_page(lti.do_launch(INSTRUCTOR))  # roster sync, then the pull
+
+    with session_scope() as session:
+        person = session.scalar(select(Person).where(Person.sub == member.sub))
+        assert person is not None and person.last_seen_at is None
+        owners = {
+            e.statement_id: e.person_id
+            for e in session.scalars(
+                select(Evidence).where(Evidence.tenant_id == tenant)
+            )
+        }
+        assert session.scalars(select(UnmatchedActor)).all() == []
+    assert owners == {early["id"]: person.id}
