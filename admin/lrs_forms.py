@@ -29,11 +29,20 @@ class LrsConnectionForm(FlaskForm):  # type: ignore[misc]
     )
     password = PasswordField("Secret (password)", validators=[DataRequired()])
     actor_mode = SelectField(
-        "Identify people by",
+        "Name people in the statements Pathwise sends by",
         choices=[
             SelectChoice("account", "LTI account (issuer + sub) - recommended"),
             SelectChoice("mbox", "Email address (mbox)"),
         ],
+    )
+    match_on = SelectField(
+        "Match incoming statements to the people directory on",
+        choices=[
+            SelectChoice("all", "Every identity: accounts, mbox, mbox_sha1sum"),
+            SelectChoice("account", "Accounts only (LMS and other systems)"),
+            SelectChoice("email", "Emails only (mbox, mbox_sha1sum)"),
+        ],
+        default="all",
     )
     home_page_includes_deployment = BooleanField(
         "Add the deployment to account.homePage (one LMS issuer, several tenants)"

@@ -57,6 +57,7 @@ def connections() -> Any:
                 password=form.password.data,
                 actor=console_actor(),
                 actor_mode=form.actor_mode.data,
+                match_on=form.match_on.data,
                 home_page_includes_deployment=form.home_page_includes_deployment.data,
                 home_page_override=form.home_page_override.data or None,
                 sync_enabled=form.sync_enabled.data,
@@ -110,6 +111,18 @@ def quarantine() -> Any:
     rows = lrs_reports.quarantine_list(request_session(), tenant_id=console_scope())
     overview = lrs_reports.sync_overview(request_session(), tenant_id=console_scope())
     return render_template("admin/lrs/quarantine.html", rows=rows, overview=overview)
+
+
+@bp.get("/lrs/unmatched")
+@admin_required("admin")
+def unmatched() -> Any:
+    chosen = request.args.get("connection", type=int)
+    if chosen is not None:
+        _connection(chosen)  # another tenant's connection: 404, as if absent
+    rows = lrs_reports.unmatched_actors(
+        request_session(), tenant_id=console_scope(), connection_id=chosen
+    )
+    return render_template("admin/lrs/unmatched.html", rows=rows)
 
 
 @bp.get("/lrs/outbox")

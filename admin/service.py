@@ -99,3 +99,14 @@ def list_tenant_choices(
             _scoped(query, Deployment.id, tenant_id)
         )
     ]
+
+
+PEOPLE_PAGE_SIZE = 500
+
+
+def list_people(session: Session, *, tenant_id: int | None) -> list[Person]:
+    """The directory in scope, newest first (launched, imported and roster people)."""
+    query = _scoped(select(Person), Person.tenant_id, tenant_id)
+    return list(
+        session.scalars(query.order_by(Person.id.desc()).limit(PEOPLE_PAGE_SIZE))
+    )

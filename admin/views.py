@@ -202,5 +202,6 @@ def _console_navigation() -> dict[str, Any]:
         "admin_nav": [
             ("admin_lrs.connections", "LRS"),
             ("admin_lrs.outbox", "Outbox"),
+            ("admin_people.directory", "People"),
         ],
     }

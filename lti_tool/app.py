@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from admin.lrs_views import bp as admin_lrs_bp
+from admin.people_views import bp as admin_people_bp
 from admin.views import bp as admin_bp
 from lti_tool.devplatform_wiring import init_dev_platform
 from lti_tool.infra.config import Settings
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(learner_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(admin_lrs_bp)
+    app.register_blueprint(admin_people_bp)
     if settings.dev_platform_enabled and not settings.is_production:
         init_dev_platform(app, settings)
 

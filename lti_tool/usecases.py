@@ -1,4 +1,5 @@
-"""Use cases across domains: launch -> pull -> decide -> recommend, and secret rotation.
+"""Use cases across domains: launch -> pull -> decide -> recommend, directory import
+-> pull, and secret rotation.
 
 Each one joins the LTI protocol, the xAPI side and the adaptive engine in one
 transaction that its caller (a view or a CLI command) owns; none of those packages
@@ -20,7 +21,9 @@ from adaptive.core.catalogue import ActivityInfo
 from adaptive.core.policy import Recommendation
 from adaptive.module_snapshots import load_module
 from adaptive.next_step import next_step
+from lti_tool.infra.audit import record_audit
 from lti_tool.infra.crypto import secret_box
+from lti_tool.infra.directory_import import ImportReport, import_people_csv
 from lti_tool.infra.models import (
     ROLE_LEARNER,
     Deployment,
@@ -30,11 +33,15 @@ from lti_tool.infra.models import (
 )
 from lti_tool.lti.launch_record import LaunchOutcome, record_launch
 from lti_tool.lti.launch_token import LaunchContext
+from lti_tool.lti.roster_jobs import kick_roster_sync
+from xapi import kicks
 from xapi.core.profile import EXT_REASON
 from xapi.core.statements import ActivityRef
+from xapi.identity import people_with_unmatched_statements
 from xapi.models import LrsConnection
 from xapi.outbox import emit_statement
 from xapi.pull import pull_at_launch
+from xapi.transaction import after_commit
 
 # ------------------------------------------------------------ launch -> pull
 
@@ -47,7 +54,8 @@ def complete_launch(
     claims: dict[str, Any],
     lrs_pull_budget_s: float,
 ) -> LaunchOutcome:
-    """Record a validated launch; for a learner, bring in their newest LRS statements.
+    """Record a validated launch; for a learner, bring in their newest LRS statements;
+    for an instructor or admin, queue the course roster sync (NRPS) when offered.
 
     The pull is bounded by ``lrs_pull_budget_s`` and continues in the background, so
     the landing page decides on what the organisation already knows about them.
@@ -57,7 +65,48 @@ def complete_launch(
     )
     if outcome.role == ROLE_LEARNER:
         pull_at_launch(session, person_id=outcome.person.id, budget_s=lrs_pull_budget_s)
+    elif outcome.resource_link is not None and outcome.resource_link.nrps_endpoint:
+        # An instructor's launch names the course roster: fill the directory with it
+        # in the background, once this launch has committed.
+        link_pk = outcome.resource_link.id
+        after_commit(session, f"nrps_{link_pk}", lambda: kick_roster_sync(link_pk))
     return outcome
+
+
+# ------------------------------------------------------ directory -> pull
+
+
+def import_people(
+    session: Session, *, tenant_id: int, text: str, dry_run: bool, actor: str
+) -> ImportReport:
+    """Import a people CSV into the tenant's directory, audited, then pull what the
+    LRS already sent about the people it names.
+
+    Statements of people unknown at sync time were only counted
+    (``UnmatchedActor``); once the import commits, a background pull per such
+    person turns them into evidence. A dry run or a file with errors writes nothing.
+    """
+    report = import_people_csv(session, tenant_id=tenant_id, text=text, dry_run=dry_run)
+    if not report.ok or dry_run:
+        return report
+    record_audit(
+        session,
+        actor=actor,
+        action="people.import",
+        target=f"tenant:{tenant_id}",
+        tenant_id=tenant_id,
+        details={
+            "rows": report.rows,
+            "created": report.created,
+            "updated": report.updated,
+            "identities_added": report.identities_added,
+        },
+    )
+    for person_id in people_with_unmatched_statements(
+        session, tenant_id, report.person_ids
+    ):
+        kicks.continue_pull_after_commit(session, person_id)
+    return report
 
 
 # ------------------------------------------------------- decide -> recommend

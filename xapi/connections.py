@@ -15,6 +15,8 @@ from xapi.client import LrsClient, LrsError, LrsRejected, RetryPolicy, Statement
 from xapi.models import (
     ACTOR_ACCOUNT,
     ACTOR_MBOX,
+    MATCH_ALL,
+    MATCH_MODES,
     LrsConnection,
     OutboxStatement,
     QuarantinedStatement,
@@ -59,10 +61,17 @@ def add_connection(
     sync_enabled: bool = True,
     send_statements: bool = True,
     page_size: int = 1000,
+    match_on: str = MATCH_ALL,
 ) -> LrsConnection:
-    """Store a new LRS connection (password encrypted) and audit it."""
+    """Store a new LRS connection (password encrypted) and audit it.
+
+    ``actor_mode`` is how we name people in what we send; ``match_on`` which of a
+    directory person's identities incoming statements are matched on.
+    """
     if actor_mode not in (ACTOR_ACCOUNT, ACTOR_MBOX):
         raise ValueError("actor mode must be 'account' or 'mbox'")
+    if match_on not in MATCH_MODES:
+        raise ValueError(f"match_on must be one of {', '.join(MATCH_MODES)}")
     if session.get(Deployment, tenant_id) is None:
         raise ValueError(f"no tenant (deployment) with id {tenant_id}")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
@@ -81,6 +90,7 @@ def add_connection(
         sync_enabled=sync_enabled,
         send_statements=send_statements,
         page_size=page_size,
+        match_on=match_on,
     )
     connection.set_password(password)
     session.add(connection)
@@ -91,7 +101,11 @@ def add_connection(
         action="lrs.add",
         target=f"lrs:{connection.id}",
         tenant_id=tenant_id,
-        details={"endpoint": connection.endpoint, "actor_mode": actor_mode},
+        details={
+            "endpoint": connection.endpoint,
+            "actor_mode": actor_mode,
+            "match_on": match_on,
+        },
     )
     return connection
 

@@ -19,13 +19,14 @@ from sqlalchemy.orm import Session
 
 from adaptive.models import Activity, ActivitySkill, Framework, Skill
 from lti_tool.infra.db import utcnow
+from lti_tool.infra.directory import directory_keys, normalise_actor_key
 from lti_tool.infra.models import Person
 from lti_tool.infra.tenancy import visible_to_tenant
 from xapi.core import actors, incoming
 from xapi.core import statements as st
 from xapi.evidence_store import EvidenceBatch, EvidenceRow, write_batch
-from xapi.identity import tenant_identity
-from xapi.models import ACTOR_MBOX, LrsConnection, UnmatchedActor, VoidedStatement
+from xapi.identity import listed_kinds, matched_kinds, tenant_identity
+from xapi.models import LrsConnection, UnmatchedActor, VoidedStatement
 from xapi.paging import DUPLICATE, REREAD, SeenWindow
 from xapi.rule_store import load_rules
 
@@ -72,14 +73,16 @@ class EvidenceProcessor:
             include_deployment=connection.home_page_includes_deployment,
             override=connection.home_page_override,
         ).rstrip("/")
-        self.mbox_mode = connection.actor_mode == ACTOR_MBOX
+        # What statements are matched on (``match_on``), not what we send.
+        self.match_accounts, self.match_emails = matched_kinds(connection)
         self.people: dict[str, int | None] = {}
         self._all_people_loaded = False
         self._skills_by_key = self._load_skill_keys()
         self._activity_skills = self._load_activity_skills()
-        self._email_people: dict[str, int] = {}
-        if self.mbox_mode:
-            self._load_emails()
+        # Listed identities (emails, other systems' accounts) -> person id.
+        self._listed_people = directory_keys(
+            session, self.tenant_id, kinds=listed_kinds(connection)
+        )
         self.unmatched: dict[str, list[Any]] = {}
         self._preload_people()
         # Voided ids are few; holding them saves a lookup per page.
@@ -93,6 +96,8 @@ class EvidenceProcessor:
 
     def _preload_people(self, limit: int = 500_000) -> None:
         """Know every person of the tenant up front (one query, not one per page)."""
+        if not self.match_accounts:
+            return
         total = self.session.scalar(
             select(func.count()).where(Person.tenant_id == self.tenant_id)
         )
@@ -100,7 +105,9 @@ class EvidenceProcessor:
             return
         prefix = f"account:{self.home_page}|"
         for sub, person_id in self.session.execute(
-            select(Person.sub, Person.id).where(Person.tenant_id == self.tenant_id)
+            select(Person.sub, Person.id).where(
+                Person.tenant_id == self.tenant_id, Person.sub.is_not(None)
+            )
         ):
             self.people[prefix + str(sub)] = int(person_id)
         self._all_people_loaded = True
@@ -142,25 +149,13 @@ class EvidenceProcessor:
             )
         return mapping
 
-    def _load_emails(self) -> None:
-        rows = self.session.execute(
-            select(Person.id, Person.email).where(
-                Person.tenant_id == self.tenant_id, Person.email.is_not(None)
-            )
-        )
-        for person_id, email in rows:
-            mailto = "mailto:" + str(email).strip().lower()
-            self._email_people["mbox:" + mailto] = person_id
-            sha = hashlib.sha1(mailto.encode()).hexdigest()  # noqa: S324 - xAPI IFI
-            self._email_people["sha1:" + sha] = person_id
-
     def resolve_people(self, keys: Iterable[str]) -> None:
         """Fill the people cache for actor keys not seen yet (one query per page)."""
         subs: dict[str, str] = {}
         for key in keys:
             if key in self.people:
                 continue
-            if key.startswith("account:"):
+            if key.startswith("account:") and self.match_accounts:
                 home, _, sub = key[len("account:") :].rpartition("|")
                 if home.rstrip("/") == self.home_page:
                     if self._all_people_loaded:
@@ -169,7 +164,7 @@ class EvidenceProcessor:
                     else:
                         subs[sub] = key
                     continue
-            self.people[key] = self._email_people.get(key) if self.mbox_mode else None
+            self.people[key] = self._listed_people.get(normalise_actor_key(key))
         if not subs:
             return
         found: dict[str, int] = {}

@@ -24,6 +24,12 @@ from lti_tool.infra.db import Base, utcnow
 ACTOR_ACCOUNT = "account"
 ACTOR_MBOX = "mbox"
 
+# What incoming statements are matched on (separate from actor_mode, what we send).
+MATCH_ALL = "all"
+MATCH_ACCOUNT = "account"
+MATCH_EMAIL = "email"
+MATCH_MODES = (MATCH_ALL, MATCH_ACCOUNT, MATCH_EMAIL)
+
 OUTBOX_PENDING = "pending"
 OUTBOX_DELIVERED = "delivered"
 OUTBOX_CONFLICT = "conflict"
@@ -49,8 +55,14 @@ class LrsConnection(Base):
     endpoint: Mapped[str] = mapped_column(String(1000))
     username: Mapped[str] = mapped_column(String(300))
     secret_encrypted: Mapped[str] = mapped_column(Text)
-    # How people are identified: account (homePage = LTI issuer, name = sub) or mbox.
+    # How we name people in the statements we send: account (homePage = LTI issuer,
+    # name = sub) or mbox.
     actor_mode: Mapped[str] = mapped_column(String(10), default=ACTOR_ACCOUNT)
+    # Which identities of a directory person incoming statements are matched on:
+    # all (accounts, mbox, mbox_sha1sum), only accounts, or only emails.
+    match_on: Mapped[str] = mapped_column(
+        String(10), default=MATCH_ALL, server_default=MATCH_ALL
+    )
     # Append the LTI deployment to account.homePage (one issuer, several tenants).
     home_page_includes_deployment: Mapped[bool] = mapped_column(default=False)
     # Explicit account.homePage when other sources use another one.
@@ -185,7 +197,7 @@ class QuarantinedStatement(Base):
 
 
 class UnmatchedActor(Base):
-    """Statements of someone who has not launched Pathwise yet (picked up at launch)."""
+    """Statements of someone not in the directory yet (picked up at import or launch)."""
 
     __tablename__ = "xapi_unmatched_actors"
     __table_args__ = (UniqueConstraint("connection_id", "actor_key"),)

@@ -1,4 +1,5 @@
-"""xAPI: read-only queries for the console and the CLI (quarantine, sync overview)."""
+"""xAPI: read-only queries for the console and the CLI (quarantine, sync overview,
+unknown people)."""
 
 from __future__ import annotations
 
@@ -57,3 +58,29 @@ def sync_overview(
             }
         )
     return overview
+
+
+def unmatched_actors(
+    session: Session,
+    *,
+    tenant_id: int | None = None,
+    connection_id: int | None = None,
+    limit: int = 100,
+) -> list[Row[tuple[UnmatchedActor, str]]]:
+    """The unknown identities with the most statements first: whom to import.
+
+    ``actor_key`` reads ``account:<homePage>|<name>``, ``mbox:mailto:<email>`` or
+    ``sha1:<hex>``; each row counts the statements that matched a rule but nobody
+    in the directory.
+    """
+    query = (
+        select(UnmatchedActor, LrsConnection.name)
+        .join(LrsConnection, LrsConnection.id == UnmatchedActor.connection_id)
+        .order_by(UnmatchedActor.statements.desc(), UnmatchedActor.id)
+        .limit(limit)
+    )
+    if tenant_id is not None:
+        query = query.where(LrsConnection.tenant_id == tenant_id)
+    if connection_id is not None:
+        query = query.where(UnmatchedActor.connection_id == connection_id)
+    return list(session.execute(query))

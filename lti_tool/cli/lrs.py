@@ -35,7 +35,16 @@ def lrs_group() -> None:
     type=click.Choice(["account", "mbox"]),
     default="account",
     show_default=True,
-    help="Identify people by LTI account (issuer + sub) or by email (mbox).",
+    help="Name people in the statements we send by LTI account (issuer + sub) "
+    "or by email (mbox).",
+)
+@click.option(
+    "--match-on",
+    type=click.Choice(["all", "account", "email"]),
+    default="all",
+    show_default=True,
+    help="Match incoming statements to the directory on every identity (accounts, "
+    "mbox, mbox_sha1sum), only on accounts, or only on emails.",
 )
 @click.option(
     "--home-page-includes-deployment",
@@ -53,6 +62,7 @@ def lrs_add(
     username: str,
     password: str,
     actor_mode: str,
+    match_on: str,
     home_page_includes_deployment: bool,
     home_page: str | None,
     no_sync: bool,
@@ -72,6 +82,7 @@ def lrs_add(
                 password=password,
                 actor=_actor(),
                 actor_mode=actor_mode,
+                match_on=match_on,
                 home_page_includes_deployment=home_page_includes_deployment,
                 home_page_override=home_page,
                 sync_enabled=not no_sync,
@@ -108,7 +119,8 @@ def lrs_list() -> None:
             )
             click.echo(
                 f"{connection.id}\ttenant {connection.tenant_id}\t{connection.name}\t"
-                f"{connection.endpoint}\tactor={connection.actor_mode}\t{tested}\t"
+                f"{connection.endpoint}\tactor={connection.actor_mode}\t"
+                f"match={connection.match_on}\t{tested}\t"
                 f"synced to {position}\tunmatched actors {row['unmatched_actors']}"
             )
 

@@ -81,30 +81,83 @@ class ToolKey(Base):
     retire_after: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
+PERSON_SOURCE_LAUNCH = "launch"
+PERSON_SOURCE_IMPORT = "import"
+PERSON_SOURCE_ROSTER = "roster"
+
+IDENTITY_ACCOUNT = "account"
+IDENTITY_MBOX = "mbox"
+IDENTITY_MBOX_SHA1 = "mbox_sha1sum"
+IDENTITY_KINDS = (IDENTITY_ACCOUNT, IDENTITY_MBOX, IDENTITY_MBOX_SHA1)
+
+
 class Person(Base):
-    """Someone who launched Pathwise, inside one tenant, keyed by the LTI ``sub``."""
+    """Someone in a tenant's people directory: launched, imported or on an LMS roster.
+
+    ``sub`` is the LTI account in the tenant's LMS, NULL until it is known (an HR
+    import names people before they launch); ``external_id`` is the organisation's
+    own id (HR number). Emails and other systems' accounts are ``PersonIdentity`` rows.
+    """
 
     __tablename__ = "people"
-    __table_args__ = (UniqueConstraint("tenant_id", "sub"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "sub"),
+        UniqueConstraint("tenant_id", "external_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(
         ForeignKey("deployments.id", ondelete="CASCADE")
     )
-    sub: Mapped[str] = mapped_column(String(255))
+    sub: Mapped[str | None] = mapped_column(String(255), default=None)
+    external_id: Mapped[str | None] = mapped_column(String(255), default=None)
     name: Mapped[str] = mapped_column(String(300), default="")
     given_name: Mapped[str] = mapped_column(String(200), default="")
     family_name: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str | None] = mapped_column(String(320), default=None)
+    department: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    job_role: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    manager_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL"), default=None, index=True
+    )
+    # Where the row came from first: launch, import (CSV) or roster (NRPS).
+    source: Mapped[str] = mapped_column(
+        String(20), default=PERSON_SOURCE_LAUNCH, server_default=PERSON_SOURCE_LAUNCH
+    )
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # NULL for a directory entry that has not launched Pathwise yet.
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
     @property
     def display_name(self) -> str:
         full = self.name or " ".join(
             p for p in (self.given_name, self.family_name) if p
         )
-        return full or self.email or f"Learner {self.sub[:8]}"
+        fallback = self.external_id or (self.sub or "")[:8]
+        return full or self.email or f"Learner {fallback}"
+
+
+class PersonIdentity(Base):
+    """One way other systems name a person: an email (mbox and its SHA-1) or an account.
+
+    ``value`` is normalised: ``mailto:`` plus the lower-cased email, the SHA-1 hex of
+    that, or ``homePage|name`` with the homePage's trailing slash removed. Unique per
+    tenant, so two directory entries can never claim the same identity.
+    """
+
+    __tablename__ = "person_identities"
+    __table_args__ = (UniqueConstraint("tenant_id", "kind", "value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE")
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str] = mapped_column(String(700))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class Course(Base):
@@ -123,7 +176,7 @@ class Course(Base):
 
 
 class Enrolment(Base):
-    """A person's LTI role in a course, as last seen in a launch."""
+    """A person's LTI role in a course, as last seen in a launch or the LMS roster."""
 
     __tablename__ = "enrolments"
     __table_args__ = (UniqueConstraint("person_id", "course_id"),)
@@ -132,6 +185,10 @@ class Enrolment(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(20), default=ROLE_LEARNER)
+    # NRPS membership status (Active, Inactive); a launch means Active.
+    status: Mapped[str] = mapped_column(
+        String(20), default="Active", server_default="Active"
+    )
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -16,6 +16,8 @@ CLAIM_RESOURCE_LINK = CLAIM + "resource_link"
 CLAIM_CONTEXT = CLAIM + "context"
 CLAIM_CUSTOM = CLAIM + "custom"
 CLAIM_TARGET_LINK_URI = CLAIM + "target_link_uri"
+# LIS: person_sourcedid is the SIS/HR id some LMSs send (our external_id).
+CLAIM_LIS = CLAIM + "lis"
 CLAIM_AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 CLAIM_NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 CLAIM_DEEP_LINKING = (

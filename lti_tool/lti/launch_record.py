@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from adaptive.models import Framework, Module
 from lti_tool.infra.db import utcnow
+from lti_tool.infra.directory import find_unlaunched
 from lti_tool.infra.models import (
     Course,
     Deployment,
@@ -30,6 +31,7 @@ from lti_tool.lti.claims import (
     CLAIM_AGS,
     CLAIM_CONTEXT,
     CLAIM_CUSTOM,
+    CLAIM_LIS,
     CLAIM_MESSAGE_TYPE,
     CLAIM_NRPS,
     CLAIM_RESOURCE_LINK,
@@ -124,8 +126,21 @@ def record_launch(
     enrolment: Enrolment | None = known[2]
     resource_link: ResourceLink | None = known[3]
     if person is None:
-        person = Person(tenant_id=tenant.id, sub=sub)
-        session.add(person)
+        # A first launch: the directory may already know them (HR import, roster).
+        person = _directory_entry(session, tenant.id, claims)
+        if person is None:
+            person = Person(tenant_id=tenant.id, sub=sub)
+            session.add(person)
+        else:
+            person.sub = sub
+            # The outer join could not see this entry's enrolment (it had no sub).
+            if course is not None:
+                enrolment = session.scalars(
+                    select(Enrolment).where(
+                        Enrolment.person_id == person.id,
+                        Enrolment.course_id == course.id,
+                    )
+                ).first()
     # Names and email are optional claims (privacy settings): keep what we knew.
     for attr, claim in (
         ("name", "name"),
@@ -167,6 +182,7 @@ def record_launch(
             session.add(Enrolment(person_id=person.id, course_id=course.id, role=role))
         else:
             _set_if_changed(enrolment, "role", role)
+            _set_if_changed(enrolment, "status", "Active")
 
     message_type = str(claims[CLAIM_MESSAGE_TYPE])
     custom = (
@@ -223,6 +239,22 @@ def record_launch(
         role=role,
         message_type=message_type,
         claims=claims,
+    )
+
+
+def _directory_entry(
+    session: Session, tenant_id: int, claims: dict[str, Any]
+) -> Person | None:
+    """The directory entry (no LMS account yet) a first launch belongs to, if any:
+    by the launch's email, else by the LIS person_sourcedid as external id."""
+    email = claims.get("email")
+    lis = claims.get(CLAIM_LIS)
+    sourcedid = lis.get("person_sourcedid") if isinstance(lis, dict) else None
+    return find_unlaunched(
+        session,
+        tenant_id,
+        email=email if isinstance(email, str) else None,
+        external_id=str(sourcedid) if sourcedid else None,
     )
 
 

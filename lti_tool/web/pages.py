@@ -5,15 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adaptive.cohort_people import cohort_people
 from adaptive.models import Module, RoleProfile
 from lti_tool.infra import revision
 from lti_tool.infra.models import (
     Course,
     Deployment,
-    Enrolment,
     Launch,
     Person,
     Registration,
@@ -86,21 +85,22 @@ def launch_view(session: Session, ctx: LaunchContext) -> LaunchView:
     tenant = session.get(Deployment, ctx.tenant_id)
     registration = session.get(Registration, tenant.registration_id) if tenant else None
     cohort: list[dict[str, Any]] = []
-    if ctx.role != "learner" and course is not None:
-        rows = session.execute(
-            select(Person, Enrolment.role)
-            .join(Enrolment, Enrolment.person_id == Person.id)
-            .where(Enrolment.course_id == course.id, Person.tenant_id == ctx.tenant_id)
-            .order_by(Person.name)
-        ).all()
+    if ctx.role != "learner":
         cohort = [
             {
-                "id": p.id,
-                "name": p.display_name,
-                "role": role,
-                "last_seen": p.last_seen_at,
+                "id": m.person_id,
+                "name": m.name,
+                "role": m.role,
+                "department": m.department,
+                "last_seen": m.last_seen,
+                "evidence": m.evidence,
             }
-            for p, role in rows
+            for m in cohort_people(
+                session,
+                tenant_id=ctx.tenant_id,
+                course_id=course.id if course is not None else None,
+                manager_id=person.id,
+            )
         ]
     return LaunchView(
         person_name=person.display_name,

@@ -128,6 +128,10 @@ EXPECTED: dict[tuple[str, str], dict[str, Any]] = {
     ("/admin/lrs/outbox", "GET"): CONSOLE_ADMIN,
     ("/admin/lrs/outbox/retry", "POST"): CONSOLE_ADMIN_ACTION,
     ("/admin/lrs/quarantine", "GET"): CONSOLE_ADMIN,
+    ("/admin/lrs/unmatched", "GET"): CONSOLE_ADMIN,
+    ("/admin/people", "GET"): CONSOLE_ADMIN,
+    # A bare POST carries no CSRF token nor file: refused, the page shown again.
+    ("/admin/people", "POST"): {**CONSOLE_ADMIN, **dict.fromkeys(CONSOLE_ADMINS, 400)},
     # Asked for tenant A's rules (?tenant=A): tenant B's admin must not read them.
     ("/admin/lrs/rules", "GET"): {**CONSOLE_ADMIN, "console_admin_b": 404},
     ("/admin/lrs/rules", "POST"): CONSOLE_ADMIN,
