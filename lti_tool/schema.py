@@ -11,6 +11,7 @@ from sqlalchemy import MetaData
 import adaptive.models
 import lti_tool.infra.models
 import lti_tool.infra.revision
+import lti_tool.lti.grade_models
 import xapi.models
 from lti_tool.infra.db import Base
 
@@ -18,6 +19,7 @@ from lti_tool.infra.db import Base
 _TABLE_MODULES = (
     lti_tool.infra.revision,
     lti_tool.infra.models,
+    lti_tool.lti.grade_models,
     adaptive.models,
     xapi.models,
 )

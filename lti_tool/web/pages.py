@@ -20,6 +20,7 @@ from lti_tool.infra.models import (
     ResourceLink,
 )
 from lti_tool.lti.errors import LaunchRejected
+from lti_tool.lti.grade_outbox import grade_statuses, grades_offered
 from lti_tool.lti.launch_token import LaunchContext
 
 
@@ -86,7 +87,13 @@ def launch_view(session: Session, ctx: LaunchContext) -> LaunchView:
     tenant = session.get(Deployment, ctx.tenant_id)
     registration = session.get(Registration, tenant.registration_id) if tenant else None
     cohort: list[dict[str, Any]] = []
+    has_grades = grades_offered(link)
     if ctx.role != "learner" and course is not None:
+        grades = (
+            grade_statuses(session, tenant_id=ctx.tenant_id, resource_link_pk=link.id)
+            if link is not None and has_grades
+            else {}
+        )
         rows = session.execute(
             select(Person, Enrolment.role)
             .join(Enrolment, Enrolment.person_id == Person.id)
@@ -99,6 +106,7 @@ def launch_view(session: Session, ctx: LaunchContext) -> LaunchView:
                 "name": p.display_name,
                 "role": role,
                 "last_seen": p.last_seen_at,
+                "grade": grades.get(p.id),
             }
             for p, role in rows
         ]
@@ -116,6 +124,6 @@ def launch_view(session: Session, ctx: LaunchContext) -> LaunchView:
         platform_name=(registration.name or registration.issuer)
         if registration
         else "",
-        has_grade_service=bool(link and link.ags_endpoint),
+        has_grade_service=has_grades,
         cohort=cohort,
     )
