@@ -82,6 +82,7 @@ class PlatformState:
         self.deep_link_returns: list[DeepLinkReturn] = []
         self._pending: dict[str, PendingLaunch] = {}
         self._tokens: dict[str, AccessGrant] = {}
+        self.tokens_issued = 0
         self._used_jti: dict[str, float] = {}
         self._used_dl_nonces: dict[str, float] = {}
         self._dl_data: dict[str, str] = {}

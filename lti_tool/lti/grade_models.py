@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lti_tool.infra.db import Base, utcnow
@@ -34,7 +34,7 @@ class GradeLineItem(Base):
         ForeignKey("resource_links.id", ondelete="CASCADE"), unique=True
     )
     lineitem_url: Mapped[str] = mapped_column(String(1000))
-    score_maximum: Mapped[float] = mapped_column(default=100.0)
+    score_maximum: Mapped[float] = mapped_column(Float, default=100.0)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -58,7 +58,7 @@ class GradeOutboxEntry(Base):
     # The LMS's user id (the launch's ``sub``), as AGS scores name the learner.
     user_id: Mapped[str] = mapped_column(String(255))
     # Progress toward the role's targets, 0..1 (times the line item's scoreMaximum).
-    progress: Mapped[float] = mapped_column(default=0.0)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
     completed: Mapped[bool] = mapped_column(default=False)
     comment: Mapped[str] = mapped_column(Text, default="")
     version: Mapped[int] = mapped_column(default=1)
