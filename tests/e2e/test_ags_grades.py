@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 import requests
+from redis import Redis
+from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
 from adaptive.demo_seed import seed_demo
@@ -23,6 +25,8 @@ from lti_tool.devplatform.overrides import DROP
 from lti_tool.devplatform.vocabulary import AGS_SCOPES, DEMO_COURSE_ID
 from lti_tool.infra.db import session_scope, utcnow
 from lti_tool.infra.models import AuditEntry, Launch, Person, ResourceLink
+from lti_tool.infra.queue import QUEUE_OUTBOX, job_queue
+from lti_tool.infra.store import KEY_PREFIX
 from lti_tool.lti import grade_delivery
 from lti_tool.lti.grade_jobs import send_pending_grades
 from lti_tool.lti.grade_models import (
@@ -105,7 +109,9 @@ def test_learner_launch_sends_their_progress_as_a_score(lti: LtiHarness) -> None
     assert score.activity_progress == "InProgress"
     item = lti.platform.lineitems[score.lineitem_id]
     assert score.score_maximum == item.score_maximum
-    assert score.score_given == pytest.approx(entry.progress * item.score_maximum, abs=1e-3)
+    assert score.score_given == pytest.approx(
+        entry.progress * item.score_maximum, abs=1e-3
+    )
     assert 0 <= score.score_given <= item.score_maximum  # type: ignore[operator]
     # One sentence naming the next step.
     assert score.comment is not None and score.comment.startswith("Next: ")
@@ -215,7 +221,9 @@ def test_only_the_newest_pending_score_is_sent(lti: LtiHarness) -> None:
 
     assert len(lti.platform.scores) == 2  # the launch's, then only the newest
     entry = _entry()
-    assert lti.platform.scores[-1].score_given == pytest.approx(entry.progress * 100, abs=1e-3)
+    assert lti.platform.scores[-1].score_given == pytest.approx(
+        entry.progress * 100, abs=1e-3
+    )
     assert lti.platform.scores[-1].comment == entry.comment
 
 
@@ -296,3 +304,29 @@ def test_without_ags_launches_work_and_the_instructor_page_says_grades_are_not_s
     page = _instructor_page(lti, ags=DROP)
     assert "Grades are not sent" in page
     assert "data-grade-state" not in page
+
+
+def test_with_redis_an_rq_worker_delivers_and_the_token_is_cached_there(
+    lti: LtiHarness, redis_url: str
+) -> None:
+    job_queue.configure(redis_url)
+    try:
+        assert lti.do_launch(LEARNER).status == 200
+        _answer(correct=True)
+        connection = Redis.from_url(redis_url)
+        queue = Queue(QUEUE_OUTBOX, connection=connection)
+        grade_runs = [
+            j for j in queue.jobs if j.func_name.endswith("send_pending_grades")
+        ]
+        assert len(grade_runs) == 1  # one coalesced delivery run for both commits
+        assert lti.platform.scores == []
+
+        SimpleWorker([queue], connection=connection).work(burst=True)
+
+        entry = _entry()
+        assert entry.status == GRADE_SENT and entry.sent_version == entry.version
+        assert len(lti.platform.scores) == 1  # only the newest of the two
+        assert lti.platform.tokens_issued == 1
+        assert list(connection.scan_iter(KEY_PREFIX + "ags-token:*"))
+    finally:
+        job_queue.configure(None)
