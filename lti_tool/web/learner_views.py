@@ -123,7 +123,7 @@ def grades_retry() -> Any:
         )
     person_id = request.form.get("person_id", "")
     if ctx.resource_link_pk is None or not person_id.isdigit():
-        raise LaunchRejected("bad_request", "Which learner's grade to resend?", 400)
+        raise LaunchRejected("no_learner", "Which learner's grade to resend?", 400)
     found = retry_grade(
         request_session(),
         actor=f"lti:{ctx.tenant_id}:{ctx.person_id}",
@@ -134,6 +134,6 @@ def grades_retry() -> Any:
     )
     if not found:
         raise LaunchRejected(
-            "not_found", "This learner has no grade for this activity.", 404
+            "no_grade", "This learner has no grade for this activity.", 404
         )
     return render_home(ctx, token or "", recommend=False)
