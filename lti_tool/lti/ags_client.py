@@ -126,31 +126,37 @@ class CachedTokenConnector(ServiceConnector):
         self._registration_id = registration_id
         self._store = store
         self._last_scopes: Sequence[str] = ()
+        # Tokens read or fetched during this connector's run (one delivery batch).
+        self._memo: dict[str, str] = {}
 
     def get_access_token(self, scopes: Sequence[str]) -> str:
         self._last_scopes = scopes
         return super().get_access_token(scopes)
 
     def _get_cached_access_token(self, scope_key: str) -> str | None:
-        value = self._store.get(
-            token_cache_key(self._registration_id, self._last_scopes)
-        )
-        return value if isinstance(value, str) else None
+        key = token_cache_key(self._registration_id, self._last_scopes)
+        if key in self._memo:  # this run already read it: no store round trip per call
+            return self._memo[key]
+        value = self._store.get(key)
+        if isinstance(value, str):
+            self._memo[key] = value
+            return value
+        return None
 
     def _cache_access_token(
         self, scope_key: str, access_token: str, expires_in: float
     ) -> None:
         ttl = int(float(expires_in or 0)) - TOKEN_EXPIRY_MARGIN_S
+        key = token_cache_key(self._registration_id, self._last_scopes)
+        self._memo[key] = access_token
         if ttl > 0:
-            self._store.put(
-                token_cache_key(self._registration_id, self._last_scopes),
-                access_token,
-                ttl,
-            )
+            self._store.put(key, access_token, ttl)
 
     def forget_token(self, scopes: Sequence[str]) -> None:
         """Drop a cached token the LMS no longer accepts (401)."""
-        self._store.pop(token_cache_key(self._registration_id, scopes))
+        key = token_cache_key(self._registration_id, scopes)
+        self._memo.pop(key, None)
+        self._store.pop(key)
 
     def close(self) -> None:
         self._requests_session.close()

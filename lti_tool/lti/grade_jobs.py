@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from lti_tool.infra.db import db, session_scope, utcnow
 from lti_tool.infra.queue import QUEUE_OUTBOX, enqueue, job_queue
 from lti_tool.infra.store import make_durable_store
-from lti_tool.lti.ags_client import AgsClient, CachedTokenConnector
+from lti_tool.lti.ags_client import AgsClient, CachedTokenConnector, LineItemRef
 from lti_tool.lti.grade_delivery import (
+    ClaimedGrade,
     GradeDeliveryReport,
+    SendOutcome,
     claim_due_grades,
     lms_is_down,
     lti_registrations,
@@ -21,6 +24,8 @@ from lti_tool.lti.grade_delivery import (
 
 GRADES_GATE = "ags-grades"
 GRADES_BATCH = 200
+# Outcomes are written this many at a time (a crash resends at most these, later).
+RECORD_EVERY = 25
 
 
 def send_pending_grades(
@@ -40,28 +45,49 @@ def send_pending_grades(
     store = make_durable_store(job_queue.connection, db.session)
     connectors: dict[int, CachedTokenConnector] = {}
     down: dict[int, str] = {}
+    # A link's line item, once found in this run, serves its other learners' claims.
+    lineitems: dict[int, LineItemRef] = {}
+    sent: list[tuple[ClaimedGrade, SendOutcome]] = []
+    released: list[tuple[ClaimedGrade, str]] = []
+
+    def record() -> None:
+        """Write the outcomes so far in one short transaction."""
+        with session_scope() as session:
+            for claim, outcome in sent:
+                record_grade_outcome(
+                    session, claim, outcome, now=now or utcnow(), report=report
+                )
+            for claim, reason in released:
+                release_claim(session, claim, now=moment, reason=reason)
+        report.retrying += len(released)
+        sent.clear()
+        released.clear()
+
     try:
-        for claim in claims:
+        for index, claim in enumerate(claims):
             registration = registrations.get(claim.registration_id)
             if claim.registration_id in down or registration is None:
                 reason = down.get(claim.registration_id, "The LMS is not registered.")
-                with session_scope() as session:
-                    release_claim(session, claim, now=moment, reason=reason)
-                report.retrying += 1
+                released.append((claim, reason))
                 continue
             if claim.registration_id not in connectors:
                 connectors[claim.registration_id] = make_connector(
                     registration, claim.registration_id, store
                 )
-            connector = connectors[claim.registration_id]
-            outcome = send_grade(AgsClient(connector, claim.endpoint), claim)
+            known = lineitems.get(claim.resource_link_pk)
+            if claim.lineitem is None and known is not None:
+                claim = dataclasses.replace(claim, lineitem=known)
+            client = AgsClient(connectors[claim.registration_id], claim.endpoint)
+            outcome = send_grade(client, claim)
+            if outcome.lineitem is not None:
+                lineitems[claim.resource_link_pk] = outcome.lineitem
             if lms_is_down(outcome.error):
                 down[claim.registration_id] = str(outcome.error)
-            with session_scope() as session:
-                record_grade_outcome(
-                    session, claim, outcome, now=now or utcnow(), report=report
-                )
+            sent.append((claim, outcome))
+            if index % RECORD_EVERY == RECORD_EVERY - 1:
+                record()
     finally:
+        record()
         for connector in connectors.values():
             connector.close()
     if len(claims) >= limit and not down:
