@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,14 @@ def serve_lms() -> tuple[DevPlatform, Any]:
     return platform, server
 
 
-def build_world(platform: DevPlatform, learners: int) -> list[LaunchContext]:
+@dataclass(frozen=True)
+class World:
+    contexts: list[LaunchContext]
+    module_id: int
+    activity_ids: list[int]
+
+
+def build_world(platform: DevPlatform, learners: int) -> World:
     platform.add_tool(
         ToolConfig.for_tool_base(
             "http://127.0.0.1:9", client_id=CLIENT_ID, deployment_id=DEPLOYMENT_ID
@@ -154,14 +162,13 @@ def build_world(platform: DevPlatform, learners: int) -> list[LaunchContext]:
             )
         module_id = module.id
         activity_ids = [a.activity_id for a in module.activity_links][:6]
-    globals()["_MODULE"] = (module_id, activity_ids)
-    return contexts
+    return World(contexts, module_id, activity_ids)
 
 
-def answer(ctx: LaunchContext, i: int, *, with_grade: bool) -> float:
+def answer(world: World, ctx: LaunchContext, i: int, *, with_grade: bool) -> float:
     """One committed answer; the seconds it took."""
-    module_id, activity_ids = globals()["_MODULE"]
-    activity_id = activity_ids[i % len(activity_ids)]
+    module_id = world.module_id
+    activity_id = world.activity_ids[i % len(world.activity_ids)]
     started = time.perf_counter()
     with session_scope() as session:
         if with_grade:
@@ -217,16 +224,17 @@ def main() -> None:
 
     platform, server = serve_lms()
     try:
-        contexts = build_world(platform, args.learners)
+        world = build_world(platform, args.learners)
+        contexts = world.contexts
         for i, ctx in enumerate(contexts):  # warm-up: every learner has a profile
-            answer(ctx, i, with_grade=False)
+            answer(world, ctx, i, with_grade=False)
         graded: list[float] = []
         bare: list[float] = []
         for i in range(args.answers):
             ctx = contexts[i % len(contexts)]
             first, second = (True, False) if i % 2 else (False, True)
             for with_grade in (first, second):
-                took = answer(ctx, i, with_grade=with_grade)
+                took = answer(world, ctx, i, with_grade=with_grade)
                 (graded if with_grade else bare).append(took)
         with session_scope() as session:
             pending = len(session.scalars(select(GradeOutboxEntry.id)).all())

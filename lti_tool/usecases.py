@@ -228,11 +228,12 @@ def record_learner_attempt(
     answers: list[Any],
     now: dt.datetime,
     score: float | None = None,
-) -> Attempt:
-    """Record a learner's finished attempt, then queue their new grade for the LMS.
+) -> AnswerOutcome:
+    """Record a learner's finished attempt, decide their next step, queue their grade.
 
-    The learner's journey calls this for every answer or completion; the grade
-    joins the outbox in the same transaction, so the two commit together.
+    The learner's journey calls this for every answer or completion (answer ->
+    update -> decide -> write back); the grade joins the outbox in the same
+    transaction, so the two commit together, and its comment is the step returned.
     """
     attempt = record_attempt(
         session,
@@ -244,6 +245,7 @@ def record_learner_attempt(
         module_id=module_id,
         score=score,
     )
+    step = _decide(session, ctx, module_id=module_id, now=now).preview()
     if ctx.resource_link_pk is not None:
         send_progress_grade(
             session,
@@ -251,8 +253,17 @@ def record_learner_attempt(
             person_id=ctx.person_id,
             resource_link_pk=ctx.resource_link_pk,
             now=now,
+            next_step=step,
         )
-    return attempt
+    return AnswerOutcome(attempt=attempt, next_step=step)
+
+
+@dataclass(frozen=True)
+class AnswerOutcome:
+    """A recorded attempt and the next step the engine chose after it."""
+
+    attempt: Attempt
+    next_step: NextStepPreview
 
 
 @dataclass(frozen=True)
@@ -271,6 +282,7 @@ def progress_grade(
     person_id: int,
     module_id: int,
     now: dt.datetime,
+    next_step: NextStepPreview | None = None,
 ) -> ProgressGrade:
     """Progress 0..1 from the engine's skill estimates; completed when targets are met.
 
@@ -293,14 +305,16 @@ def progress_grade(
     if completed:
         comment = "You have reached the level your role needs."
     else:
-        decision = _decide_for(
-            session,
-            tenant_id=tenant_id,
-            person_id=person_id,
-            module_id=module_id,
-            now=now,
+        step = next_step or (
+            _decide_for(
+                session,
+                tenant_id=tenant_id,
+                person_id=person_id,
+                module_id=module_id,
+                now=now,
+            ).preview()
         )
-        comment = _recommendation_sentence(decision.preview())
+        comment = _recommendation_sentence(step)
     return ProgressGrade(progress=progress, completed=completed, comment=comment)
 
 
@@ -321,10 +335,12 @@ def send_progress_grade(
     person_id: int,
     resource_link_pk: int,
     now: dt.datetime,
+    next_step: NextStepPreview | None = None,
 ) -> GradeOutboxEntry | None:
     """Queue this learner's progress on the link for the LMS's gradebook (AGS).
 
     Nothing happens for a link without the AGS claim or without a module.
+    ``next_step``, when the caller has just decided it, spares a second decision.
     """
     link = session.get(ResourceLink, resource_link_pk)
     person = session.get(Person, person_id)
@@ -342,6 +358,7 @@ def send_progress_grade(
         person_id=person_id,
         module_id=link.module_id,
         now=now,
+        next_step=next_step,
     )
     return enqueue_grade(
         session,
