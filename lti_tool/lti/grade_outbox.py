@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from lti_tool.infra.audit import record_audit
 from lti_tool.infra.models import Person, ResourceLink
+from lti_tool.infra.tenancy import owned_by_scope
 from lti_tool.lti.grade_kicks import deliver_grades_after_commit
 from lti_tool.lti.grade_models import (
     GRADE_FAILING,
@@ -144,8 +145,14 @@ def retry_grade(
 
     Returns False when there is no grade to send for them in this tenant and link.
     """
-    entry = _entry(session, person_id, resource_link_pk)
-    if entry is None or entry.tenant_id != tenant_id:
+    entry = session.scalar(
+        select(GradeOutboxEntry).where(
+            owned_by_scope(GradeOutboxEntry.tenant_id, tenant_id),
+            GradeOutboxEntry.person_id == person_id,
+            GradeOutboxEntry.resource_link_pk == resource_link_pk,
+        )
+    )
+    if entry is None:
         return False
     previous = entry.status
     if entry.status != GRADE_SENT or entry.sent_version < entry.version:
@@ -180,7 +187,7 @@ def grade_statuses(
     """Per learner on this link: sent, pending or failing (with the LMS's answer)."""
     rows = session.scalars(
         select(GradeOutboxEntry).where(
-            GradeOutboxEntry.tenant_id == tenant_id,
+            owned_by_scope(GradeOutboxEntry.tenant_id, tenant_id),
             GradeOutboxEntry.resource_link_pk == resource_link_pk,
         )
     )

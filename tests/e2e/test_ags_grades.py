@@ -37,6 +37,7 @@ from lti_tool.lti.grade_models import (
 )
 from lti_tool.lti.launch_token import launch_context
 from lti_tool.usecases import record_learner_attempt
+from tests.live_servers import register_tool
 from tests.lti_platform import LtiHarness, launch_token
 
 TAG = grade_delivery.LINEITEM_TAG
@@ -330,3 +331,25 @@ def test_with_redis_an_rq_worker_delivers_and_the_token_is_cached_there(
         assert list(connection.scan_iter(KEY_PREFIX + "ags-token:*"))
     finally:
         job_queue.configure(None)
+
+
+def test_an_instructor_of_another_tenant_cannot_retry_this_tenants_grade(
+    lti: LtiHarness,
+) -> None:
+    lti.platform.ags_faults = ["400"]
+    assert lti.do_launch(LEARNER).status == 200
+    register_tool(lti.lms, lti.tool.url, client_id="second-client", deployment_id="b")
+    other = lti.browser("second-client").launch(INSTRUCTOR)
+    assert other.status == 200, other.text[:2000]
+    assert "Ada Lovelace" not in other.text  # another tenant's cohort
+
+    answer = requests.post(
+        lti.tool.url + "/app/grades/retry",
+        data={"lt": launch_token(other.text), "person_id": str(_entry().person_id)},
+        headers={"Origin": lti.tool.url},
+        timeout=30,
+    )
+
+    assert answer.status_code == 404
+    assert 'data-reason="no_grade"' in answer.text
+    assert _entry().status == GRADE_FAILING
