@@ -353,3 +353,35 @@ def test_an_instructor_of_another_tenant_cannot_retry_this_tenants_grade(
     assert answer.status_code == 404
     assert 'data-reason="no_grade"' in answer.text
     assert _entry().status == GRADE_FAILING
+
+
+def test_an_hour_long_outage_backs_off_and_loses_nothing(lti: LtiHarness) -> None:
+    lti.platform.ags_faults = ["503"] * 1000  # down until the test says otherwise
+    assert lti.do_launch(LEARNER).status == 200
+    _answer(correct=True)
+    start = utcnow()
+
+    # The scheduler's run, once a simulated minute, through the hour of the outage.
+    for minute in range(1, 61):
+        send_pending_grades(now=start + dt.timedelta(minutes=minute))
+    # Every call to the AGS endpoints (line item or score) met one 503.
+    tries_during_outage = 1000 - len(lti.platform.ags_faults)
+    assert lti.platform.scores == []
+    # Exponential backoff (capped at ten minutes): about a dozen tries in the hour,
+    # not one a minute.
+    assert 3 <= tries_during_outage <= 25
+
+    lti.platform.ags_faults = []  # the LMS is back
+    back_at = 60
+    for minute in range(61, 75):
+        send_pending_grades(now=start + dt.timedelta(minutes=minute))
+        if lti.platform.scores:
+            back_at = minute
+            break
+
+    assert back_at <= 71  # the backoff is capped at ten minutes
+    entry = _entry()
+    assert entry.status == GRADE_SENT and entry.sent_version == entry.version
+    [score] = lti.platform.scores
+    assert score.score_given == pytest.approx(entry.progress * 100, abs=1e-3)
+    assert 409 not in lti.platform.score_answers
