@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,7 @@ from lti_tool.lti.grade_models import (
     GRADE_FAILING,
     GRADE_PENDING,
     GRADE_SENT,
+    GRADE_STATUSES,
     GradeOutboxEntry,
 )
 
@@ -209,3 +210,37 @@ def grade_statuses(
             sent_at=row.sent_at,
         )
     return out
+
+
+def grade_counts(session: Session, *, tenant_id: int | None = None) -> dict[str, int]:
+    """Rows per state (``pathwise grades status``); all tenants when ``tenant_id`` is None."""
+    query = select(GradeOutboxEntry.status, func.count()).group_by(
+        GradeOutboxEntry.status
+    )
+    if tenant_id is not None:
+        query = query.where(owned_by_scope(GradeOutboxEntry.tenant_id, tenant_id))
+    counts = dict.fromkeys(GRADE_STATUSES, 0)
+    for status, count in session.execute(query):
+        counts[str(status)] = int(count)
+    return counts
+
+
+def grade_problems(
+    session: Session, *, tenant_id: int | None = None, limit: int = 200
+) -> list[GradeOutboxEntry]:
+    """Failing grades and those being retried, most recently changed first."""
+    query = (
+        select(GradeOutboxEntry)
+        .where(
+            or_(
+                GradeOutboxEntry.status == GRADE_FAILING,
+                (GradeOutboxEntry.status == GRADE_PENDING)
+                & (GradeOutboxEntry.attempts > 0),
+            )
+        )
+        .order_by(GradeOutboxEntry.updated_at.desc(), GradeOutboxEntry.id.desc())
+        .limit(limit)
+    )
+    if tenant_id is not None:
+        query = query.where(owned_by_scope(GradeOutboxEntry.tenant_id, tenant_id))
+    return list(session.scalars(query))

@@ -9,7 +9,11 @@ and instructor page. Outages are rehearsed by the LMS itself (``ags_faults``).
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,6 +45,7 @@ from tests.live_servers import register_tool
 from tests.lti_platform import LtiHarness, launch_token
 
 TAG = grade_delivery.LINEITEM_TAG
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -385,3 +390,45 @@ def test_an_hour_long_outage_backs_off_and_loses_nothing(lti: LtiHarness) -> Non
     [score] = lti.platform.scores
     assert score.score_given == pytest.approx(entry.progress * 100, abs=1e-3)
     assert 409 not in lti.platform.score_answers
+
+
+def _pathwise(lti: LtiHarness, *args: str) -> str:
+    """Run the `pathwise` command in its own process on the tool's database."""
+    settings = lti.tool.settings
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "PATHWISE_ENV": "test",
+        "DATABASE_URL": settings.database_url,
+        "PATHWISE_SECRET_KEY": settings.secret_key,
+        "PATHWISE_ENCRYPTION_KEY": ",".join(settings.encryption_keys),
+        "PATHWISE_DATA_DIR": str(settings.data_dir),
+        "PATHWISE_LOG_LEVEL": "WARNING",
+    }
+    env.pop("REDIS_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-c", "from lti_tool.cli import main; main()", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_the_cli_shows_failing_grades_and_sends_due_ones(lti: LtiHarness) -> None:
+    lti.platform.ags_faults = ["503"]
+    assert lti.do_launch(LEARNER).status == 200
+
+    status = _pathwise(lti, "grades", "status")
+    assert "pending: 1" in status and "sent: 0" in status
+    assert "answered 503" in status
+
+    with session_scope() as session:  # the backoff is over
+        for entry in session.scalars(select(GradeOutboxEntry)):
+            entry.next_attempt_at = utcnow()
+    assert "delivered: 1" in _pathwise(lti, "grades", "send")
+    assert "sent: 1" in _pathwise(lti, "grades", "status")
+    assert len(lti.platform.scores) == 1
