@@ -12,6 +12,7 @@ import adaptive.item_models
 import adaptive.models
 import lti_tool.infra.models
 import lti_tool.infra.revision
+import lti_tool.lti.grade_models
 import xapi.models
 from lti_tool.infra.db import Base
 
@@ -19,6 +20,7 @@ from lti_tool.infra.db import Base
 _TABLE_MODULES = (
     lti_tool.infra.revision,
     lti_tool.infra.models,
+    lti_tool.lti.grade_models,
     adaptive.models,
     adaptive.item_models,
     xapi.models,

@@ -1,5 +1,5 @@
-"""Use cases across domains: launch -> pull -> decide -> recommend, directory import
--> pull, and secret rotation.
+"""Use cases across domains: launch -> pull -> decide -> recommend -> grade, directory
+import -> pull, and secret rotation.
 
 Each one joins the LTI protocol, the xAPI side and the adaptive engine in one
 transaction that its caller (a view or a CLI command) owns; none of those packages
@@ -17,20 +17,27 @@ from cryptography.fernet import InvalidToken
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adaptive.attempts import record_attempt
 from adaptive.core.catalogue import ActivityInfo
-from adaptive.core.policy import Recommendation
+from adaptive.core.policy import DONE_STATUSES, STATUS_SKIPPED, Recommendation
+from adaptive.models import Attempt
 from adaptive.module_snapshots import load_module
 from adaptive.next_step import next_step
+from adaptive.progress_reports import learner_progress
 from lti_tool.infra.audit import record_audit
 from lti_tool.infra.crypto import secret_box
+from lti_tool.infra.db import utcnow
 from lti_tool.infra.directory_import import ImportReport, import_people_csv
 from lti_tool.infra.models import (
     ROLE_LEARNER,
     Deployment,
     Person,
     Registration,
+    ResourceLink,
     ToolKey,
 )
+from lti_tool.lti.grade_models import GradeOutboxEntry
+from lti_tool.lti.grade_outbox import enqueue_grade, grades_offered
 from lti_tool.lti.launch_record import LaunchOutcome, record_launch
 from lti_tool.lti.launch_token import LaunchContext
 from lti_tool.lti.roster_jobs import kick_roster_sync
@@ -65,6 +72,14 @@ def complete_launch(
     )
     if outcome.role == ROLE_LEARNER:
         pull_at_launch(session, person_id=outcome.person.id, budget_s=lrs_pull_budget_s)
+        if outcome.resource_link is not None:
+            send_progress_grade(
+                session,
+                tenant_id=tenant.id,
+                person_id=outcome.person.id,
+                resource_link_pk=outcome.resource_link.id,
+                now=utcnow(),
+            )
     elif outcome.resource_link is not None and outcome.resource_link.nrps_endpoint:
         # An instructor's launch names the course roster: fill the directory with it
         # in the background, once this launch has committed.
@@ -198,15 +213,32 @@ def recommend_next_step(
 def _decide(
     session: Session, ctx: LaunchContext, *, module_id: int, now: dt.datetime
 ) -> _Decision:
-    recommendation = next_step(
+    return _decide_for(
         session,
         tenant_id=ctx.tenant_id,
         person_id=ctx.person_id,
         module_id=module_id,
         now=now,
     )
+
+
+def _decide_for(
+    session: Session,
+    *,
+    tenant_id: int,
+    person_id: int,
+    module_id: int,
+    now: dt.datetime,
+) -> _Decision:
+    recommendation = next_step(
+        session,
+        tenant_id=tenant_id,
+        person_id=person_id,
+        module_id=module_id,
+        now=now,
+    )
     # Titles and keys come from the cached module snapshot, not from fresh queries.
-    snapshot = load_module(session, tenant_id=ctx.tenant_id, module_id=module_id)
+    snapshot = load_module(session, tenant_id=tenant_id, module_id=module_id)
     activity = (
         snapshot.catalog.activities.get(recommendation.activity_id)
         if recommendation.activity_id is not None
@@ -231,6 +263,161 @@ def _json_safe(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
     return value
+
+
+# ------------------------------------------------------------ answer -> grade
+
+
+def record_learner_attempt(
+    session: Session,
+    ctx: LaunchContext,
+    *,
+    activity_id: int,
+    module_id: int,
+    answers: list[Any],
+    now: dt.datetime,
+    score: float | None = None,
+) -> AnswerOutcome:
+    """Record a learner's finished attempt, decide their next step, queue their grade.
+
+    The learner's journey calls this for every answer or completion (answer ->
+    update -> decide -> write back); the grade joins the outbox in the same
+    transaction, so the two commit together, and its comment is the step returned.
+    """
+    attempt = record_attempt(
+        session,
+        tenant_id=ctx.tenant_id,
+        person_id=ctx.person_id,
+        activity_id=activity_id,
+        answers=answers,
+        now=now,
+        module_id=module_id,
+        score=score,
+    )
+    step = _decide(session, ctx, module_id=module_id, now=now).preview()
+    if ctx.resource_link_pk is not None:
+        send_progress_grade(
+            session,
+            tenant_id=ctx.tenant_id,
+            person_id=ctx.person_id,
+            resource_link_pk=ctx.resource_link_pk,
+            now=now,
+            next_step=step,
+        )
+    return AnswerOutcome(attempt=attempt, next_step=step)
+
+
+@dataclass(frozen=True)
+class AnswerOutcome:
+    """A recorded attempt and the next step the engine chose after it."""
+
+    attempt: Attempt
+    next_step: NextStepPreview
+
+
+@dataclass(frozen=True)
+class ProgressGrade:
+    """A learner's progress toward their role's targets, as the gradebook gets it."""
+
+    progress: float
+    completed: bool
+    comment: str
+
+
+def progress_grade(
+    session: Session,
+    *,
+    tenant_id: int,
+    person_id: int,
+    module_id: int,
+    now: dt.datetime,
+    next_step: NextStepPreview | None = None,
+) -> ProgressGrade:
+    """Progress 0..1 from the engine's skill estimates; completed when targets are met.
+
+    A skill at target (or skipped by a manager) counts in full; any other counts by
+    the engine's probability that the learner is at its target level.
+    """
+    rows = learner_progress(
+        session,
+        tenant_id=tenant_id,
+        person_id=person_id,
+        module_id=module_id,
+        now=now,
+    )
+    done = [r["status"] in DONE_STATUSES or r["status"] == STATUS_SKIPPED for r in rows]
+    shares = [
+        1.0 if d else float(r["p_target"]) for d, r in zip(done, rows, strict=True)
+    ]
+    completed = bool(rows) and all(done)
+    progress = sum(shares) / len(shares) if shares else 0.0
+    if completed:
+        comment = "You have reached the level your role needs."
+    else:
+        step = next_step or (
+            _decide_for(
+                session,
+                tenant_id=tenant_id,
+                person_id=person_id,
+                module_id=module_id,
+                now=now,
+            ).preview()
+        )
+        comment = _recommendation_sentence(step)
+    return ProgressGrade(progress=progress, completed=completed, comment=comment)
+
+
+def _recommendation_sentence(step: NextStepPreview) -> str:
+    """The next recommendation in one sentence (the score's ``comment``)."""
+    reason = step.learner_text.strip().split(". ")[0].rstrip(".")
+    if step.title and reason:
+        return f"Next: {step.title} ({reason[0].lower()}{reason[1:]})."
+    if step.title:
+        return f"Next: {step.title}."
+    return f"{reason}." if reason else ""
+
+
+def send_progress_grade(
+    session: Session,
+    *,
+    tenant_id: int,
+    person_id: int,
+    resource_link_pk: int,
+    now: dt.datetime,
+    next_step: NextStepPreview | None = None,
+) -> GradeOutboxEntry | None:
+    """Queue this learner's progress on the link for the LMS's gradebook (AGS).
+
+    Nothing happens for a link without the AGS claim or without a module.
+    ``next_step``, when the caller has just decided it, spares a second decision.
+    """
+    link = session.get(ResourceLink, resource_link_pk)
+    person = session.get(Person, person_id)
+    if (
+        link is None
+        or person is None
+        or link.tenant_id != tenant_id
+        or link.module_id is None
+        or not grades_offered(link)
+    ):
+        return None
+    grade = progress_grade(
+        session,
+        tenant_id=tenant_id,
+        person_id=person_id,
+        module_id=link.module_id,
+        now=now,
+        next_step=next_step,
+    )
+    return enqueue_grade(
+        session,
+        person=person,
+        resource_link=link,
+        progress=grade.progress,
+        completed=grade.completed,
+        comment=grade.comment,
+        now=now,
+    )
 
 
 # ------------------------------------------------------------ secret rotation

@@ -23,6 +23,7 @@ COMMANDS = {
     "sync": "lti_tool.cli.lrs:sync_command",
     "outbox": "lti_tool.cli.lrs:outbox_group",
     "people": "lti_tool.cli.people:people_group",
+    "grades": "lti_tool.cli.grades:grades_group",
 }
 
 

@@ -88,6 +88,7 @@ class AccessTokens(PlatformState):
         )
         with self._lock:
             self._tokens[grant.token] = grant
+            self.tokens_issued += 1
         return {
             "access_token": grant.token,
             "token_type": "Bearer",

@@ -38,6 +38,11 @@ class LtiServices(PlatformState):
 
     # --------------------------------------------------------------- AGS
 
+    def next_ags_fault(self) -> str | None:
+        """Take the next rehearsed outage answer (``ags_faults``), oldest first."""
+        with self._lock:
+            return self.ags_faults.pop(0) if self.ags_faults else None
+
     def _lineitem(self, context_id: str, item_id: int) -> LineItem:
         item = self.lineitems.get(item_id)
         if item is None or item.context_id != context_id:

@@ -73,9 +73,16 @@ class PlatformState:
         self.links: dict[str, CourseLink] = {}
         self.lineitems: dict[int, LineItem] = {}
         self.scores: list[ScoreRecord] = []
+        # Answers the AGS endpoints give before their real one, oldest first:
+        # "500", "503", "429" or "timeout" (a slow answer), to rehearse an outage.
+        self.ags_faults: list[str] = []
+        self.ags_fault_delay_s = 1.0
+        # The HTTP status of every score post, faults included (409s are counted here).
+        self.score_answers: list[int] = []
         self.deep_link_returns: list[DeepLinkReturn] = []
         self._pending: dict[str, PendingLaunch] = {}
         self._tokens: dict[str, AccessGrant] = {}
+        self.tokens_issued = 0
         self._used_jti: dict[str, float] = {}
         self._used_dl_nonces: dict[str, float] = {}
         self._dl_data: dict[str, str] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -119,9 +120,17 @@ def _request_json() -> Any:
         raise ServiceError("invalid_request", "The body is not JSON.") from None
 
 
-def _paged(items: list[Any]) -> tuple[list[Any], str | None]:
+# Canvas pages its line-items container at 10 unless the tool asks for more.
+LINEITEMS_DEFAULT_PAGE_SIZE = 10
+
+
+def _paged(
+    items: list[Any], default_limit: int | None = None
+) -> tuple[list[Any], str | None]:
     """Apply ``limit``/``page`` and build the ``Link: rel="next"`` header value."""
-    limit_raw = request.args.get("limit")
+    limit_raw = request.args.get("limit") or (
+        str(default_limit) if default_limit else ""
+    )
     if not limit_raw:
         return items, None
     try:
@@ -135,7 +144,7 @@ def _paged(items: list[Any]) -> tuple[list[Any], str | None]:
     chunk = items[start : start + limit]
     if start + limit >= len(items):
         return chunk, None
-    args = {**request.args.to_dict(), "page": str(page + 1)}
+    args = {**request.args.to_dict(), "limit": str(limit), "page": str(page + 1)}
     return chunk, f'<{request.base_url}?{urlencode(args)}>; rel="next"'
 
 
@@ -248,9 +257,28 @@ def token() -> ResponseReturnValue:
     return _json(body, "application/json")
 
 
+def _ags_fault(platform: DevPlatform) -> Response | None:
+    """The next rehearsed outage answer, if a test queued one (``ags_faults``)."""
+    fault = platform.next_ags_fault()
+    if fault is None:
+        return None
+    if fault == "timeout":
+        # Slower than the tool waits; the call then goes on as if nothing happened.
+        time.sleep(platform.ags_fault_delay_s)
+        return None
+    response = jsonify({"error": "unavailable", "message": f"Rehearsed {fault}."})
+    response.status_code = int(fault)
+    if fault == "429":
+        response.headers["Retry-After"] = "1"
+    return response
+
+
 @bp.route("/ags/<context_id>/lineitems", methods=["GET", "POST"])
 def lineitems(context_id: str) -> ResponseReturnValue:
     platform = current_platform()
+    fault = _ags_fault(platform)
+    if fault is not None:
+        return fault
     try:
         if request.method == "POST":
             platform.check_access(
@@ -268,7 +296,7 @@ def lineitems(context_id: str) -> ResponseReturnValue:
             resource_id=request.args.get("resource_id"),
             tag=request.args.get("tag"),
         )
-        page, link = _paged(items)
+        page, link = _paged(items, LINEITEMS_DEFAULT_PAGE_SIZE)
     except PlatformError as exc:
         return _json_error(exc)
     response = _json(page, MEDIA_LINEITEMS)
@@ -300,11 +328,17 @@ def lineitem(context_id: str, item_id: int) -> ResponseReturnValue:
 @bp.post("/ags/<context_id>/lineitems/<int:item_id>/scores")
 def scores(context_id: str, item_id: int) -> ResponseReturnValue:
     platform = current_platform()
+    fault = _ags_fault(platform)
+    if fault is not None:
+        platform.score_answers.append(fault.status_code)
+        return fault
     try:
         platform.check_access(request.headers.get("Authorization"), [SCOPE_SCORE])
         platform.post_score(context_id, item_id, _request_json(), request.content_type)
     except PlatformError as exc:
+        platform.score_answers.append(exc.status)
         return _json_error(exc)
+    platform.score_answers.append(204)
     return Response(status=204)
 
 

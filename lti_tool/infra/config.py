@@ -128,6 +128,8 @@ class Settings:
     lrs_pull_budget_s: float = 1.5
     # Pages one LRS sync run reads at most: a bound even for an LRS that misbehaves.
     lrs_sync_max_pages: int = 10_000
+    # Seconds one AGS call (token, line items, score) may take before it is retried later.
+    ags_timeout_s: float = 10.0
     # Hosts outbound fetches may reach even at internal addresses (production).
     outbound_allow_hosts: tuple[str, ...] = ()
     # Dynamic Registration without an invitation, from loopback only (`pathwise demo`).
@@ -317,6 +319,11 @@ class Settings:
                     PREFIX + "LRS_SYNC_MAX_PAGES",
                     get("LRS_SYNC_MAX_PAGES", "10000") or "10000",
                     minimum=1,
+                ),
+                ags_timeout_s=_float(
+                    PREFIX + "AGS_TIMEOUT",
+                    get("AGS_TIMEOUT", "10") or "10",
+                    minimum=0.1,
                 ),
                 outbound_allow_hosts=allow_hosts,
                 open_local_registration=open_registration,

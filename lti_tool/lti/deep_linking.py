@@ -79,7 +79,11 @@ def picker_token(store: ExpiringStore, ctx: LaunchContext) -> str:
 
 
 def check_same_origin_post(
-    *, sec_fetch_site: str | None, origin: str | None, tool_origin: str
+    *,
+    sec_fetch_site: str | None,
+    origin: str | None,
+    tool_origin: str,
+    what: str = "The content selection",
 ) -> None:
     """Refuse a picker POST that a browser says came from another site.
 
@@ -95,14 +99,14 @@ def check_same_origin_post(
         if sec_fetch_site != "same-origin":
             raise LaunchRejected(
                 "cross_site_request",
-                f"The content selection was sent from another site ({sec_fetch_site}).",
+                f"{what} was sent from another site ({sec_fetch_site}).",
                 403,
             )
         return
     if origin is not None and origin.rstrip("/").lower() != tool_origin:
         raise LaunchRejected(
             "cross_site_request",
-            f"The content selection was sent from another origin ({origin[:100]}).",
+            f"{what} was sent from another origin ({origin[:100]}).",
             403,
         )
 

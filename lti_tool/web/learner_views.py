@@ -13,8 +13,10 @@ from flask import Blueprint, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from lti_tool.infra.db import utcnow
 from lti_tool.lti import deep_linking
 from lti_tool.lti.errors import LaunchRejected
+from lti_tool.lti.grade_outbox import retry_grade
 from lti_tool.lti.link_urls import origin_of
 from lti_tool.web.landing import (
     current_launch,
@@ -102,3 +104,36 @@ def deep_link_return() -> Any:
         links=link_policy(),
     )
     return WerkzeugResponse(form_html, mimetype="text/html")
+
+
+@learner_bp.post("/grades/retry")
+def grades_retry() -> Any:
+    """An instructor sends a learner's grade to the LMS again (audited)."""
+    deep_linking.check_same_origin_post(
+        sec_fetch_site=request.headers.get("Sec-Fetch-Site"),
+        origin=request.headers.get("Origin"),
+        tool_origin=origin_of(settings().base_url) or "",
+        what="The grade retry",
+    )
+    token = request_launch_token()
+    ctx = launch_for(token)
+    if ctx.role == "learner":
+        raise LaunchRejected(
+            "forbidden", "Only instructors can resend grades to the LMS.", 403
+        )
+    person_id = request.form.get("person_id", "")
+    if ctx.resource_link_pk is None or not person_id.isdigit():
+        raise LaunchRejected("no_learner", "Which learner's grade to resend?", 400)
+    found = retry_grade(
+        request_session(),
+        actor=f"lti:{ctx.tenant_id}:{ctx.person_id}",
+        tenant_id=ctx.tenant_id,
+        resource_link_pk=ctx.resource_link_pk,
+        person_id=int(person_id),
+        now=utcnow(),
+    )
+    if not found:
+        raise LaunchRejected(
+            "no_grade", "This learner has no grade for this activity.", 404
+        )
+    return render_home(ctx, token or "", recommend=False)

@@ -19,6 +19,7 @@ from lti_tool.infra.models import (
     ResourceLink,
 )
 from lti_tool.lti.errors import LaunchRejected
+from lti_tool.lti.grade_outbox import grade_statuses, grades_offered
 from lti_tool.lti.launch_token import LaunchContext
 
 
@@ -85,7 +86,13 @@ def launch_view(session: Session, ctx: LaunchContext) -> LaunchView:
     tenant = session.get(Deployment, ctx.tenant_id)
     registration = session.get(Registration, tenant.registration_id) if tenant else None
     cohort: list[dict[str, Any]] = []
+    has_grades = grades_offered(link)
     if ctx.role != "learner":
+        grades = (
+            grade_statuses(session, tenant_id=ctx.tenant_id, resource_link_pk=link.id)
+            if link is not None and has_grades
+            else {}
+        )
         cohort = [
             {
                 "id": m.person_id,
@@ -94,6 +101,7 @@ def launch_view(session: Session, ctx: LaunchContext) -> LaunchView:
                 "department": m.department,
                 "last_seen": m.last_seen,
                 "evidence": m.evidence,
+                "grade": grades.get(m.person_id),
             }
             for m in cohort_people(
                 session,
@@ -116,6 +124,6 @@ def launch_view(session: Session, ctx: LaunchContext) -> LaunchView:
         platform_name=(registration.name or registration.issuer)
         if registration
         else "",
-        has_grade_service=bool(link and link.ags_endpoint),
+        has_grade_service=has_grades,
         cohort=cohort,
     )

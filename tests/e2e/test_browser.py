@@ -258,3 +258,20 @@ def test_a_page_elsewhere_cannot_post_a_selection_through_the_browser(
     # The instructor's own selection in the LMS frame is untouched and still works.
     frame.locator("button[type=submit]").click()
     frame.locator("h1", has_text="Content added to the course").wait_for()
+
+
+def test_manager_page_shows_each_learners_grade_and_a_retry_button(
+    page: Any, demo_url: str
+) -> None:
+    # The learner's launch sends their progress to the demo LMS's gradebook (AGS).
+    _launch(page, demo_url, "learner")
+    frame = _launch(page, demo_url, "instructor")
+    row = frame.locator("tr", has_text="Ada Lovelace")
+    assert row.locator("[data-grade-state=sent]").count() == 1
+    assert (
+        row.get_by_role("button", name="Send Ada Lovelace's grade again").count() == 1
+    )
+    _shot(page, "manager-grades-in-lms")
+    tool = page.frame(name="tool-frame")
+    assert tool is not None
+    assert _axe_violations(tool) == []

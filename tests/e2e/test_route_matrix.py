@@ -106,6 +106,14 @@ EXPECTED: dict[tuple[str, str], dict[str, Any]] = {
         "instructor": 400,
         "lti_admin": 400,
     },
+    # No learner is named (no person_id): instructors get 400, learners 403.
+    ("/app/grades/retry", "POST"): {
+        "*": 401,
+        "learner": 403,
+        "learner_b": 403,
+        "instructor": 400,
+        "lti_admin": 400,
+    },
     # The console.
     ("/admin/login", "GET"): EVERYONE_OK,
     ("/admin/login", "POST"): {"*": "ok"},  # an empty form: the page again
