@@ -58,7 +58,10 @@ class LrsConnection(Base):
     sync_enabled: Mapped[bool] = mapped_column(default=True)
     send_statements: Mapped[bool] = mapped_column(default=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # Detected from /about (or assumed 1.0.3 when the LRS has none).
     xapi_version: Mapped[str | None] = mapped_column(String(10), default=None)
+    # Set by an admin: wins over detection, and /about is then not asked.
+    xapi_version_override: Mapped[str | None] = mapped_column(String(10), default=None)
     page_size: Mapped[int] = mapped_column(Integer, default=1000)
     overlap_s: Mapped[float] = mapped_column(Float, default=2.0)
     timeout_s: Mapped[float] = mapped_column(Float, default=30.0)

@@ -9,7 +9,7 @@ import logging
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,8 +17,9 @@ from sqlalchemy import Engine, or_, update
 from sqlalchemy.orm import Session
 
 from lti_tool.infra.db import utcnow
-from xapi.client import LrsClient, LrsError, StatementQuery
+from xapi.client import LrsClient, LrsError, LrsUnavailable, Page, StatementQuery
 from xapi.connections import client_for
+from xapi.core.formats import parse_timestamp
 from xapi.evidence import EvidenceProcessor
 from xapi.evidence_store import write_batch
 from xapi.evidence_writer import EvidenceWriter
@@ -203,7 +204,9 @@ def sync_connection(
             committed_position = positions.pop(seq)
 
     try:
-        if connection.xapi_version is None:
+        if connection.xapi_version_override is not None:
+            lrs.version = connection.xapi_version_override
+        elif connection.xapi_version is None:
             connection.xapi_version = lrs.negotiate_version()
         # Follow `more` to its end; then ask again from where we are. Some LRSs end
         # `more` early (xapi-statements 5 compares v1-UUID cursors as strings, which
@@ -211,15 +214,35 @@ def sync_connection(
         # nothing new.
         stop = False
         limit = connection.page_size
+        # Set when the LRS fails every `since` query (a 5xx): the run then pages
+        # from the start with `more` and drops what is older than `since` itself.
+        since_broken = False
         while not stop:
-            query = StatementQuery(since=since, limit=limit, ascending=True)
+            query = StatementQuery(
+                since=None if since_broken else since, limit=limit, ascending=True
+            )
             fresh_before = _fresh(report.counters)
             first_page_full: bool | None = None
             # One chain of `more` links: a link or a page coming twice in it is a
             # loop. (A fresh query may re-read pages: the overlap does that.)
             more_links: set[str] = set()
             recent_pages: deque[str] = deque(maxlen=RECENT_PAGES)
-            for page in prefetch(lrs.iter_pages(query), depth=prefetch_depth):
+            pages_in_chain = prefetch(lrs.iter_pages(query), depth=prefetch_depth)
+            try:
+                first = next(pages_in_chain, None)
+            except LrsUnavailable as exc:
+                if query.since is None or exc.status is None:
+                    raise
+                since_broken = True
+                report.counters["since_fallback"] += 1
+                log.warning(
+                    "LRS %s fails `since` queries (%s): paging from the start",
+                    connection_id,
+                    exc,
+                )
+                continue
+            chain = [] if first is None else [first]
+            for page in _chain(chain, pages_in_chain):
                 via_more = first_page_full is not None
                 if first_page_full is None:
                     first_page_full = len(page.statements) >= limit
@@ -236,8 +259,11 @@ def sync_connection(
                     # Statements stored after this instant may still be arriving.
                     consistent_through = page.consistent_through or utcnow()
                 window.page = writer.submitted + 1 if writer else pages
+                statements = page.statements
+                if since_broken and since is not None:
+                    statements = _not_before(statements, since, report.counters)
                 newest, batch = processor.prepare(
-                    page.statements, report.counters, window.seen
+                    statements, report.counters, window.seen
                 )
                 if newest is not None:
                     capped = min(newest, consistent_through)
@@ -287,8 +313,11 @@ def sync_connection(
                         )
                     stop = True
                     break
+            # Stop the prefetching thread now (a break leaves it waiting).
+            pages_in_chain.close()
             fresh = _fresh(report.counters)
-            if position is None:
+            if position is None or since_broken:
+                # Without `since`, a query again would read the whole LRS again.
                 stop = True
             elif fresh > fresh_before:
                 since = position - dt.timedelta(milliseconds=1)
@@ -330,6 +359,27 @@ def sync_connection(
     session.flush()
     checkpoint()
     return report
+
+
+def _chain(first: list[Page], rest: Iterator[Page]) -> Iterator[Page]:
+    """The first page (already taken, to see whether the query works), then the rest."""
+    yield from first
+    yield from rest
+
+
+def _not_before(
+    statements: list[Any], since: dt.datetime, counters: Counter[str]
+) -> list[Any]:
+    """Drop statements stored before ``since``: an earlier run read them (only when
+    the LRS cannot filter by ``since`` itself). They count as ``reread``."""
+    kept = []
+    for raw in statements:
+        stored = parse_timestamp(raw.get("stored")) if isinstance(raw, dict) else None
+        if stored is not None and stored < since:
+            counters["reread"] += 1
+        else:
+            kept.append(raw)
+    return kept
 
 
 def _fresh(counters: Counter[str]) -> int:
