@@ -22,6 +22,7 @@ COMMANDS = {
     "lrs": "lti_tool.cli.lrs:lrs_group",
     "sync": "lti_tool.cli.lrs:sync_command",
     "outbox": "lti_tool.cli.lrs:outbox_group",
+    "tenants": "lti_tool.cli.tenants:tenants_group",
 }
 
 

@@ -20,6 +20,7 @@ from adaptive.visibility import find_framework
 from lti_tool.cli.bootstrap import start_runtime, tenant_option
 from lti_tool.infra.db import db, session_scope
 from lti_tool.infra.models import Deployment
+from xapi import rule_store
 
 
 @contextmanager
@@ -73,7 +74,7 @@ def catalogue_group() -> None:
 
 @catalogue_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@tenant_option(help="Deployment id; default shared.")
+@tenant_option(help="Default: the shared catalogue.")
 @click.option(
     "--dry-run", is_flag=True, help="Validate and show what would change; save nothing."
 )
@@ -100,13 +101,18 @@ def import_command(file: str, tenant_id: int | None, dry_run: bool) -> None:
                 f"  {name:<11} {counts.created:>4} created {counts.updated:>4} updated "
                 f"{counts.unchanged:>4} unchanged"
             )
+        warning = rule_store.describe_missing_skills(
+            rule_store.rules_without_skills(session, tenant_id=tenant_id)
+        )
+        if warning:
+            click.echo(f"Warning: {warning}", err=True)
     verb = "Dry run: nothing saved" if dry_run else "Imported"
     click.echo(f"{verb} (framework id {summary.framework_id}).")
 
 
 @catalogue_group.command("export")
 @click.option("--framework", "framework_key", required=True, help="Framework key.")
-@tenant_option(help="Deployment id; default shared.")
+@tenant_option(help="Default: the shared catalogue.")
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None
 )
@@ -130,7 +136,7 @@ def export_command(
 @catalogue_group.command("tag-csv")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--framework", "framework_key", required=True, help="Framework key.")
-@tenant_option(help="Deployment id; default shared.")
+@tenant_option(help="Default: the shared catalogue.")
 @click.option("--dry-run", is_flag=True, help="Validate and count; save nothing.")
 def tag_csv_command(
     file: str, framework_key: str, tenant_id: int | None, dry_run: bool

@@ -25,7 +25,7 @@ def lrs_group() -> None:
 
 
 @lrs_group.command("add")
-@tenant_option(required=True, help="Deployment id.")
+@tenant_option(required=True)
 @click.option("--name", default="", help="A label for the console.")
 @click.option("--endpoint", required=True, help="xAPI endpoint, e.g. https://lrs/xAPI/")
 @click.option("--username", required=True, help="Basic auth key.")
