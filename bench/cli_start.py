@@ -6,7 +6,11 @@ Measures in the same run, each the median of ``--runs`` fresh processes:
 - ``cli_sync_help_seconds``: ``pathwise sync --help`` (imports, no database);
 - ``cli_sync_first_request_seconds``: from starting ``pathwise sync`` to the LRS
   receiving its first request (settings, database, the connection, /about);
-- ``cli_sync_help_to_python_ratio``: help time over the bare interpreter.
+- ``cli_sync_help_to_python_ratio``: help time over the bare interpreter;
+- ``cli_sync_help_no_bytecode_seconds``: the help again with no compiled bytecode
+  (``PYTHONDONTWRITEBYTECODE=1`` and an empty ``PYTHONPYCACHEPREFIX``), as in a
+  checkout Python cannot write ``__pycache__`` to: every module is compiled again on
+  every call, which multiplies the start-up several times.
 
 The LRS is a small loopback server that records when each request arrives and
 answers an empty statement page; the database is a SQLite file made here. Target:
@@ -152,6 +156,17 @@ def main(argv: list[str] | None = None) -> None:
     print(f"cli_sync_help_seconds: {helps:.3f} s")
     print(f"cli_sync_help_to_python_ratio: {helps / bare:.1f} x")
     print(f"cli_sync_first_request_seconds: {first:.3f} s")
+    cold_env = dict(
+        env,
+        PYTHONDONTWRITEBYTECODE="1",
+        PYTHONPYCACHEPREFIX=str(workdir / "no-bytecode"),
+    )
+    cold = statistics.median(
+        timed([*python, "-c", CLI, "sync", "--help"], cold_env)
+        for _ in range(args.runs)
+    )
+    print(f"cli_sync_help_no_bytecode_seconds: {cold:.3f} s")
+    print(f"cli_sync_help_no_bytecode_to_cached_ratio: {cold / helps:.1f} x")
     print(f"machine_load_1min: {os.getloadavg()[0]:.2f} load")
 
 

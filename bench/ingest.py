@@ -351,7 +351,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="5,000 statements")
     parser.add_argument("--statements", type=int, default=None)
     parser.add_argument("--people", type=int, default=2000)
-    parser.add_argument("--page-size", type=int, default=20_000)
+    parser.add_argument("--page-size", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--sweep",
