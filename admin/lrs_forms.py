@@ -15,7 +15,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional
 
-from xapi.connections import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from xapi.connections import MAX_PAGE_SIZE
+from xapi.models import DEFAULT_PAGE_SIZE
 
 
 class LrsConnectionForm(FlaskForm):  # type: ignore[misc]

@@ -57,7 +57,7 @@ from xapi import connections, sync  # noqa: E402
 from xapi.client import LrsClient, StatementQuery  # noqa: E402
 from xapi.core import profile  # noqa: E402
 from xapi.core.formats import parse_timestamp  # noqa: E402
-from xapi.models import VoidedStatement  # noqa: E402
+from xapi.models import DEFAULT_PAGE_SIZE, VoidedStatement  # noqa: E402
 
 LRS_DIR = Path(
     os.environ.get(
@@ -340,8 +340,15 @@ def timed_sync(
     if not report.complete:
         sys.exit(f"sync did not complete: {report.error}")
     distinct = report.counters["fetched"] - report.counters["duplicates"]
-    if distinct != expected:
+    if distinct < expected:
         sys.exit(f"sync read {distinct} distinct statements, the LRS holds {expected}")
+    if distinct > expected:
+        # xapi-statements' `more` chain can serve older pages again; ids older than
+        # the overlap are not remembered, so they are judged (not stored) twice.
+        print(
+            f"sync_page_{page_size}_judged_again: {distinct - expected} statements",
+            file=sys.stderr,
+        )
     # Rate over the LRS's statements (re-reads of the overlap are not counted).
     return expected / seconds, seconds, report
 
@@ -420,7 +427,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"sync_{name}: {report.counters[name]} statements")
 
         # The same at the page size a new connection gets (what an admin runs).
-        default = connections.DEFAULT_PAGE_SIZE
+        default = DEFAULT_PAGE_SIZE
         if default == args.page_size:
             default_raw, default_sync = raw_rate, sync_rate
         else:

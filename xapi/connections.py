@@ -22,6 +22,7 @@ from xapi.client import (
 from xapi.models import (
     ACTOR_ACCOUNT,
     ACTOR_MBOX,
+    DEFAULT_PAGE_SIZE,
     LearnerCursor,
     LrsConnection,
     OutboxStatement,
@@ -33,10 +34,6 @@ from xapi.models import (
 
 # Big pages suit LRSs that do per-query work over all they hold (in-memory ones).
 MAX_PAGE_SIZE = 20_000
-# From bench/ingest.py (docs/operations.md, "Page size"): the sync's rate at this
-# size is within reach of its rate at 20,000 while pages stay small enough for any
-# LRS's limits and a quick first page.
-DEFAULT_PAGE_SIZE = 1000
 
 ClientFactory = Callable[[LrsConnection], LrsClient]
 

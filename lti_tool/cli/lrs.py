@@ -13,6 +13,7 @@ from lti_tool.infra.db import session_scope
 from xapi import connections, outbox, reports, rule_store, sync
 from xapi.core.rule_parsing import RuleError
 from xapi.jobs import send_pending_statements
+from xapi.models import DEFAULT_PAGE_SIZE
 
 
 def _actor() -> str:
@@ -48,7 +49,7 @@ def lrs_group() -> None:
 @click.option(
     "--page-size",
     type=int,
-    default=connections.DEFAULT_PAGE_SIZE,
+    default=DEFAULT_PAGE_SIZE,
     show_default=True,
     help="Statements per page (see docs/operations.md, 'Page size').",
 )
