@@ -19,7 +19,12 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 
-from lti_tool.infra.outbound import OutboundRefused, describe_failure, outbound_session
+from lti_tool.infra.outbound import (
+    AnswerTooLarge,
+    OutboundRefused,
+    describe_failure,
+    outbound_session,
+)
 from xapi.core.formats import format_timestamp, parse_timestamp
 
 log = logging.getLogger(__name__)
@@ -49,6 +54,10 @@ class LrsUnavailable(LrsError):
 
 class LrsRejected(LrsError):
     """A 4xx: the LRS refuses the request itself (fix credentials, data or config)."""
+
+
+class LrsAnswerTooLarge(LrsRejected):
+    """A page larger than the outbound answer cap: ask for fewer statements."""
 
 
 class BudgetExceeded(LrsUnavailable):
@@ -240,6 +249,8 @@ class LrsClient:
                     headers=self._headers(headers),
                     timeout=timeout,
                 )
+            except AnswerTooLarge as exc:
+                raise LrsAnswerTooLarge(str(exc)) from None
             except OutboundRefused as exc:
                 raise LrsRejected(str(exc)) from None
             except (requests.ConnectionError, requests.Timeout) as exc:

@@ -9,7 +9,7 @@ import logging
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +17,14 @@ from sqlalchemy import Engine, or_, update
 from sqlalchemy.orm import Session
 
 from lti_tool.infra.db import utcnow
-from xapi.client import LrsClient, LrsError, LrsUnavailable, Page, StatementQuery
+from xapi.client import (
+    LrsAnswerTooLarge,
+    LrsClient,
+    LrsError,
+    LrsUnavailable,
+    Page,
+    StatementQuery,
+)
 from xapi.connections import client_for
 from xapi.core.formats import parse_timestamp
 from xapi.evidence import EvidenceProcessor
@@ -213,7 +220,11 @@ def sync_connection(
         # wrap every ~7 minutes), so a run ends only when a fresh query brings
         # nothing new.
         stop = False
-        limit = connection.page_size
+        # The page size of this run: halved (for the rest of the run) when a page
+        # does not fit the answer cap.
+        page_size = connection.page_size
+        limit = page_size
+        halved = False
         # Set when the LRS fails every `since` query (a 5xx): the run then pages
         # from the start with `more` and drops what is older than `since` itself.
         since_broken = False
@@ -227,7 +238,10 @@ def sync_connection(
             # loop. (A fresh query may re-read pages: the overlap does that.)
             more_links: set[str] = set()
             recent_pages: deque[str] = deque(maxlen=RECENT_PAGES)
-            pages_in_chain = prefetch(lrs.iter_pages(query), depth=prefetch_depth)
+            too_large: list[LrsAnswerTooLarge] = []
+            pages_in_chain = _until_too_large(
+                prefetch(lrs.iter_pages(query), depth=prefetch_depth), too_large
+            )
             try:
                 first = next(pages_in_chain, None)
             except LrsUnavailable as exc:
@@ -315,14 +329,32 @@ def sync_connection(
                     break
             # Stop the prefetching thread now (a break leaves it waiting).
             pages_in_chain.close()
+            if too_large and not stop:
+                if limit <= 1:
+                    raise too_large[0]
+                # A page did not fit the answer cap: ask again from where we are,
+                # for half as many (what was read before is kept).
+                page_size = limit = max(1, limit // 2)
+                # Bigger pages would not fit either: the "ask again with bigger
+                # pages" step below is off for this run.
+                halved = True
+                report.counters["page_halved"] += 1
+                log.warning(
+                    "LRS %s: a page was larger than the answer cap; asking for %d",
+                    connection_id,
+                    limit,
+                )
+                if position is not None:
+                    since = position - dt.timedelta(milliseconds=1)
+                continue
             fresh = _fresh(report.counters)
             if position is None or since_broken:
                 # Without `since`, a query again would read the whole LRS again.
                 stop = True
             elif fresh > fresh_before:
                 since = position - dt.timedelta(milliseconds=1)
-                limit = connection.page_size
-            elif first_page_full and limit < MAX_RETRY_LIMIT:
+                limit = page_size
+            elif first_page_full and limit < MAX_RETRY_LIMIT and not halved:
                 # Nothing new, but a whole page of already-seen statements sharing
                 # one `stored` may hide more behind it: ask again with bigger pages.
                 limit = min(MAX_RETRY_LIMIT, limit * 4)
@@ -359,6 +391,21 @@ def sync_connection(
     session.flush()
     checkpoint()
     return report
+
+
+def _until_too_large(
+    pages: Iterator[Page], too_large: list[LrsAnswerTooLarge]
+) -> Generator[Page, None, None]:
+    """The pages of a chain, ending it (into ``too_large``) at a page too large
+    to read, so the caller can ask again with a smaller limit."""
+    try:
+        yield from pages
+    except LrsAnswerTooLarge as exc:
+        too_large.append(exc)
+    finally:
+        close = getattr(pages, "close", None)
+        if close is not None:
+            close()
 
 
 def _chain(first: list[Page], rest: Iterator[Page]) -> Iterator[Page]:

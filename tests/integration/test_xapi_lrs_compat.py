@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from adaptive.models import Evidence
+from lti_tool.infra import outbound
 from lti_tool.infra.config import Settings
 from lti_tool.infra.crypto import configure_secrets
 from lti_tool.infra.db import session_scope
@@ -246,3 +248,37 @@ def test_a_failing_since_query_falls_back_to_paging_with_more(
         )
     )
     assert {s["id"] for s in first + later} <= ids
+
+
+def test_a_page_larger_than_the_answer_cap_is_asked_for_again_smaller(
+    db_session: Session,
+    lrs: LocalLrs,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = make_world(db_session)
+    client = LrsClient(lrs.endpoint, "key", "secret")
+    batch = [course_statement(f"u{i % 3}", "passed") for i in range(24)]
+    client.post_statements(batch)
+    # A cap that 24 of these statements exceed and 6 fit in (the real one is 10 MiB).
+    small = dataclasses.replace(outbound.current_policy(), max_response_bytes=6_000)
+    monkeypatch.setattr(outbound, "_policy", small)
+    connection_id = connections.add_connection(
+        db_session,
+        tenant_id=world.tenant_id,
+        name="big pages",
+        endpoint=lrs.endpoint,
+        username="key",
+        password="secret",
+        actor="test",
+        page_size=24,
+    ).id
+    report = sync.sync_connection(db_session, connection_id=connection_id)
+    assert report.complete, report.error
+    assert report.counters["page_halved"] >= 1
+    assert report.counters["fetched"] - report.counters["duplicates"] == 24
+    ids = set(
+        db_session.scalars(
+            select(Evidence.statement_id).where(Evidence.tenant_id == world.tenant_id)
+        )
+    )
+    assert {s["id"] for s in batch} == ids
