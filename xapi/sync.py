@@ -245,7 +245,8 @@ def sync_connection(
             try:
                 first = next(pages_in_chain, None)
             except LrsUnavailable as exc:
-                if query.since is None or exc.status is None:
+                # Only a server error is the filter failing (not 429, not silence).
+                if query.since is None or exc.status is None or exc.status < 500:
                     raise
                 since_broken = True
                 report.counters["since_fallback"] += 1
