@@ -26,13 +26,21 @@ from tests.lrs_fixture import LocalLrs, lrs  # noqa: F401 - fixture
 from tests.ralph_fixture import LocalRalph, ralph  # noqa: F401 - fixture
 from tests.support_http import serve_in_thread
 from tests.xapi_support import (
+    ScriptedLrs,
     SinceFailingProxy,
+    Step,
     code_review_statement,
     course_statement,
     make_world,
 )
 from xapi import connections, delivery, outbox, sync
-from xapi.client import LrsClient, RetryPolicy, StatementQuery
+from xapi.client import (
+    LrsClient,
+    LrsRejected,
+    LrsUnavailable,
+    RetryPolicy,
+    StatementQuery,
+)
 from xapi.core import statements as st
 from xapi.models import OUTBOX_DELIVERED, LrsConnection
 
@@ -282,3 +290,35 @@ def test_a_page_larger_than_the_answer_cap_is_asked_for_again_smaller(
         )
     )
     assert {s["id"] for s in batch} == ids
+
+
+@pytest.mark.parametrize("about_status", [404, 405, 501])
+def test_no_about_means_1_0_3_and_a_403_names_permissions(about_status: int) -> None:
+    app = ScriptedLrs(
+        [
+            Step(about_status, {"error": "no such route"}),
+            Step(403, {"error": "scope"}),
+            Step(500, {}),
+            Step(500, {}),
+        ]
+    )
+    with serve_in_thread(app) as base:
+        client = LrsClient(
+            base + "/xAPI/",
+            "key",
+            "secret",
+            retry=RetryPolicy(retries=1, base_s=0.01, max_s=0.02),
+        )
+        check = client.detect_version()
+        assert check.version == "1.0.3"
+        assert f"no /about (HTTP {about_status})" in check.warning
+        with pytest.raises(LrsRejected) as denied:
+            client.get_statements(StatementQuery(limit=1))
+        with pytest.raises(LrsUnavailable) as failing:
+            client.get_statements(StatementQuery(limit=1))
+    assert denied.value.status == 403
+    assert "check the key's permissions" in str(denied.value)
+    assert "key and secret" not in str(denied.value)
+    # Server errors after the retries are not called "unreachable".
+    assert "server error" in str(failing.value)
+    assert "unreachable" not in str(failing.value)
