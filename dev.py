@@ -25,9 +25,9 @@ STAMP = VENV / ".pathwise-installed"
 LRS_DIR = ROOT / ".cache" / "lrs"
 LRS_PACKAGE = "xapi-statements@5.0.1"
 # A second, lenient LRS for the tests (tests/ralph_fixture.py), in its own venv: its
-# pins are not ours. requests is imported by its auth module but not declared.
+# pins are not ours. Every package it runs on is pinned in this file.
 RALPH_DIR = ROOT / ".cache" / "ralph"
-RALPH_PACKAGES = ("ralph-malph[cli,lrs]==5.1.0", "requests==2.34.2")
+RALPH_REQUIREMENTS = ROOT / "tests" / "ralph_requirements.txt"
 
 
 def say(message: str) -> None:
@@ -79,12 +79,12 @@ def ensure_ralph() -> None:
     """Install Ralph (a real, lenient LRS) into .cache/ralph/venv for the xAPI tests."""
     python = RALPH_DIR / "venv" / ("Scripts" if os.name == "nt" else "bin") / "python"
     stamp = RALPH_DIR / ".installed"
-    wanted = " ".join(RALPH_PACKAGES)
+    wanted = hashlib.sha256(RALPH_REQUIREMENTS.read_bytes()).hexdigest()
     if stamp.exists() and stamp.read_text() == wanted and python.exists():
         return
     say("installing Ralph (a second test LRS) in .cache/ralph")
     venv.EnvBuilder(with_pip=True, clear=True).create(RALPH_DIR / "venv")
-    run([str(python), "-m", "pip", "install", "--quiet", *RALPH_PACKAGES])
+    run([str(python), "-m", "pip", "install", "--quiet", "-r", str(RALPH_REQUIREMENTS)])
     stamp.write_text(wanted)
 
 
