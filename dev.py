@@ -24,6 +24,10 @@ PY = BIN / "python"
 STAMP = VENV / ".pathwise-installed"
 LRS_DIR = ROOT / ".cache" / "lrs"
 LRS_PACKAGE = "xapi-statements@5.0.1"
+# A second, lenient LRS for the tests (tests/ralph_fixture.py), in its own venv: its
+# pins are not ours. Every package it runs on is pinned in this file.
+RALPH_DIR = ROOT / ".cache" / "ralph"
+RALPH_REQUIREMENTS = ROOT / "tests" / "ralph_requirements.txt"
 
 
 def say(message: str) -> None:
@@ -71,6 +75,19 @@ def ensure_lrs() -> None:
     )
 
 
+def ensure_ralph() -> None:
+    """Install Ralph (a real, lenient LRS) into .cache/ralph/venv for the xAPI tests."""
+    python = RALPH_DIR / "venv" / ("Scripts" if os.name == "nt" else "bin") / "python"
+    stamp = RALPH_DIR / ".installed"
+    wanted = hashlib.sha256(RALPH_REQUIREMENTS.read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == wanted and python.exists():
+        return
+    say("installing Ralph (a second test LRS) in .cache/ralph")
+    venv.EnvBuilder(with_pip=True, clear=True).create(RALPH_DIR / "venv")
+    run([str(python), "-m", "pip", "install", "--quiet", "-r", str(RALPH_REQUIREMENTS)])
+    stamp.write_text(wanted)
+
+
 def demo(args: list[str]) -> None:
     ensure_venv("")
     os.execv(str(BIN / "pathwise"), [str(BIN / "pathwise"), "demo", *args])
@@ -79,6 +96,7 @@ def demo(args: list[str]) -> None:
 def test(args: list[str]) -> None:
     ensure_venv("dev")
     ensure_lrs()
+    ensure_ralph()
     if not args:
         run([str(BIN / "ruff"), "check", "."])
         run([str(BIN / "ruff"), "format", "--check", "."])

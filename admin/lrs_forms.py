@@ -16,6 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional
 
 from xapi.connections import MAX_PAGE_SIZE
+from xapi.models import DEFAULT_PAGE_SIZE
 
 
 class LrsConnectionForm(FlaskForm):  # type: ignore[misc]
@@ -54,7 +55,18 @@ class LrsConnectionForm(FlaskForm):  # type: ignore[misc]
     sync_enabled = BooleanField("Read evidence from this LRS", default=True)
     send_statements = BooleanField("Send Pathwise statements here", default=True)
     page_size = IntegerField(
-        "Page size", default=1000, validators=[NumberRange(min=1, max=MAX_PAGE_SIZE)]
+        "Page size",
+        default=DEFAULT_PAGE_SIZE,
+        validators=[NumberRange(min=1, max=MAX_PAGE_SIZE)],
+    )
+    xapi_version = SelectField(
+        "xAPI version",
+        choices=[
+            SelectChoice("", "Detect from the LRS's /about (1.0.3 when it has none)"),
+            SelectChoice("1.0.3", "1.0.3"),
+            SelectChoice("2.0.0", "2.0.0"),
+        ],
+        default="",
     )
     submit = SubmitField("Add connection")
 

@@ -63,6 +63,7 @@ def connections() -> Any:
                 sync_enabled=form.sync_enabled.data,
                 send_statements=form.send_statements.data,
                 page_size=form.page_size.data,
+                xapi_version=form.xapi_version.data or None,
             )
         except ValueError as exc:
             flash(str(exc), "error")
@@ -180,4 +181,10 @@ def evidence_rules() -> Any:
             return redirect(
                 url_for("admin_lrs.evidence_rules", tenant=form.tenant_id.data)
             )
-    return render_template("admin/lrs/rules.html", form=form)
+    shown = form.tenant_id.data
+    missing = (
+        rule_store.rules_without_skills(request_session(), tenant_id=shown)
+        if isinstance(shown, int)
+        else []
+    )
+    return render_template("admin/lrs/rules.html", form=form, missing=missing)

@@ -94,7 +94,7 @@ def list_tenant_choices(
         .order_by(Deployment.id)
     )
     return [
-        (tid, f"{name or issuer} - deployment {dep}")
+        (tid, f"tenant {tid}: {name or issuer} - deployment {dep}")
         for tid, dep, name, issuer in session.execute(
             _scoped(query, Deployment.id, tenant_id)
         )

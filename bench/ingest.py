@@ -57,6 +57,7 @@ from xapi import connections, sync  # noqa: E402
 from xapi.client import LrsClient, StatementQuery  # noqa: E402
 from xapi.core import profile  # noqa: E402
 from xapi.core.formats import parse_timestamp  # noqa: E402
+from xapi.models import DEFAULT_PAGE_SIZE, VoidedStatement  # noqa: E402
 
 LRS_DIR = Path(
     os.environ.get(
@@ -301,13 +302,70 @@ def raw_paging(endpoint: str, page_size: int) -> tuple[int, float]:
     return len(seen), time.perf_counter() - started
 
 
+def best_raw_rate(endpoint: str, page_size: int) -> tuple[int, float]:
+    """Statements held and the best of two raw paging rates (statements/s)."""
+    count, seconds = min(
+        (raw_paging(endpoint, page_size) for _ in range(2)), key=lambda r: r[1]
+    )
+    return count, count / seconds
+
+
+def timed_sync(
+    tenant_id: int, endpoint: str, page_size: int, expected: int
+) -> tuple[float, float, sync.SyncReport]:
+    """A first sync of every statement by a new connection into an empty evidence
+    table; returns (statements/s, seconds, report)."""
+    with session_scope() as session:
+        # Each measured sync writes every row again, as the first one did.
+        session.execute(delete(Evidence).where(Evidence.tenant_id == tenant_id))
+        session.execute(
+            delete(VoidedStatement).where(VoidedStatement.tenant_id == tenant_id)
+        )
+        connection_id = connections.add_connection(
+            session,
+            tenant_id=tenant_id,
+            name=f"bench {page_size}",
+            endpoint=endpoint,
+            username="bench",
+            password="bench",
+            actor="bench",
+            page_size=page_size,
+        ).id
+    started = time.perf_counter()
+    with session_scope() as session:
+        report = sync.sync_connection(
+            session, connection_id=connection_id, checkpoint=session.commit
+        )
+    seconds = time.perf_counter() - started
+    if not report.complete:
+        sys.exit(f"sync did not complete: {report.error}")
+    distinct = report.counters["fetched"] - report.counters["duplicates"]
+    if distinct < expected:
+        sys.exit(f"sync read {distinct} distinct statements, the LRS holds {expected}")
+    if distinct > expected:
+        # xapi-statements' `more` chain can serve older pages again; ids older than
+        # the overlap are not remembered, so they are judged (not stored) twice.
+        print(
+            f"sync_page_{page_size}_judged_again: {distinct - expected} statements",
+            file=sys.stderr,
+        )
+    # Rate over the LRS's statements (re-reads of the overlap are not counted).
+    return expected / seconds, seconds, report
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="5,000 statements")
     parser.add_argument("--statements", type=int, default=None)
     parser.add_argument("--people", type=int, default=2000)
-    parser.add_argument("--page-size", type=int, default=20_000)
+    parser.add_argument("--page-size", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--sweep",
+        type=lambda text: [int(x) for x in text.split(",") if x],
+        default=[],
+        help="Also measure these page sizes, e.g. 2000,5000,10000",
+    )
     args = parser.parse_args(argv)
     count = args.statements or (5000 if args.quick else 200_000)
 
@@ -336,40 +394,12 @@ def main(argv: list[str] | None = None) -> None:
         # The LRS (node) is slow until its JIT warms up: one untimed pass first,
         # then the best of two timed passes, so the ratio is not flattered.
         raw_paging(endpoint, args.page_size)
-        raw_count, raw_s = min(
-            (raw_paging(endpoint, args.page_size) for _ in range(2)), key=lambda r: r[1]
-        )
-        raw_rate = raw_count / raw_s
+        raw_count, raw_rate = best_raw_rate(endpoint, args.page_size)
         print(f"lrs_statements: {raw_count} statements")
         print(f"lrs_raw_paging_per_s: {raw_rate:.0f} /s")
-
-        with session_scope() as session:
-            connection_id = connections.add_connection(
-                session,
-                tenant_id=tenant_id,
-                name="bench",
-                endpoint=endpoint,
-                username="bench",
-                password="bench",
-                actor="bench",
-                page_size=args.page_size,
-            ).id
-        started = time.perf_counter()
-        with session_scope() as session:
-            report = sync.sync_connection(
-                session, connection_id=connection_id, checkpoint=session.commit
-            )
-        sync_s = time.perf_counter() - started
-        if not report.complete:
-            sys.exit(f"sync did not complete: {report.error}")
-        fetched = report.counters["fetched"]
-        distinct = fetched - report.counters["duplicates"]
-        if distinct != raw_count:
-            sys.exit(
-                f"sync read {distinct} distinct statements, the LRS holds {raw_count}"
-            )
-        # Rate over the LRS's statements (re-reads of the overlap are not counted).
-        sync_rate = raw_count / sync_s
+        sync_rate, sync_s, report = timed_sync(
+            tenant_id, endpoint, args.page_size, raw_count
+        )
         with session_scope() as session:
             rows = session.scalar(
                 select(func.count())
@@ -395,6 +425,25 @@ def main(argv: list[str] | None = None) -> None:
             "no_skill",
         ):
             print(f"sync_{name}: {report.counters[name]} statements")
+
+        # The same at the page size a new connection gets (what an admin runs).
+        default = DEFAULT_PAGE_SIZE
+        if default == args.page_size:
+            default_raw, default_sync = raw_rate, sync_rate
+        else:
+            default_raw = best_raw_rate(endpoint, default)[1]
+            default_sync = timed_sync(tenant_id, endpoint, default, raw_count)[0]
+        print(f"default_page_size: {default} statements")
+        print(f"lrs_raw_paging_default_per_s: {default_raw:.0f} /s")
+        print(f"sync_default_statements_per_s: {default_sync:.0f} /s")
+        print(f"sync_default_to_raw_ratio: {default_sync / default_raw:.2f} x")
+        # Page-size guidance (docs/operations.md): both rates at other sizes.
+        for size in args.sweep:
+            swept_raw = best_raw_rate(endpoint, size)[1]
+            swept_sync = timed_sync(tenant_id, endpoint, size, raw_count)[0]
+            print(f"lrs_raw_paging_page_{size}_per_s: {swept_raw:.0f} /s")
+            print(f"sync_page_{size}_statements_per_s: {swept_sync:.0f} /s")
+            print(f"sync_page_{size}_to_raw_ratio: {swept_sync / swept_raw:.2f} x")
     finally:
         process.terminate()
         try:

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import requests
 from sqlalchemy.orm import Session
 
 from adaptive.models import Activity, ActivitySkill
@@ -213,3 +214,44 @@ class ScriptedLrs:
         headers += list(step.headers.items())
         start_response(f"{step.status} X", headers)
         return [payload]
+
+
+# Not passed on: hop-by-hop, or no longer true of the (decoded) body.
+HOP_HEADERS = {"transfer-encoding", "connection", "content-encoding", "content-length"}
+
+
+class SinceFailingProxy:
+    """A WSGI proxy to a real LRS that answers 500 to every query with ``since``
+    (as some LRSs do), and forwards everything else unchanged."""
+
+    def __init__(self, upstream_root: str) -> None:
+        self.upstream_root = upstream_root.rstrip("/")
+        self.failed = 0
+        self.forwarded = 0
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        query = environ.get("QUERY_STRING", "")
+        if "since=" in query:
+            self.failed += 1
+            start_response("500 Internal Server Error", [("Content-Length", "0")])
+            return [b""]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else None
+        headers = {
+            k[5:].replace("_", "-").title(): v
+            for k, v in environ.items()
+            if k.startswith("HTTP_") and k != "HTTP_HOST"
+        }
+        if environ.get("CONTENT_TYPE"):
+            headers["Content-Type"] = environ["CONTENT_TYPE"]
+        url = self.upstream_root + environ["PATH_INFO"] + ("?" + query if query else "")
+        answer = requests.request(
+            environ["REQUEST_METHOD"], url, data=body, headers=headers, timeout=30
+        )
+        self.forwarded += 1
+        passed = [
+            (k, v) for k, v in answer.headers.items() if k.lower() not in HOP_HEADERS
+        ]
+        passed.append(("Content-Length", str(len(answer.content))))
+        start_response(f"{answer.status_code} X", passed)
+        return [answer.content]

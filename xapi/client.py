@@ -19,7 +19,12 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 
-from lti_tool.infra.outbound import OutboundRefused, describe_failure, outbound_session
+from lti_tool.infra.outbound import (
+    AnswerTooLarge,
+    OutboundRefused,
+    describe_failure,
+    outbound_session,
+)
 from xapi.core.formats import format_timestamp, parse_timestamp
 
 log = logging.getLogger(__name__)
@@ -27,6 +32,9 @@ log = logging.getLogger(__name__)
 VERSION_1 = "1.0.3"
 VERSION_2 = "2.0.0"
 RETRYABLE_STATUS = frozenset({500, 502, 503, 504, 507, 520, 521, 522, 523, 524})
+# /about answers meaning "there is no such resource here", not "you may not".
+ABOUT_MISSING = frozenset({404, 405, 501})
+SUPPORTED_VERSIONS = (VERSION_1, VERSION_2)
 
 
 class LrsError(Exception):
@@ -48,8 +56,44 @@ class LrsRejected(LrsError):
     """A 4xx: the LRS refuses the request itself (fix credentials, data or config)."""
 
 
+class LrsAnswerTooLarge(LrsRejected):
+    """A page larger than the outbound answer cap: ask for fewer statements."""
+
+
 class BudgetExceeded(LrsUnavailable):
     """The caller's time budget ran out before the request could complete."""
+
+
+def refusal_message(method: str, path: str, status: int) -> str:
+    """What a 4xx means for the admin: credentials, permissions or the URL.
+
+    An admin who sees "refused" after a 404 checks the key and secret in vain, so
+    the three causes get three different sentences.
+    """
+    request = f"{method} {path}"
+    if status == 401:
+        return (
+            f"LRS rejected the credentials ({request}: 401): check the key and secret"
+        )
+    if status == 403:
+        return (
+            f"LRS denied {request} to these credentials (403): check the key's "
+            "permissions (it needs to read and write statements)"
+        )
+    if status == 404:
+        return (
+            f"LRS has no {request} (404): check the endpoint URL (it is the xAPI "
+            "base, usually ending in /xAPI/)"
+        )
+    return f"LRS refused {request}: {status}"
+
+
+@dataclass(frozen=True)
+class VersionCheck:
+    """The xAPI version to speak, and why when it is a guess."""
+
+    version: str
+    warning: str = ""
 
 
 @dataclass(frozen=True)
@@ -205,6 +249,8 @@ class LrsClient:
                     headers=self._headers(headers),
                     timeout=timeout,
                 )
+            except AnswerTooLarge as exc:
+                raise LrsAnswerTooLarge(str(exc)) from None
             except OutboundRefused as exc:
                 raise LrsRejected(str(exc)) from None
             except (requests.ConnectionError, requests.Timeout) as exc:
@@ -229,12 +275,18 @@ class LrsClient:
                     # admin page shows (remote content is never echoed there).
                     log.info("LRS refused %s %s: %s %s", method, url, code, body[:300])
                     raise LrsRejected(
-                        f"LRS refused {method} {urlsplit(url).path}: {code}",
+                        refusal_message(method, urlsplit(url).path, code),
                         status=code,
                         body=body,
                     )
             if attempt >= budget:
-                raise LrsUnavailable(problem, status=status, body=body)
+                # No answer at all, or only server errors: two different fixes.
+                message = (
+                    f"LRS unreachable: {problem}"
+                    if status is None
+                    else f"{problem} (a server error, {attempt + 1} attempts)"
+                )
+                raise LrsUnavailable(message, status=status, body=body)
             delay = wait if wait is not None else self.retry.backoff(attempt)
             if deadline is not None and self._clock() + delay > deadline:
                 raise BudgetExceeded(f"{problem}; no time left to retry", status=status)
@@ -256,12 +308,31 @@ class LrsClient:
             raise LrsError("LRS /about did not return an object")
         return data
 
-    def negotiate_version(self, *, deadline: float | None = None) -> str:
-        """Use xAPI 2.0.0 when the LRS lists it in /about, else 1.0.3."""
-        versions = self.about(deadline=deadline).get("version", [])
+    def detect_version(self, *, deadline: float | None = None) -> VersionCheck:
+        """xAPI 2.0.0 when the LRS lists it in /about, else 1.0.3.
+
+        Some LRSs have no /about (Ralph answers 404): they are taken to speak 1.0.3,
+        with a warning, rather than made unusable. Any other failure is raised.
+        """
+        try:
+            about = self.about(deadline=deadline)
+        except LrsRejected as exc:
+            if exc.status not in ABOUT_MISSING:
+                raise
+            warning = (
+                f"the LRS has no /about (HTTP {exc.status}); assuming xAPI "
+                f"{VERSION_1} (set the version on the connection to choose another)"
+            )
+            log.warning("%s: %s", self.endpoint, warning)
+            return VersionCheck(VERSION_1, warning)
+        versions = about.get("version", [])
         if not isinstance(versions, list):
             versions = []
-        self.version = VERSION_2 if VERSION_2 in versions else VERSION_1
+        return VersionCheck(VERSION_2 if VERSION_2 in versions else VERSION_1)
+
+    def negotiate_version(self, *, deadline: float | None = None) -> str:
+        """Detect the version (see ``detect_version``) and speak it from now on."""
+        self.version = self.detect_version(deadline=deadline).version
         return self.version
 
     def resolve_more(self, more: str, query: StatementQuery | None = None) -> str:

@@ -11,10 +11,18 @@ from sqlalchemy.orm import Session
 from lti_tool.infra.audit import record_audit
 from lti_tool.infra.db import utcnow
 from lti_tool.infra.models import Deployment
-from xapi.client import LrsClient, LrsError, LrsRejected, RetryPolicy, StatementQuery
+from xapi.client import (
+    SUPPORTED_VERSIONS,
+    LrsClient,
+    LrsError,
+    RetryPolicy,
+    StatementQuery,
+    VersionCheck,
+)
 from xapi.models import (
     ACTOR_ACCOUNT,
     ACTOR_MBOX,
+    DEFAULT_PAGE_SIZE,
     MATCH_ALL,
     MATCH_MODES,
     LrsConnection,
@@ -40,7 +48,7 @@ def client_for(
         connection.endpoint,
         connection.username,
         connection.password(),
-        version=connection.xapi_version,
+        version=connection.xapi_version_override or connection.xapi_version,
         read_timeout_s=connection.timeout_s,
         retry=retry,
     )
@@ -60,18 +68,21 @@ def add_connection(
     home_page_override: str | None = None,
     sync_enabled: bool = True,
     send_statements: bool = True,
-    page_size: int = 1000,
+    page_size: int = DEFAULT_PAGE_SIZE,
     match_on: str = MATCH_ALL,
+    xapi_version: str | None = None,
 ) -> LrsConnection:
     """Store a new LRS connection (password encrypted) and audit it.
 
     ``actor_mode`` is how we name people in what we send; ``match_on`` which of a
-    directory person's identities incoming statements are matched on.
+    directory person's identities incoming statements are matched on;
+    ``xapi_version`` pins the version (for an LRS without /about), None detects it.
     """
     if actor_mode not in (ACTOR_ACCOUNT, ACTOR_MBOX):
         raise ValueError("actor mode must be 'account' or 'mbox'")
     if match_on not in MATCH_MODES:
         raise ValueError(f"match_on must be one of {', '.join(MATCH_MODES)}")
+    _check_version(xapi_version)
     if session.get(Deployment, tenant_id) is None:
         raise ValueError(f"no tenant (deployment) with id {tenant_id}")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
@@ -91,6 +102,7 @@ def add_connection(
         send_statements=send_statements,
         page_size=page_size,
         match_on=match_on,
+        xapi_version_override=xapi_version,
     )
     connection.set_password(password)
     session.add(connection)
@@ -105,8 +117,39 @@ def add_connection(
             "endpoint": connection.endpoint,
             "actor_mode": actor_mode,
             "match_on": match_on,
+            "xapi_version": xapi_version,
         },
     )
+    return connection
+
+
+def _check_version(version: str | None) -> None:
+    if version is not None and version not in SUPPORTED_VERSIONS:
+        raise ValueError(
+            f"xAPI version must be one of {', '.join(SUPPORTED_VERSIONS)} (or detect)"
+        )
+
+
+def set_version(
+    session: Session, *, connection_id: int, version: str | None, actor: str
+) -> LrsConnection:
+    """Pin a connection's xAPI version, or (None) go back to detecting it."""
+    _check_version(version)
+    connection = session.get(LrsConnection, connection_id)
+    if connection is None:
+        raise ValueError(f"no LRS connection {connection_id}")
+    connection.xapi_version_override = version
+    # A detected version may have come from the LRS's guess: detect again.
+    connection.xapi_version = None
+    record_audit(
+        session,
+        actor=actor,
+        action="lrs.set_version",
+        target=f"lrs:{connection_id}",
+        tenant_id=connection.tenant_id,
+        details={"xapi_version": version},
+    )
+    session.flush()
     return connection
 
 
@@ -168,15 +211,21 @@ def test_connection(
         raise ValueError(f"no LRS connection {connection_id}")
     client = (client_factory or _quick_client)(connection)
     try:
-        version = client.negotiate_version()
+        pinned = connection.xapi_version_override
+        check = VersionCheck(pinned) if pinned is not None else client.detect_version()
+        client.version = check.version
         client.get_statements(StatementQuery(limit=1))
-        result = ConnectionTest(True, f"connected; xAPI {version}", version)
-        connection.xapi_version = version
-    except LrsRejected as exc:
-        hint = " (check the key and secret)" if exc.status in (401, 403) else ""
-        result = ConnectionTest(False, f"refused: {exc}{hint}")
+        source = " (set on the connection)" if pinned is not None else ""
+        note = f"; warning: {check.warning}" if check.warning else ""
+        result = ConnectionTest(
+            True, f"connected; xAPI {check.version}{source}{note}", check.version
+        )
+        if pinned is None:
+            connection.xapi_version = check.version
     except LrsError as exc:
-        result = ConnectionTest(False, f"unreachable: {exc}")
+        # The client's messages already tell credentials, a wrong URL and an
+        # unreachable server apart (see xapi.client.refusal_message).
+        result = ConnectionTest(False, str(exc))
     finally:
         client.close()
     connection.last_tested_at = utcnow()

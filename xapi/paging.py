@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 
-def prefetch(pages: Iterator[T], depth: int = 2) -> Iterator[T]:
+def prefetch(pages: Iterator[T], depth: int = 2) -> Generator[T, None, None]:
     """Fetch the next pages in a thread while the caller processes this one."""
     buffer: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -99,8 +99,11 @@ class SeenWindow:
         """Ids to remember for the next run: stored at or after cursor - overlap
         (and read in a page up to ``through_page``, when given)."""
         edge = cursor - overlap
-        keep = {i: v for i, v in self.ids.items() if v[0] is not None and v[0] >= edge}
+        # Ids from the last run's boundary not read again yet stay for this run: an
+        # LRS that cannot filter by ``since`` serves them later than the first page.
+        keep = {i: v for i, v in self.ids.items() if v[0] is None or v[0] >= edge}
         self.ids = keep
+        saved = {i: v for i, v in keep.items() if v[0] is not None}
         if through_page is None:
-            return sorted(keep)
-        return sorted(i for i, v in keep.items() if v[1] <= through_page)
+            return sorted(saved)
+        return sorted(i for i, v in saved.items() if v[1] <= through_page)

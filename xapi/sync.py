@@ -9,7 +9,7 @@ import logging
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,8 +17,16 @@ from sqlalchemy import Engine, or_, update
 from sqlalchemy.orm import Session
 
 from lti_tool.infra.db import utcnow
-from xapi.client import LrsClient, LrsError, StatementQuery
+from xapi.client import (
+    LrsAnswerTooLarge,
+    LrsClient,
+    LrsError,
+    LrsUnavailable,
+    Page,
+    StatementQuery,
+)
 from xapi.connections import client_for
+from xapi.core.formats import parse_timestamp
 from xapi.evidence import EvidenceProcessor
 from xapi.evidence_store import write_batch
 from xapi.evidence_writer import EvidenceWriter
@@ -203,23 +211,53 @@ def sync_connection(
             committed_position = positions.pop(seq)
 
     try:
-        if connection.xapi_version is None:
+        if connection.xapi_version_override is not None:
+            lrs.version = connection.xapi_version_override
+        elif connection.xapi_version is None:
             connection.xapi_version = lrs.negotiate_version()
         # Follow `more` to its end; then ask again from where we are. Some LRSs end
         # `more` early (xapi-statements 5 compares v1-UUID cursors as strings, which
         # wrap every ~7 minutes), so a run ends only when a fresh query brings
         # nothing new.
         stop = False
-        limit = connection.page_size
+        # The page size of this run: halved (for the rest of the run) when a page
+        # does not fit the answer cap.
+        page_size = connection.page_size
+        limit = page_size
+        halved = False
+        # Set when the LRS fails every `since` query (a 5xx): the run then pages
+        # from the start with `more` and drops what is older than `since` itself.
+        since_broken = False
         while not stop:
-            query = StatementQuery(since=since, limit=limit, ascending=True)
+            query = StatementQuery(
+                since=None if since_broken else since, limit=limit, ascending=True
+            )
             fresh_before = _fresh(report.counters)
             first_page_full: bool | None = None
             # One chain of `more` links: a link or a page coming twice in it is a
             # loop. (A fresh query may re-read pages: the overlap does that.)
             more_links: set[str] = set()
             recent_pages: deque[str] = deque(maxlen=RECENT_PAGES)
-            for page in prefetch(lrs.iter_pages(query), depth=prefetch_depth):
+            too_large: list[LrsAnswerTooLarge] = []
+            pages_in_chain = _until_too_large(
+                prefetch(lrs.iter_pages(query), depth=prefetch_depth), too_large
+            )
+            try:
+                first = next(pages_in_chain, None)
+            except LrsUnavailable as exc:
+                # Only a server error is the filter failing (not 429, not silence).
+                if query.since is None or exc.status is None or exc.status < 500:
+                    raise
+                since_broken = True
+                report.counters["since_fallback"] += 1
+                log.warning(
+                    "LRS %s fails `since` queries (%s): paging from the start",
+                    connection_id,
+                    exc,
+                )
+                continue
+            chain = [] if first is None else [first]
+            for page in _chain(chain, pages_in_chain):
                 via_more = first_page_full is not None
                 if first_page_full is None:
                     first_page_full = len(page.statements) >= limit
@@ -236,9 +274,10 @@ def sync_connection(
                     # Statements stored after this instant may still be arriving.
                     consistent_through = page.consistent_through or utcnow()
                 window.page = writer.submitted + 1 if writer else pages
-                newest, batch = processor.prepare(
-                    page.statements, report.counters, window
-                )
+                statements = page.statements
+                if since_broken and since is not None:
+                    statements = _not_before(statements, since, report.counters)
+                newest, batch = processor.prepare(statements, report.counters, window)
                 if newest is not None:
                     capped = min(newest, consistent_through)
                     if position is None or capped > position:
@@ -287,13 +326,34 @@ def sync_connection(
                         )
                     stop = True
                     break
+            # Stop the prefetching thread now (a break leaves it waiting).
+            pages_in_chain.close()
+            if too_large and not stop:
+                if limit <= 1:
+                    raise too_large[0]
+                # A page did not fit the answer cap: ask again from where we are,
+                # for half as many (what was read before is kept).
+                page_size = limit = max(1, limit // 2)
+                # Bigger pages would not fit either: the "ask again with bigger
+                # pages" step below is off for this run.
+                halved = True
+                report.counters["page_halved"] += 1
+                log.warning(
+                    "LRS %s: a page was larger than the answer cap; asking for %d",
+                    connection_id,
+                    limit,
+                )
+                if position is not None:
+                    since = position - dt.timedelta(milliseconds=1)
+                continue
             fresh = _fresh(report.counters)
-            if position is None:
+            if position is None or since_broken:
+                # Without `since`, a query again would read the whole LRS again.
                 stop = True
             elif fresh > fresh_before:
                 since = position - dt.timedelta(milliseconds=1)
-                limit = connection.page_size
-            elif first_page_full and limit < MAX_RETRY_LIMIT:
+                limit = page_size
+            elif first_page_full and limit < MAX_RETRY_LIMIT and not halved:
                 # Nothing new, but a whole page of already-seen statements sharing
                 # one `stored` may hide more behind it: ask again with bigger pages.
                 limit = min(MAX_RETRY_LIMIT, limit * 4)
@@ -330,6 +390,42 @@ def sync_connection(
     session.flush()
     checkpoint()
     return report
+
+
+def _until_too_large(
+    pages: Iterator[Page], too_large: list[LrsAnswerTooLarge]
+) -> Generator[Page, None, None]:
+    """The pages of a chain, ending it (into ``too_large``) at a page too large
+    to read, so the caller can ask again with a smaller limit."""
+    try:
+        yield from pages
+    except LrsAnswerTooLarge as exc:
+        too_large.append(exc)
+    finally:
+        close = getattr(pages, "close", None)
+        if close is not None:
+            close()
+
+
+def _chain(first: list[Page], rest: Iterator[Page]) -> Iterator[Page]:
+    """The first page (already taken, to see whether the query works), then the rest."""
+    yield from first
+    yield from rest
+
+
+def _not_before(
+    statements: list[Any], since: dt.datetime, counters: Counter[str]
+) -> list[Any]:
+    """Drop statements stored before ``since``: an earlier run read them (only when
+    the LRS cannot filter by ``since`` itself). They count as ``reread``."""
+    kept = []
+    for raw in statements:
+        stored = parse_timestamp(raw.get("stored")) if isinstance(raw, dict) else None
+        if stored is not None and stored < since:
+            counters["reread"] += 1
+        else:
+            kept.append(raw)
+    return kept
 
 
 def _fresh(counters: Counter[str]) -> int:

@@ -24,6 +24,7 @@ COMMANDS = {
     "outbox": "lti_tool.cli.lrs:outbox_group",
     "people": "lti_tool.cli.people:people_group",
     "grades": "lti_tool.cli.grades:grades_group",
+    "tenants": "lti_tool.cli.tenants:tenants_group",
 }
 
 

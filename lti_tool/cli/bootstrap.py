@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from lti_tool.infra.config import Settings, SettingsError
+from lti_tool.infra.db import session_scope
+from lti_tool.infra.tenant_directory import TenantNotFound, find_tenant
 from lti_tool.runtime import configure_runtime
 
 FC = TypeVar("FC", bound=Callable[..., Any] | click.Command)
@@ -77,15 +79,37 @@ def cli_actor() -> str:
     return f"cli:{os.environ.get('USER', 'unknown')}"
 
 
+def resolve_tenant(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> int | None:
+    """``--tenant`` as the tenant id it names (see ``find_tenant``), or a clean error."""
+    if value is None:
+        return None
+    start_runtime()
+    try:
+        with session_scope() as session:
+            return find_tenant(session, value)
+    except TenantNotFound as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
+TENANT_HELP = (
+    "Tenant: its id, LMS deployment id or name (pathwise tenants list shows them)."
+)
+
+
 def tenant_option(
     *, required: bool = False, help: str | None = None
 ) -> Callable[[FC], FC]:
-    """The one ``--tenant`` option: a deployment id (``deployments.id``)."""
+    """The one ``--tenant`` option: a tenant id, LMS deployment id or deployment name,
+    passed on as the tenant id (``deployments.id``)."""
     return click.option(
         "--tenant",
         "tenant_id",
-        type=int,
+        type=str,
         required=required,
         default=None,
-        help=help,
+        callback=resolve_tenant,
+        help=f"{help} {TENANT_HELP}" if help else TENANT_HELP,
+        metavar="TENANT",
     )

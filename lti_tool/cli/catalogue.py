@@ -24,6 +24,7 @@ from adaptive.visibility import find_framework
 from lti_tool.cli.bootstrap import start_runtime, tenant_option
 from lti_tool.infra.db import db, session_scope
 from lti_tool.infra.models import Deployment
+from xapi import rule_store
 
 
 @contextmanager
@@ -117,7 +118,7 @@ def list_command(tenant_id: int | None) -> None:
 
 @catalogue_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@tenant_option(help="Deployment id; default shared.")
+@tenant_option(help="Default: the shared catalogue.")
 @click.option(
     "--dry-run", is_flag=True, help="Validate and show what would change; save nothing."
 )
@@ -148,6 +149,11 @@ def import_command(file: str, tenant_id: int | None, dry_run: bool) -> None:
                 f"  {name:<11} {counts.created:>4} created {counts.updated:>4} updated "
                 f"{counts.unchanged:>4} unchanged"
             )
+        warning = rule_store.describe_missing_skills(
+            rule_store.rules_without_skills(session, tenant_id=tenant_id)
+        )
+        if warning:
+            click.echo(f"Warning: {warning}", err=True)
     key = summary.framework_key
     if not dry_run:
         click.echo(
@@ -210,7 +216,7 @@ def check_command(
 
 @catalogue_group.command("export")
 @click.option("--framework", "framework_key", required=True, help="Framework key.")
-@tenant_option(help="Deployment id; default shared.")
+@tenant_option(help="Default: the shared catalogue.")
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None
 )
@@ -234,7 +240,7 @@ def export_command(
 @catalogue_group.command("tag-csv")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--framework", "framework_key", required=True, help="Framework key.")
-@tenant_option(help="Deployment id; default shared.")
+@tenant_option(help="Default: the shared catalogue.")
 @click.option("--dry-run", is_flag=True, help="Validate and count; save nothing.")
 def tag_csv_command(
     file: str, framework_key: str, tenant_id: int | None, dry_run: bool

@@ -13,6 +13,7 @@ from lti_tool.infra.db import session_scope
 from xapi import connections, outbox, reports, rule_store, sync
 from xapi.core.rule_parsing import RuleError
 from xapi.jobs import send_pending_statements
+from xapi.models import DEFAULT_PAGE_SIZE
 
 
 def _actor() -> str:
@@ -25,7 +26,7 @@ def lrs_group() -> None:
 
 
 @lrs_group.command("add")
-@tenant_option(required=True, help="Deployment id.")
+@tenant_option(required=True)
 @click.option("--name", default="", help="A label for the console.")
 @click.option("--endpoint", required=True, help="xAPI endpoint, e.g. https://lrs/xAPI/")
 @click.option("--username", required=True, help="Basic auth key.")
@@ -54,7 +55,19 @@ def lrs_group() -> None:
 @click.option("--home-page", default=None, help="Explicit account.homePage.")
 @click.option("--no-sync", is_flag=True, help="Do not read evidence from this LRS.")
 @click.option("--no-send", is_flag=True, help="Do not send our statements here.")
-@click.option("--page-size", type=int, default=1000, show_default=True)
+@click.option(
+    "--page-size",
+    type=int,
+    default=DEFAULT_PAGE_SIZE,
+    show_default=True,
+    help="Statements per page (see docs/operations.md, 'Page size').",
+)
+@click.option(
+    "--xapi-version",
+    type=click.Choice(["1.0.3", "2.0.0"]),
+    default=None,
+    help="Speak this xAPI version (default: read the LRS's /about; 1.0.3 without).",
+)
 def lrs_add(
     tenant_id: int,
     name: str,
@@ -68,6 +81,7 @@ def lrs_add(
     no_sync: bool,
     no_send: bool,
     page_size: int,
+    xapi_version: str | None,
 ) -> None:
     """Add an LRS connection (the secret is stored encrypted)."""
     start_runtime()
@@ -88,6 +102,7 @@ def lrs_add(
                 sync_enabled=not no_sync,
                 send_statements=not no_send,
                 page_size=page_size,
+                xapi_version=xapi_version,
             )
             connection_id = connection.id
     except ValueError as exc:
@@ -140,6 +155,25 @@ def lrs_test(connection_id: int) -> None:
     click.echo(("OK: " if result.ok else "FAILED: ") + result.message)
     if not result.ok:
         raise SystemExit(1)
+
+
+@lrs_group.command("set-version")
+@click.argument("connection_id", type=int)
+@click.argument("version", type=click.Choice(["1.0.3", "2.0.0", "detect"]))
+def lrs_set_version(connection_id: int, version: str) -> None:
+    """Pin the xAPI version of a connection, or go back to detecting it."""
+    start_runtime()
+    try:
+        with session_scope() as session:
+            connections.set_version(
+                session,
+                connection_id=connection_id,
+                version=None if version == "detect" else version,
+                actor=_actor(),
+            )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"LRS connection {connection_id}: xAPI version {version}.")
 
 
 @lrs_group.command("remove")

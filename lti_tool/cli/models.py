@@ -11,7 +11,7 @@ from lti_tool.infra.db import session_scope
 
 
 @click.command("retrain")
-@tenant_option(help="Deployment id to refit (default: every tenant with evidence).")
+@tenant_option(help="Refit only this tenant (default: every tenant with evidence).")
 def retrain_command(tenant_id: int | None) -> None:
     """Fit per-skill BKT and per-question parameters from each tenant's own data."""
     start_runtime()

@@ -54,9 +54,7 @@ def _new_password() -> str:
 @click.option(
     "--role", type=click.Choice(CONSOLE_ROLES), default="admin", show_default=True
 )
-@tenant_option(
-    help="Bind the account to one tenant (deployment id); install-wide without it."
-)
+@tenant_option(help="Bind the account to one tenant; install-wide without it.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def admin_create_user(
     username: str, role: str, tenant_id: int | None, password: str
@@ -141,7 +139,7 @@ def admin_set_role(username: str, role: str) -> None:
 
 @admin_group.command("set-tenant")
 @click.argument("username")
-@tenant_option(help="The tenant (deployment id).")
+@tenant_option()
 @click.option("--install", is_flag=True, help="Unbind: make the account install-wide.")
 def admin_set_tenant(username: str, tenant_id: int | None, install: bool) -> None:
     """Bind the account to one tenant, or with --install to the whole install."""

@@ -68,6 +68,10 @@ class OutboundRefused(requests.RequestException):
     """An outbound fetch Pathwise will not make or finish; the message is for an admin."""
 
 
+class AnswerTooLarge(OutboundRefused):
+    """The answer was larger than the cap: a smaller request (a shorter page) may fit."""
+
+
 class _AddressRefused(Exception):
     """Raised inside the connection; deliberately not an OSError, so urllib3 does not
     retry it or wrap it into a connection error that hides the reason."""
@@ -238,7 +242,7 @@ def _read_capped(response: requests.Response, cap: int) -> None:
     """Read the body now, refusing one larger than ``cap`` (declared or actual)."""
     host = urlsplit(response.url or "").hostname or "the server"
     declared = response.headers.get("Content-Length", "")
-    too_big = OutboundRefused(
+    too_big = AnswerTooLarge(
         f"{host} answered with more than {cap // 1024} KiB; Pathwise stopped reading."
     )
     if declared.isdigit() and int(declared) > cap:

@@ -131,7 +131,9 @@ def test_bad_names_and_tenants_are_clean_errors(
         engine,
         ["admin", "create-user", "x", "--tenant", "999", "--password", NEW],
     )
-    assert no_tenant.exit_code == 1 and "no tenant 999" in no_tenant.output
+    # --tenant is resolved before the command runs: a usage error, with the way out.
+    assert no_tenant.exit_code == 2 and "no tenant '999'" in no_tenant.output
+    assert "pathwise tenants list" in no_tenant.output
     both = run_cli(
         settings, engine, ["admin", "set-tenant", "x", "--install", "--tenant", "1"]
     )
