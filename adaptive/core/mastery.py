@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from adaptive.core.catalogue import Catalog, SkillContent
 from adaptive.core.learner import LearnerModel
 from adaptive.core.policy import AttemptRecord, Overrides, Reason, Recommendation
+from adaptive.core.refresh_cards import Review, card_for
 
 # How much an activity kind teaches, relative to a lesson, in the model's update.
 KIND_TEACHING = {
@@ -87,10 +88,21 @@ class MasteryConfig:
     #: Failed rounds after the re-teaching passes have reached the lowest level.
     max_failed_checks: int = 4
     max_repeats: int = 4
-    fresh_days: float = 14.0
-    #: A passed check older than this, with teaching of other skills after it, is
-    #: checked again before "targets met" (forgetting while the rest was learnt).
-    final_recheck_days: float = 2.0
+    #: Failed rounds after which a new teaching pass also takes the level above.
+    stretch_after: int = 2
+    #: A re-check of a standing pass (no teaching since) is judged against a
+    #: maintenance bar: it fails only when the answers are clearly below the target
+    #: (odds ``maintenance_beta / (1 - maintenance_alpha)``) and passes at
+    #: ``(1 - maintenance_beta) / maintenance_alpha`` or when still undecided after
+    #: ``maintenance_round_answers``: a learner who has forgotten a little is not
+    #: re-taught from scratch for one unlucky answer.
+    maintenance_alpha: float = 0.2
+    maintenance_beta: float = 0.05
+    maintenance_round_answers: int = 8
+    #: A passed skill whose FSRS recall chance (its card: the pass, then every
+    #: re-check as a review) fell below this, with teaching of other skills after
+    #: the pass, is checked again before "targets met".
+    final_retention: float = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +211,10 @@ class _Rounds:
     passed_at: dt.datetime | None = None  # a passed round with no teaching after it
     open_answers: int = 0  # answers of an undecided round
     rounds_since_teach: int = 0
+    #: The last failed round was a maintenance round (a lapse, not a first failure).
+    lapsed: bool = False
+    #: Every decided round at the target, in order: the skill's FSRS reviews.
+    reviews: list[Review] = field(default_factory=list)
 
 
 def _rounds(
@@ -214,9 +230,18 @@ def _rounds(
     out = _Rounds()
     up = math.log(cfg.p_known / cfg.p_unknown)
     down = math.log((1.0 - cfg.p_known) / (1.0 - cfg.p_unknown))
-    accept = math.log((1.0 - cfg.beta) / cfg.alpha)
-    reject = math.log(cfg.beta / (1.0 - cfg.alpha))
+    first = (
+        math.log((1.0 - cfg.beta) / cfg.alpha),
+        math.log(cfg.beta / (1.0 - cfg.alpha)),
+        cfg.max_round_answers,
+    )
+    upkeep = (
+        math.log((1.0 - cfg.maintenance_beta) / cfg.maintenance_alpha),
+        math.log(cfg.maintenance_beta / (1.0 - cfg.maintenance_alpha)),
+        cfg.maintenance_round_answers,
+    )
     answers, llr = 0, 0.0
+    taught = False
     for i, e in enumerate(events):
         if not e.check and milestone and e.level > target:
             continue
@@ -225,6 +250,7 @@ def _rounds(
             out.passed_at = None
             out.open_answers = 0
             out.rounds_since_teach = 0
+            taught = True
             continue
         if e.level < target or (milestone and e.level != target):
             continue
@@ -235,16 +261,23 @@ def _rounds(
         out.open_answers = answers
         if answers < cfg.min_answers:
             continue
-        if llr >= accept:
+        # A standing pass (no teaching since) is re-checked against the lower bar.
+        maintenance = out.passed_at is not None and not milestone
+        accept, reject, most = upkeep if maintenance else first
+        if llr >= accept or (maintenance and llr > reject and answers >= most):
             out.passed_at = e.at
             out.last_failed = False
+            out.lapsed = False
             # Failures before a pass are not "no progress": blocking counts anew.
             out.failed = 0
-        elif llr <= reject or answers >= cfg.max_round_answers:
+            out.reviews.append(Review(e.at, passed=True, taught=taught))
+        elif llr <= reject or answers >= most:
             out.failed += 1
             out.last_failed = True
+            out.lapsed = maintenance
             out.since = i + 1
             out.passed_at = None
+            out.reviews.append(Review(e.at, passed=False, taught=taught))
         else:
             continue
         out.rounds_since_teach += 1
@@ -290,6 +323,19 @@ def _check_for(
             content.position[a],
         ),
     )
+
+
+def _refresh_for(
+    content: SkillContent, skill: int, needed: Sequence[int], view: _SkillView
+) -> int | None:
+    """The shortest way back after a lapse: the skill's refresher, else its least
+    taken teaching activity at the checked level."""
+    options = content.refreshers.get(skill, ())
+    if not options and needed:
+        options = content.teach.get(skill, {}).get(needed[-1], ())
+    if not options:
+        return None
+    return min(options, key=lambda a: (view.taken.get(a, 0), content.position[a]))
 
 
 def _milestone_step(
@@ -392,15 +438,16 @@ def plan_skill(
     since = rounds.since
     p_target = model.p_at_least(skill, target, now)
     if rounds.passed_at is not None:
-        age = (now - rounds.passed_at).total_seconds() / 86400.0
-        if age > cfg.fresh_days:
+        card = card_for(tuple(rounds.reviews))
+        if now >= card.due:
+            age = (now - rounds.passed_at).total_seconds() / 86400.0
             return _Plan(
                 "activity", check, "recheck", f"{name}: last check {age:.0f} days ago"
             )
         stale = (
             last_teach_at is not None
             and last_teach_at > rounds.passed_at
-            and age > cfg.final_recheck_days
+            and card.retrievability(now) < cfg.final_retention
         )
         if not stale:
             return _Plan("met")
@@ -408,12 +455,16 @@ def plan_skill(
             "activity",
             check,
             "final_check",
-            f"{name}: passed {age:.0f} days ago, other skills taught since",
+            f"{name}: recall {card.retrievability(now):.2f} since its check, "
+            "other skills taught since",
         )
+    # After failed rounds, the next level's teaching is a stretch: content above the
+    # target is what lifts a learner stuck just at it clear of the check's noise.
+    stretch = [lv for lv in content.teach_levels(skill) if lv > target][:1]
     if (
         rounds.failed
         and rounds.last_failed
-        and rounds.failed >= cfg.max_failed_checks + len(needed) - 1
+        and rounds.failed >= cfg.max_failed_checks + len(needed) + len(stretch) - 1
     ):
         return _Plan(
             "blocked",
@@ -424,6 +475,15 @@ def plan_skill(
     if rounds.open_answers:
         return _Plan("activity", check, "check_mastery", f"{name}: check continues")
     taught_since = {e.activity_id for e in events[since:] if not e.check}
+    if rounds.lapsed and rounds.last_failed:
+        # A lapse (a standing pass that failed its re-check) gets one short refresh,
+        # then a full check; only failing that starts a new teaching pass.
+        if not taught_since:
+            refresh = _refresh_for(content, skill, needed, view)
+            if refresh is not None:
+                return _Plan("activity", refresh, "refresh_lapse", f"{name}: lapsed")
+        elif rounds.rounds_since_teach < cfg.max_checks_in_row:
+            return _Plan("activity", check, "check_mastery", f"{name}: refreshed")
     # After a passed round the model still doubts: more checks, but only so many.
     may_check = rounds.rounds_since_teach < cfg.max_checks_in_row
     untouched = not events
@@ -467,9 +527,10 @@ def plan_skill(
             code="no_teaching_content",
             detail=f"{name} has no teaching content up to level {target}",
         )
+    levels = [*needed, *stretch] if rounds.failed >= cfg.stretch_after else needed
     pending = [
         a
-        for lv in needed
+        for lv in levels
         if lv >= start
         for a in sorted(
             content.teach[skill][lv],

@@ -187,8 +187,9 @@ def test_a_check_separates_at_target_from_just_below_under_guessing() -> None:
 
 
 def test_a_stale_check_is_repeated_before_done() -> None:
-    # Skill 1 passed on day 0; skill 2 was taught over the next days: skill 1 is
-    # checked again before "targets met" (it may have been forgotten meanwhile).
+    # Skill 1 passed on day 0; skill 2 was taught over the next days: skill 1's
+    # FSRS recall chance fell below 0.9, so it is checked again before "targets met"
+    # (it may have been forgotten meanwhile).
     cat = catalog(
         [lesson(1, 1, 1), quiz(2, 1, 1, 5), lesson(3, 2, 1), quiz(4, 2, 1, 5)], []
     )
@@ -197,7 +198,7 @@ def test_a_stale_check_is_repeated_before_done() -> None:
     engine.record_attempt(learner, 1, at=NOW)
     engine.record_attempt(learner, 2, at=NOW, score=1.0)
     engine.record_attempt(learner, 2, at=NOW, score=1.0)
-    later = NOW + dt.timedelta(days=5)
+    later = NOW + dt.timedelta(days=3)
     engine.record_attempt(learner, 3, at=later)
     engine.record_attempt(learner, 4, at=later, score=1.0)
     engine.record_attempt(learner, 4, at=later, score=1.0)
