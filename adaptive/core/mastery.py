@@ -96,7 +96,7 @@ class MasteryConfig:
     #: ``(1 - maintenance_beta) / maintenance_alpha`` or when still undecided after
     #: ``maintenance_round_answers``: a learner who has forgotten a little is not
     #: re-taught from scratch for one unlucky answer.
-    maintenance_alpha: float = 0.2
+    maintenance_alpha: float = 0.1
     maintenance_beta: float = 0.05
     maintenance_round_answers: int = 8
     #: A passed skill whose FSRS recall chance (its card: the pass, then every
@@ -213,6 +213,8 @@ class _Rounds:
     rounds_since_teach: int = 0
     #: The last failed round was a maintenance round (a lapse, not a first failure).
     lapsed: bool = False
+    #: A standing pass was refreshed (a refresher activity) and awaits its re-check.
+    refreshed: bool = False
     #: Every decided round at the target, in order: the skill's FSRS reviews.
     reviews: list[Review] = field(default_factory=list)
 
@@ -242,6 +244,8 @@ def _rounds(
     )
     answers, llr = 0, 0.0
     taught = False
+    # A pass stands until a failed round or teaching other than a refresher.
+    standing = False
     for i, e in enumerate(events):
         if not e.check and milestone and e.level > target:
             continue
@@ -251,6 +255,9 @@ def _rounds(
             out.open_answers = 0
             out.rounds_since_teach = 0
             taught = True
+            refresher = catalog.activities[e.activity_id].kind == "refresher"
+            standing = standing and refresher and not milestone
+            out.refreshed = standing
             continue
         if e.level < target or (milestone and e.level != target):
             continue
@@ -261,11 +268,13 @@ def _rounds(
         out.open_answers = answers
         if answers < cfg.min_answers:
             continue
-        # A standing pass (no teaching since) is re-checked against the lower bar.
-        maintenance = out.passed_at is not None and not milestone
+        # A standing pass is re-checked against the maintenance bar.
+        maintenance = standing and not milestone
         accept, reject, most = upkeep if maintenance else first
-        if llr >= accept or (maintenance and llr > reject and answers >= most):
+        out.refreshed = False
+        if llr >= accept:
             out.passed_at = e.at
+            standing = True
             out.last_failed = False
             out.lapsed = False
             # Failures before a pass are not "no progress": blocking counts anew.
@@ -275,6 +284,7 @@ def _rounds(
             out.failed += 1
             out.last_failed = True
             out.lapsed = maintenance
+            standing = False
             out.since = i + 1
             out.passed_at = None
             out.reviews.append(Review(e.at, passed=False, taught=taught))
@@ -328,11 +338,11 @@ def _check_for(
 def _refresh_for(
     content: SkillContent, skill: int, needed: Sequence[int], view: _SkillView
 ) -> int | None:
-    """The shortest way back after a lapse: the skill's refresher, else its least
-    taken teaching activity at the checked level."""
-    options = content.refreshers.get(skill, ())
-    if not options and needed:
-        options = content.teach.get(skill, {}).get(needed[-1], ())
+    """The shortest way back after a lapse (the refresher came before the re-check):
+    the least taken teaching activity at the checked level, else the refresher."""
+    options = content.teach.get(skill, {}).get(needed[-1], ()) if needed else ()
+    if not options:
+        options = content.refreshers.get(skill, ())
     if not options:
         return None
     return min(options, key=lambda a: (view.taken.get(a, 0), content.position[a]))
@@ -438,11 +448,19 @@ def plan_skill(
     since = rounds.since
     p_target = model.p_at_least(skill, target, now)
     if rounds.passed_at is not None:
+        # A re-check starts with the skill's refresher when it has one: the short
+        # review is what keeps a learner who forgot a little at target.
+        refreshers = content.refreshers.get(skill, ())
+        review = (
+            min(refreshers, key=lambda a: (view.taken.get(a, 0), content.position[a]))
+            if refreshers
+            else check
+        )
         card = card_for(tuple(rounds.reviews))
         if now >= card.due:
             age = (now - rounds.passed_at).total_seconds() / 86400.0
             return _Plan(
-                "activity", check, "recheck", f"{name}: last check {age:.0f} days ago"
+                "activity", review, "recheck", f"{name}: last check {age:.0f} days ago"
             )
         stale = (
             last_teach_at is not None
@@ -453,11 +471,13 @@ def plan_skill(
             return _Plan("met")
         return _Plan(
             "activity",
-            check,
+            review,
             "final_check",
             f"{name}: recall {card.retrievability(now):.2f} since its check, "
             "other skills taught since",
         )
+    if rounds.refreshed:
+        return _Plan("activity", check, "check_refreshed", f"{name}: refreshed")
     # After failed rounds, the next level's teaching is a stretch: content above the
     # target is what lifts a learner stuck just at it clear of the check's noise.
     stretch = [lv for lv in content.teach_levels(skill) if lv > target][:1]
@@ -654,12 +674,15 @@ def _activity(
     catalog: Catalog, activity_id: int, code: str, detail: str, refresher: bool
 ) -> Recommendation:
     activity = catalog.activities[activity_id]
+    refresher = refresher or activity.kind == "refresher"
     texts = {
         "check_known": "A short check: you may already know this, so we may skip it.",
         "check_mastery": "A check to confirm what you have just learnt.",
         "check_level": "A check of this step before the next one.",
         "recheck": "A quick review so what you learnt stays with you.",
         "final_check": "A last check that this has stayed with you.",
+        "check_refreshed": "A check that the review brought it back.",
+        "refresh_lapse": "A short reminder of this, then a check.",
         "remediate_alternative": "Let's try this another way.",
         "prerequisite_first": "First a skill your targets build on.",
     }
