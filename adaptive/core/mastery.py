@@ -15,15 +15,21 @@ decisions are robust rules and the Bayesian estimate is only used to *skip*:
   target's check;
 * then every remaining level up to the target is taught and the target is checked;
   a failed check starts a new pass, least taken activity first (the alternative
-  explanation), one level lower for each further failure (the easier one);
+  explanation), one level lower for each further failure (the easier one); after
+  ``stretch_after`` failed rounds a pass also teaches the level above the target (a
+  learner stuck just at the target is lifted clear of the check's noise);
 * a check round is a sequential probability ratio test (``MasteryConfig``): "met"
   needs a passed round at the target, after the last teaching of the skill, so the
   false "met" rate of a round is about ``alpha`` whatever the model believes;
-* a passed check older than ``final_recheck_days`` with other skills taught since is
-  checked again just before "targets met"; one older than ``fresh_days`` becomes a
-  refresher;
+* a passed skill has an FSRS card replayed from its check rounds
+  (``adaptive.core.refresh_cards``): when the card is due the skill comes back as a
+  refresher; when its recall chance is below ``final_retention`` and other skills were
+  taught since, it is re-checked just before "targets met". A re-check starts with
+  the skill's refresher activity and is judged against a lower maintenance bar; a
+  lapse (failing it) gets one teaching activity and a full check before a new pass;
 * a skill is blocked for this learner only after ``max_failed_checks`` failed rounds
-  more than it has levels to re-teach, counted since its last pass; a skill that
+  more than it has levels to re-teach (the stretch level included), counted since
+  its last pass; a skill that
   cannot be taught or checked is blocked as a catalogue defect.
 
 Every decision is an activity for an unmet target, "targets met" or "blocked": each
@@ -35,14 +41,15 @@ not yet taken in the current pass, so no zero-progress step repeats.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from adaptive.core.catalogue import Catalog, SkillContent
 from adaptive.core.learner import LearnerModel
+from adaptive.core.mastery_rounds import MasteryConfig as MasteryConfig
+from adaptive.core.mastery_rounds import SkillEvent, check_rounds
 from adaptive.core.policy import AttemptRecord, Overrides, Reason, Recommendation
-from adaptive.core.refresh_cards import Review, card_for
+from adaptive.core.refresh_cards import card_for
 
 # How much an activity kind teaches, relative to a lesson, in the model's update.
 KIND_TEACHING = {
@@ -58,53 +65,6 @@ KIND_DONE = "done"
 KIND_BLOCKED = "blocked"
 
 
-@dataclass(frozen=True)
-class MasteryConfig:
-    """The loop's thresholds; one set of defaults for every population.
-
-    A check round is a sequential probability ratio test on the answers at or above
-    the target since the last teaching: "at target" answers right with ``p_known``,
-    "just below" with ``p_unknown`` (guessing included); a round passes when the odds
-    for "at target" reach ``(1 - beta) / alpha`` and fails when they fall to
-    ``beta / (1 - alpha)``, or after ``max_round_answers`` undecided answers.
-    """
-
-    p_known: float = 0.75
-    p_unknown: float = 0.4
-    #: P(pass | just below the target): the false "met" rate of one round.
-    alpha: float = 0.03
-    #: P(fail | at target): a needless extra pass.
-    beta: float = 0.2
-    max_round_answers: int = 12
-    done_confidence: float = 0.8
-    assess_first: float = 0.5
-    #: A skill never worked on is checked first unless the model puts it below this
-    #: (a learner who has failed such checks has a low ability, so it stops).
-    assess_floor: float = 0.02
-    known_level: float = 0.8
-    max_checks_in_row: int = 2
-    #: Answers at or above the target, since the last teaching, that "met" needs.
-    min_answers: int = 3
-    #: Failed rounds after the re-teaching passes have reached the lowest level.
-    max_failed_checks: int = 4
-    max_repeats: int = 4
-    #: Failed rounds after which a new teaching pass also takes the level above.
-    stretch_after: int = 2
-    #: A re-check of a standing pass (no teaching since) is judged against a
-    #: maintenance bar: it fails only when the answers are clearly below the target
-    #: (odds ``maintenance_beta / (1 - maintenance_alpha)``) and passes at
-    #: ``(1 - maintenance_beta) / maintenance_alpha`` or when still undecided after
-    #: ``maintenance_round_answers``: a learner who has forgotten a little is not
-    #: re-taught from scratch for one unlucky answer.
-    maintenance_alpha: float = 0.1
-    maintenance_beta: float = 0.05
-    maintenance_round_answers: int = 8
-    #: A passed skill whose FSRS recall chance (its card: the pass, then every
-    #: re-check as a review) fell below this, with teaching of other skills after
-    #: the pass, is checked again before "targets met".
-    final_retention: float = 0.9
-
-
 @dataclass(frozen=True, slots=True)
 class SkillWork:
     """One skill the learner must reach: its level and why (role, prerequisite...)."""
@@ -114,20 +74,11 @@ class SkillWork:
     source: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Event:
-    at: dt.datetime
-    activity_id: int
-    check: bool
-    level: int
-    score: float | None
-
-
 @dataclass
 class _SkillView:
     """A skill's history, as the loop reads it."""
 
-    events: list[_Event] = field(default_factory=list)
+    events: list[SkillEvent] = field(default_factory=list)
     taken: dict[int, int] = field(default_factory=dict)
 
 
@@ -185,7 +136,7 @@ def _views(
             view = views[main.skill_id] = _SkillView()
         check = activity.id in checks
         view.events.append(
-            _Event(attempt.at, activity.id, check, main.level, attempt.score)
+            SkillEvent(attempt.at, activity.id, check, main.level, attempt.score)
         )
         view.taken[activity.id] = view.taken.get(activity.id, 0) + 1
     return views
@@ -199,101 +150,6 @@ class _Plan:
     activity_id: int | None = None
     code: str = ""
     detail: str = ""
-
-
-@dataclass
-class _Rounds:
-    """Check answers grouped into rounds of at least ``min_answers`` answers."""
-
-    since: int = 0  # event index after the last failed round
-    failed: int = 0  # failed rounds since the last passed one
-    last_failed: bool = False
-    passed_at: dt.datetime | None = None  # a passed round with no teaching after it
-    open_answers: int = 0  # answers of an undecided round
-    rounds_since_teach: int = 0
-    #: The last failed round was a maintenance round (a lapse, not a first failure).
-    lapsed: bool = False
-    #: A standing pass was refreshed (a refresher activity) and awaits its re-check.
-    refreshed: bool = False
-    #: Every decided round at the target, in order: the skill's FSRS reviews.
-    reviews: list[Review] = field(default_factory=list)
-
-
-def _rounds(
-    catalog: Catalog,
-    events: Sequence[_Event],
-    target: int,
-    cfg: MasteryConfig,
-    *,
-    milestone: bool = False,
-) -> _Rounds:
-    """Check rounds at ``target`` (or above); a ``milestone`` counts only checks at
-    exactly that level and is reset only by teaching at or below it."""
-    out = _Rounds()
-    up = math.log(cfg.p_known / cfg.p_unknown)
-    down = math.log((1.0 - cfg.p_known) / (1.0 - cfg.p_unknown))
-    first = (
-        math.log((1.0 - cfg.beta) / cfg.alpha),
-        math.log(cfg.beta / (1.0 - cfg.alpha)),
-        cfg.max_round_answers,
-    )
-    upkeep = (
-        math.log((1.0 - cfg.maintenance_beta) / cfg.maintenance_alpha),
-        math.log(cfg.maintenance_beta / (1.0 - cfg.maintenance_alpha)),
-        cfg.maintenance_round_answers,
-    )
-    answers, llr = 0, 0.0
-    taught = False
-    # A pass stands until a failed round or teaching other than a refresher.
-    standing = False
-    for i, e in enumerate(events):
-        if not e.check and milestone and e.level > target:
-            continue
-        if not e.check:
-            answers, llr = 0, 0.0
-            out.passed_at = None
-            out.open_answers = 0
-            out.rounds_since_teach = 0
-            taught = True
-            refresher = catalog.activities[e.activity_id].kind == "refresher"
-            standing = standing and refresher and not milestone
-            out.refreshed = standing
-            continue
-        if e.level < target or (milestone and e.level != target):
-            continue
-        n = max(catalog.activities[e.activity_id].n_items, 1)
-        right = round(n * min(max(e.score or 0.0, 0.0), 1.0))
-        answers += n
-        llr += right * up + (n - right) * down
-        out.open_answers = answers
-        if answers < cfg.min_answers:
-            continue
-        # A standing pass is re-checked against the maintenance bar.
-        maintenance = standing and not milestone
-        accept, reject, most = upkeep if maintenance else first
-        out.refreshed = False
-        if llr >= accept:
-            out.passed_at = e.at
-            standing = True
-            out.last_failed = False
-            out.lapsed = False
-            # Failures before a pass are not "no progress": blocking counts anew.
-            out.failed = 0
-            out.reviews.append(Review(e.at, passed=True, taught=taught))
-        elif llr <= reject or answers >= most:
-            out.failed += 1
-            out.last_failed = True
-            out.lapsed = maintenance
-            standing = False
-            out.since = i + 1
-            out.passed_at = None
-            out.reviews.append(Review(e.at, passed=False, taught=taught))
-        else:
-            continue
-        out.rounds_since_teach += 1
-        answers, llr = 0, 0.0
-        out.open_answers = 0
-    return out
 
 
 def _needed_levels(content: SkillContent, skill: int, target: int) -> list[int]:
@@ -369,7 +225,7 @@ def _milestone_step(
             continue
         if model.p_at_least(skill, m, now) >= cfg.known_level:
             continue
-        r = _rounds(catalog, view.events, m, cfg, milestone=True)
+        r = check_rounds(catalog, view.events, m, cfg, milestone=True)
         if r.passed_at is not None or r.failed >= cfg.max_failed_checks:
             continue
         check = _check_for(
@@ -444,7 +300,7 @@ def plan_skill(
     needed = _needed_levels(content, skill, level)
     target = level
     events = view.events
-    rounds = _rounds(catalog, events, target, cfg)
+    rounds = check_rounds(catalog, events, target, cfg)
     since = rounds.since
     p_target = model.p_at_least(skill, target, now)
     if rounds.passed_at is not None:

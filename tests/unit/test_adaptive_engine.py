@@ -291,7 +291,11 @@ def test_a_due_recheck_starts_with_the_refresher_then_checks() -> None:
     later = _pass_then_wait(engine, learner, 30)
     rec = engine.next_step(learner, later)
     # The FSRS card of the pass is due: the refresher first, labelled as one.
-    assert (rec.kind, rec.activity_id, rec.reason.code) == (KIND_REFRESHER, 2, "recheck")
+    assert (rec.kind, rec.activity_id, rec.reason.code) == (
+        KIND_REFRESHER,
+        2,
+        "recheck",
+    )
     engine.record_attempt(learner, 2, at=later)
     rec = engine.next_step(learner, later)
     assert (rec.activity_id, rec.reason.code) == (3, "check_refreshed")
