@@ -319,7 +319,8 @@ def plan_skill(
                 "activity", review, "recheck", f"{name}: last check {age:.0f} days ago"
             )
         stale = (
-            last_teach_at is not None
+            rounds.passes < cfg.max_final_passes
+            and last_teach_at is not None
             and last_teach_at > rounds.passed_at
             and card.retrievability(now) < cfg.final_retention
         )

@@ -64,6 +64,9 @@ class MasteryConfig:
     #: re-check as a review) fell below this, with teaching of other skills after
     #: the pass, is checked again before "targets met".
     final_retention: float = 0.9
+    #: A skill that has passed this many rounds is no longer re-checked before
+    #: "targets met" (only when its card is due): re-checks cannot loop for ever.
+    max_final_passes: int = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,8 @@ class Rounds:
     lapsed: bool = False
     #: A standing pass was refreshed (a refresher activity) and awaits its re-check.
     refreshed: bool = False
+    #: Passed rounds so far (first passes and re-checks alike).
+    passes: int = 0
     #: Every decided round at the target, in order: the skill's FSRS reviews.
     reviews: list[Review] = field(default_factory=list)
 
@@ -150,6 +155,7 @@ def check_rounds(
         out.refreshed = False
         if llr >= accept:
             out.passed_at = e.at
+            out.passes += 1
             standing = True
             out.last_failed = False
             out.lapsed = False

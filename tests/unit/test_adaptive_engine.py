@@ -10,7 +10,13 @@ import pytest
 from adaptive.core.catalogue import ActivityInfo, Catalog, SkillInfo, SkillLink
 from adaptive.core.engine import Engine, Learner
 from adaptive.core.learner import LearnerModel, learn_step
-from adaptive.core.mastery import KIND_BLOCKED, KIND_DONE, KIND_REFRESHER, work_list
+from adaptive.core.mastery import (
+    KIND_BLOCKED,
+    KIND_DONE,
+    KIND_REFRESHER,
+    MasteryConfig,
+    work_list,
+)
 from adaptive.core.policy import Overrides
 
 # The property test needs hypothesis (a dev dependency in pyproject.toml).
@@ -368,3 +374,15 @@ def test_failed_rounds_stretch_to_the_level_above() -> None:
         )
     assert 3 in taught  # the level-2 lesson, after the level-1 one kept failing
     assert taught.index(3) > taught.index(1)
+
+
+def test_final_checks_stop_after_enough_passes() -> None:
+    # The same stale pass as above is final-checked by default, but not once the skill
+    # has passed ``max_final_passes`` rounds: re-checks before "done" cannot loop.
+    engine = Engine(_lapse_catalogue(), config=MasteryConfig(max_final_passes=1))
+    learner = engine.start({1: 1, 2: 1})
+    later = _pass_then_wait(engine, learner, 3)
+    engine.record_attempt(learner, 4, at=later)
+    engine.record_attempt(learner, 5, at=later, responses=[True] * 5)
+    engine.record_attempt(learner, 5, at=later, responses=[True] * 5)
+    assert engine.next_step(learner, later).kind == KIND_DONE
