@@ -57,8 +57,8 @@ class MasteryConfig:
     #: ``maintenance_beta / (1 - maintenance_alpha)`` or after
     #: ``maintenance_round_answers`` undecided answers, so a learner who has kept the
     #: skill is not re-taught for one unlucky answer.
-    maintenance_alpha: float = 0.1
-    maintenance_beta: float = 0.05
+    maintenance_alpha: float = 0.05
+    maintenance_beta: float = 0.1
     maintenance_round_answers: int = 8
     #: A passed skill whose FSRS recall chance (its card: the pass, then every
     #: re-check as a review) fell below this, with teaching of other skills after
