@@ -15,15 +15,21 @@ decisions are robust rules and the Bayesian estimate is only used to *skip*:
   target's check;
 * then every remaining level up to the target is taught and the target is checked;
   a failed check starts a new pass, least taken activity first (the alternative
-  explanation), one level lower for each further failure (the easier one);
+  explanation), one level lower for each further failure (the easier one); after
+  ``stretch_after`` failed rounds a pass also teaches the level above the target (a
+  learner stuck just at the target is lifted clear of the check's noise);
 * a check round is a sequential probability ratio test (``MasteryConfig``): "met"
   needs a passed round at the target, after the last teaching of the skill, so the
   false "met" rate of a round is about ``alpha`` whatever the model believes;
-* a passed check older than ``final_recheck_days`` with other skills taught since is
-  checked again just before "targets met"; one older than ``fresh_days`` becomes a
-  refresher;
+* a passed skill has an FSRS card replayed from its check rounds
+  (``adaptive.core.refresh_cards``): when the card is due the skill comes back as a
+  refresher; when its recall chance is below ``final_retention`` and other skills were
+  taught since, it is re-checked just before "targets met". A re-check starts with
+  the skill's refresher activity and is judged against a lower maintenance bar; a
+  lapse (failing it) gets one teaching activity and a full check before a new pass;
 * a skill is blocked for this learner only after ``max_failed_checks`` failed rounds
-  more than it has levels to re-teach, counted since its last pass; a skill that
+  more than it has levels to re-teach (the stretch level included), counted since
+  its last pass; a skill that
   cannot be taught or checked is blocked as a catalogue defect.
 
 Every decision is an activity for an unmet target, "targets met" or "blocked": each
@@ -35,14 +41,16 @@ not yet taken in the current pass, so no zero-progress step repeats.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from adaptive.core import catalogue_defects as defects
 from adaptive.core.catalogue import Catalog, SkillContent
 from adaptive.core.learner import LearnerModel
+from adaptive.core.mastery_rounds import MasteryConfig as MasteryConfig
+from adaptive.core.mastery_rounds import SkillEvent, check_rounds
 from adaptive.core.policy import AttemptRecord, Overrides, Reason, Recommendation
+from adaptive.core.refresh_cards import card_for
 
 # How much an activity kind teaches, relative to a lesson, in the model's update.
 KIND_TEACHING = {
@@ -58,42 +66,6 @@ KIND_DONE = "done"
 KIND_BLOCKED = "blocked"
 
 
-@dataclass(frozen=True)
-class MasteryConfig:
-    """The loop's thresholds; one set of defaults for every population.
-
-    A check round is a sequential probability ratio test on the answers at or above
-    the target since the last teaching: "at target" answers right with ``p_known``,
-    "just below" with ``p_unknown`` (guessing included); a round passes when the odds
-    for "at target" reach ``(1 - beta) / alpha`` and fails when they fall to
-    ``beta / (1 - alpha)``, or after ``max_round_answers`` undecided answers.
-    """
-
-    p_known: float = 0.75
-    p_unknown: float = 0.4
-    #: P(pass | just below the target): the false "met" rate of one round.
-    alpha: float = 0.03
-    #: P(fail | at target): a needless extra pass.
-    beta: float = 0.2
-    max_round_answers: int = 12
-    done_confidence: float = 0.8
-    assess_first: float = 0.5
-    #: A skill never worked on is checked first unless the model puts it below this
-    #: (a learner who has failed such checks has a low ability, so it stops).
-    assess_floor: float = 0.02
-    known_level: float = 0.8
-    max_checks_in_row: int = 2
-    #: Answers at or above the target, since the last teaching, that "met" needs.
-    min_answers: int = 3
-    #: Failed rounds after the re-teaching passes have reached the lowest level.
-    max_failed_checks: int = 4
-    max_repeats: int = 4
-    fresh_days: float = 14.0
-    #: A passed check older than this, with teaching of other skills after it, is
-    #: checked again before "targets met" (forgetting while the rest was learnt).
-    final_recheck_days: float = 2.0
-
-
 @dataclass(frozen=True, slots=True)
 class SkillWork:
     """One skill the learner must reach: its level and why (role, prerequisite...)."""
@@ -103,20 +75,11 @@ class SkillWork:
     source: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Event:
-    at: dt.datetime
-    activity_id: int
-    check: bool
-    level: int
-    score: float | None
-
-
 @dataclass
 class _SkillView:
     """A skill's history, as the loop reads it."""
 
-    events: list[_Event] = field(default_factory=list)
+    events: list[SkillEvent] = field(default_factory=list)
     taken: dict[int, int] = field(default_factory=dict)
 
 
@@ -174,7 +137,7 @@ def _views(
             view = views[main.skill_id] = _SkillView()
         check = activity.id in checks
         view.events.append(
-            _Event(attempt.at, activity.id, check, main.level, attempt.score)
+            SkillEvent(attempt.at, activity.id, check, main.level, attempt.score)
         )
         view.taken[activity.id] = view.taken.get(activity.id, 0) + 1
     return views
@@ -188,70 +151,6 @@ class _Plan:
     activity_id: int | None = None
     code: str = ""
     detail: str = ""
-
-
-@dataclass
-class _Rounds:
-    """Check answers grouped into rounds of at least ``min_answers`` answers."""
-
-    since: int = 0  # event index after the last failed round
-    failed: int = 0  # failed rounds since the last passed one
-    last_failed: bool = False
-    passed_at: dt.datetime | None = None  # a passed round with no teaching after it
-    open_answers: int = 0  # answers of an undecided round
-    rounds_since_teach: int = 0
-
-
-def _rounds(
-    catalog: Catalog,
-    events: Sequence[_Event],
-    target: int,
-    cfg: MasteryConfig,
-    *,
-    milestone: bool = False,
-) -> _Rounds:
-    """Check rounds at ``target`` (or above); a ``milestone`` counts only checks at
-    exactly that level and is reset only by teaching at or below it."""
-    out = _Rounds()
-    up = math.log(cfg.p_known / cfg.p_unknown)
-    down = math.log((1.0 - cfg.p_known) / (1.0 - cfg.p_unknown))
-    accept = math.log((1.0 - cfg.beta) / cfg.alpha)
-    reject = math.log(cfg.beta / (1.0 - cfg.alpha))
-    answers, llr = 0, 0.0
-    for i, e in enumerate(events):
-        if not e.check and milestone and e.level > target:
-            continue
-        if not e.check:
-            answers, llr = 0, 0.0
-            out.passed_at = None
-            out.open_answers = 0
-            out.rounds_since_teach = 0
-            continue
-        if e.level < target or (milestone and e.level != target):
-            continue
-        n = max(catalog.activities[e.activity_id].n_items, 1)
-        right = round(n * min(max(e.score or 0.0, 0.0), 1.0))
-        answers += n
-        llr += right * up + (n - right) * down
-        out.open_answers = answers
-        if answers < cfg.min_answers:
-            continue
-        if llr >= accept:
-            out.passed_at = e.at
-            out.last_failed = False
-            # Failures before a pass are not "no progress": blocking counts anew.
-            out.failed = 0
-        elif llr <= reject or answers >= cfg.max_round_answers:
-            out.failed += 1
-            out.last_failed = True
-            out.since = i + 1
-            out.passed_at = None
-        else:
-            continue
-        out.rounds_since_teach += 1
-        answers, llr = 0, 0.0
-        out.open_answers = 0
-    return out
 
 
 def _needed_levels(content: SkillContent, skill: int, target: int) -> list[int]:
@@ -293,6 +192,19 @@ def _check_for(
     )
 
 
+def _refresh_for(
+    content: SkillContent, skill: int, needed: Sequence[int], view: _SkillView
+) -> int | None:
+    """The shortest way back after a lapse (the refresher came before the re-check):
+    the least taken teaching activity at the checked level, else the refresher."""
+    options = content.teach.get(skill, {}).get(needed[-1], ()) if needed else ()
+    if not options:
+        options = content.refreshers.get(skill, ())
+    if not options:
+        return None
+    return min(options, key=lambda a: (view.taken.get(a, 0), content.position[a]))
+
+
 def _milestone_step(
     catalog: Catalog,
     model: LearnerModel,
@@ -314,7 +226,7 @@ def _milestone_step(
             continue
         if model.p_at_least(skill, m, now) >= cfg.known_level:
             continue
-        r = _rounds(catalog, view.events, m, cfg, milestone=True)
+        r = check_rounds(catalog, view.events, m, cfg, milestone=True)
         if r.passed_at is not None or r.failed >= cfg.max_failed_checks:
             continue
         check = _check_for(
@@ -391,32 +303,48 @@ def plan_skill(
     needed = _needed_levels(content, skill, level)
     target = level
     events = view.events
-    rounds = _rounds(catalog, events, target, cfg)
+    rounds = check_rounds(catalog, events, target, cfg)
     since = rounds.since
     p_target = model.p_at_least(skill, target, now)
     if rounds.passed_at is not None:
-        age = (now - rounds.passed_at).total_seconds() / 86400.0
-        if age > cfg.fresh_days:
+        # A re-check starts with the skill's refresher when it has one: the short
+        # review is what keeps a learner who forgot a little at target.
+        refreshers = content.refreshers.get(skill, ())
+        review = (
+            min(refreshers, key=lambda a: (view.taken.get(a, 0), content.position[a]))
+            if refreshers
+            else check
+        )
+        card = card_for(tuple(rounds.reviews))
+        if now >= card.due:
+            age = (now - rounds.passed_at).total_seconds() / 86400.0
             return _Plan(
-                "activity", check, "recheck", f"{name}: last check {age:.0f} days ago"
+                "activity", review, "recheck", f"{name}: last check {age:.0f} days ago"
             )
         stale = (
-            last_teach_at is not None
+            rounds.passes < cfg.max_final_passes
+            and last_teach_at is not None
             and last_teach_at > rounds.passed_at
-            and age > cfg.final_recheck_days
+            and card.retrievability(now) < cfg.final_retention
         )
         if not stale:
             return _Plan("met")
         return _Plan(
             "activity",
-            check,
+            review,
             "final_check",
-            f"{name}: passed {age:.0f} days ago, other skills taught since",
+            f"{name}: recall {card.retrievability(now):.2f} since its check, "
+            "other skills taught since",
         )
+    if rounds.refreshed:
+        return _Plan("activity", check, "check_refreshed", f"{name}: refreshed")
+    # After failed rounds, the next level's teaching is a stretch: content above the
+    # target is what lifts a learner stuck just at it clear of the check's noise.
+    stretch = [lv for lv in content.teach_levels(skill) if lv > target][:1]
     if (
         rounds.failed
         and rounds.last_failed
-        and rounds.failed >= cfg.max_failed_checks + len(needed) - 1
+        and rounds.failed >= cfg.max_failed_checks + len(needed) + len(stretch) - 1
     ):
         return _Plan(
             "blocked",
@@ -427,6 +355,15 @@ def plan_skill(
     if rounds.open_answers:
         return _Plan("activity", check, "check_mastery", f"{name}: check continues")
     taught_since = {e.activity_id for e in events[since:] if not e.check}
+    if rounds.lapsed and rounds.last_failed:
+        # A lapse (a standing pass that failed its re-check) gets one short refresh,
+        # then a full check; only failing that starts a new teaching pass.
+        if not taught_since:
+            refresh = _refresh_for(content, skill, needed, view)
+            if refresh is not None:
+                return _Plan("activity", refresh, "refresh_lapse", f"{name}: lapsed")
+        elif rounds.rounds_since_teach < cfg.max_checks_in_row:
+            return _Plan("activity", check, "check_mastery", f"{name}: refreshed")
     # After a passed round the model still doubts: more checks, but only so many.
     may_check = rounds.rounds_since_teach < cfg.max_checks_in_row
     untouched = not events
@@ -470,9 +407,10 @@ def plan_skill(
             code="no_teaching_content",
             detail=defects.no_teaching_content(name, target),
         )
+    levels = [*needed, *stretch] if rounds.failed >= cfg.stretch_after else needed
     pending = [
         a
-        for lv in needed
+        for lv in levels
         if lv >= start
         for a in sorted(
             content.teach[skill][lv],
@@ -596,12 +534,15 @@ def _activity(
     catalog: Catalog, activity_id: int, code: str, detail: str, refresher: bool
 ) -> Recommendation:
     activity = catalog.activities[activity_id]
+    refresher = refresher or activity.kind == "refresher"
     texts = {
         "check_known": "A short check: you may already know this, so we may skip it.",
         "check_mastery": "A check to confirm what you have just learnt.",
         "check_level": "A check of this step before the next one.",
         "recheck": "A quick review so what you learnt stays with you.",
         "final_check": "A last check that this has stayed with you.",
+        "check_refreshed": "A check that the review brought it back.",
+        "refresh_lapse": "A short reminder of this, then a check.",
         "remediate_alternative": "Let's try this another way.",
         "prerequisite_first": "First a skill your targets build on.",
     }

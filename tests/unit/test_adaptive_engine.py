@@ -10,7 +10,13 @@ import pytest
 from adaptive.core.catalogue import ActivityInfo, Catalog, SkillInfo, SkillLink
 from adaptive.core.engine import Engine, Learner
 from adaptive.core.learner import LearnerModel, learn_step
-from adaptive.core.mastery import KIND_BLOCKED, KIND_DONE, KIND_REFRESHER, work_list
+from adaptive.core.mastery import (
+    KIND_BLOCKED,
+    KIND_DONE,
+    KIND_REFRESHER,
+    MasteryConfig,
+    work_list,
+)
 from adaptive.core.policy import Overrides
 
 # The property test needs hypothesis (a dev dependency in pyproject.toml).
@@ -187,8 +193,9 @@ def test_a_check_separates_at_target_from_just_below_under_guessing() -> None:
 
 
 def test_a_stale_check_is_repeated_before_done() -> None:
-    # Skill 1 passed on day 0; skill 2 was taught over the next days: skill 1 is
-    # checked again before "targets met" (it may have been forgotten meanwhile).
+    # Skill 1 passed on day 0; skill 2 was taught over the next days: skill 1's
+    # FSRS recall chance fell below 0.9, so it is checked again before "targets met"
+    # (it may have been forgotten meanwhile).
     cat = catalog(
         [lesson(1, 1, 1), quiz(2, 1, 1, 5), lesson(3, 2, 1), quiz(4, 2, 1, 5)], []
     )
@@ -197,7 +204,7 @@ def test_a_stale_check_is_repeated_before_done() -> None:
     engine.record_attempt(learner, 1, at=NOW)
     engine.record_attempt(learner, 2, at=NOW, score=1.0)
     engine.record_attempt(learner, 2, at=NOW, score=1.0)
-    later = NOW + dt.timedelta(days=5)
+    later = NOW + dt.timedelta(days=3)
     engine.record_attempt(learner, 3, at=later)
     engine.record_attempt(learner, 4, at=later, score=1.0)
     engine.record_attempt(learner, 4, at=later, score=1.0)
@@ -256,3 +263,126 @@ def test_every_learner_ends_met_or_blocked_within_a_bound(
     bound = 40 + 60 * len(cat.activities)
     kinds = play(engine, engine.start(targets), lambda a: rng.random(), steps=bound)
     assert kinds[-1] in (KIND_DONE, KIND_BLOCKED), "no end within the bound"
+
+
+def _pass_then_wait(
+    engine: Engine, learner: Learner, days: float, *, teach_first: bool = True
+) -> dt.datetime:
+    """Skill 1 taught (or not), passed with five right answers, ``days`` go by."""
+    if teach_first:
+        engine.record_attempt(learner, 1, at=NOW)
+    engine.record_attempt(learner, 3, at=NOW, responses=[True] * 5)
+    engine.record_attempt(learner, 3, at=NOW, responses=[True] * 5)
+    if learner.targets == {1: 1}:
+        assert engine.next_step(learner, NOW).kind == KIND_DONE
+    return NOW + dt.timedelta(days=days)
+
+
+def _lapse_catalogue() -> Catalog:
+    return catalog(
+        [
+            lesson(1, 1, 1),
+            lesson(2, 1, 1, "refresher"),
+            quiz(3, 1, 1, 5),
+            lesson(4, 2, 1),
+            quiz(5, 2, 1, 5),
+        ],
+        [],
+    )
+
+
+def test_a_due_recheck_starts_with_the_refresher_then_checks() -> None:
+    engine = Engine(_lapse_catalogue())
+    learner = engine.start({1: 1})
+    later = _pass_then_wait(engine, learner, 30)
+    rec = engine.next_step(learner, later)
+    # The FSRS card of the pass is due: the refresher first, labelled as one.
+    assert (rec.kind, rec.activity_id, rec.reason.code) == (
+        KIND_REFRESHER,
+        2,
+        "recheck",
+    )
+    engine.record_attempt(learner, 2, at=later)
+    rec = engine.next_step(learner, later)
+    assert (rec.activity_id, rec.reason.code) == (3, "check_refreshed")
+
+
+def test_a_refreshed_pass_is_rechecked_against_the_maintenance_bar() -> None:
+    # Five right of five: not enough for a first check, enough to keep a pass.
+    answers = [True] * 5
+    engine = Engine(_lapse_catalogue())
+    first = engine.start({1: 1})
+    engine.record_attempt(first, 1, at=NOW)
+    engine.record_attempt(first, 3, at=NOW, responses=answers)
+    assert engine.next_step(first, NOW).reason.code == "check_mastery"
+    kept = engine.start({1: 1})
+    later = _pass_then_wait(engine, kept, 30)
+    engine.record_attempt(kept, 2, at=later)
+    engine.record_attempt(kept, 3, at=later, responses=answers)
+    assert engine.next_step(kept, later).kind == KIND_DONE
+
+
+def test_a_lapse_gets_one_short_reteach_not_a_new_pass() -> None:
+    engine = Engine(_lapse_catalogue())
+    learner = engine.start({1: 1})
+    later = _pass_then_wait(engine, learner, 30)
+    engine.record_attempt(learner, 2, at=later)
+    engine.record_attempt(learner, 3, at=later, responses=[False] * 5)
+    rec = engine.next_step(learner, later)
+    assert (rec.activity_id, rec.reason.code) == (1, "refresh_lapse")
+    engine.record_attempt(learner, 1, at=later)
+    rec = engine.next_step(learner, later)
+    assert rec.activity_id == 3 and rec.reason.code == "check_mastery"
+
+
+def test_known_without_teaching_waits_longer_before_a_final_check() -> None:
+    # FSRS: a pass with no teaching before it is prior knowledge (a longer interval),
+    # so after three days of other teaching only the taught skill is checked again.
+    cat = _lapse_catalogue()
+    engine = Engine(cat)
+    for taught, expected in ((True, "final_check"), (False, None)):
+        learner = engine.start({1: 1, 2: 1})
+        later = _pass_then_wait(engine, learner, 3, teach_first=taught)
+        engine.record_attempt(learner, 4, at=later)
+        engine.record_attempt(learner, 5, at=later, responses=[True] * 5)
+        engine.record_attempt(learner, 5, at=later, responses=[True] * 5)
+        rec = engine.next_step(learner, later)
+        if expected is None:
+            assert rec.kind == KIND_DONE
+        else:
+            assert rec.reason.code == expected and rec.activity_id == 2
+
+
+def test_failed_rounds_stretch_to_the_level_above() -> None:
+    cat = catalog(
+        [lesson(1, 1, 1), quiz(2, 1, 1, 4), lesson(3, 1, 2), quiz(4, 1, 2, 4)], [], n=1
+    )
+    engine = Engine(cat)
+    learner = engine.start({1: 1})
+    taught: list[int] = []
+    now = NOW
+    for _ in range(30):
+        rec = engine.next_step(learner, now)
+        if rec.activity_id is None:
+            break
+        act = cat.activities[rec.activity_id]
+        if act.n_items == 0:
+            taught.append(act.id)
+        now += dt.timedelta(minutes=5)
+        engine.record_attempt(
+            learner, act.id, at=now, score=0.0 if act.n_items else None
+        )
+    assert 3 in taught  # the level-2 lesson, after the level-1 one kept failing
+    assert taught.index(3) > taught.index(1)
+
+
+def test_final_checks_stop_after_enough_passes() -> None:
+    # The same stale pass as above is final-checked by default, but not once the skill
+    # has passed ``max_final_passes`` rounds: re-checks before "done" cannot loop.
+    engine = Engine(_lapse_catalogue(), config=MasteryConfig(max_final_passes=1))
+    learner = engine.start({1: 1, 2: 1})
+    later = _pass_then_wait(engine, learner, 3)
+    engine.record_attempt(learner, 4, at=later)
+    engine.record_attempt(learner, 5, at=later, responses=[True] * 5)
+    engine.record_attempt(learner, 5, at=later, responses=[True] * 5)
+    assert engine.next_step(learner, later).kind == KIND_DONE

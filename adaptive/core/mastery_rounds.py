@@ -1,0 +1,178 @@
+"""Pure: check rounds, the sequential tests that decide whether a skill is met.
+
+A round is a sequential probability ratio test on a skill's check answers at its
+target since the last teaching (``MasteryConfig`` holds the bars); a re-check of a
+pass that still stands (nothing but its refresher since) uses the lower maintenance
+bar. The decided rounds are also the skill's FSRS reviews (``refresh_cards``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from adaptive.core.catalogue import Catalog
+from adaptive.core.refresh_cards import Review
+
+
+@dataclass(frozen=True)
+class MasteryConfig:
+    """The loop's thresholds; one set of defaults for every population.
+
+    A check round is a sequential probability ratio test on the answers at or above
+    the target since the last teaching: "at target" answers right with ``p_known``,
+    "just below" with ``p_unknown`` (guessing included); a round passes when the odds
+    for "at target" reach ``(1 - beta) / alpha`` and fails when they fall to
+    ``beta / (1 - alpha)``, or after ``max_round_answers`` undecided answers. A
+    re-check of a pass that still stands uses ``maintenance_alpha`` and
+    ``maintenance_beta`` instead.
+    """
+
+    p_known: float = 0.75
+    p_unknown: float = 0.4
+    #: P(pass | just below the target): the false "met" rate of one round.
+    alpha: float = 0.03
+    #: P(fail | at target): a needless extra pass.
+    beta: float = 0.2
+    max_round_answers: int = 12
+    done_confidence: float = 0.8
+    assess_first: float = 0.5
+    #: A skill never worked on is checked first unless the model puts it below this
+    #: (a learner who has failed such checks has a low ability, so it stops).
+    assess_floor: float = 0.02
+    known_level: float = 0.8
+    max_checks_in_row: int = 2
+    #: Answers at or above the target, since the last teaching, that "met" needs.
+    min_answers: int = 3
+    #: Failed rounds after the re-teaching passes have reached the lowest level.
+    max_failed_checks: int = 4
+    max_repeats: int = 4
+    #: Failed rounds after which a new teaching pass also takes the level above.
+    stretch_after: int = 2
+    #: A re-check of a standing pass (nothing but its refresher since) is judged
+    #: against a maintenance bar: it passes at odds
+    #: ``(1 - maintenance_beta) / maintenance_alpha`` and fails at
+    #: ``maintenance_beta / (1 - maintenance_alpha)`` or after
+    #: ``maintenance_round_answers`` undecided answers, so a learner who has kept the
+    #: skill is not re-taught for one unlucky answer.
+    maintenance_alpha: float = 0.05
+    maintenance_beta: float = 0.1
+    maintenance_round_answers: int = 8
+    #: A passed skill whose FSRS recall chance (its card: the pass, then every
+    #: re-check as a review) fell below this, with teaching of other skills after
+    #: the pass, is checked again before "targets met".
+    final_retention: float = 0.9
+    #: A skill that has passed this many rounds is no longer re-checked before
+    #: "targets met" (only when its card is due): re-checks cannot loop for ever.
+    max_final_passes: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class SkillEvent:
+    """One attempt on a skill (its main skill), as the loop reads it."""
+
+    at: dt.datetime
+    activity_id: int
+    check: bool
+    level: int
+    score: float | None
+
+
+@dataclass
+class Rounds:
+    """A skill's check answers grouped into rounds of at least ``min_answers`` answers."""
+
+    since: int = 0  # event index after the last failed round
+    failed: int = 0  # failed rounds since the last passed one
+    last_failed: bool = False
+    passed_at: dt.datetime | None = None  # a passed round with no teaching after it
+    open_answers: int = 0  # answers of an undecided round
+    rounds_since_teach: int = 0
+    #: The last failed round was a maintenance round (a lapse, not a first failure).
+    lapsed: bool = False
+    #: A standing pass was refreshed (a refresher activity) and awaits its re-check.
+    refreshed: bool = False
+    #: Passed rounds so far (first passes and re-checks alike).
+    passes: int = 0
+    #: Every decided round at the target, in order: the skill's FSRS reviews.
+    reviews: list[Review] = field(default_factory=list)
+
+
+def check_rounds(
+    catalog: Catalog,
+    events: Sequence[SkillEvent],
+    target: int,
+    cfg: MasteryConfig,
+    *,
+    milestone: bool = False,
+) -> Rounds:
+    """Check rounds at ``target`` (or above); a ``milestone`` counts only checks at
+    exactly that level and is reset only by teaching at or below it."""
+    out = Rounds()
+    up = math.log(cfg.p_known / cfg.p_unknown)
+    down = math.log((1.0 - cfg.p_known) / (1.0 - cfg.p_unknown))
+    first = (
+        math.log((1.0 - cfg.beta) / cfg.alpha),
+        math.log(cfg.beta / (1.0 - cfg.alpha)),
+        cfg.max_round_answers,
+    )
+    upkeep = (
+        math.log((1.0 - cfg.maintenance_beta) / cfg.maintenance_alpha),
+        math.log(cfg.maintenance_beta / (1.0 - cfg.maintenance_alpha)),
+        cfg.maintenance_round_answers,
+    )
+    answers, llr = 0, 0.0
+    taught = False
+    # A pass stands until a failed round or teaching other than a refresher.
+    standing = False
+    for i, e in enumerate(events):
+        if not e.check and milestone and e.level > target:
+            continue
+        if not e.check:
+            answers, llr = 0, 0.0
+            out.passed_at = None
+            out.open_answers = 0
+            out.rounds_since_teach = 0
+            taught = True
+            refresher = catalog.activities[e.activity_id].kind == "refresher"
+            standing = standing and refresher and not milestone
+            out.refreshed = standing
+            continue
+        if e.level < target or (milestone and e.level != target):
+            continue
+        n = max(catalog.activities[e.activity_id].n_items, 1)
+        right = round(n * min(max(e.score or 0.0, 0.0), 1.0))
+        answers += n
+        llr += right * up + (n - right) * down
+        out.open_answers = answers
+        if answers < cfg.min_answers:
+            continue
+        # A standing pass is re-checked against the maintenance bar.
+        maintenance = standing and not milestone
+        accept, reject, most = upkeep if maintenance else first
+        out.refreshed = False
+        if llr >= accept:
+            out.passed_at = e.at
+            out.passes += 1
+            standing = True
+            out.last_failed = False
+            out.lapsed = False
+            # Failures before a pass are not "no progress": blocking counts anew.
+            out.failed = 0
+            out.reviews.append(Review(e.at, passed=True, taught=taught))
+        elif llr <= reject or answers >= most:
+            out.failed += 1
+            out.last_failed = True
+            out.lapsed = maintenance
+            standing = False
+            out.since = i + 1
+            out.passed_at = None
+            out.reviews.append(Review(e.at, passed=False, taught=taught))
+        else:
+            continue
+        out.rounds_since_teach += 1
+        answers, llr = 0, 0.0
+        out.open_answers = 0
+    return out
