@@ -77,7 +77,11 @@ def find_tenant(session: Session, reference: str) -> int:
         conditions.append(Deployment.name == text)
     if not conditions:
         raise TenantNotFound(f"no tenant {reference!r}: an id is a number")
-    if len(kinds) > 1 and text.isdigit() and session.get(Deployment, int(text)):
+    if (
+        len(kinds) > 1
+        and text.isdigit()
+        and session.get(Deployment, int(text)) is not None
+    ):
         return int(text)
     found = list(
         session.scalars(
