@@ -15,13 +15,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adaptive.core.catalogue import (
+    CHECK_KINDS,
+    PLACEMENT_KIND,
     ActivityInfo,
     Catalog,
     RoleInfo,
     SkillInfo,
     SkillLink,
 )
-from adaptive.core.placement import Probe
+from adaptive.core.placement import Probe, ProbeTable
 from adaptive.models import (
     Activity,
     ActivitySkill,
@@ -36,8 +38,6 @@ from adaptive.models import (
 from adaptive.visibility import NotVisibleError, visible_frameworks
 from lti_tool.infra import revision
 
-PLACEMENT_KIND = "placement_item"
-
 
 @dataclass(frozen=True)
 class ModuleSnapshot:
@@ -49,7 +49,7 @@ class ModuleSnapshot:
     role: RoleInfo | None
     module_key: str
     framework_key: str
-    probes: tuple[Probe, ...]
+    probes: ProbeTable
     placement_budget: int
     questions: Mapping[str, Mapping[str, Any]]
 
@@ -79,7 +79,9 @@ def build_module_snapshot(
 ) -> ModuleSnapshot:
     """Snapshot one module: its framework's skills, graph and activities, and its role.
 
-    Placement items feed the placement check only; they are never a path step.
+    Placement items feed the placement check only; they are never a path step. A
+    skill with no placement item is probed with the first question of each of its
+    checks (one per check, not every question: a quiz stays the mastery loop's).
     """
     module = session.execute(
         select(Module)
@@ -113,6 +115,7 @@ def build_module_snapshot(
         links.setdefault(link.activity_id, []).append(link)
     infos: list[ActivityInfo] = []
     probes: list[Probe] = []
+    fallback: list[Probe] = []
     questions: dict[str, Mapping[str, Any]] = {}
     for activity in activities:
         qs = [
@@ -139,14 +142,20 @@ def build_module_snapshot(
                     n_items=len(qs),
                 )
             )
-        if act_links:
+        if act_links and qs:
             main = act_links[0]
+            placement = activity.kind == PLACEMENT_KIND
+            if placement or activity.kind in CHECK_KINDS:
+                for index in range(len(qs) if placement else 1):
+                    ref = f"{activity.id}:{index}"
+                    (probes if placement else fallback).append(
+                        Probe(
+                            main.skill_id, max(main.level, 1), ref, activity.difficulty
+                        )
+                    )
             for index, question in enumerate(qs):
-                ref = f"{activity.id}:{index}"
-                probes.append(
-                    Probe(main.skill_id, max(main.level, 1), ref, activity.difficulty)
-                )
-                questions[ref] = question
+                questions[f"{activity.id}:{index}"] = question
+    placed = {p.skill_id for p in probes}
     order = session.scalars(
         select(ModuleActivity.activity_id)
         .where(ModuleActivity.module_id == module.id)
@@ -171,7 +180,9 @@ def build_module_snapshot(
         role=role,
         module_key=module.key,
         framework_key=framework.key if framework else str(module.framework_id),
-        probes=tuple(probes),
+        probes=ProbeTable.build(
+            [*probes, *(p for p in fallback if p.skill_id not in placed)]
+        ),
         placement_budget=module.placement_budget,
         questions=questions,
     )
