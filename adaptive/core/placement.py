@@ -12,7 +12,8 @@ One answer informs more than its own skill, which is what keeps the check short:
 * a right answer at level ``l`` is weaker evidence (``related_weight``) that the
   skill's prerequisites are known at ``l``; a wrong one, that its dependants are not.
 
-The check stops when every target skill is decided with ``confidence``, when no
+The check stops when every target skill's level (up to the target) is known with
+``confidence``, when the answers so far are clear-cut (see ``clear_cut_run``), when no
 question is expected to tell ``min_gain_bits`` or more, or at the budget. Answers are
 evidence with no learning; they never count as a check of the mastery loop, so
 placement alone only lets it skip teaching of levels the model is sure of.
@@ -58,9 +59,10 @@ class PlacementConfig:
     #: How many answers' worth a placement answer counts for a related skill.
     related_weight: float = RELATED_WEIGHT
     #: Answers that all agree (all right or all wrong; one dissent is allowed per
-    #: two further answers, for guessing and slips) mark a clear-cut learner: the
-    #: module is well above or below them, and the mastery loop's own checks settle
-    #: the rest faster than more placement questions would.
+    #: two further answers, for guessing and slips) mark a clear-cut learner. All
+    #: wrong: the module starts above them, and teaching starts at the bottom. All
+    #: right: they are above the questions asked, and the mastery loop checks each
+    #: target before any teaching anyway, so more questions would only cost minutes.
     clear_cut_run: int = 4
 
 
@@ -173,6 +175,13 @@ class _Beliefs:
     truncated: FloatArray
     p_target: FloatArray
 
+    def decided(self, confidence: float) -> int:
+        """Skills whose level (up to the target) is known with ``confidence``: "not at
+        target" alone is not enough, the levels below it decide what is taught."""
+        if len(self.truncated) == 0:
+            return 0
+        return int(np.count_nonzero(self.truncated.max(axis=1) >= confidence))
+
 
 def _beliefs(
     model: LearnerModel, targets: Mapping[int, int], now: dt.datetime
@@ -275,9 +284,10 @@ def _best(
 def confident_share(
     model: LearnerModel, targets: Mapping[int, int], now: dt.datetime, confidence: float
 ) -> tuple[int, int]:
-    """How many target skills are decided (at target, or not, with ``confidence``)."""
-    p = _beliefs(model, targets, now).p_target
-    return int(np.count_nonzero(np.maximum(p, 1.0 - p) >= confidence)), len(p)
+    """How many target skills have their level (up to the target) known with
+    ``confidence``, out of how many."""
+    beliefs = _beliefs(model, targets, now)
+    return beliefs.decided(confidence), len(beliefs.skill_ids)
 
 
 def next_placement_step(
@@ -295,18 +305,18 @@ def next_placement_step(
     cfg = config or PlacementConfig()
     table = _table(probes)
     beliefs = _beliefs(model, targets, now)
-    p = beliefs.p_target
-    decided = int(np.count_nonzero(np.maximum(p, 1.0 - p) >= cfg.confidence))
+    total = len(beliefs.skill_ids)
+    decided = beliefs.decided(cfg.confidence)
     numbers: dict[str, float] = {
         "asked": len(asked),
         "budget": cfg.budget,
         "skills_decided": decided,
-        "skills": len(p),
+        "skills": total,
         "confidence": cfg.confidence,
     }
     if len(asked) >= cfg.budget:
         return PlacementStep(None, "budget_reached", numbers)
-    if decided == len(p):
+    if decided == total:
         return PlacementStep(None, "confident", numbers)
     if _clear_cut(answers, cfg.clear_cut_run):
         numbers["right"] = sum(answers)
