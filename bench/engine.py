@@ -124,7 +124,7 @@ def bench_placement(
     engine = Engine(catalog, probes=probes, placement=config)
     learner = engine.start(targets, model=LearnerModel.from_dict(model.to_dict()))
     placement = engine.start_placement(learner)
-    step_ms, cpu_ms, answer_ms, loop_ms = [], [], [], []
+    step_ms, cpu_ms, answer_ms, loop_ms, loop_cpu = [], [], [], [], []
     agree = compared = 0
     warm_up = 5
     for i in range(n_steps + warm_up):
@@ -137,11 +137,12 @@ def bench_placement(
         if step.choice is None:
             break
         if i % 10 == 0:
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.thread_time()
             before, _ = choose_probe_loop(
                 learner.model, probes, learner.targets, at, placement.asked
             )
             loop_ms.append((time.perf_counter() - t) * 1000)
+            loop_cpu.append((time.thread_time() - c) * 1000)
             compared += 1
             agree += before is not None and before.ref == step.choice.probe.ref
         t = time.perf_counter()
@@ -156,10 +157,12 @@ def bench_placement(
     print(f"placement_probes: {len(probes)} probes")
     print(f"placement_steps: {len(step_ms)} steps")
     p99 = report("placement_step", step_ms)
-    report("placement_step_cpu", cpu_ms)
+    p99_cpu = report("placement_step_cpu", cpu_ms)
     report("placement_answer", answer_ms)
     base = report("baseline_placement_step", loop_ms)
+    base_cpu = report("baseline_placement_step_cpu", loop_cpu)
     print(f"placement_step_p99_ratio: {p99 / base:.3f} ratio")
+    print(f"placement_step_cpu_p99_ratio: {p99_cpu / base_cpu:.3f} ratio")
     print(f"placement_choice_agreement: {agree / max(compared, 1):.2f} ratio")
 
 
@@ -244,11 +247,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
     ]
     baseline_p99: dict[str, float] = {}
+    baseline_cpu_p99: dict[str, float] = {}
     for label, targets in (
         ("role200", role),
         ("all1000", dict.fromkeys(range(n_skills), 2)),
     ):
         times = []
+        cpu_times: list[float] = []
         codes: dict[str, int] = {}
         warm_up = 20
         for i in range(n_decisions + warm_up):
@@ -265,14 +270,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 scheduler=sched,
                 time_budget_min=None if i % 4 < 2 else 10.0,
             )
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.thread_time()
             rec = next_step(inp)
             elapsed = (time.perf_counter() - t) * 1000
             if i >= warm_up:
                 times.append(elapsed)
+                cpu_times.append((time.thread_time() - c) * 1000)
                 codes[rec.reason.code] = codes.get(rec.reason.code, 0) + 1
         print(f"baseline_next_step_{label}_decisions: {len(times)} decisions")
         baseline_p99[label] = report(f"baseline_next_step_{label}", times)
+        baseline_cpu_p99[label] = report(f"baseline_next_step_{label}_cpu", cpu_times)
         print(
             f"baseline_next_step_{label}_reason_codes: {len(codes)} codes "
             f"({', '.join(sorted(codes))})"
@@ -309,8 +316,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         name = "next_step" if label == "role200" else f"next_step_{label}"
         print(f"{name}_decisions: {len(times)} decisions")
         p99 = report(name, times)
-        report(f"{name}_cpu", cpu)
+        p99_cpu = report(f"{name}_cpu", cpu)
         print(f"{name}_p99_ratio: {p99 / baseline_p99[label]:.3f} ratio")
+        print(f"{name}_cpu_p99_ratio: {p99_cpu / baseline_cpu_p99[label]:.3f} ratio")
         print(f"{name}_reason_codes: {len(codes)} codes ({', '.join(sorted(codes))})")
     bench_placement(rng, catalog, model, role, now, n_decisions)
     print(f"load_average_1min_at_end: {os.getloadavg()[0]:.2f} load")
