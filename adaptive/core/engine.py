@@ -191,11 +191,24 @@ class Engine:
         self.params = params or ParamSet()
         self.config = config or MasteryConfig()
         self.placement_config = placement or PlacementConfig()
-        if probes is None:
-            probes = catalogue_probes(catalog)
-        self.probes = (
-            probes if isinstance(probes, ProbeTable) else ProbeTable.build(probes)
-        )
+        self._probe_table: ProbeTable | None = None
+        self._probe_source: Iterable[Probe] | None = None
+        if isinstance(probes, ProbeTable):
+            self._probe_table = probes
+        else:
+            self._probe_source = probes
+
+    @property
+    def probes(self) -> ProbeTable:
+        """The placement questions, built on first use (a decision never needs them)."""
+        table = self._probe_table
+        if table is None:
+            source = self._probe_source
+            table = ProbeTable.build(
+                catalogue_probes(self.catalog) if source is None else source
+            )
+            self._probe_table = table
+        return table
 
     @classmethod
     def from_document(cls, doc: CatalogueDoc, **kwargs: object) -> Engine:
