@@ -15,6 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adaptive.core.catalogue import (
+    CHECK_KINDS,
+    PLACEMENT_KIND,
     ActivityInfo,
     Catalog,
     ItemInfo,
@@ -23,7 +25,7 @@ from adaptive.core.catalogue import (
     SkillLink,
 )
 from adaptive.core.item_evidence import stored_items
-from adaptive.core.placement import Probe
+from adaptive.core.placement import Probe, ProbeTable
 from adaptive.models import (
     Activity,
     ActivitySkill,
@@ -38,8 +40,6 @@ from adaptive.models import (
 from adaptive.visibility import NotVisibleError, visible_frameworks
 from lti_tool.infra import revision
 
-PLACEMENT_KIND = "placement_item"
-
 
 @dataclass(frozen=True)
 class ModuleSnapshot:
@@ -51,7 +51,7 @@ class ModuleSnapshot:
     role: RoleInfo | None
     module_key: str
     framework_key: str
-    probes: tuple[Probe, ...]
+    probes: ProbeTable
     placement_budget: int
     questions: Mapping[str, Mapping[str, Any]]
 
@@ -81,7 +81,9 @@ def build_module_snapshot(
 ) -> ModuleSnapshot:
     """Snapshot one module: its framework's skills, graph and activities, and its role.
 
-    Placement items feed the placement check only; they are never a path step.
+    Placement items feed the placement check only; they are never a path step. A
+    skill with no placement item is probed with the first question of each of its
+    checks (one per check, not every question: a quiz stays the mastery loop's).
     """
     module = session.execute(
         select(Module)
@@ -116,6 +118,7 @@ def build_module_snapshot(
         links.setdefault(link.activity_id, []).append(link)
     infos: list[ActivityInfo] = []
     probes: list[Probe] = []
+    fallback: list[Probe] = []
     questions: dict[str, Mapping[str, Any]] = {}
     for activity in activities:
         qs = [
@@ -150,19 +153,27 @@ def build_module_snapshot(
                     items=items,
                 )
             )
-        if act_links:
+        if act_links and qs:
             main = act_links[0]
+            placement = activity.kind == PLACEMENT_KIND
+            if placement or activity.kind in CHECK_KINDS:
+                for index in range(len(qs) if placement else 1):
+                    item = (
+                        items[index]
+                        if items
+                        else ItemInfo(main.skill_id, main.level, activity.difficulty)
+                    )
+                    (probes if placement else fallback).append(
+                        Probe(
+                            item.skill_id,
+                            max(item.level, 1),
+                            f"{activity.id}:{index}",
+                            item.difficulty,
+                        )
+                    )
             for index, question in enumerate(qs):
-                ref = f"{activity.id}:{index}"
-                item = (
-                    items[index]
-                    if items
-                    else ItemInfo(main.skill_id, main.level, activity.difficulty)
-                )
-                probes.append(
-                    Probe(item.skill_id, max(item.level, 1), ref, item.difficulty)
-                )
-                questions[ref] = question
+                questions[f"{activity.id}:{index}"] = question
+    placed = {p.skill_id for p in probes}
     order = session.scalars(
         select(ModuleActivity.activity_id)
         .where(ModuleActivity.module_id == module.id)
@@ -187,7 +198,9 @@ def build_module_snapshot(
         role=role,
         module_key=module.key,
         framework_key=framework.key if framework else str(module.framework_id),
-        probes=tuple(probes),
+        probes=ProbeTable.build(
+            [*probes, *(p for p in fallback if p.skill_id not in placed)]
+        ),
         placement_budget=module.placement_budget,
         questions=questions,
     )

@@ -18,6 +18,11 @@ from adaptive.models import Activity, Evidence
 from adaptive.refreshers import schedule_after_evidence
 from adaptive.roles import targets_by_skill
 
+#: Evidence from a placement answer: measured, not taught.
+RULE_PLACEMENT = "placement"
+#: What a placement answer says, more weakly, about a related skill: measured, not
+#: taught, and kept out of the cross-skill ability (the direct answer moved it).
+RULE_PLACEMENT_RELATED = "placement_related"
 _TENANT: BindParameter[int] = bindparam("tenant_id", type_=Integer)
 _PERSON: BindParameter[int] = bindparam("person_id", type_=Integer)
 _EVIDENCE_AFTER = (
@@ -84,7 +89,10 @@ def apply_pending_evidence(
             at=ev.occurred_at,
             weight=max(ev.weight, 0.0),
             difficulty=difficulty.get(ev.activity_id or -1, 0.0),
-            learn_scale=learn_scale if ev.rule_key != "placement" else 0.0,
+            learn_scale=0.0
+            if ev.rule_key in (RULE_PLACEMENT, RULE_PLACEMENT_RELATED)
+            else learn_scale,
+            ability_scale=0.0 if ev.rule_key == RULE_PLACEMENT_RELATED else 1.0,
         )
         results.append(st.model.observe(obs))
         touched[ev.skill_id] = ev.occurred_at

@@ -1,7 +1,10 @@
 """Adaptive services: the placement check: open or resume it, score answers, ask the next.
 
-Which question to ask, and when to stop, is the pure choice in
-``adaptive.core.placement``.
+Which question to ask, when to stop and what an answer says are the engine's
+(``Engine.placement_step`` / ``placement_evidence``, ``adaptive.core.placement``);
+this stores the check in a ``PlacementSession`` row and each answer as evidence rows
+(``placement`` for the question's skill, ``placement_related`` for the weaker
+cross-skill evidence), which ``apply_pending_evidence`` folds into the model.
 """
 
 from __future__ import annotations
@@ -13,17 +16,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adaptive.core.placement import (
-    PlacementConfig,
-    next_placement_step,
-    placement_observation,
-)
+from adaptive.core.engine import Engine
+from adaptive.core.placement import Placement
 from adaptive.learner_context import learner_in_module
-from adaptive.learner_store import LearnerState, load_learner
+from adaptive.learner_store import LearnerState
 from adaptive.models import Evidence, PlacementSession
 from adaptive.module_snapshots import ModuleSnapshot, load_module
-from adaptive.pending_evidence import apply_pending_evidence
-from adaptive.roles import learner_role
+from adaptive.pending_evidence import (
+    RULE_PLACEMENT,
+    RULE_PLACEMENT_RELATED,
+)
 from adaptive.visibility import NotVisibleError
 
 
@@ -49,6 +51,10 @@ def _placement_view(
     }
 
 
+def _engine(snapshot: ModuleSnapshot, state: LearnerState) -> Engine:
+    return Engine(snapshot.catalog, params=state.model.params, probes=snapshot.probes)
+
+
 def _advance_placement(
     session: Session,
     placement: PlacementSession,
@@ -57,14 +63,14 @@ def _advance_placement(
     targets: Mapping[int, int],
     now: dt.datetime,
 ) -> dict[str, Any]:
-    step = next_placement_step(
-        state.model,
-        snapshot.probes,
-        targets,
-        now,
+    engine = _engine(snapshot, state)
+    learner = engine.start(targets, model=state.model)
+    check = Placement(
+        budget=placement.budget,
         asked=[a["ref"] for a in placement.asked],
-        config=PlacementConfig(budget=placement.budget),
+        answers=[bool(a["correct"]) for a in placement.asked],
     )
+    step = engine.placement_step(learner, check, now)
     if step.choice is None:
         placement.pending_ref = None
         placement.stop_code = step.stop_code
@@ -125,31 +131,34 @@ def answer_placement(
     answer: Any,
     now: dt.datetime,
 ) -> dict[str, Any]:
-    """Score the pending placement question, update the model, and pick the next one."""
+    """Score the pending placement question, store what it says, and pick the next one."""
     placement = session.get(PlacementSession, placement_id)
     if placement is None or placement.tenant_id != tenant_id:
         raise NotVisibleError(f"placement {placement_id}")
     snapshot = load_module(session, tenant_id=tenant_id, module_id=placement.module_id)
-    if placement.finished_at is not None or placement.pending_ref != ref:
+    probe = snapshot.probes.get(ref)
+    if placement.finished_at is not None or placement.pending_ref != ref or not probe:
         raise ValueError(f"question {ref!r} is not the one pending in this placement")
-    question = snapshot.questions.get(ref, {})
-    correct = answer == question.get("answer")
-    probe = next(p for p in snapshot.probes if p.ref == ref)
-    obs = placement_observation(probe, correct, now)
-    session.add(
-        Evidence(
-            tenant_id=tenant_id,
-            person_id=placement.person_id,
-            skill_id=probe.skill_id,
-            outcome=obs.outcome,
-            weight=1.0,
-            level=probe.level,
-            source="pathwise",
-            activity_id=int(ref.split(":")[0]),
-            rule_key="placement",
-            occurred_at=now,
+    correct = answer == snapshot.questions.get(ref, {}).get("answer")
+    engine = Engine(snapshot.catalog, probes=snapshot.probes)
+    activity_id = int(ref.split(":")[0])
+    # The first observation is the answer's own skill; the rest are related skills,
+    # stored without the activity (its difficulty is the question's, not theirs).
+    for i, obs in enumerate(engine.placement_evidence(ref, correct, now)):
+        session.add(
+            Evidence(
+                tenant_id=tenant_id,
+                person_id=placement.person_id,
+                skill_id=obs.skill_id,
+                outcome=obs.outcome,
+                weight=obs.weight,
+                level=obs.level,
+                source="pathwise",
+                activity_id=activity_id if i == 0 else None,
+                rule_key=RULE_PLACEMENT if i == 0 else RULE_PLACEMENT_RELATED,
+                occurred_at=now,
+            )
         )
-    )
     placement.asked = [
         *placement.asked,
         {
@@ -160,17 +169,11 @@ def answer_placement(
         },
     ]
     session.flush()
-    state = load_learner(
+    snapshot, state, role = learner_in_module(
         session,
         tenant_id=tenant_id,
         person_id=placement.person_id,
-        n_levels=snapshot.catalog.n_levels,
-    )
-    apply_pending_evidence(
-        session, tenant_id=tenant_id, person_id=placement.person_id, state=state
-    )
-    role = learner_role(
-        session, tenant_id=tenant_id, person_id=placement.person_id, snapshot=snapshot
+        module_id=placement.module_id,
     )
     targets = dict(role.targets) if role else {}
     return _advance_placement(session, placement, snapshot, state, targets, now)

@@ -2,6 +2,14 @@
 
 It translates catalogue keys to the engine's ids and the driver's minute clock to
 datetimes; every decision and model update is the engine's own (the production path).
+
+With ``placement`` (the default) the learner first takes the engine's placement check
+(``Engine.start_placement`` / ``placement_step`` / ``answer_placement``, as
+``adaptive.placement_sessions`` calls them). The driver's steps are whole activities,
+and a placement question is exactly one: a catalogue ``placement_item`` holds one
+question and takes its one minute, so each placement step is that activity, taken and
+answered by the learner like any other (its minutes count). Quiz questions are never
+placement questions here: a quiz is the mastery loop's check.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from typing import Any
 from adaptive.core.catalogue_parse import parse_catalogue
 from adaptive.core.engine import Engine, Learner, catalog_from_document
 from adaptive.core.mastery import KIND_ACTIVITY, KIND_DONE, KIND_REFRESHER
+from adaptive.core.placement import Placement
 from bench._reference_tutors import (
     BLOCKED,
     DONE,
@@ -49,14 +58,29 @@ def at(minutes: float) -> dt.datetime:
 class EngineTutor:
     """Asks the engine for each step and tells it every attempt."""
 
-    def __init__(self, context: TutorContext) -> None:
+    def __init__(self, context: TutorContext, *, placement: bool = True) -> None:
         self.engine, self.ids, self.keys = _engine_for(context.catalogue)
         self.learner: Learner = self.engine.start(
             {self.ids[f"skill:{s}"]: t for s, t in context.targets.items()}
         )
         self.last_reason = ""
+        self.placement: Placement | None = (
+            self.engine.start_placement(self.learner) if placement else None
+        )
+
+    @property
+    def placement_questions(self) -> int:
+        return len(self.placement.asked) if self.placement else 0
 
     def next_step(self, state: TutorState) -> Step:
+        if self.placement is not None and not self.placement.done:
+            step = self.engine.placement_step(
+                self.learner, self.placement, at(state.now)
+            )
+            if step.choice is not None:
+                self.last_reason = "placement"
+                activity_id = int(step.choice.probe.ref.split(":")[0])
+                return take(self.keys[activity_id])
         rec = self.engine.next_step(self.learner, at(state.now))
         self.last_reason = rec.reason.code
         if rec.kind in (KIND_ACTIVITY, KIND_REFRESHER) and rec.activity_id is not None:
@@ -70,6 +94,18 @@ class EngineTutor:
     def record(
         self, activity: str, responses: Sequence[Response], minutes: float, now: float
     ) -> None:
+        placement = self.placement
+        if placement is not None and placement.pending is not None:
+            ref = placement.pending
+            if self.keys[int(ref.split(":")[0])] == activity and responses:
+                self.engine.answer_placement(
+                    self.learner,
+                    placement,
+                    ref,
+                    correct=responses[0].correct,
+                    at=at(now),
+                )
+                return
         self.engine.record_attempt(
             self.learner,
             self.ids[f"activity:{activity}"],
@@ -80,4 +116,10 @@ class EngineTutor:
 
 
 def engine_tutor(context: TutorContext) -> EngineTutor:
+    """The production path: placement first, then the mastery loop."""
     return EngineTutor(context)
+
+
+def engine_tutor_without_placement(context: TutorContext) -> EngineTutor:
+    """The mastery loop alone (``bench/simulate.py --no-placement``)."""
+    return EngineTutor(context, placement=False)

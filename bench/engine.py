@@ -2,13 +2,21 @@
 
 A catalogue of 1,000 skills (a prerequisite DAG) and 10,000 activities; a learner with
 5,000 evidence events spread over 90 days; refresher cards on the skills they mastered.
-Measures ``next_step`` (role of 200 target skills, and a stress case where the role
-targets all 1,000) and one online evidence update (``LearnerModel.observe``):
-``next_step_*`` is the card-based ``adaptive.core.policy`` (main's path before issue
-9), ``engine_next_step_*`` the engine API the services call now
-(``adaptive.core.engine.Engine.next_step``, over a 1,000-attempt history).
+Measures, each against a same-run baseline with the ratio (p99 over baseline p99):
 
-Latencies are wall-clock per call (``perf_counter``) after a warm-up (the catalogue's
+* ``next_step_*``: the engine API the services call (``Engine.next_step``, role of
+  200 target skills, over a 1,000-attempt history; ``next_step_all1000_*`` is a stress
+  case where the role targets all 1,000); baseline ``baseline_next_step_*``, the
+  card-based ``adaptive.core.policy`` (main's path before issue 9);
+* ``placement_step_*``: one ``Engine.placement_step`` (3,000 probes, three per skill,
+  the same role, a learner with 5,000 events answering as it goes), and
+  ``placement_answer_*`` one ``Engine.answer_placement``; baseline
+  ``baseline_placement_step_*``, main's per-probe loop (``bench/_before_placement``),
+  on the same states, with the share of steps where both chose the same question;
+* one online evidence update (``LearnerModel.observe``).
+
+Latencies are wall-clock per call (``perf_counter``; ``*_cpu_*`` is the thread's CPU
+time, which a shared, loaded machine does not inflate) after a warm-up (the catalogue's
 numpy pair table is built once, as a deployment builds it once per catalogue), over
 ``--decisions`` decisions per case (2,000 by default) and ``--updates`` further
 evidence events on top of the learner's 5,000 (5,000 by default); we report p50, p95
@@ -34,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from adaptive.core.catalogue import ActivityInfo, Catalog, SkillInfo, SkillLink
 from adaptive.core.engine import Engine
 from adaptive.core.learner import LearnerModel, Observation
+from adaptive.core.placement import PlacementConfig, Probe
 from adaptive.core.policy import (
     AttemptRecord,
     PolicyConfig,
@@ -42,6 +51,7 @@ from adaptive.core.policy import (
     next_step,
 )
 from adaptive.core.refresh import RefreshScheduler, RefreshState
+from bench._before_placement import choose_probe_loop
 
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 KINDS = ("lesson", "worked_example", "quiz", "practice", "refresher")
@@ -83,9 +93,77 @@ def build_catalog(
     return Catalog.build(skills, acts, edges, module_order=range(n_activities))
 
 
-def report(name: str, samples: Sequence[float], digits: int = 2) -> None:
+def report(name: str, samples: Sequence[float], digits: int = 2) -> float:
+    """Print p50/p95/p99 (ms); returns the p99."""
     for q in (50, 95, 99):
         print(f"{name}_p{q}: {np.percentile(samples, q):.{digits}f} ms")
+    return float(np.percentile(samples, 99))
+
+
+def placement_probes(rng: np.random.Generator, n_skills: int) -> list[Probe]:
+    """Three placement questions per skill, at levels 1-3."""
+    return [
+        Probe(skill, level, f"p{skill}:{level}", float(rng.normal(0.0, 0.3)))
+        for skill in range(n_skills)
+        for level in (1, 2, 3)
+    ]
+
+
+def bench_placement(
+    rng: np.random.Generator,
+    catalog: Catalog,
+    model: LearnerModel,
+    targets: dict[int, int],
+    now: dt.datetime,
+    n_steps: int,
+) -> None:
+    """Placement steps on a copy of ``model``, answered as they come, vs the loop."""
+    # Never stop early: every call is timed on a live, growing placement.
+    config = PlacementConfig(budget=n_steps + 1, min_gain_bits=0.0, clear_cut_run=0)
+    probes = placement_probes(rng, len(catalog.skills))
+    engine = Engine(catalog, probes=probes, placement=config)
+    learner = engine.start(targets, model=LearnerModel.from_dict(model.to_dict()))
+    placement = engine.start_placement(learner)
+    step_ms, cpu_ms, answer_ms, loop_ms, loop_cpu = [], [], [], [], []
+    agree = compared = 0
+    warm_up = 5
+    for i in range(n_steps + warm_up):
+        at = now + dt.timedelta(seconds=30 * i)
+        t, c = time.perf_counter(), time.thread_time()
+        step = engine.placement_step(learner, placement, at)
+        if i >= warm_up:
+            step_ms.append((time.perf_counter() - t) * 1000)
+            cpu_ms.append((time.thread_time() - c) * 1000)
+        if step.choice is None:
+            break
+        if i % 10 == 0:
+            t, c = time.perf_counter(), time.thread_time()
+            before, _ = choose_probe_loop(
+                learner.model, probes, learner.targets, at, placement.asked
+            )
+            loop_ms.append((time.perf_counter() - t) * 1000)
+            loop_cpu.append((time.thread_time() - c) * 1000)
+            compared += 1
+            agree += before is not None and before.ref == step.choice.probe.ref
+        t = time.perf_counter()
+        engine.answer_placement(
+            learner,
+            placement,
+            step.choice.probe.ref,
+            correct=bool(rng.random() < 0.6),
+            at=at,
+        )
+        answer_ms.append((time.perf_counter() - t) * 1000)
+    print(f"placement_probes: {len(probes)} probes")
+    print(f"placement_steps: {len(step_ms)} steps")
+    p99 = report("placement_step", step_ms)
+    p99_cpu = report("placement_step_cpu", cpu_ms)
+    report("placement_answer", answer_ms)
+    base = report("baseline_placement_step", loop_ms)
+    base_cpu = report("baseline_placement_step_cpu", loop_cpu)
+    print(f"placement_step_p99_ratio: {p99 / base:.3f} ratio")
+    print(f"placement_step_cpu_p99_ratio: {p99_cpu / base_cpu:.3f} ratio")
+    print(f"placement_choice_agreement: {agree / max(compared, 1):.2f} ratio")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -168,11 +246,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             last.activity_id, last.at, last.score, last.skill_ids, refresher=True
         ),
     ]
+    baseline_p99: dict[str, float] = {}
+    baseline_cpu_p99: dict[str, float] = {}
     for label, targets in (
         ("role200", role),
         ("all1000", dict.fromkeys(range(n_skills), 2)),
     ):
         times = []
+        cpu_times: list[float] = []
         codes: dict[str, int] = {}
         warm_up = 20
         for i in range(n_decisions + warm_up):
@@ -189,16 +270,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 scheduler=sched,
                 time_budget_min=None if i % 4 < 2 else 10.0,
             )
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.thread_time()
             rec = next_step(inp)
             elapsed = (time.perf_counter() - t) * 1000
             if i >= warm_up:
                 times.append(elapsed)
+                cpu_times.append((time.thread_time() - c) * 1000)
                 codes[rec.reason.code] = codes.get(rec.reason.code, 0) + 1
-        print(f"next_step_{label}_decisions: {len(times)} decisions")
-        report(f"next_step_{label}", times)
+        print(f"baseline_next_step_{label}_decisions: {len(times)} decisions")
+        baseline_p99[label] = report(f"baseline_next_step_{label}", times)
+        baseline_cpu_p99[label] = report(f"baseline_next_step_{label}_cpu", cpu_times)
         print(
-            f"next_step_{label}_reason_codes: {len(codes)} codes ({', '.join(sorted(codes))})"
+            f"baseline_next_step_{label}_reason_codes: {len(codes)} codes "
+            f"({', '.join(sorted(codes))})"
         )
     print(f"mastered_skills_with_cards: {len(cards)} skills")
     # The production path since issue 9: the engine API over the learner's whole
@@ -220,19 +304,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         learner = engine.start(targets, model=model, history=long_history)
         times = []
         codes = {}
+        cpu = []
         for i in range(n_decisions + 20):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.thread_time()
             rec = engine.next_step(learner, now + dt.timedelta(minutes=i))
             elapsed = (time.perf_counter() - t) * 1000
             if i >= 20:
                 times.append(elapsed)
+                cpu.append((time.thread_time() - c) * 1000)
                 codes[rec.reason.code] = codes.get(rec.reason.code, 0) + 1
-        print(f"engine_next_step_{label}_decisions: {len(times)} decisions")
-        report(f"engine_next_step_{label}", times)
-        print(
-            f"engine_next_step_{label}_reason_codes: {len(codes)} codes "
-            f"({', '.join(sorted(codes))})"
-        )
+        name = "next_step" if label == "role200" else f"next_step_{label}"
+        print(f"{name}_decisions: {len(times)} decisions")
+        p99 = report(name, times)
+        p99_cpu = report(f"{name}_cpu", cpu)
+        print(f"{name}_p99_ratio: {p99 / baseline_p99[label]:.3f} ratio")
+        print(f"{name}_cpu_p99_ratio: {p99_cpu / baseline_cpu_p99[label]:.3f} ratio")
+        print(f"{name}_reason_codes: {len(codes)} codes ({', '.join(sorted(codes))})")
+    bench_placement(rng, catalog, model, role, now, n_decisions)
     print(f"load_average_1min_at_end: {os.getloadavg()[0]:.2f} load")
     return 0
 

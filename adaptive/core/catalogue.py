@@ -28,6 +28,8 @@ REFRESHER_KINDS = frozenset({"refresher", "quiz", "practice", "worked_example"})
 # Kinds whose questions check a skill rather than teach it: only their answers can
 # verify that a target is met (a lesson's own questions were just taught from).
 CHECK_KINDS = frozenset({"quiz", "assessment", "placement_item", "test", "exam"})
+#: One-question items that exist for the placement check (``adaptive.core.placement``).
+PLACEMENT_KIND = "placement_item"
 
 
 @dataclass(frozen=True, slots=True)

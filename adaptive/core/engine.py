@@ -9,18 +9,29 @@ Usage (stable; new arguments only ever come as keyword arguments with defaults):
                           minutes=6.0, at=now)
     engine.skill_estimates(learner, now)          # one SkillEstimate per target
 
+    # Placement (optional, before the first step): a short adaptive check.
+    placement = engine.start_placement(learner)   # or budget=..., asked=[...]
+    step = engine.placement_step(learner, placement, now)   # a question, or done
+    engine.answer_placement(learner, placement, step.choice.probe.ref,
+                            correct=True, at=now)  # evidence, no history
+
 The database-backed services load a :class:`Learner` from their rows (model, attempt
 history, overrides), call the same methods and save the model back, so a simulation
 runs exactly the production decision path. Decisions are the mastery loop of
 ``adaptive.core.mastery``; model updates go through :func:`apply_attempt`, where every
 attempt is a learning opportunity (a lesson with no questions included).
+
+Placement (``adaptive.core.placement``) only feeds the learner model: its answers are
+evidence at the question's level, never attempts, so the mastery loop still verifies
+every target with its own check and placement can only let it skip teaching of levels
+the model is confident of.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from adaptive.core.catalogue import (
     CHECK_KINDS,
@@ -34,6 +45,17 @@ from adaptive.core.catalogue_format import CatalogueDoc
 from adaptive.core.item_evidence import item_observations, response_map
 from adaptive.core.learner import LearnerModel, Observation, ParamSet, SkillEstimate
 from adaptive.core.mastery import KIND_TEACHING, MasteryConfig, decide
+from adaptive.core.placement import (
+    Placement,
+    PlacementConfig,
+    PlacementStep,
+    Probe,
+    ProbeTable,
+    catalogue_probes,
+    next_placement_step,
+    placement_observation,
+    related_observations,
+)
 from adaptive.core.policy import AttemptRecord, Overrides, Reason, Recommendation
 
 
@@ -176,10 +198,32 @@ class Engine:
         *,
         params: ParamSet | None = None,
         config: MasteryConfig | None = None,
+        probes: ProbeTable | Iterable[Probe] | None = None,
+        placement: PlacementConfig | None = None,
     ) -> None:
+        """``probes`` default to the catalogue's placement items (:func:`catalogue_probes`)."""
         self.catalog = catalog
         self.params = params or ParamSet()
         self.config = config or MasteryConfig()
+        self.placement_config = placement or PlacementConfig()
+        self._probe_table: ProbeTable | None = None
+        self._probe_source: Iterable[Probe] | None = None
+        if isinstance(probes, ProbeTable):
+            self._probe_table = probes
+        else:
+            self._probe_source = probes
+
+    @property
+    def probes(self) -> ProbeTable:
+        """The placement questions, built on first use (a decision never needs them)."""
+        table = self._probe_table
+        if table is None:
+            source = self._probe_source
+            table = ProbeTable.build(
+                catalogue_probes(self.catalog) if source is None else source
+            )
+            self._probe_table = table
+        return table
 
     @classmethod
     def from_document(cls, doc: CatalogueDoc, **kwargs: object) -> Engine:
@@ -292,6 +336,100 @@ class Engine:
         return [
             learner.model.estimate(s, t, now) for s, t in self._targets(learner).items()
         ]
+
+    # -- placement: a short adaptive check that only feeds the learner model --
+
+    def start_placement(
+        self,
+        learner: Learner,
+        *,
+        budget: int | None = None,
+        asked: Sequence[str] = (),
+        answers: Sequence[bool] = (),
+    ) -> Placement:
+        """A placement check for ``learner``, or one resumed from ``asked`` (refs
+        already answered) and their ``answers`` (right or not, in order)."""
+        return Placement(
+            budget=self.placement_config.budget if budget is None else budget,
+            asked=list(asked),
+            answers=list(answers),
+        )
+
+    def placement_step(
+        self, learner: Learner, placement: Placement, now: dt.datetime
+    ) -> PlacementStep:
+        """The next question (``step.choice.probe``), or "finished" with its stop code.
+
+        Covers the learner's targets (after overrides); a finished placement stays
+        finished. The chosen question becomes ``placement.pending``.
+        """
+        if placement.done:
+            return PlacementStep(
+                None, placement.stop_code, {"asked": len(placement.asked)}
+            )
+        step = next_placement_step(
+            learner.model,
+            self.probes,
+            self._targets(learner),
+            now,
+            asked=placement.asked,
+            answers=placement.answers,
+            config=replace(self.placement_config, budget=placement.budget),
+        )
+        if step.choice is None:
+            placement.pending = None
+            placement.stop_code = step.stop_code
+        else:
+            placement.pending = step.choice.probe.ref
+        return step
+
+    def placement_evidence(
+        self, ref: str, correct: bool, at: dt.datetime
+    ) -> list[Observation]:
+        """What one placement answer says: its skill at the question's level, then,
+        more weakly, its related skills (see ``related_observations``)."""
+        probe = self.probes.get(ref)
+        if probe is None:
+            raise ValueError(f"{ref!r} is not a placement question of this catalogue")
+        return [
+            placement_observation(probe, correct, at),
+            *related_observations(
+                self.catalog.graph,
+                probe,
+                correct,
+                at,
+                n_levels=self.catalog.n_levels,
+                weight=self.placement_config.related_weight,
+            ),
+        ]
+
+    def answer_placement(
+        self,
+        learner: Learner,
+        placement: Placement,
+        ref: str,
+        *,
+        correct: bool,
+        at: dt.datetime,
+    ) -> list[Observation]:
+        """Fold the answer to the pending question into the model (not the history).
+
+        Returns the observations applied, so a service can store them as evidence.
+
+        Raises:
+            ValueError: ``ref`` is not the pending question.
+        """
+        if placement.done or placement.pending != ref:
+            raise ValueError(
+                f"question {ref!r} is not the one pending in this placement"
+            )
+        observations = self.placement_evidence(ref, correct, at)
+        for obs in observations:
+            learner.model.observe(obs)
+        placement.asked.append(ref)
+        placement.answers.append(correct)
+        placement.pending = None
+        return observations
 
     def is_check(self, activity_id: int) -> bool:
         activity = self.catalog.activities.get(activity_id)

@@ -31,10 +31,24 @@ def run_bench(name: str, timeout: float = 120) -> dict[str, str]:
 def test_engine_bench_reports_latencies() -> None:
     figures = run_bench("engine.py")
     assert figures["catalog_skills"] == "1000 skills"
-    for name in ("update", "next_step_role200", "next_step_all1000"):
+    for name in (
+        "update",
+        "next_step",
+        "next_step_cpu",
+        "next_step_all1000",
+        "baseline_next_step_role200",
+        "placement_step",
+        "placement_step_cpu",
+        "placement_answer",
+        "baseline_placement_step",
+    ):
         for q in ("p50", "p95", "p99"):
             assert figures[f"{name}_{q}"].endswith(" ms")
-    assert float(figures["next_step_role200_p99"].split()[0]) > 0
+    assert float(figures["next_step_p99"].split()[0]) > 0
+    for name in ("next_step_p99_ratio", "placement_step_p99_ratio"):
+        assert figures[name].endswith(" ratio")
+    # The vectorised placement choice is the per-probe loop's choice.
+    assert figures["placement_choice_agreement"] == "1.00 ratio"
     assert "load_average_1min_at_start" in figures
 
 
