@@ -42,4 +42,4 @@ def test_list_of_an_unknown_tenant_is_refused(
 ) -> None:
     result = run_cli(settings, engine, ["catalogue", "list", "--tenant", "999"])
     assert result.exit_code != 0
-    assert "no tenant (deployment) with id 999" in result.output
+    assert "no tenant '999'" in result.output

@@ -3,7 +3,6 @@ import, console rules page) instead of silently ending as `no_skill`."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from flask import Flask
@@ -11,11 +10,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from adaptive.demo_seed import demo_catalogue_text
 from admin.users import create_admin_user
 from lti_tool.infra.config import Settings
 from lti_tool.infra.db import session_scope
 from tests.admin_support import run_cli, sign_in
-from tests.catalogue_support import minimal
 from tests.factories import make_framework, make_skill, make_tenant
 from xapi import rule_store
 
@@ -47,8 +46,10 @@ def test_catalogue_import_warns_of_rules_without_skills(
 ) -> None:
     with session_scope() as session:
         tenant = make_tenant(session).id
+    # The demo catalogue passes the reachability check and defines none of the
+    # default rules' work skills.
     path = tmp_path / "catalogue.json"
-    path.write_text(json.dumps(minimal()), encoding="utf-8")
+    path.write_text(demo_catalogue_text(), encoding="utf-8")
     result = run_cli(
         settings, engine, ["catalogue", "import", str(path), "--tenant", str(tenant)]
     )
