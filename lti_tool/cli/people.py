@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from lti_tool.cli.bootstrap import cli_actor, start_runtime, tenant_option
 from lti_tool.infra.db import session_scope
-from lti_tool.infra.directory_import import COLUMNS
+from lti_tool.infra.directory_csv import COLUMNS
 from lti_tool.infra.models import Course, Person, ResourceLink
 from lti_tool.lti.roster_jobs import sync_course_roster
 from lti_tool.usecases import import_people
