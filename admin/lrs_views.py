@@ -182,9 +182,10 @@ def evidence_rules() -> Any:
                 url_for("admin_lrs.evidence_rules", tenant=form.tenant_id.data)
             )
     shown = form.tenant_id.data
+    # A refused POST keeps the posted tenant: warn only about one this user may see.
     missing = (
         rule_store.rules_without_skills(request_session(), tenant_id=shown)
-        if isinstance(shown, int)
+        if isinstance(shown, int) and console_may_see(console_scope(), shown)
         else []
     )
     return render_template("admin/lrs/rules.html", form=form, missing=missing)

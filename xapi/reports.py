@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
+from lti_tool.infra.tenancy import in_console_scope
 from xapi.connections import list_connections
 from xapi.models import (
     LrsConnection,
@@ -27,8 +28,9 @@ def quarantine_list(
         .order_by(QuarantinedStatement.id.desc())
         .limit(limit)
     )
-    if tenant_id is not None:
-        query = query.where(LrsConnection.tenant_id == tenant_id)
+    scope = in_console_scope(LrsConnection.tenant_id, tenant_id)
+    if scope is not None:
+        query = query.where(scope)
     return list(session.execute(query))
 
 
@@ -79,8 +81,9 @@ def unmatched_actors(
         .order_by(UnmatchedActor.statements.desc(), UnmatchedActor.id)
         .limit(limit)
     )
-    if tenant_id is not None:
-        query = query.where(LrsConnection.tenant_id == tenant_id)
+    scope = in_console_scope(LrsConnection.tenant_id, tenant_id)
+    if scope is not None:
+        query = query.where(scope)
     if connection_id is not None:
         query = query.where(UnmatchedActor.connection_id == connection_id)
     return list(session.execute(query))

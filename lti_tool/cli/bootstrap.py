@@ -17,7 +17,11 @@ import click
 
 from lti_tool.infra.config import Settings, SettingsError
 from lti_tool.infra.db import session_scope
-from lti_tool.infra.tenant_directory import TenantNotFound, find_tenant
+from lti_tool.infra.tenant_directory import (
+    TenantNotFound,
+    find_tenant,
+    other_meanings,
+)
 from lti_tool.runtime import configure_runtime
 
 FC = TypeVar("FC", bound=Callable[..., Any] | click.Command)
@@ -88,9 +92,19 @@ def resolve_tenant(
     start_runtime()
     try:
         with session_scope() as session:
-            return find_tenant(session, value)
+            tenant_id = find_tenant(session, value)
+            others = other_meanings(session, value, tenant_id)
     except TenantNotFound as exc:
         raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    for other in others:
+        click.echo(
+            f"Warning: --tenant {value} is tenant id {tenant_id}, but tenant "
+            f"{other.id} (LMS deployment id {other.deployment_id!r}"
+            + (f", name {other.name!r}" if other.name else "")
+            + f") answers to {value} too; for that one say --tenant id:{other.id}.",
+            err=True,
+        )
+    return tenant_id
 
 
 TENANT_HELP = (

@@ -89,7 +89,7 @@ def catalogue_group() -> None:
 
 
 @catalogue_group.command("list")
-@tenant_option(help="Deployment id; default shared.")
+@tenant_option(help="Default: the shared catalogue.")
 def list_command(tenant_id: int | None) -> None:
     """Show the frameworks (key, name) and the module keys Deep Linking offers."""
     start_runtime()
@@ -176,7 +176,7 @@ def import_command(file: str, tenant_id: int | None, dry_run: bool) -> None:
 @catalogue_group.command("check")
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
 @click.option("--framework", "framework_key", default=None, help="Stored framework.")
-@tenant_option(help="Deployment id; default shared.")
+@tenant_option(help="Default: the shared catalogue.")
 def check_command(
     file: str | None, framework_key: str | None, tenant_id: int | None
 ) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from lti_tool.cli.bootstrap import cli_actor, start_runtime, tenant_option
 from lti_tool.infra.db import session_scope
-from lti_tool.infra.directory_import import COLUMNS
+from lti_tool.infra.directory_csv import COLUMNS
 from lti_tool.infra.models import Course, Person, ResourceLink
 from lti_tool.lti.roster_jobs import sync_course_roster
 from lti_tool.usecases import import_people
@@ -22,7 +22,7 @@ def people_group() -> None:
 
 @people_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@tenant_option(required=True, help="Deployment id (see pathwise platform list).")
+@tenant_option(required=True)
 @click.option(
     "--dry-run", is_flag=True, help="Check the file and report; write nothing."
 )
@@ -57,7 +57,7 @@ def people_import(file: Path, tenant_id: int, dry_run: bool) -> None:
 
 
 @people_group.command("sync-roster")
-@tenant_option(required=True, help="Deployment id.")
+@tenant_option(required=True)
 @click.option(
     "--course",
     "context_id",
@@ -98,7 +98,7 @@ def people_sync_roster(tenant_id: int, context_id: str | None) -> None:
 
 
 @people_group.command("list")
-@tenant_option(required=True, help="Deployment id.")
+@tenant_option(required=True)
 def people_list(tenant_id: int) -> None:
     """List the tenant's directory: id, external id, name, email, source, launched."""
     start_runtime()

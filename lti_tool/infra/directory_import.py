@@ -8,46 +8,20 @@ id, else by email, else by LMS account), so a half-imported org chart never exis
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from lti_tool.infra.db import utcnow
-from lti_tool.infra.directory import (
-    account_value,
-    email_identities,
-    normalise_email,
-)
+from lti_tool.infra.directory import email_identities, normalise_email
+from lti_tool.infra.directory_csv import MAX_ERRORS, CsvRow, parse_people_csv
 from lti_tool.infra.models import (
     IDENTITY_ACCOUNT,
     PERSON_SOURCE_IMPORT,
     Person,
     PersonIdentity,
 )
-
-COLUMNS = (
-    "external_id",
-    "name",
-    "email",
-    "lms_sub",
-    "department",
-    "manager",
-    "job_role",
-    "accounts",
-)
-# Several emails or accounts share one cell, separated by this.
-LIST_SEPARATOR = ";"
-MAX_ERRORS = 200
-_LIMITS = {
-    "external_id": 255,
-    "name": 300,
-    "lms_sub": 255,
-    "department": 200,
-    "job_role": 200,
-}
 
 
 @dataclass
@@ -74,20 +48,6 @@ class ImportReport:
             f"{verb} {self.rows} rows: {self.created} new, {self.updated} updated, "
             f"{self.unchanged} unchanged, {self.identities_added} identities added"
         )
-
-
-@dataclass
-class _Row:
-    line: int
-    external_id: str
-    name: str
-    emails: list[str]
-    sub: str
-    department: str
-    manager: str
-    job_role: str
-    accounts: list[str]
-    person: Person | None = None
 
 
 class _Directory:
@@ -123,71 +83,7 @@ class _Directory:
         return self.people.get(owner) if owner is not None else None
 
 
-def _split(cell: str) -> list[str]:
-    return [part.strip() for part in cell.split(LIST_SEPARATOR) if part.strip()]
-
-
-def _parse(text: str, errors: list[str]) -> list[_Row]:
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in reader.fieldnames or []]
-    if not header:
-        errors.append("line 1: the file is empty (expected a header row)")
-        return []
-    unknown = [h for h in header if h not in COLUMNS]
-    if unknown:
-        errors.append(
-            f"line 1: unknown column(s) {', '.join(unknown)}; "
-            f"the columns are {', '.join(COLUMNS)}"
-        )
-    if not {"external_id", "email", "lms_sub"} & set(header):
-        errors.append("line 1: a column external_id, email or lms_sub is required")
-    if errors:
-        return []
-    reader.fieldnames = header
-    rows: list[_Row] = []
-    for raw in reader:
-        line = reader.line_num
-        if None in raw:
-            errors.append(f"line {line}: more cells than columns")
-            continue
-        cells = {k: (v or "").strip() for k, v in raw.items()}
-        if not any(cells.values()):
-            continue
-        row = _Row(
-            line=line,
-            external_id=cells.get("external_id", ""),
-            name=cells.get("name", ""),
-            emails=[],
-            sub=cells.get("lms_sub", ""),
-            department=cells.get("department", ""),
-            manager=cells.get("manager", ""),
-            job_role=cells.get("job_role", ""),
-            accounts=[],
-        )
-        for column, limit in _LIMITS.items():
-            if len(cells.get(column, "")) > limit:
-                errors.append(f"line {line}: {column} is over {limit} characters")
-        for text_email in _split(cells.get("email", "")):
-            email = normalise_email(text_email)
-            if email is None or len(email) > 320:
-                errors.append(f"line {line}: {text_email!r} is not an email address")
-            elif email not in row.emails:
-                row.emails.append(email)
-        for account in _split(cells.get("accounts", "")):
-            home, sep, name = account.partition("|")
-            if not sep or not home.strip() or not name.strip():
-                errors.append(f"line {line}: account {account!r} is not homePage|name")
-            elif "://" not in home:
-                errors.append(f"line {line}: account homePage {home!r} is not a URL")
-            else:
-                row.accounts.append(account_value(home, name))
-        if not (row.external_id or row.emails or row.sub):
-            errors.append(f"line {line}: give an external_id, an email or an lms_sub")
-        rows.append(row)
-    return rows
-
-
-def _match(rows: list[_Row], directory: _Directory, errors: list[str]) -> None:
+def _match(rows: list[CsvRow], directory: _Directory, errors: list[str]) -> None:
     """Find each row's directory entry; refuse rows that point at two people."""
     seen: dict[tuple[str, str], int] = {}
     for row in rows:
@@ -240,7 +136,7 @@ def _match(rows: list[_Row], directory: _Directory, errors: list[str]) -> None:
 
 
 def _resolve_managers(
-    rows: list[_Row], directory: _Directory, errors: list[str]
+    rows: list[CsvRow], directory: _Directory, errors: list[str]
 ) -> dict[int, str]:
     """Row line -> the manager reference, checked to exist in the file or directory."""
     in_file = {r.external_id for r in rows if r.external_id}
@@ -280,7 +176,7 @@ def import_people_csv(
     or in a dry run. The caller owns the transaction.
     """
     report = ImportReport(dry_run=dry_run)
-    rows = _parse(text, report.errors)
+    rows = parse_people_csv(text, report.errors)
     report.rows = len(rows)
     directory = _Directory(session, tenant_id)
     # Row errors do not stop the checks: one pass names every bad line.
@@ -296,7 +192,7 @@ def import_people_csv(
     return report
 
 
-def _new_identities(row: _Row, directory: _Directory) -> list[tuple[str, str]]:
+def _new_identities(row: CsvRow, directory: _Directory) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
     for email in row.emails:
         pairs.extend(email_identities(email))
@@ -304,7 +200,7 @@ def _new_identities(row: _Row, directory: _Directory) -> list[tuple[str, str]]:
     return [p for p in pairs if p not in directory.identity_owner]
 
 
-def _changes(row: _Row, person: Person) -> dict[str, str]:
+def _changes(row: CsvRow, person: Person) -> dict[str, str]:
     wanted = {
         "external_id": row.external_id,
         "name": row.name,
@@ -316,7 +212,7 @@ def _changes(row: _Row, person: Person) -> dict[str, str]:
     return {k: v for k, v in wanted.items() if v and getattr(person, k) != v}
 
 
-def _count(rows: list[_Row], directory: _Directory, report: ImportReport) -> None:
+def _count(rows: list[CsvRow], directory: _Directory, report: ImportReport) -> None:
     for row in rows:
         report.identities_added += len(_new_identities(row, directory))
         if row.person is None:
@@ -330,7 +226,7 @@ def _count(rows: list[_Row], directory: _Directory, report: ImportReport) -> Non
 def _write(
     session: Session,
     tenant_id: int,
-    rows: list[_Row],
+    rows: list[CsvRow],
     directory: _Directory,
     managers: dict[int, str],
     report: ImportReport,

@@ -104,3 +104,20 @@ def find_tenant(session: Session, reference: str) -> int:
             "say which with id:N, deployment:ID or name:NAME"
         )
     return found[0].id
+
+
+def other_meanings(session: Session, reference: str, tenant_id: int) -> list[TenantRow]:
+    """Other tenants a plain-number reference also names (by deployment id or name).
+
+    ``find_tenant`` takes such a number as the tenant id; an admin who meant the LMS's
+    deployment id (Moodle's are small numbers too) is told rather than left to
+    import into the wrong tenant.
+    """
+    text = reference.strip()
+    if not text.isdigit():
+        return []
+    return [
+        row
+        for row in list_tenants(session)
+        if row.id != tenant_id and text in (row.deployment_id, row.name)
+    ]

@@ -116,7 +116,15 @@ def enqueue_grade(
     entry.user_id = person.sub
     entry.version += 1
     entry.updated_at = now
-    if entry.status == GRADE_FAILING or entry.attempts == 0:
+    # A pending row due later with no attempt yet is leased by a sender (or waits
+    # out a released claim): moving it to now would let a second sender post the
+    # older and newer score at once. Its sender's outcome makes the new version due.
+    leased = (
+        entry.status == GRADE_PENDING
+        and entry.attempts == 0
+        and entry.next_attempt_at > now
+    )
+    if entry.status == GRADE_FAILING or (entry.attempts == 0 and not leased):
         entry.attempts = 0
         entry.next_attempt_at = now
     entry.status = GRADE_PENDING

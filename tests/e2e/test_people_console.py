@@ -16,7 +16,7 @@ from lti_tool.infra.db import session_scope
 from lti_tool.infra.models import AuditEntry, Person
 from tests.admin_support import csrf, sign_in
 from tests.factories import make_lrs_connection, make_person, make_tenant
-from xapi.models import UnmatchedActor
+from xapi.models import LrsConnection, UnmatchedActor
 
 HEADER = "external_id,name,email,lms_sub,department,manager,job_role,accounts\n"
 
@@ -156,3 +156,21 @@ def test_unknown_people_report_ranks_identities_by_statements(
     page = client.get("/admin/lrs/unmatched").get_data(as_text=True)
     assert page.index("sid@acme.example") < page.index("nia@acme.example")
     assert '<td data-field="statements">9</td>' in page
+
+
+def test_a_tenant_admin_sees_only_their_unknown_people_report(
+    client: FlaskClient, tenants: tuple[int, int]
+) -> None:
+    north, south = tenants
+    with session_scope() as s:
+        south_connection = s.scalar(
+            select(LrsConnection.id).where(LrsConnection.tenant_id == south)
+        )
+    sign_in(client, "north-admin")
+    page = client.get("/admin/lrs/unmatched").get_data(as_text=True)
+    assert "nia@acme.example" in page and "sid@acme.example" not in page
+    # Naming another tenant's connection is a 404, as if it did not exist.
+    assert (
+        client.get(f"/admin/lrs/unmatched?connection={south_connection}").status_code
+        == 404
+    )

@@ -42,4 +42,6 @@ def test_list_of_an_unknown_tenant_is_refused(
 ) -> None:
     result = run_cli(settings, engine, ["catalogue", "list", "--tenant", "999"])
     assert result.exit_code != 0
+    # The one --tenant resolver (lti_tool/cli/bootstrap.py) refuses it, naming the fix.
     assert "no tenant '999'" in result.output
+    assert "pathwise tenants list" in result.output

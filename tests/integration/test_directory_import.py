@@ -229,3 +229,23 @@ def test_ten_thousand_rows_import_in_one_pass(db_session: Session) -> None:
             db_session, people_of(db_session, tenant.id)["E9999"]
         )
     }
+
+
+def test_unreadable_cells_are_line_errors_not_crashes(db_session: Session) -> None:
+    """A cell over csv's field limit, a NUL byte or an account over its column are
+    reported by line, and nothing is written (before: an exception, a 500)."""
+    tenant = make_tenant(db_session)
+    huge = HEADER + 'E1,"' + "a" * 200_000 + '",e1@acme.example,,,,,\n'
+    report = import_people_csv(db_session, tenant_id=tenant.id, text=huge)
+    assert not report.ok
+    assert report.errors[0].startswith("line 2: not readable as CSV")
+
+    nul = HEADER + "E1,Mia\x00Moss,mia@acme.example,,,,,\n"
+    report = import_people_csv(db_session, tenant_id=tenant.id, text=nul)
+    assert report.errors == ["line 2: a cell holds a NUL character"]
+
+    long_account = "https://git.example/|" + "x" * 700
+    text = HEADER + f"E1,Mia,mia@acme.example,,,,,{long_account}\n"
+    report = import_people_csv(db_session, tenant_id=tenant.id, text=text)
+    assert report.errors == ["line 2: an account is over 700 characters"]
+    assert people_of(db_session, tenant.id) == {}

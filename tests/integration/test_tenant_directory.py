@@ -88,3 +88,22 @@ def test_tenants_list_and_lrs_add_by_deployment_id(
     assert unknown.exit_code == 2
     assert "no tenant 'nope'" in unknown.output
     assert "pathwise tenants list" in unknown.output
+
+
+def test_a_number_that_is_also_another_tenants_deployment_id_warns(
+    app: Flask, settings: Settings, engine: Engine
+) -> None:
+    """`--tenant N` stays tenant id N, but says which other tenant N also names."""
+    with session_scope() as session:
+        first = make_tenant(session, deployment_id="first-dep", name="First").id
+        # A Moodle deployment id is a small number: this one is the first's id.
+        second = make_tenant(session, deployment_id=str(first), name="Moodle").id
+    listed = run_cli(settings, engine, ["people", "list", "--tenant", str(first)])
+    assert listed.exit_code == 0, listed.output
+    assert f"--tenant {first} is tenant id {first}, but tenant {second}" in (
+        listed.output
+    )
+    assert f"--tenant id:{second}" in listed.output
+    quiet = run_cli(settings, engine, ["people", "list", "--tenant", f"id:{first}"])
+    assert quiet.exit_code == 0, quiet.output
+    assert "Warning" not in quiet.output
