@@ -10,9 +10,10 @@ import uuid
 from typing import Any
 
 import pytest
+import requests
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from adaptive.demo_seed import seed_demo
 from adaptive.models import Attempt, PlacementSession
@@ -26,7 +27,11 @@ from lti_tool.devplatform.vocabulary import (
 from lti_tool.infra.db import session_scope
 from lti_tool.infra.models import Person
 from tests.live_servers import register_tool
+from tests.lrs_fixture import LocalLrs, lrs  # noqa: F401 - fixture
 from tests.lti_platform import LtiHarness, bearer, launch_token
+from xapi import connections
+from xapi.jobs import send_pending_statements
+from xapi.models import OUTBOX_DELIVERED, OutboxStatement
 
 API_ROUTES = (
     ("GET", "/api/v1/me/path"),
@@ -80,7 +85,12 @@ def _attempt(client: FlaskClient, token: str, key: str, client_id: str) -> Any:
     return client.post(
         "/api/v1/attempts",
         headers=bearer(token),
-        json={"client_id": client_id, "activity_key": key, "responses": [0], "minutes": 4},
+        json={
+            "client_id": client_id,
+            "activity_key": key,
+            "responses": [0],
+            "minutes": 4,
+        },
     )
 
 
@@ -89,7 +99,9 @@ def _count(model: Any, person_sub: str) -> int:
         person = session.scalars(select(Person).where(Person.sub == person_sub)).one()
         return int(
             session.scalar(
-                select(func.count()).select_from(model).where(model.person_id == person.id)
+                select(func.count())
+                .select_from(model)
+                .where(model.person_id == person.id)
             )
             or 0
         )
@@ -107,9 +119,7 @@ def test_openapi_document_is_valid_and_names_every_api_route(lti: LtiHarness) ->
         path = rule.rule.replace("<key>", "{key}")
         for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
             assert method.lower() in document["paths"][path], (method, path)
-    listed = {
-        (m.upper(), p) for p, ops in document["paths"].items() for m in ops
-    }
+    listed = {(m.upper(), p) for p, ops in document["paths"].items() for m in ops}
     assert listed == set(API_ROUTES)
 
 
@@ -134,8 +144,11 @@ def test_a_learner_walks_placement_activity_and_attempt(lti: LtiHarness) -> None
     asked = 0
     while not view["done"]:
         question = view["question"]
-        body = {"client_id": str(uuid.uuid4()), "ref": question["ref"],
-                "answer": question["options"][0] if question["options"] else ""}
+        body = {
+            "client_id": str(uuid.uuid4()),
+            "ref": question["ref"],
+            "answer": question["options"][0] if question["options"] else "",
+        }
         answer = client.post("/api/v1/placement/answers", headers=headers, json=body)
         assert answer.status_code == 200, answer.json
         # A retry of the same answer is the same answer, recorded once.
@@ -240,14 +253,14 @@ def test_no_read_or_write_crosses_to_another_learner(lti: LtiHarness) -> None:
                 CLAIM_CONTEXT: {"id": "other-course", "label": "OC", "title": "Other"}
             },
         ),
-        "other tenant": launch_token(
-            lti.browser("second-client").launch(LEARNER).text
-        ),
+        "other tenant": launch_token(lti.browser("second-client").launch(LEARNER).text),
     }
     for who, token in others.items():
         theirs = _journey(client, token)
         # The same client ids name their own submissions, never Ada's answers.
-        assert theirs["placement"]["placement_id"] != mine["placement"]["placement_id"], who
+        assert (
+            theirs["placement"]["placement_id"] != mine["placement"]["placement_id"]
+        ), who
         assert theirs["attempt"]["attempt_id"] != mine["attempt"]["attempt_id"], who
         assert theirs["answered"]["asked"] == 1, who
     # Each of the four has their own placement with one answer and one attempt:
@@ -263,3 +276,66 @@ def test_no_read_or_write_crosses_to_another_learner(lti: LtiHarness) -> None:
     after = client.get("/api/v1/me/path", headers=bearer(ada)).json
     assert after["skills"] == ada_path["skills"]
     assert after["time_budget_min"] == 20
+
+
+def test_the_strict_lrs_accepts_every_kind_of_journey_statement(
+    lti: LtiHarness,
+    lrs: LocalLrs,  # noqa: F811 - pytest fixture
+) -> None:
+    client = _client(lti)
+    token = _token(lti)
+    with session_scope() as session:
+        person = session.scalars(select(Person).where(Person.sub == LEARNER.sub)).one()
+        connections.add_connection(
+            session,
+            tenant_id=person.tenant_id,
+            name="Company LRS",
+            endpoint=lrs.endpoint,
+            username="pathwise",
+            password="secret",
+            actor="test",
+        )
+        session.execute(delete(OutboxStatement))  # the launch's recommendation
+    headers = bearer(token)
+    view = client.post("/api/v1/placement", headers=headers).json
+    while not view["done"]:
+        question = view["question"]
+        view = client.post(
+            "/api/v1/placement/answers",
+            headers=headers,
+            json={
+                "client_id": str(uuid.uuid4()),
+                "ref": question["ref"],
+                "answer": question["options"][-1] if question["options"] else "",
+            },
+        ).json
+    key = _first_activity(client, token)
+    assert _attempt(client, token, key, str(uuid.uuid4())).status_code == 200
+
+    # Delivery is kicked after each commit; whatever is still due goes now.
+    send_pending_statements()
+    with session_scope() as session:
+        sent = session.scalars(select(OutboxStatement)).all()
+        verbs = {s.verb for s in sent}
+        ids = [s.statement_id for s in sent]
+        statuses = {(s.verb, s.status, s.last_error) for s in sent}
+    assert {"answered", "completed"} <= verbs
+    assert verbs & {"passed", "failed"}
+    assert {status for _, status, _ in statuses} == {OUTBOX_DELIVERED}, statuses
+    for statement_id in ids:
+        stored = requests.get(
+            lrs.endpoint + "statements",
+            params={"statementId": statement_id},
+            headers={"X-Experience-API-Version": "1.0.3"},
+            auth=("pathwise", "secret"),
+            timeout=10,
+        )
+        assert stored.status_code == 200, stored.text
+        context = stored.json()["context"]
+        assert context["registration"]
+        [grouping] = context["contextActivities"]["grouping"]
+        assert grouping["id"].endswith("/lti/contexts/" + DEMO_COURSE_ID)
+        result = stored.json()["result"]
+        if stored.json()["verb"]["id"].endswith(("/passed", "/failed")):
+            assert "score" in result and "success" in result
+            assert result["duration"] == "PT4M" or result["duration"].startswith("PT")
