@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from adaptive.core.catalogue import ActivityInfo
 from adaptive.core.policy import DONE_STATUSES, STATUS_SKIPPED
-from adaptive.models import Activity, Module
+from adaptive.models import Activity, Module, PlacementSession
 from adaptive.module_snapshots import ModuleSnapshot, load_module
 from adaptive.next_step import next_step
 from adaptive.placement_sessions import answer_placement, start_placement
@@ -148,6 +148,16 @@ def _next(
     }
 
 
+def _repeat(response: dict[str, Any]) -> dict[str, Any]:
+    """The first answer to a submission, for its repeat."""
+    if not response:
+        # Only seen without transaction isolation: the first is still being handled.
+        raise LaunchRejected(
+            "submission_in_progress", "This submission is still being recorded.", 409
+        )
+    return dict(response)
+
+
 # ----------------------------------------------------------------- the path
 
 
@@ -270,17 +280,25 @@ def answer_placement_once(
         kind=SUBMISSION_PLACEMENT_ANSWER,
     )
     if not fresh:
-        return dict(submission.response)
+        return _repeat(submission.response)
     placement = open_placement(session, ctx, now=now)
-    view = answer_placement(
-        session,
-        tenant_id=ctx.tenant_id,
-        placement_id=placement["placement_id"],
-        ref=ref,
-        answer=answer,
-        now=now,
-    )
-    correct = bool(answer == where.snapshot.questions.get(ref, {}).get("answer"))
+    try:
+        view = answer_placement(
+            session,
+            tenant_id=ctx.tenant_id,
+            placement_id=placement["placement_id"],
+            ref=ref,
+            answer=answer,
+            now=now,
+        )
+    except ValueError:
+        raise LaunchRejected(
+            "not_pending",
+            "This is not the placement question waiting for an answer.",
+            409,
+        ) from None
+    row = session.get(PlacementSession, view["placement_id"])
+    correct = bool(row.asked[-1]["correct"]) if row is not None and row.asked else False
     check = ActivityRef(
         _iri(base_url, where, "modules", where.snapshot.module_key, "placement"),
         "placement",
@@ -379,7 +397,7 @@ def submit_attempt(
         kind=SUBMISSION_ATTEMPT,
     )
     if not fresh:
-        return dict(submission.response)
+        return _repeat(submission.response)
     outcome = record_learner_attempt(
         session,
         ctx,

@@ -85,12 +85,6 @@ def _kind_mismatch(exc: SubmissionKindMismatch) -> Response:
     return _error("client_id_reused", "This client_id names another submission.", 409)
 
 
-@api_bp.errorhandler(ValueError)
-def _conflict(exc: ValueError) -> Response:
-    # The placement service says a question is not the one pending.
-    return _error("not_pending", str(exc), 409)
-
-
 @api_bp.errorhandler(HTTPException)
 def _http(exc: HTTPException) -> Response:
     code = exc.code or 500

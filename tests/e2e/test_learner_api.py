@@ -7,13 +7,14 @@ the bearer token is the one the learner page's meta tag carries.
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 import requests
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
-from sqlalchemy import delete, func, select
+from sqlalchemy import Engine, delete, func, select
 
 from adaptive.demo_seed import seed_demo
 from adaptive.models import Attempt, PlacementSession
@@ -196,6 +197,13 @@ def test_bad_requests_are_json_with_a_reason(lti: LtiHarness) -> None:
         "/api/v1/attempts", headers=bearer(token), json={"client_id": "x"}
     )
     assert (bad.status_code, bad.json["error"]) == (422, "invalid_request")
+    client.post("/api/v1/placement", headers=bearer(token))
+    stale = client.post(
+        "/api/v1/placement/answers",
+        headers=bearer(token),
+        json={"client_id": str(uuid.uuid4()), "ref": "0:none", "answer": "a"},
+    )
+    assert (stale.status_code, stale.json["error"]) == (409, "not_pending")
     unknown = client.get("/api/v1/activities/no-such", headers=bearer(token))
     assert (unknown.status_code, unknown.json["error"]) == (404, "no_activity")
     for method, rule in API_ROUTES:
@@ -339,3 +347,28 @@ def test_the_strict_lrs_accepts_every_kind_of_journey_statement(
         if stored.json()["verb"]["id"].endswith(("/passed", "/failed")):
             assert "score" in result and "success" in result
             assert result["duration"] == "PT4M" or result["duration"].startswith("PT")
+
+
+@pytest.mark.postgres
+def test_a_double_click_records_one_attempt(lti: LtiHarness, engine: Engine) -> None:
+    """Two concurrent posts of one submission, over real HTTP: one attempt, one answer."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the SQLite test engine shares one connection across threads")
+    client = _client(lti)
+    token = _token(lti)
+    key = _first_activity(client, token)
+    body = {"client_id": str(uuid.uuid4()), "activity_key": key, "responses": [0]}
+
+    def post() -> Any:
+        return requests.post(
+            lti.tool.url + "/api/v1/attempts",
+            json=body,
+            headers=bearer(token),
+            timeout=30,
+        )
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(lambda _: post(), range(2)))
+    assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+    assert answers[0].json() == answers[1].json()
+    assert _count(Attempt, LEARNER.sub) == 1
