@@ -21,14 +21,9 @@ from adaptive.submissions import SubmissionKindMismatch
 from adaptive.visibility import NotVisibleError
 from lti_tool.infra.db import utcnow
 from lti_tool.infra.models import ROLE_LEARNER
-from lti_tool.learner_journey import (
-    activity_for_player,
-    answer_placement_once,
-    learner_path,
-    next_step_within,
-    open_placement,
-    submit_attempt,
-)
+from lti_tool.learner_journey.attempts import activity_for_player, submit_attempt
+from lti_tool.learner_journey.path import learner_path, next_step_within
+from lti_tool.learner_journey.placement import answer_placement_once, open_placement
 from lti_tool.lti.errors import LaunchRejected
 from lti_tool.lti.launch_token import LaunchContext, check_launch_row, read_launch_token
 from lti_tool.web.api_openapi import ApiRoute, openapi_document
