@@ -19,6 +19,7 @@ from lti_tool.infra.queue import job_queue
 from lti_tool.runtime import configure_runtime
 from lti_tool.web import security_headers
 from lti_tool.web import transaction as web
+from lti_tool.web.api_views import api_bp
 from lti_tool.web.learner_views import learner_bp
 from lti_tool.web.lti_views import bp as lti_bp
 
@@ -69,8 +70,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     # not by our CSRF token); learner API calls carry the signed launch token instead.
     csrf.exempt(lti_bp)
     csrf.exempt(learner_bp)
+    csrf.exempt(api_bp)
     app.register_blueprint(lti_bp)
     app.register_blueprint(learner_bp)
+    app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(admin_lrs_bp)
     app.register_blueprint(admin_people_bp)

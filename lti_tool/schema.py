@@ -10,6 +10,7 @@ from sqlalchemy import MetaData
 
 import adaptive.item_models
 import adaptive.models
+import adaptive.submission_models
 import lti_tool.infra.models
 import lti_tool.infra.revision
 import lti_tool.lti.grade_models
@@ -23,6 +24,7 @@ _TABLE_MODULES = (
     lti_tool.lti.grade_models,
     adaptive.models,
     adaptive.item_models,
+    adaptive.submission_models,
     xapi.models,
 )
 

@@ -66,6 +66,14 @@ CONSOLE_ADMIN_ACTION = {
     "console_author": 403,
 }
 
+# The learner API: learners only (403 learner_only for instructors and admins).
+API_LEARNER_409 = {
+    "*": 401,
+    **dict.fromkeys(("learner", "learner_b"), 409),
+    **dict.fromkeys(("instructor", "lti_admin"), 403),
+}
+API_LEARNER_415 = {**API_LEARNER_409, "learner": 415, "learner_b": 415}
+
 EXPECTED: dict[tuple[str, str], dict[str, Any]] = {
     ("/", "GET"): EVERYONE_OK,
     ("/healthz", "GET"): EVERYONE_OK,
@@ -114,6 +122,16 @@ EXPECTED: dict[tuple[str, str], dict[str, Any]] = {
         "instructor": 400,
         "lti_admin": 400,
     },
+    # The learner API: a bearer launch token only (console sessions and body tokens
+    # are not credentials here), learners only. These links carry no module (409);
+    # a body that is not JSON is refused before anything is read (415).
+    ("/api/openapi.json", "GET"): EVERYONE_OK,
+    ("/api/v1/me/path", "GET"): API_LEARNER_409,
+    ("/api/v1/activities/<key>", "GET"): API_LEARNER_409,
+    ("/api/v1/placement", "POST"): API_LEARNER_409,
+    ("/api/v1/placement/answers", "POST"): API_LEARNER_415,
+    ("/api/v1/attempts", "POST"): API_LEARNER_415,
+    ("/api/v1/time-budget", "POST"): API_LEARNER_415,
     # The console.
     ("/admin/login", "GET"): EVERYONE_OK,
     ("/admin/login", "POST"): {"*": "ok"},  # an empty form: the page again
@@ -266,7 +284,7 @@ def _cells() -> Iterator[tuple[str, str, str, Any]]:
 def _observe(world: World, rule: str, method: str, role: str) -> Any:
     client, headers = _client(world, role)
     body: dict[str, str] = {}
-    if method == "POST" and role in world.tokens:
+    if method == "POST" and role in world.tokens and not rule.startswith("/api/"):
         # Learner pages take the token in the POST body, as browsers send it.
         body, headers = {"lt": world.tokens[role]}, {}
     with client.open(

@@ -1,0 +1,1 @@
+"""Use cases of the learner API (``/api/v1``), one module per part of the journey."""

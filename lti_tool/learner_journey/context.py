@@ -1,0 +1,170 @@
+"""Use cases of the learner API: the launch's module, the IRIs and the next step.
+
+Every call acts for the launch's own person, tenant and resource link (its module);
+nothing in this package takes another person's id, so no request can name someone
+else's data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy.orm import Session
+
+from adaptive.models import Module
+from adaptive.module_snapshots import ModuleSnapshot, load_module
+from adaptive.next_step import next_step
+from lti_tool.infra.models import (
+    Course,
+    Deployment,
+    Launch,
+    Person,
+    Registration,
+    ResourceLink,
+)
+from lti_tool.lti.errors import LaunchRejected
+from lti_tool.lti.launch_token import LaunchContext
+from xapi.core.profile import EXT_REASON
+from xapi.core.statements import ActivityRef
+from xapi.outbox import emit_statement
+
+
+@dataclass(frozen=True)
+class Where:
+    """The launch's module and the names its statements carry."""
+
+    module: Module
+    snapshot: ModuleSnapshot
+    person: Person
+    course: ActivityRef | None
+    registration: str
+
+
+def where_of(session: Session, ctx: LaunchContext) -> Where:
+    launch = session.get(Launch, ctx.launch_id)
+    person = session.get(Person, ctx.person_id)
+    link = (
+        session.get(ResourceLink, launch.resource_link_pk)
+        if launch is not None and launch.resource_link_pk is not None
+        else None
+    )
+    if link is not None and link.tenant_id != ctx.tenant_id:
+        link = None
+    if launch is None or person is None or link is None or link.module_id is None:
+        raise LaunchRejected(
+            "no_module", "This link in the LMS does not open a Pathwise module.", 409
+        )
+    module = session.get(Module, link.module_id)
+    if module is None:
+        raise LaunchRejected("no_module", "This link's module is gone.", 409)
+    snapshot = load_module(session, tenant_id=ctx.tenant_id, module_id=module.id)
+    return Where(
+        module=module,
+        snapshot=snapshot,
+        person=person,
+        course=_course_ref(session, launch),
+        # One registration per (learner, link's module attempt): the statements of
+        # this journey group under it, and an xAPI activity launched from it too.
+        registration=str(
+            uuid.uuid5(
+                uuid.NAMESPACE_URL,
+                f"pathwise:registration:{ctx.tenant_id}:{ctx.person_id}:{link.id}:{module.id}",
+            )
+        ),
+    )
+
+
+def _course_ref(session: Session, launch: Launch) -> ActivityRef | None:
+    """The LTI course as an xAPI activity: the platform's issuer and its context id."""
+    course = session.get(Course, launch.course_id) if launch.course_id else None
+    tenant = session.get(Deployment, launch.tenant_id)
+    registration = session.get(Registration, tenant.registration_id) if tenant else None
+    if course is None or registration is None:
+        return None
+    return ActivityRef(
+        f"{registration.issuer.rstrip('/')}/lti/contexts/{quote(course.context_id, safe='')}",
+        "course",
+        name=course.title or course.label,
+    )
+
+
+def iri(base_url: str, where: Where, *parts: str) -> str:
+    return "/".join(
+        [f"{base_url}/catalogue/{quote(where.snapshot.framework_key, safe='')}", *parts]
+    )
+
+
+def module_ref(base_url: str, where: Where) -> ActivityRef:
+    return ActivityRef(
+        iri(base_url, where, "modules", quote(where.snapshot.module_key, safe="")),
+        "module",
+        name=where.snapshot.title,
+    )
+
+
+def decided_step(
+    session: Session,
+    ctx: LaunchContext,
+    where: Where,
+    now: dt.datetime,
+    time_budget_min: float | None,
+    *,
+    recommended_from: str | None = None,
+) -> dict[str, Any]:
+    """The engine's next step, fitted to the learner's time budget when one is set.
+
+    With ``recommended_from`` (the tool's base URL), a POST tells the LRS it was
+    recommended: one statement per learner, module, activity and day, as at launch.
+    """
+    rec = next_step(
+        session,
+        tenant_id=ctx.tenant_id,
+        person_id=ctx.person_id,
+        module_id=where.module.id,
+        now=now,
+        time_budget_min=time_budget_min,
+    )
+    info = (
+        where.snapshot.catalog.activities.get(rec.activity_id)
+        if rec.activity_id is not None
+        else None
+    )
+    if recommended_from is not None and info is not None:
+        emit_statement(
+            session,
+            person=where.person,
+            key=f"recommended:{where.person.id}:{where.module.id}:{info.id}:{now.date().isoformat()}",
+            verb="recommended",
+            object=ActivityRef(
+                iri(recommended_from, where, "activities", quote(info.key, safe="")),
+                "activity",
+                name=info.title,
+            ),
+            timestamp=now,
+            registration=where.registration,
+            course=where.course,
+            parent=module_ref(recommended_from, where),
+            context_extensions={EXT_REASON: {"code": rec.reason.code}},
+        )
+    return {
+        "kind": rec.kind,
+        "activity_key": info.key if info else None,
+        "title": info.title if info else "",
+        "minutes": rec.minutes,
+        "reason_code": rec.reason.code,
+        "reason": rec.reason.learner_text,
+    }
+
+
+def repeated_answer(response: dict[str, Any]) -> dict[str, Any]:
+    """The first answer to a submission, for its repeat."""
+    if not response:
+        # Only seen without transaction isolation: the first is still being handled.
+        raise LaunchRejected(
+            "submission_in_progress", "This submission is still being recorded.", 409
+        )
+    return dict(response)

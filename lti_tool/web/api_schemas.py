@@ -1,0 +1,150 @@
+"""Web layer: the learner API's request and response schemas, declared once (pydantic).
+
+The same classes validate requests in ``api_views`` and make the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ApiError(_Strict):
+    """Every 4xx of the API: a stable reason code and a sentence for the learner."""
+
+    error: str = Field(description="Stable reason code, e.g. no_token, learner_only.")
+    message: str
+    details: list[dict[str, Any]] | None = None
+
+
+class NextStep(_Strict):
+    kind: str = Field(description="activity | refresher | done | stop | blocked")
+    activity_key: str | None
+    title: str
+    minutes: float
+    reason_code: str
+    reason: str = Field(description="The reason in plain words, for the learner.")
+
+
+class ModuleRef(_Strict):
+    key: str
+    title: str
+
+
+class SkillLevel(_Strict):
+    skill_id: int
+    name: str
+    status: str
+    level: int
+    level_name: str
+    target: int
+    target_name: str
+    uncertainty: float
+    p_target: float
+    next_refresh_at: str | None
+
+
+class PathEntry(_Strict):
+    skill_id: int
+    status: str
+    reason: str
+
+
+class MinutesRange(_Strict):
+    low: float
+    high: float
+
+
+class PathOut(_Strict):
+    """The path page: role, skills against targets, the path ahead, minutes left."""
+
+    module: ModuleRef
+    target_role: str | None
+    skills: list[SkillLevel]
+    path: list[PathEntry]
+    next_step: NextStep
+    minutes_left: MinutesRange
+    time_budget_min: float | None
+    registration: str = Field(description="xAPI registration of this module attempt.")
+
+
+class PlacementQuestion(_Strict):
+    ref: str
+    prompt: str
+    options: list[Any]
+
+
+class PlacementOut(_Strict):
+    placement_id: int
+    done: bool
+    asked: int
+    budget: int = Field(description="At most this many questions.")
+    question: PlacementQuestion | None
+
+
+class PlacementAnswerIn(_Strict):
+    client_id: uuid.UUID = Field(description="Client-generated; a retry reuses it.")
+    ref: str = Field(max_length=100)
+    answer: Any
+
+
+class PlacementAnswerOut(PlacementOut):
+    correct: bool
+
+
+class Question(BaseModel):
+    """A question as the player shows it (answer keys and feedback withheld)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    prompt: str = ""
+    options: list[Any] = []
+
+
+class ActivityOut(_Strict):
+    key: str
+    title: str
+    kind: str
+    minutes: float
+    url: str | None
+    markdown: str
+    questions: list[Question]
+
+
+class AttemptIn(_Strict):
+    client_id: uuid.UUID = Field(description="Client-generated; a retry reuses it.")
+    activity_key: str = Field(max_length=100)
+    responses: list[Any] = Field(default_factory=list, max_length=200)
+    minutes: float | None = Field(default=None, ge=0, le=24 * 60)
+
+
+class QuestionFeedback(_Strict):
+    correct: bool
+    feedback: str
+
+
+class AttemptOut(_Strict):
+    attempt_id: int
+    score: float | None
+    success: bool | None
+    feedback: list[QuestionFeedback]
+    next_step: NextStep
+
+
+class TimeBudgetIn(_Strict):
+    minutes: int = Field(ge=1, le=240, description="e.g. 10, 20 or 45")
+
+
+class TimeBudgetOut(_Strict):
+    minutes: int
+    next_step: NextStep
+
+
+class Empty(_Strict):
+    """No body needed."""
