@@ -95,3 +95,41 @@ def test_an_out_of_range_score_is_never_clipped_to_a_perfect_outcome() -> None:
     )
     assert spec.evaluate({"result": {"score": {"raw": 5, "min": 0, "max": 10}}}) == 0.5
     assert spec.evaluate({"result": {"score": {"scaled": -0.5}}}) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("actor", "code"),
+    [
+        # The account-only fast path must not let a second identifier through.
+        ({"account": {"homePage": "https://lms.example", "name": "p1"}}, None),
+        (
+            {
+                "account": {"homePage": "https://lms.example", "name": "p1"},
+                "mbox": "mailto:a@example.org",
+            },
+            "actor_ifi_count",
+        ),
+        (
+            {
+                "account": {"homePage": "https://lms.example", "name": "p1"},
+                "openid": "https://id.example/p1",
+            },
+            "actor_ifi_count",
+        ),
+        ({"account": None}, "bad_account"),
+        ({"account": {"homePage": "not an iri", "name": "p1"}}, "bad_account"),
+        ({"account": {"homePage": "https://lms.example", "name": ""}}, "bad_account"),
+        (
+            {
+                "objectType": "Group",
+                "account": {"homePage": "https://lms.example", "name": "team"},
+            },
+            None,
+        ),
+    ],
+)
+def test_account_actors_are_judged_whole(
+    actor: dict[str, Any], code: str | None
+) -> None:
+    refusal = incoming.judge_actor(actor)
+    assert (refusal.code if refusal else None) == code

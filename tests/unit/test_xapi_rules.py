@@ -9,7 +9,7 @@ import pytest
 from tests.xapi_support import code_review_statement, course_statement, ticket_statement
 from xapi.core import profile
 from xapi.core.rule_parsing import RuleError, default_rules, parse_rules
-from xapi.core.rules import RuleSet
+from xapi.core.rules import RuleSet, compile_patterns
 
 
 def match(rules: RuleSet, statement: dict[str, Any]) -> list[Any]:
@@ -119,3 +119,19 @@ def test_rule_set_round_trips_as_json() -> None:
     again = parse_rules(rules.to_json())
     assert [r.key for r in again.rules] == [r.key for r in rules.rules]
     assert profile.WORK_VERB_APPROVED in again.rules[0].verbs
+
+
+def test_exact_glob_and_regex_patterns_match_as_written() -> None:
+    exact = compile_patterns(["https://a.example/x", "https://a.example/y"])
+    assert exact is not None
+    assert exact("https://a.example/x") and exact("https://a.example/y")
+    assert not exact("https://a.example/x/1") and not exact("https://a.example/")
+    mixed = compile_patterns(
+        ["https://a.example/x", "https://b.example/*", "re:^c\\d$"]
+    )
+    assert mixed is not None
+    assert (
+        mixed("https://a.example/x") and mixed("https://b.example/any") and mixed("c7")
+    )
+    assert not mixed("https://a.example/z") and not mixed("c77")
+    assert compile_patterns([]) is None

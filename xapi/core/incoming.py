@@ -186,18 +186,21 @@ def judge_actor(actor: Any) -> Refusal | None:
     kind = actor.get("objectType", "Agent")
     if kind not in ("Agent", "Group"):
         return Refusal("bad_actor", "actor objectType must be Agent or Group")
+    account = actor.get("account")
+    if (
+        # The usual case first, without building the list of identifiers below:
+        # an LMS account and no other identifier.
+        kind == "Agent"
+        and isinstance(account, dict)
+        and "mbox" not in actor
+        and "mbox_sha1sum" not in actor
+        and "openid" not in actor
+        and _iri(account.get("homePage"))
+        and isinstance(account.get("name"), str)
+        and account["name"]
+    ):
+        return None
     present = [key for key in _IFIS if key in actor]
-    if len(present) == 1 and present[0] == "account":
-        # The usual case first: an LMS account.
-        account = actor["account"]
-        if (
-            kind == "Agent"
-            and isinstance(account, dict)
-            and _iri(account.get("homePage"))
-            and isinstance(account.get("name"), str)
-            and account["name"]
-        ):
-            return None
     if not present and kind == "Group":
         members = actor.get("member")
         if isinstance(members, list) and members:

@@ -23,6 +23,9 @@ def compile_patterns(patterns: Sequence[str]) -> Matcher | None:
     exact = {p for p in patterns if not p.startswith("re:") and not set(p) & set("*?[")}
     globs = [p for p in patterns if not p.startswith("re:") and p not in exact]
     regexes = [re.compile(p[3:]) for p in patterns if p.startswith("re:")]
+    if not globs and not regexes:
+        # The usual case, run for every statement a rule is tried on: a set lookup.
+        return exact.__contains__
 
     def match(value: str) -> bool:
         if value in exact:
@@ -150,7 +153,7 @@ class Rule:
                 return None
             if self.score_max is not None and score > self.score_max:
                 return None
-        if not all(c.holds(statement) for c in self.extensions):
+        if self.extensions and not all(c.holds(statement) for c in self.extensions):
             return None
         outcome = self.outcome.evaluate(statement)
         if outcome is None:
