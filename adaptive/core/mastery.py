@@ -119,6 +119,45 @@ def work_list(
 _NO_HISTORY = _SkillView()  # shared and never written: read-only by plan_skill
 
 
+def _with_support(
+    catalog: Catalog,
+    work: list[SkillWork],
+    views: Mapping[int, _SkillView],
+    cfg: MasteryConfig,
+) -> list[SkillWork]:
+    """The next-easier path for a skill that keeps failing its check: after
+    ``support_after`` failed rounds since its last pass, each of its prerequisites is
+    also worked on at the highest level with a check below the skill's checked level
+    (if that is above what it already needs). Learning above a weak foundation is
+    slow, so re-teaching the skill alone may never get there. A support level that
+    cannot be reached never blocks (``decide`` treats it as met)."""
+    content = catalog.content
+    by_skill = {w.skill_id: w for w in work}
+    raised: dict[int, int] = {}
+    for w in work:
+        view = views.get(w.skill_id)
+        level = check_level(content, w.skill_id, w.level)
+        if view is None or level is None or level <= 1:
+            continue
+        if check_rounds(catalog, view.events, level, cfg).failed < cfg.support_after:
+            continue
+        for pre in catalog.graph.prerequisites_of(w.skill_id):
+            current = by_skill.get(pre)
+            if current is None or current.source == "role":
+                continue
+            below = [lv for lv in content.check_levels(pre) if lv < level]
+            if below and below[-1] > max(current.level, raised.get(pre, 0)):
+                raised[pre] = below[-1]
+    if not raised:
+        return work
+    return [
+        SkillWork(w.skill_id, raised[w.skill_id], "support")
+        if w.skill_id in raised and raised[w.skill_id] > w.level
+        else w
+        for w in work
+    ]
+
+
 def _views(
     catalog: Catalog, history: Sequence[AttemptRecord], skills: set[int]
 ) -> dict[int, _SkillView]:
@@ -341,10 +380,20 @@ def plan_skill(
     # After failed rounds, the next level's teaching is a stretch: content above the
     # target is what lifts a learner stuck just at it clear of the check's noise.
     stretch = [lv for lv in content.teach_levels(skill) if lv > target][:1]
+    top_teaching = (
+        [
+            a
+            for lv in [needed[-1], *stretch]
+            for a in content.teach.get(skill, {}).get(lv, ())
+        ]
+        if needed
+        else []
+    )
     if (
         rounds.failed
         and rounds.last_failed
         and rounds.failed >= cfg.max_failed_checks + len(needed) + len(stretch) - 1
+        and all(view.taken.get(a, 0) >= cfg.max_repeats for a in top_teaching)
     ):
         return _Plan(
             "blocked",
@@ -451,6 +500,7 @@ def decide(
     work = work_list(catalog, targets, ovr)
     in_work = {w.skill_id for w in work}
     views = _views(catalog, history, in_work)
+    work = _with_support(catalog, work, views, cfg)
     checks = catalog.content.check_ids
     last_teach_at = max(
         (a.at for a in history if a.activity_id not in checks), default=None
@@ -476,6 +526,9 @@ def decide(
         if plan.status == "met":
             met.append(w)
             resolved.add(w.skill_id)
+        elif plan.status == "blocked" and w.source == "support":
+            # Support is extra help: a foundation that will not rise never blocks.
+            resolved.add(w.skill_id)
         elif plan.status == "blocked":
             blocked.append((w, plan))
             resolved.add(w.skill_id)
@@ -488,7 +541,7 @@ def decide(
             final = final or (w, plan)
             resolved.add(w.skill_id)
         else:
-            code = "prerequisite_first" if w.source == "prerequisite" else plan.code
+            code = "prerequisite_first" if w.source != "role" else plan.code
             return _activity(catalog, plan.activity_id or 0, code, plan.detail, False)
     if final is not None:
         w, plan = final

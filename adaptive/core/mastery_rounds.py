@@ -48,9 +48,14 @@ class MasteryConfig:
     min_answers: int = 3
     #: Failed rounds after the re-teaching passes have reached the lowest level.
     max_failed_checks: int = 4
+    #: "Blocked" also needs every teaching activity of the checked level (and the
+    #: stretch level) taken this many times: teaching is exhausted first.
     max_repeats: int = 4
     #: Failed rounds after which a new teaching pass also takes the level above.
     stretch_after: int = 2
+    #: Failed rounds after which the skill's prerequisites are also worked on at the
+    #: level just below its check (a weak foundation slows learning above it).
+    support_after: int = 2
     #: A re-check of a standing pass (nothing but its refresher since) is judged
     #: against a maintenance bar: it passes at odds
     #: ``(1 - maintenance_beta) / maintenance_alpha`` and fails at
