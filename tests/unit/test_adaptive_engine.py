@@ -308,9 +308,12 @@ def test_a_due_recheck_starts_with_the_refresher_then_checks() -> None:
 
 
 def test_a_refreshed_pass_is_rechecked_against_the_maintenance_bar() -> None:
-    # Five right of five: not enough for a first check, enough to keep a pass.
+    # Five right of five: not enough for a first check, enough to keep a pass at
+    # the bare maintenance bar (no extra answer).
     answers = [True] * 5
-    engine = Engine(_lapse_catalogue())
+    engine = Engine(
+        _lapse_catalogue(), config=MasteryConfig(maintenance_extra_answers=0)
+    )
     first = engine.start({1: 1})
     engine.record_attempt(first, 1, at=NOW)
     engine.record_attempt(first, 3, at=NOW, responses=answers)
@@ -465,3 +468,18 @@ def test_blocked_only_once_teaching_is_exhausted() -> None:
     steps = _drive(engine, learner, lambda a: 0.0, steps=2000)
     assert steps[-1][0] == KIND_BLOCKED
     assert sum(1 for _, a, _ in steps if a == 1) >= 9
+
+
+def test_a_maintenance_round_needs_one_answer_more_than_the_bare_bar() -> None:
+    # By default five right answers after a refresher do not yet keep the pass (a
+    # learner who forgot to just below the target passes short runs by luck); one
+    # more right answer does.
+    engine = Engine(_lapse_catalogue())
+    learner = engine.start({1: 1})
+    later = _pass_then_wait(engine, learner, 30)
+    engine.record_attempt(learner, 2, at=later)
+    engine.record_attempt(learner, 3, at=later, responses=[True] * 5)
+    rec = engine.next_step(learner, later)
+    assert (rec.activity_id, rec.reason.code) == (3, "check_mastery")
+    engine.record_attempt(learner, 3, at=later, responses=[True] * 5)
+    assert engine.next_step(learner, later).kind == KIND_DONE
