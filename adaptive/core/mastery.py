@@ -27,10 +27,14 @@ decisions are robust rules and the Bayesian estimate is only used to *skip*:
   taught since, it is re-checked just before "targets met". A re-check starts with
   the skill's refresher activity and is judged against a lower maintenance bar; a
   lapse (failing it) gets one teaching activity and a full check before a new pass;
+* after ``support_after`` failed rounds, the skill's prerequisites are worked on
+  again at the level just below its check (``_with_support``): the next-easier path
+  when the foundation is what holds learning back; such support never blocks;
 * a skill is blocked for this learner only after ``max_failed_checks`` failed rounds
   more than it has levels to re-teach (the stretch level included), counted since
-  its last pass; a skill that
-  cannot be taught or checked is blocked as a catalogue defect.
+  its last pass, and once each teaching activity of its checked (and stretch) level
+  was taken ``max_repeats`` times; a skill that cannot be taught or checked is
+  blocked as a catalogue defect.
 
 Every decision is an activity for an unmet target, "targets met" or "blocked": each
 failed check moves a counter that ends in "blocked" (a pass resets it, and a passed

@@ -339,7 +339,7 @@ def next_placement_step(
 
 
 def _mixed_at_lowest_level(
-    table: ProbeTable, asked: Sequence[str], answers: Sequence[bool], run: int
+    table: ProbeTable, asked: Collection[str], answers: Sequence[bool], run: int
 ) -> bool:
     """At least ``run`` answers, two or more wrong, every one on a question at the
     lowest level its skill has questions for."""
