@@ -85,15 +85,20 @@ def with_support(
     raised: dict[int, int] = {}
     for w in work:
         view = views.get(w.skill_id)
+        if view is None or sum(e.check for e in view.events) < cfg.support_after:
+            continue  # cheap first: too few checks to have failed enough rounds
+        pres = [
+            p
+            for p in catalog.graph.prerequisites_of(w.skill_id)
+            if p in by_skill and by_skill[p].source != "role"
+        ]
         level = check_level(content, w.skill_id, w.level)
-        if view is None or level is None or level <= 1:
+        if not pres or level is None or level <= 1:
             continue
         if check_rounds(catalog, view.events, level, cfg).failed < cfg.support_after:
             continue
-        for pre in catalog.graph.prerequisites_of(w.skill_id):
-            current = by_skill.get(pre)
-            if current is None or current.source == "role":
-                continue
+        for pre in pres:
+            current = by_skill[pre]
             below = [lv for lv in content.check_levels(pre) if lv < level]
             if below and below[-1] > max(current.level, raised.get(pre, 0)):
                 raised[pre] = below[-1]
