@@ -27,10 +27,14 @@ decisions are robust rules and the Bayesian estimate is only used to *skip*:
   taught since, it is re-checked just before "targets met". A re-check starts with
   the skill's refresher activity and is judged against a lower maintenance bar; a
   lapse (failing it) gets one teaching activity and a full check before a new pass;
+* after ``support_after`` failed rounds, the skill's prerequisites are worked on
+  again at the level just below its check (``with_support``): the next-easier path
+  when the foundation is what holds learning back; such support never blocks;
 * a skill is blocked for this learner only after ``max_failed_checks`` failed rounds
   more than it has levels to re-teach (the stretch level included), counted since
-  its last pass; a skill that
-  cannot be taught or checked is blocked as a catalogue defect.
+  its last pass, and once each teaching activity of its checked (and stretch) level
+  was taken ``max_repeats`` times; a skill that cannot be taught or checked is
+  blocked as a catalogue defect.
 
 Every decision is an activity for an unmet target, "targets met" or "blocked": each
 failed check moves a counter that ends in "blocked" (a pass resets it, and a passed
@@ -42,13 +46,25 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
 from adaptive.core import catalogue_defects as defects
-from adaptive.core.catalogue import Catalog, SkillContent
+from adaptive.core.catalogue import Catalog
 from adaptive.core.learner import LearnerModel
 from adaptive.core.mastery_rounds import MasteryConfig as MasteryConfig
-from adaptive.core.mastery_rounds import SkillEvent, check_rounds
+from adaptive.core.mastery_rounds import check_rounds
+from adaptive.core.mastery_steps import (
+    Plan,
+    check_for,
+    milestone_step,
+    needed_levels,
+    refresh_for,
+)
+from adaptive.core.mastery_work import NO_HISTORY as NO_HISTORY
+from adaptive.core.mastery_work import SkillView as SkillView
+from adaptive.core.mastery_work import SkillWork as SkillWork
+from adaptive.core.mastery_work import check_level as check_level
+from adaptive.core.mastery_work import skill_views, with_support
+from adaptive.core.mastery_work import work_list as work_list
 from adaptive.core.policy import AttemptRecord, Overrides, Reason, Recommendation
 from adaptive.core.refresh_cards import card_for
 
@@ -66,241 +82,38 @@ KIND_DONE = "done"
 KIND_BLOCKED = "blocked"
 
 
-@dataclass(frozen=True, slots=True)
-class SkillWork:
-    """One skill the learner must reach: its level and why (role, prerequisite...)."""
-
-    skill_id: int
-    level: int
-    source: str
-
-
-@dataclass
-class _SkillView:
-    """A skill's history, as the loop reads it."""
-
-    events: list[SkillEvent] = field(default_factory=list)
-    taken: dict[int, int] = field(default_factory=dict)
-
-
-def work_list(
-    catalog: Catalog, targets: Mapping[int, int], overrides: Overrides
-) -> list[SkillWork]:
-    """Targets plus implied prerequisites, prerequisites first.
-
-    An implied prerequisite's level is its lowest level with any content (teaching or
-    check), so it is always teachable; a prerequisite with no content at all is not
-    implied (the catalogue check reports it) and never blocks its dependants.
-    """
-    content = catalog.content
-    need: dict[int, SkillWork] = {
-        s: SkillWork(s, t, "role") for s, t in targets.items() if t > 0
-    }
-    stack = list(need)
-    while stack:
-        skill = stack.pop()
-        for pre in catalog.graph.prerequisites_of(skill):
-            if pre in need or pre in overrides.skipped_skills:
-                continue
-            levels = content.teach_levels(pre) + content.check_levels(pre)
-            if not levels:
-                continue
-            need[pre] = SkillWork(pre, min(levels), "prerequisite")
-            stack.append(pre)
-    rank = {s: i for i, s in enumerate(overrides.skill_order)}
-    order = {s: i for i, s in enumerate(catalog.graph.order)}
-    # Prerequisite order first: a manager's order only reorders independent skills.
-    return sorted(
-        need.values(),
-        key=lambda w: (order.get(w.skill_id, len(order)), rank.get(w.skill_id, 0)),
-    )
-
-
-_NO_HISTORY = _SkillView()  # shared and never written: read-only by plan_skill
-
-
-def _views(
-    catalog: Catalog, history: Sequence[AttemptRecord], skills: set[int]
-) -> dict[int, _SkillView]:
-    """Views of the skills in ``skills`` that have history (others: ``_NO_HISTORY``)."""
-    views: dict[int, _SkillView] = {}
-    checks = catalog.content.check_ids
-    for attempt in history:
-        activity = catalog.activities.get(attempt.activity_id)
-        if activity is None or not activity.skills:
-            continue
-        main = activity.skills[0]
-        if main.skill_id not in skills:
-            continue
-        view = views.get(main.skill_id)
-        if view is None:
-            view = views[main.skill_id] = _SkillView()
-        check = activity.id in checks
-        view.events.append(
-            SkillEvent(attempt.at, activity.id, check, main.level, attempt.score)
-        )
-        view.taken[activity.id] = view.taken.get(activity.id, 0) + 1
-    return views
-
-
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    """What the loop wants for one skill: an activity, or that it is met/blocked."""
-
-    status: str  # met | activity | blocked
-    activity_id: int | None = None
-    code: str = ""
-    detail: str = ""
-
-
-def _needed_levels(content: SkillContent, skill: int, target: int) -> list[int]:
-    levels = content.teach_levels(skill)
-    below = [lv for lv in levels if lv <= target]
-    if target not in below:
-        above = [lv for lv in levels if lv > target]
-        if above:
-            below.append(above[0])
-    return below
-
-
-def check_level(content: SkillContent, skill: int, target: int) -> int | None:
-    """The level a target is verified at: the target's own if it has a check, else
-    the nearest level above with one (the learner is then taught up to that level,
-    since a check above the target is the only evidence that it is met)."""
-    levels = [lv for lv in content.checks.get(skill, {}) if lv >= target]
-    return min(levels) if levels else None
-
-
-def _check_for(
-    content: SkillContent,
-    skill: int,
-    level: int,
-    view: _SkillView,
-    n_items: Mapping[int, int],
-) -> int:
-    """The check at ``level``: not the one just taken, then the one with most
-    questions, then the least taken."""
-    last = view.events[-1].activity_id if view.events else None
-    return min(
-        content.checks[skill][level],
-        key=lambda a: (
-            a == last,
-            -n_items[a],
-            view.taken.get(a, 0),
-            content.position[a],
-        ),
-    )
-
-
-def _refresh_for(
-    content: SkillContent, skill: int, needed: Sequence[int], view: _SkillView
-) -> int | None:
-    """The shortest way back after a lapse (the refresher came before the re-check):
-    the least taken teaching activity at the checked level, else the refresher."""
-    options = content.teach.get(skill, {}).get(needed[-1], ()) if needed else ()
-    if not options:
-        options = content.refreshers.get(skill, ())
-    if not options:
-        return None
-    return min(options, key=lambda a: (view.taken.get(a, 0), content.position[a]))
-
-
-def _milestone_step(
-    catalog: Catalog,
-    model: LearnerModel,
-    skill: int,
-    needed: Sequence[int],
-    target: int,
-    view: _SkillView,
-    now: dt.datetime,
-    cfg: MasteryConfig,
-) -> _Plan | None:
-    """Mastery learning level by level: the lowest level below the target that has a
-    check and is neither verified nor sure in the model is taught, then checked;
-    a failed check re-teaches that level (least taken activity first). A level that
-    keeps failing is left to the target's own check (the authored order goes on)."""
-    content = catalog.content
-    name = catalog.skill_name(skill)
-    for m in content.check_levels(skill):
-        if m >= target or m < (needed[0] if needed else m):
-            continue
-        if model.p_at_least(skill, m, now) >= cfg.known_level:
-            continue
-        r = check_rounds(catalog, view.events, m, cfg, milestone=True)
-        if r.passed_at is not None or r.failed >= cfg.max_failed_checks:
-            continue
-        check = _check_for(
-            content,
-            skill,
-            m,
-            view,
-            {a: catalog.activities[a].n_items for a in content.checks[skill][m]},
-        )
-        if r.open_answers:
-            return _Plan("activity", check, "check_level", f"{name}: level {m}")
-        taught = {
-            e.activity_id
-            for e in view.events[r.since :]
-            if not e.check and e.level <= m
-        }
-        start = next(
-            (
-                lv
-                for lv in needed
-                if lv <= m and model.p_at_least(skill, lv, now) < cfg.known_level
-            ),
-            m,
-        )
-        pending = [
-            a
-            for lv in needed
-            if start <= lv <= m
-            for a in sorted(
-                content.teach[skill][lv],
-                key=lambda a: (view.taken.get(a, 0), content.position[a]),
-            )
-            if a not in taught
-        ]
-        if pending:
-            code = "remediate_alternative" if r.failed else "teach"
-            return _Plan("activity", pending[0], code, f"{name} toward level {m}")
-        if r.rounds_since_teach < cfg.max_checks_in_row:
-            return _Plan("activity", check, "check_level", f"{name}: level {m}")
-    return None
-
-
 def plan_skill(
     catalog: Catalog,
     model: LearnerModel,
     work: SkillWork,
-    view: _SkillView,
+    view: SkillView,
     now: dt.datetime,
     cfg: MasteryConfig,
     last_teach_at: dt.datetime | None = None,
-) -> _Plan:
+) -> Plan:
     """The mastery loop for one skill (see the module docstring)."""
     content = catalog.content
     skill, target = work.skill_id, work.level
     name = catalog.skill_name(skill)
     if target >= model.n_levels:
-        return _Plan(
+        return Plan(
             "blocked", code="no_such_level", detail=defects.no_such_level(name, target)
         )
     level = check_level(content, skill, target)
     if level is None:
-        return _Plan(
+        return Plan(
             "blocked",
             code="no_assessment",
             detail=defects.no_assessment(name, target),
         )
-    check = _check_for(
+    check = check_for(
         content,
         skill,
         level,
         view,
         {a: catalog.activities[a].n_items for a in content.checks[skill][level]},
     )
-    needed = _needed_levels(content, skill, level)
+    needed = needed_levels(content, skill, level)
     target = level
     events = view.events
     rounds = check_rounds(catalog, events, target, cfg)
@@ -318,7 +131,7 @@ def plan_skill(
         card = card_for(tuple(rounds.reviews))
         if now >= card.due:
             age = (now - rounds.passed_at).total_seconds() / 86400.0
-            return _Plan(
+            return Plan(
                 "activity", review, "recheck", f"{name}: last check {age:.0f} days ago"
             )
         stale = (
@@ -328,8 +141,8 @@ def plan_skill(
             and card.retrievability(now) < cfg.final_retention
         )
         if not stale:
-            return _Plan("met")
-        return _Plan(
+            return Plan("met")
+        return Plan(
             "activity",
             review,
             "final_check",
@@ -337,33 +150,43 @@ def plan_skill(
             "other skills taught since",
         )
     if rounds.refreshed:
-        return _Plan("activity", check, "check_refreshed", f"{name}: refreshed")
+        return Plan("activity", check, "check_refreshed", f"{name}: refreshed")
     # After failed rounds, the next level's teaching is a stretch: content above the
     # target is what lifts a learner stuck just at it clear of the check's noise.
     stretch = [lv for lv in content.teach_levels(skill) if lv > target][:1]
+    top_teaching = (
+        [
+            a
+            for lv in [needed[-1], *stretch]
+            for a in content.teach.get(skill, {}).get(lv, ())
+        ]
+        if needed
+        else []
+    )
     if (
         rounds.failed
         and rounds.last_failed
         and rounds.failed >= cfg.max_failed_checks + len(needed) + len(stretch) - 1
+        and all(view.taken.get(a, 0) >= cfg.max_repeats for a in top_teaching)
     ):
-        return _Plan(
+        return Plan(
             "blocked",
             code="learner_stuck",
             detail=f"{name}: {rounds.failed} failed checks at level {target} after "
             "re-teaching every level; needs a person",
         )
     if rounds.open_answers:
-        return _Plan("activity", check, "check_mastery", f"{name}: check continues")
+        return Plan("activity", check, "check_mastery", f"{name}: check continues")
     taught_since = {e.activity_id for e in events[since:] if not e.check}
     if rounds.lapsed and rounds.last_failed:
         # A lapse (a standing pass that failed its re-check) gets one short refresh,
         # then a full check; only failing that starts a new teaching pass.
         if not taught_since:
-            refresh = _refresh_for(content, skill, needed, view)
+            refresh = refresh_for(content, skill, needed, view)
             if refresh is not None:
-                return _Plan("activity", refresh, "refresh_lapse", f"{name}: lapsed")
+                return Plan("activity", refresh, "refresh_lapse", f"{name}: lapsed")
         elif rounds.rounds_since_teach < cfg.max_checks_in_row:
-            return _Plan("activity", check, "check_mastery", f"{name}: refreshed")
+            return Plan("activity", check, "check_mastery", f"{name}: refreshed")
     # After a passed round the model still doubts: more checks, but only so many.
     may_check = rounds.rounds_since_teach < cfg.max_checks_in_row
     untouched = not events
@@ -374,8 +197,8 @@ def plan_skill(
             p_target >= cfg.assess_first or (untouched and p_target >= cfg.assess_floor)
         )
     ):
-        return _Plan("activity", check, "check_known", f"{name}: P {p_target:.2f}")
-    step = _milestone_step(catalog, model, skill, needed, target, view, now, cfg)
+        return Plan("activity", check, "check_known", f"{name}: P {p_target:.2f}")
+    step = milestone_step(catalog, model, skill, needed, target, view, now, cfg)
     if step is not None:
         return step
     # Skip the levels the model is sure of; a level already taught in an earlier pass
@@ -401,8 +224,8 @@ def plan_skill(
     if start is None:
         # Nothing to teach with: checks are all this skill has.
         if may_check:
-            return _Plan("activity", check, "check_mastery", f"{name}: no teaching")
-        return _Plan(
+            return Plan("activity", check, "check_mastery", f"{name}: no teaching")
+        return Plan(
             "blocked",
             code="no_teaching_content",
             detail=defects.no_teaching_content(name, target),
@@ -420,12 +243,12 @@ def plan_skill(
     ]
     if pending:
         code = "remediate_alternative" if since > 0 else "teach"
-        return _Plan("activity", pending[0], code, f"{name} toward level {target}")
+        return Plan("activity", pending[0], code, f"{name} toward level {target}")
     if may_check:
-        return _Plan("activity", check, "check_mastery", f"{name}: pass complete")
+        return Plan("activity", check, "check_mastery", f"{name}: pass complete")
     top = content.teach[skill][needed[-1]]
     again = min(top, key=lambda a: (view.taken.get(a, 0), content.position[a]))
-    return _Plan("activity", again, "remediate_alternative", f"{name}: once more")
+    return Plan("activity", again, "remediate_alternative", f"{name}: once more")
 
 
 def decide(
@@ -450,16 +273,17 @@ def decide(
             )
     work = work_list(catalog, targets, ovr)
     in_work = {w.skill_id for w in work}
-    views = _views(catalog, history, in_work)
+    views = skill_views(catalog, history, in_work)
+    work = with_support(catalog, work, views, cfg)
     checks = catalog.content.check_ids
     last_teach_at = max(
         (a.at for a in history if a.activity_id not in checks), default=None
     )
     resolved: set[int] = set()
     met: list[SkillWork] = []
-    final: tuple[SkillWork, _Plan] | None = None
-    blocked: list[tuple[SkillWork, _Plan]] = []
-    refresher: tuple[SkillWork, _Plan] | None = None
+    final: tuple[SkillWork, Plan] | None = None
+    blocked: list[tuple[SkillWork, Plan]] = []
+    refresher: tuple[SkillWork, Plan] | None = None
     for w in work:
         pres = [p for p in catalog.graph.prerequisites_of(w.skill_id) if p in in_work]
         if any(p not in resolved for p in pres):
@@ -468,13 +292,16 @@ def decide(
             catalog,
             model,
             w,
-            views.get(w.skill_id, _NO_HISTORY),
+            views.get(w.skill_id, NO_HISTORY),
             now,
             cfg,
             last_teach_at,
         )
         if plan.status == "met":
             met.append(w)
+            resolved.add(w.skill_id)
+        elif plan.status == "blocked" and w.source == "support":
+            # Support is extra help: a foundation that will not rise never blocks.
             resolved.add(w.skill_id)
         elif plan.status == "blocked":
             blocked.append((w, plan))
@@ -488,7 +315,7 @@ def decide(
             final = final or (w, plan)
             resolved.add(w.skill_id)
         else:
-            code = "prerequisite_first" if w.source == "prerequisite" else plan.code
+            code = "prerequisite_first" if w.source != "role" else plan.code
             return _activity(catalog, plan.activity_id or 0, code, plan.detail, False)
     if final is not None:
         w, plan = final

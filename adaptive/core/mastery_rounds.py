@@ -48,9 +48,14 @@ class MasteryConfig:
     min_answers: int = 3
     #: Failed rounds after the re-teaching passes have reached the lowest level.
     max_failed_checks: int = 4
+    #: "Blocked" also needs every teaching activity of the checked level (and the
+    #: stretch level) taken this many times: teaching is exhausted first.
     max_repeats: int = 4
     #: Failed rounds after which a new teaching pass also takes the level above.
     stretch_after: int = 2
+    #: Failed rounds after which the skill's prerequisites are also worked on at the
+    #: level just below its check (a weak foundation slows learning above it).
+    support_after: int = 2
     #: A re-check of a standing pass (nothing but its refresher since) is judged
     #: against a maintenance bar: it passes at odds
     #: ``(1 - maintenance_beta) / maintenance_alpha`` and fails at
@@ -60,6 +65,10 @@ class MasteryConfig:
     maintenance_alpha: float = 0.05
     maintenance_beta: float = 0.1
     maintenance_round_answers: int = 8
+    #: A maintenance round passes only one right answer's worth of evidence beyond
+    #: the bar above: a learner who forgot to just below the target must not keep
+    #: the pass on a short lucky run.
+    maintenance_extra_answers: int = 1
     #: A passed skill whose FSRS recall chance (its card: the pass, then every
     #: re-check as a review) fell below this, with teaching of other skills after
     #: the pass, is checked again before "targets met".
@@ -119,7 +128,8 @@ def check_rounds(
         cfg.max_round_answers,
     )
     upkeep = (
-        math.log((1.0 - cfg.maintenance_beta) / cfg.maintenance_alpha),
+        math.log((1.0 - cfg.maintenance_beta) / cfg.maintenance_alpha)
+        + cfg.maintenance_extra_answers * up,
         math.log(cfg.maintenance_beta / (1.0 - cfg.maintenance_alpha)),
         cfg.maintenance_round_answers,
     )

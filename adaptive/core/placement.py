@@ -13,7 +13,9 @@ One answer informs more than its own skill, which is what keeps the check short:
   skill's prerequisites are known at ``l``; a wrong one, that its dependants are not.
 
 The check stops when every target skill's level (up to the target) is known with
-``confidence``, when the answers so far are clear-cut (see ``clear_cut_run``), when no
+``confidence``, when the answers so far are clear-cut (see ``clear_cut_run``), when
+mixed answers on the lowest-level questions show the learner is not above the
+module's start (``lowest_level_run``), when no
 question is expected to tell ``min_gain_bits`` or more, or at the budget. Answers are
 evidence with no learning; they never count as a check of the mastery loop, so
 placement alone only lets it skip teaching of levels the model is sure of.
@@ -64,6 +66,10 @@ class PlacementConfig:
     #: right: they are above the questions asked, and the mastery loop checks each
     #: target before any teaching anyway, so more questions would only cost minutes.
     clear_cut_run: int = 4
+    #: After this many answers, all on the lowest-level questions of their skills
+    #: and with at least two wrong, the learner is not above the module's start:
+    #: teaching starts at the bottom whatever more questions there would say.
+    lowest_level_run: int = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,12 +327,32 @@ def next_placement_step(
     if _clear_cut(answers, cfg.clear_cut_run):
         numbers["right"] = sum(answers)
         return PlacementStep(None, "clear_cut", numbers)
+    if _mixed_at_lowest_level(table, asked, answers, cfg.lowest_level_run):
+        numbers["right"] = sum(answers)
+        return PlacementStep(None, "mixed_at_lowest_level", numbers)
     choice = _best(table, beliefs, *_score(model, table, beliefs, asked))
     if choice is None or choice.expected_gain_bits < cfg.min_gain_bits:
         numbers["best_gain_bits"] = choice.expected_gain_bits if choice else 0.0
         return PlacementStep(None, "no_informative_question", numbers)
     numbers["expected_gain_bits"] = choice.expected_gain_bits
     return PlacementStep(choice, None, numbers)
+
+
+def _mixed_at_lowest_level(
+    table: ProbeTable, asked: Collection[str], answers: Sequence[bool], run: int
+) -> bool:
+    """At least ``run`` answers, two or more wrong, every one on a question at the
+    lowest level its skill has questions for."""
+    if run <= 0 or len(answers) < run or sum(1 for a in answers if not a) < 2:
+        return False
+    for ref in asked:
+        i = table.index.get(ref)
+        if i is None:
+            return False
+        same = table.level[(table.skill == table.skill[i]) & (table.level >= 1)]
+        if table.level[i] > same.min():
+            return False
+    return True
 
 
 def _clear_cut(answers: Sequence[bool], run: int) -> bool:

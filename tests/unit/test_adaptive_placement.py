@@ -249,3 +249,26 @@ def test_vectorised_choice_matches_scoring_each_probe() -> None:
         ),
     )
     assert choice.expected_gain_bits == pytest.approx(best, abs=1e-9)
+
+
+def test_a_question_above_the_lowest_level_keeps_placement_going() -> None:
+    table = [Probe(1, 1, "1:1"), Probe(1, 2, "1:2"), Probe(2, 1, "2:1")]
+    model = LearnerModel()
+    step = next_placement_step(
+        model,
+        table,
+        {1: 3, 2: 3},
+        T0,
+        asked=["1:1", "1:2", "2:1", "1:1", "2:1"],
+        answers=[True, False, True, False, True],
+    )
+    assert step.stop_code != "mixed_at_lowest_level"
+    step = next_placement_step(
+        model,
+        table,
+        {1: 3, 2: 3},
+        T0,
+        asked=["1:1", "2:1", "1:1", "2:1", "1:1"],
+        answers=[True, False, True, False, True],
+    )
+    assert step.stop_code == "mixed_at_lowest_level"

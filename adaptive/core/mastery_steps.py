@@ -1,0 +1,133 @@
+"""Pure: the mastery loop's building blocks for one skill (which check, which
+teaching, the milestone levels below the target); ``plan_skill`` in
+``adaptive.core.mastery`` puts them together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from adaptive.core.catalogue import Catalog, SkillContent
+from adaptive.core.learner import LearnerModel
+from adaptive.core.mastery_rounds import MasteryConfig, check_rounds
+from adaptive.core.mastery_work import SkillView
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What the loop wants for one skill: an activity, or that it is met/blocked."""
+
+    status: str  # met | activity | blocked
+    activity_id: int | None = None
+    code: str = ""
+    detail: str = ""
+
+
+def needed_levels(content: SkillContent, skill: int, target: int) -> list[int]:
+    levels = content.teach_levels(skill)
+    below = [lv for lv in levels if lv <= target]
+    if target not in below:
+        above = [lv for lv in levels if lv > target]
+        if above:
+            below.append(above[0])
+    return below
+
+
+def check_for(
+    content: SkillContent,
+    skill: int,
+    level: int,
+    view: SkillView,
+    n_items: Mapping[int, int],
+) -> int:
+    """The check at ``level``: not the one just taken, then the one with most
+    questions, then the least taken."""
+    last = view.events[-1].activity_id if view.events else None
+    return min(
+        content.checks[skill][level],
+        key=lambda a: (
+            a == last,
+            -n_items[a],
+            view.taken.get(a, 0),
+            content.position[a],
+        ),
+    )
+
+
+def refresh_for(
+    content: SkillContent, skill: int, needed: Sequence[int], view: SkillView
+) -> int | None:
+    """The shortest way back after a lapse (the refresher came before the re-check):
+    the least taken teaching activity at the checked level, else the refresher."""
+    options = content.teach.get(skill, {}).get(needed[-1], ()) if needed else ()
+    if not options:
+        options = content.refreshers.get(skill, ())
+    if not options:
+        return None
+    return min(options, key=lambda a: (view.taken.get(a, 0), content.position[a]))
+
+
+def milestone_step(
+    catalog: Catalog,
+    model: LearnerModel,
+    skill: int,
+    needed: Sequence[int],
+    target: int,
+    view: SkillView,
+    now: dt.datetime,
+    cfg: MasteryConfig,
+) -> Plan | None:
+    """Mastery learning level by level: the lowest level below the target that has a
+    check and is neither verified nor sure in the model is taught, then checked;
+    a failed check re-teaches that level (least taken activity first). A level that
+    keeps failing is left to the target's own check (the authored order goes on)."""
+    content = catalog.content
+    name = catalog.skill_name(skill)
+    for m in content.check_levels(skill):
+        if m >= target or m < (needed[0] if needed else m):
+            continue
+        if model.p_at_least(skill, m, now) >= cfg.known_level:
+            continue
+        r = check_rounds(catalog, view.events, m, cfg, milestone=True)
+        if r.passed_at is not None or r.failed >= cfg.max_failed_checks:
+            continue
+        check = check_for(
+            content,
+            skill,
+            m,
+            view,
+            {a: catalog.activities[a].n_items for a in content.checks[skill][m]},
+        )
+        if r.open_answers:
+            return Plan("activity", check, "check_level", f"{name}: level {m}")
+        taught = {
+            e.activity_id
+            for e in view.events[r.since :]
+            if not e.check and e.level <= m
+        }
+        start = next(
+            (
+                lv
+                for lv in needed
+                if lv <= m and model.p_at_least(skill, lv, now) < cfg.known_level
+            ),
+            m,
+        )
+        pending = [
+            a
+            for lv in needed
+            if start <= lv <= m
+            for a in sorted(
+                content.teach[skill][lv],
+                key=lambda a: (view.taken.get(a, 0), content.position[a]),
+            )
+            if a not in taught
+        ]
+        if pending:
+            code = "remediate_alternative" if r.failed else "teach"
+            return Plan("activity", pending[0], code, f"{name} toward level {m}")
+        if r.rounds_since_teach < cfg.max_checks_in_row:
+            return Plan("activity", check, "check_level", f"{name}: level {m}")
+    return None
