@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn, TypeVar
 
 import click
 from sqlalchemy.orm import Session
@@ -25,6 +26,9 @@ from lti_tool.cli.bootstrap import start_runtime, tenant_option
 from lti_tool.infra.db import db, session_scope
 from lti_tool.infra.models import Deployment
 from xapi import rule_store
+
+RowT = TypeVar("RowT")
+SummaryT = TypeVar("SummaryT")
 
 
 @contextmanager
@@ -56,7 +60,7 @@ def _read(path: str) -> str:
         raise click.ClickException(f"{path}: not UTF-8 text ({exc.reason})") from None
 
 
-def _fail(exc: CatalogueError) -> None:
+def _fail(exc: CatalogueError) -> NoReturn:
     count = len(exc.issues)
     click.echo(exc.render(), err=True)
     click.echo(
@@ -128,7 +132,6 @@ def import_command(file: str, tenant_id: int | None, dry_run: bool) -> None:
         doc = parse_catalogue(_read(file), source_name=file)
     except CatalogueError as exc:
         _fail(exc)
-        return
     health = _report_health(doc, file)
     if not health.ok:
         _refuse(doc, health)
@@ -192,7 +195,6 @@ def check_command(
             doc = parse_catalogue(_read(file), source_name=file)
         except CatalogueError as exc:
             _fail(exc)
-            return
     else:
         start_runtime()
         with _unit_of_work(dry_run=True) as session:
@@ -252,31 +254,31 @@ def tag_csv_command(
     """
     text = _read(file)
     if is_question_csv(text):
-        _tag_questions(text, file, framework_key, tenant_id, dry_run)
+        questions = _apply_tagging(
+            parse_question_csv,
+            tag_questions,
+            "question",
+            text,
+            file,
+            framework_key=framework_key,
+            tenant_id=tenant_id,
+            dry_run=dry_run,
+        )
+        verb = "Dry run: nothing saved" if dry_run else "Tagged questions"
+        click.echo(
+            f"{verb}: {questions.updated} updated, {questions.unchanged} unchanged."
+        )
         return
-    try:
-        rows = parse_tagging_csv(text, source_name=file)
-    except CatalogueError as exc:
-        _fail(exc)
-        return
-    click.echo(f"{file}: {len(rows)} tagging rows.")
-    start_runtime()
-    with _unit_of_work(dry_run=dry_run) as session:
-        framework = find_framework(session, key=framework_key, tenant_id=tenant_id)
-        if framework is None:
-            raise click.ClickException(f"no framework {framework_key!r} in that tenant")
-        try:
-            summary = tag_activities(
-                session,
-                framework_id=framework.id,
-                rows=rows,
-                source_name=file,
-                actor=_actor(),
-                tenant_id=tenant_id,
-            )
-        except CatalogueError as exc:
-            _fail(exc)
-            return
+    summary = _apply_tagging(
+        parse_tagging_csv,
+        tag_activities,
+        "tagging",
+        text,
+        file,
+        framework_key=framework_key,
+        tenant_id=tenant_id,
+        dry_run=dry_run,
+    )
     verb = "Dry run: nothing saved" if dry_run else "Tagged"
     click.echo(
         f"{verb}: {summary.created} created, {summary.updated} updated, "
@@ -284,22 +286,31 @@ def tag_csv_command(
     )
 
 
-def _tag_questions(
-    text: str, file: str, framework_key: str, tenant_id: int | None, dry_run: bool
-) -> None:
+def _apply_tagging(
+    parse: Callable[..., Sequence[RowT]],
+    apply: Callable[..., SummaryT],
+    what: str,
+    text: str,
+    file: str,
+    *,
+    framework_key: str,
+    tenant_id: int | None,
+    dry_run: bool,
+) -> SummaryT:
+    """Parse a tagging CSV (activity or question rows) and apply it to a framework:
+    one path for both, so a refusal reads and rolls back the same way."""
     try:
-        rows = parse_question_csv(text, source_name=file)
+        rows = parse(text, source_name=file)
     except CatalogueError as exc:
         _fail(exc)
-        return
-    click.echo(f"{file}: {len(rows)} question rows.")
+    click.echo(f"{file}: {len(rows)} {what} rows.")
     start_runtime()
     with _unit_of_work(dry_run=dry_run) as session:
         framework = find_framework(session, key=framework_key, tenant_id=tenant_id)
         if framework is None:
             raise click.ClickException(f"no framework {framework_key!r} in that tenant")
         try:
-            summary = tag_questions(
+            return apply(
                 session,
                 framework_id=framework.id,
                 rows=rows,
@@ -309,6 +320,3 @@ def _tag_questions(
             )
         except CatalogueError as exc:
             _fail(exc)
-            return
-    verb = "Dry run: nothing saved" if dry_run else "Tagged questions"
-    click.echo(f"{verb}: {summary.updated} updated, {summary.unchanged} unchanged.")

@@ -9,7 +9,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    MetaData,
+    create_engine,
+    event,
+    make_url,
+)
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
@@ -70,6 +78,20 @@ def _enable_sqlite_foreign_keys(
     cursor.close()
 
 
+def _begin_before_sqlite_savepoint(conn: Connection, name: str) -> None:
+    """Open the transaction before a SAVEPOINT on SQLite.
+
+    pysqlite begins a transaction only before a write; a SAVEPOINT issued first starts
+    one of its own, and releasing it then commits. A dry run (always rolled back) or an
+    all-or-nothing import whose first write sits in a nested block would keep what the
+    block wrote. A deferred BEGIN first, as pysqlite would emit before the write, makes
+    the savepoint nest inside the session's transaction as it does on PostgreSQL.
+    """
+    raw = conn.connection.dbapi_connection
+    if raw is not None and not getattr(raw, "in_transaction", True):
+        raw.cursor().execute("BEGIN")
+
+
 def prepare_sqlite_file(database_url: str) -> None:
     """Create the embedded database's folder (0700) and file (0600) if they are new.
 
@@ -96,6 +118,7 @@ def make_engine(database_url: str) -> Engine:
             kwargs["poolclass"] = StaticPool
         engine = create_engine(database_url, **kwargs)
         event.listen(engine, "connect", _enable_sqlite_foreign_keys)
+        event.listen(engine, "savepoint", _begin_before_sqlite_savepoint)
         return engine
     return create_engine(
         database_url, pool_pre_ping=True, pool_size=10, max_overflow=20
