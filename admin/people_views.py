@@ -11,7 +11,7 @@ from admin.auth import admin_required, console_actor, console_scope
 from admin.people_forms import PeopleImportForm
 from lti_tool.infra.directory_csv import COLUMNS
 from lti_tool.infra.directory_import import ImportReport
-from lti_tool.usecases import import_people
+from lti_tool.usecases.people import import_people
 from lti_tool.web.transaction import request_session
 from xapi import reports as lrs_reports
 

@@ -3,7 +3,7 @@
 Two figures, both in one process against the real development LMS served over HTTP
 (token endpoint, AGS with Moodle's rules):
 
-- **per answer**: ``lti_tool.usecases.record_learner_attempt`` (record the attempt, update
+- **per answer**: ``lti_tool.usecases.grades.record_learner_attempt`` (record the attempt, update
   the model, compute the learner's progress and next step, upsert the grade outbox) in
   its own committed transaction, against the same-run baseline ``record_attempt`` alone
   (the attempt and the model update, no grade). The sides alternate answer by answer,
@@ -59,7 +59,7 @@ from lti_tool.lti.keys import create_signing_key, published_jwks  # noqa: E402
 from lti_tool.lti.launch_token import LaunchContext  # noqa: E402
 from lti_tool.runtime import wire_follow_up_jobs  # noqa: E402
 from lti_tool.schema import full_metadata  # noqa: E402
-from lti_tool.usecases import record_learner_attempt  # noqa: E402
+from lti_tool.usecases.grades import record_learner_attempt  # noqa: E402
 
 CLIENT_ID = "bench-grades"
 DEPLOYMENT_ID = "bench-deployment"

@@ -11,7 +11,7 @@ from lti_tool.cli.bootstrap import cli_actor, start_runtime
 from lti_tool.infra.audit import record_audit
 from lti_tool.infra.db import session_scope
 from lti_tool.infra.models import ToolKey
-from lti_tool.usecases import reencrypt_secrets
+from lti_tool.usecases.secrets import reencrypt_secrets
 
 
 @click.group("keys")

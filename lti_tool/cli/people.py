@@ -12,7 +12,7 @@ from lti_tool.infra.db import session_scope
 from lti_tool.infra.directory_csv import COLUMNS
 from lti_tool.infra.models import Course, Person, ResourceLink
 from lti_tool.lti.roster_jobs import sync_course_roster
-from lti_tool.usecases import import_people
+from lti_tool.usecases.people import import_people
 
 
 @click.group("people")

@@ -26,7 +26,7 @@ from lti_tool.learner_journey.context import (
 )
 from lti_tool.lti.errors import LaunchRejected
 from lti_tool.lti.launch_token import LaunchContext
-from lti_tool.usecases import record_learner_attempt
+from lti_tool.usecases.grades import record_learner_attempt
 from xapi.core.statements import ActivityRef, ResultSpec
 from xapi.outbox import emit_statement
 

@@ -16,7 +16,7 @@ from lti_tool.lti.launch_token import (
     read_launch_token,
 )
 from lti_tool.lti.link_urls import LinkPolicy
-from lti_tool.usecases import (
+from lti_tool.usecases.next_steps import (
     NextStepPreview,
     preview_next_step,
     recommend_next_step,

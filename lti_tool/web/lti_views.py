@@ -21,7 +21,7 @@ from lti_tool.lti.launch_token import issue_launch_token, launch_context
 from lti_tool.lti.login import STATE_COOKIE_PREFIX, auth_origin, begin_login
 from lti_tool.lti.login_state import pending_login
 from lti_tool.lti.relaunch import new_window_launch
-from lti_tool.usecases import complete_launch
+from lti_tool.usecases.launch import complete_launch
 from lti_tool.web.landing import (
     launch_url,
     link_policy,

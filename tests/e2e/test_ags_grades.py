@@ -40,7 +40,7 @@ from lti_tool.lti.grade_models import (
     GradeOutboxEntry,
 )
 from lti_tool.lti.launch_token import launch_context
-from lti_tool.usecases import record_learner_attempt
+from lti_tool.usecases.grades import record_learner_attempt
 from tests.live_servers import register_tool
 from tests.lti_platform import LtiHarness, launch_token
 

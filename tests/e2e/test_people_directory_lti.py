@@ -33,7 +33,7 @@ from lti_tool.infra.queue import QUEUE_SYNC, job_queue
 from lti_tool.infra.store import DatabaseStore
 from lti_tool.lti.nrps import StoredTokenConnector, sync_roster
 from lti_tool.lti.tool_conf import to_lti_registration
-from lti_tool.usecases import import_people
+from lti_tool.usecases.people import import_people
 from tests.factories import make_framework, make_person, make_skill, make_tenant
 from tests.live_servers import LivePlatform, LiveTool, register_tool, running_tool
 from tests.lrs_fixture import LocalLrs, lrs  # noqa: F401 - fixture

@@ -15,7 +15,7 @@ from lti_tool.infra.models import (
     Person,
     PersonIdentity,
 )
-from lti_tool.usecases import import_people
+from lti_tool.usecases.people import import_people
 from tests.factories import make_person, make_tenant
 
 HEADER = "external_id,name,email,lms_sub,department,manager,job_role,accounts\n"

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from lti_tool.infra import crypto
 from lti_tool.infra.models import ToolKey
 from lti_tool.lti.keys import create_signing_key, current_signing_key
-from lti_tool.usecases import reencrypt_secrets
+from lti_tool.usecases.secrets import reencrypt_secrets
 from tests.factories import make_lrs_connection, make_tenant
 
 

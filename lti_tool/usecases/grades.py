@@ -1,0 +1,171 @@
+"""Use case: an answer -> model update -> next step -> the learner's grade in the outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from adaptive.attempts import record_attempt
+from adaptive.core.policy import DONE_STATUSES, STATUS_SKIPPED
+from adaptive.models import Attempt
+from adaptive.progress_reports import learner_progress
+from lti_tool.infra.models import Person, ResourceLink
+from lti_tool.lti.grade_models import GradeOutboxEntry
+from lti_tool.lti.grade_outbox import enqueue_grade, grades_offered
+from lti_tool.lti.launch_token import LaunchContext
+from lti_tool.usecases.next_steps import NextStepPreview, decide, decide_for
+
+
+def record_learner_attempt(
+    session: Session,
+    ctx: LaunchContext,
+    *,
+    activity_id: int,
+    module_id: int,
+    answers: list[Any],
+    now: dt.datetime,
+    score: float | None = None,
+) -> AnswerOutcome:
+    """Record a learner's finished attempt, decide their next step, queue their grade.
+
+    The learner's journey calls this for every answer or completion (answer ->
+    update -> decide -> write back); the grade joins the outbox in the same
+    transaction, so the two commit together, and its comment is the step returned.
+    """
+    attempt = record_attempt(
+        session,
+        tenant_id=ctx.tenant_id,
+        person_id=ctx.person_id,
+        activity_id=activity_id,
+        answers=answers,
+        now=now,
+        module_id=module_id,
+        score=score,
+    )
+    step = decide(session, ctx, module_id=module_id, now=now).preview()
+    if ctx.resource_link_pk is not None:
+        send_progress_grade(
+            session,
+            tenant_id=ctx.tenant_id,
+            person_id=ctx.person_id,
+            resource_link_pk=ctx.resource_link_pk,
+            now=now,
+            next_step=step,
+        )
+    return AnswerOutcome(attempt=attempt, next_step=step)
+
+
+@dataclass(frozen=True)
+class AnswerOutcome:
+    """A recorded attempt and the next step the engine chose after it."""
+
+    attempt: Attempt
+    next_step: NextStepPreview
+
+
+@dataclass(frozen=True)
+class ProgressGrade:
+    """A learner's progress toward their role's targets, as the gradebook gets it."""
+
+    progress: float
+    completed: bool
+    comment: str
+
+
+def progress_grade(
+    session: Session,
+    *,
+    tenant_id: int,
+    person_id: int,
+    module_id: int,
+    now: dt.datetime,
+    next_step: NextStepPreview | None = None,
+) -> ProgressGrade:
+    """Progress 0..1 from the engine's skill estimates; completed when targets are met.
+
+    A skill at target (or skipped by a manager) counts in full; any other counts by
+    the engine's probability that the learner is at its target level.
+    """
+    rows = learner_progress(
+        session,
+        tenant_id=tenant_id,
+        person_id=person_id,
+        module_id=module_id,
+        now=now,
+    )
+    done = [r["status"] in DONE_STATUSES or r["status"] == STATUS_SKIPPED for r in rows]
+    shares = [
+        1.0 if d else float(r["p_target"]) for d, r in zip(done, rows, strict=True)
+    ]
+    completed = bool(rows) and all(done)
+    progress = sum(shares) / len(shares) if shares else 0.0
+    if completed:
+        comment = "You have reached the level your role needs."
+    else:
+        step = next_step or (
+            decide_for(
+                session,
+                tenant_id=tenant_id,
+                person_id=person_id,
+                module_id=module_id,
+                now=now,
+            ).preview()
+        )
+        comment = _recommendation_sentence(step)
+    return ProgressGrade(progress=progress, completed=completed, comment=comment)
+
+
+def _recommendation_sentence(step: NextStepPreview) -> str:
+    """The next recommendation in one sentence (the score's ``comment``)."""
+    reason = step.learner_text.strip().split(". ")[0].rstrip(".")
+    if step.title and reason:
+        return f"Next: {step.title} ({reason[0].lower()}{reason[1:]})."
+    if step.title:
+        return f"Next: {step.title}."
+    return f"{reason}." if reason else ""
+
+
+def send_progress_grade(
+    session: Session,
+    *,
+    tenant_id: int,
+    person_id: int,
+    resource_link_pk: int,
+    now: dt.datetime,
+    next_step: NextStepPreview | None = None,
+) -> GradeOutboxEntry | None:
+    """Queue this learner's progress on the link for the LMS's gradebook (AGS).
+
+    Nothing happens for a link without the AGS claim or without a module.
+    ``next_step``, when the caller has just decided it, spares a second decision.
+    """
+    link = session.get(ResourceLink, resource_link_pk)
+    person = session.get(Person, person_id)
+    if (
+        link is None
+        or person is None
+        or link.tenant_id != tenant_id
+        or link.module_id is None
+        or not grades_offered(link)
+    ):
+        return None
+    grade = progress_grade(
+        session,
+        tenant_id=tenant_id,
+        person_id=person_id,
+        module_id=link.module_id,
+        now=now,
+        next_step=next_step,
+    )
+    return enqueue_grade(
+        session,
+        person=person,
+        resource_link=link,
+        progress=grade.progress,
+        completed=grade.completed,
+        comment=grade.comment,
+        now=now,
+    )
