@@ -7,11 +7,10 @@ is stored.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Iterable, Sequence
 
+from adaptive.core.catalogue_csv import csv_records
 from adaptive.core.catalogue_format import (
     KEY_PATTERN,
     CatalogueError,
@@ -35,40 +34,30 @@ def parse_tagging_csv(text: str, *, source_name: str = "<tags.csv>") -> list[Tag
     issues: list[CatalogueIssue] = []
     rows: list[TagRow] = []
     first_line: dict[tuple[str, str], int] = {}
-    reader = csv.reader(io.StringIO(text))
-    previous_end = 0
-    try:
-        for record in reader:
-            line = previous_end + 1
-            previous_end = reader.line_num
-            cells = [c.strip() for c in record]
-            if not any(cells) or cells[0].startswith("#"):
-                continue
-            if (
-                not rows
-                and not issues
-                and tuple(c.lower() for c in cells) == TAG_CSV_HEADER
-            ):
-                continue
-            row = _tag_row(cells, line, issues)
-            if row is None:
-                continue
-            pair = (row.activity_key, row.skill_key)
-            if pair in first_line:
-                issues.append(
-                    CatalogueIssue(
-                        line,
-                        "",
-                        f"activity {row.activity_key!r} is tagged with "
-                        f"{row.skill_key!r} again "
-                        f"(first on line {first_line[pair]})",
-                    )
+    for line, cells in csv_records(text, issues):
+        if (
+            not rows
+            and not issues
+            and tuple(c.lower() for c in cells) == TAG_CSV_HEADER
+        ):
+            continue
+        row = _tag_row(cells, line, issues)
+        if row is None:
+            continue
+        pair = (row.activity_key, row.skill_key)
+        if pair in first_line:
+            issues.append(
+                CatalogueIssue(
+                    line,
+                    "",
+                    f"activity {row.activity_key!r} is tagged with "
+                    f"{row.skill_key!r} again "
+                    f"(first on line {first_line[pair]})",
                 )
-                continue
-            first_line[pair] = line
-            rows.append(row)
-    except csv.Error as exc:
-        issues.append(CatalogueIssue(reader.line_num or 1, "", f"invalid CSV: {exc}"))
+            )
+            continue
+        first_line[pair] = line
+        rows.append(row)
     if not rows and not issues:
         issues.append(CatalogueIssue(1, "", "no tagging rows found"))
     if issues:

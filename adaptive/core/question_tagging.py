@@ -7,12 +7,11 @@ their questions, its skills and scale) before anything is stored.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from adaptive.core.catalogue_csv import csv_records
 from adaptive.core.catalogue_format import (
     KEY_PATTERN,
     MAX_DIFFICULTY,
@@ -64,46 +63,36 @@ def parse_question_csv(
     issues: list[CatalogueIssue] = []
     rows: list[QuestionTagRow] = []
     first_line: dict[tuple[str, int], int] = {}
-    reader = csv.reader(io.StringIO(text))
-    previous_end = 0
     header_seen = False
-    try:
-        for record in reader:
-            line = previous_end + 1
-            previous_end = reader.line_num
-            cells = [c.strip() for c in record]
-            if not any(cells) or cells[0].startswith("#"):
-                continue
-            if not header_seen:
-                header_seen = True
-                if tuple(c.lower() for c in cells) != QUESTION_CSV_HEADER:
-                    issues.append(
-                        CatalogueIssue(
-                            line,
-                            "",
-                            f"the header must be {','.join(QUESTION_CSV_HEADER)}",
-                        )
-                    )
-                    break
-                continue
-            row = _row(cells, line, issues)
-            if row is None:
-                continue
-            pair = (row.activity_key, row.question)
-            if pair in first_line:
+    for line, cells in csv_records(text, issues):
+        if not header_seen:
+            header_seen = True
+            if tuple(c.lower() for c in cells) != QUESTION_CSV_HEADER:
                 issues.append(
                     CatalogueIssue(
                         line,
                         "",
-                        f"question {row.question} of {row.activity_key!r} is tagged "
-                        f"again (first on line {first_line[pair]})",
+                        f"the header must be {','.join(QUESTION_CSV_HEADER)}",
                     )
                 )
-                continue
-            first_line[pair] = line
-            rows.append(row)
-    except csv.Error as exc:
-        issues.append(CatalogueIssue(reader.line_num or 1, "", f"invalid CSV: {exc}"))
+                break
+            continue
+        row = _row(cells, line, issues)
+        if row is None:
+            continue
+        pair = (row.activity_key, row.question)
+        if pair in first_line:
+            issues.append(
+                CatalogueIssue(
+                    line,
+                    "",
+                    f"question {row.question} of {row.activity_key!r} is tagged "
+                    f"again (first on line {first_line[pair]})",
+                )
+            )
+            continue
+        first_line[pair] = line
+        rows.append(row)
     if not rows and not issues:
         issues.append(CatalogueIssue(1, "", "no question rows found"))
     if issues:
