@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from lti_tool.infra.config import Settings
 from lti_tool.infra.db import db, session_scope
 from lti_tool.lti.dev_registration import ensure_registration
 from lti_tool.lti.keys import active_keys, create_signing_key
-from tests.support_http import free_port
+from tests.support_http import free_port, stop_process, wait_until_ready
 
 # RSA generation is the slow part of building an LMS; one key serves the session.
 _PLATFORM_KEY: rsa.RSAPrivateKey | None = None
@@ -183,6 +182,23 @@ run_simple("127.0.0.1", int(sys.argv[1]), create_app(), threaded=True)
 """
 
 
+def _process_env(
+    settings: Settings, public_url: str, *, redis_url: str
+) -> dict[str, str]:
+    """The environment of a Pathwise process started by a test, on the test's database."""
+    return {
+        **os.environ,
+        "PATHWISE_ENV": "test",
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": redis_url,
+        "PATHWISE_SECRET_KEY": settings.secret_key,
+        "PATHWISE_ENCRYPTION_KEY": ",".join(settings.encryption_keys),
+        "PATHWISE_BASE_URL": public_url,
+        "PATHWISE_DATA_DIR": str(settings.data_dir),
+        "PATHWISE_LOG_LEVEL": "WARNING",
+    }
+
+
 @contextmanager
 def tool_process(settings: Settings, *, public_url: str) -> Iterator[str]:
     """A second Pathwise web process (a real OS process) on the same database and Redis.
@@ -190,17 +206,7 @@ def tool_process(settings: Settings, *, public_url: str) -> Iterator[str]:
     ``public_url`` is the base URL both processes share, as behind a load balancer.
     """
     port = free_port()
-    env = {
-        **os.environ,
-        "PATHWISE_ENV": "test",
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url or "",
-        "PATHWISE_SECRET_KEY": settings.secret_key,
-        "PATHWISE_ENCRYPTION_KEY": ",".join(settings.encryption_keys),
-        "PATHWISE_BASE_URL": public_url,
-        "PATHWISE_DATA_DIR": str(settings.data_dir),
-        "PATHWISE_LOG_LEVEL": "WARNING",
-    }
+    env = _process_env(settings, public_url, redis_url=settings.redis_url or "")
     log_path = Path(settings.data_dir) / f"tool-process-{port}.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
@@ -211,26 +217,15 @@ def tool_process(settings: Settings, *, public_url: str) -> Iterator[str]:
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if requests.get(url + "/healthz", timeout=1).status_code == 200:
-                        break
-                except requests.ConnectionError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        "second tool process did not start:\n" + log_path.read_text()
-                    )
-                time.sleep(0.1)
+            wait_until_ready(
+                process,
+                lambda: requests.get(url + "/healthz", timeout=1).status_code == 200,
+                what="second tool process",
+                log=log_path,
+            )
             yield url
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+            stop_process(process)
 
 
 def write_self_signed_cert(
@@ -288,15 +283,7 @@ def served_by_gunicorn(
         args += ["--certfile", str(tls[0]), "--keyfile", str(tls[1])]
     scheme = "https" if tls else "http"
     process_env = {
-        **os.environ,
-        "PATHWISE_ENV": "test",
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": "",
-        "PATHWISE_SECRET_KEY": settings.secret_key,
-        "PATHWISE_ENCRYPTION_KEY": ",".join(settings.encryption_keys),
-        "PATHWISE_BASE_URL": public_url.replace("{port}", str(port)),
-        "PATHWISE_DATA_DIR": str(settings.data_dir),
-        "PATHWISE_LOG_LEVEL": "WARNING",
+        **_process_env(settings, public_url.replace("{port}", str(port)), redis_url=""),
         **(env or {}),
     }
     url = f"{scheme}://127.0.0.1:{port}"
@@ -309,28 +296,21 @@ def served_by_gunicorn(
             stderr=subprocess.STDOUT,
         )
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    health = requests.get(
+            wait_until_ready(
+                process,
+                lambda: (
+                    requests.get(
                         url + "/healthz",
                         timeout=2,
                         verify=str(tls[0]) if tls else True,  # our own self-signed cert
-                    )
-                    if health.status_code == 200:
-                        break
-                except requests.ConnectionError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        "pathwise serve did not start:\n" + log_path.read_text()
-                    )
-                time.sleep(0.2)
+                    ).status_code
+                    == 200
+                ),
+                what="pathwise serve",
+                timeout_s=60,
+                interval_s=0.2,
+                log=log_path,
+            )
             yield url
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+            stop_process(process, timeout_s=15)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pytest
 import requests
 
 from tests.support_env import require_service
-from tests.support_http import free_port
+from tests.support_http import free_port, stop_process, wait_until_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 RALPH_DIR = Path(
@@ -83,29 +82,24 @@ class LocalRalph:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"Ralph exited with {self.process.returncode}")
-            try:
-                answer = requests.get(self.root + "/__heartbeat__", timeout=1)
-                if answer.status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("Ralph did not become ready")
+        try:
+            wait_until_ready(
+                self.process,
+                lambda: (
+                    requests.get(self.root + "/__heartbeat__", timeout=1).status_code
+                    == 200
+                ),
+                what="Ralph",
+                timeout_s=timeout_s,
+            )
+        except RuntimeError:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         if self.process is None:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        stop_process(self.process)
         self.process = None
 
 
