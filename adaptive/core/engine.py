@@ -43,7 +43,8 @@ from adaptive.core.catalogue import (
 )
 from adaptive.core.catalogue_format import CatalogueDoc
 from adaptive.core.item_evidence import item_observations, response_map
-from adaptive.core.learner import LearnerModel, Observation, ParamSet, SkillEstimate
+from adaptive.core.learner import LearnerModel
+from adaptive.core.learner_types import Observation, ParamSet, SkillEstimate
 from adaptive.core.mastery import KIND_TEACHING, MasteryConfig, decide
 from adaptive.core.placement import (
     Placement,

@@ -9,7 +9,8 @@ import pytest
 
 from adaptive.core.catalogue import ActivityInfo, Catalog, SkillInfo, SkillLink
 from adaptive.core.engine import Engine, Learner
-from adaptive.core.learner import LearnerModel, learn_step
+from adaptive.core.learner import LearnerModel
+from adaptive.core.level_belief import learn_step
 from adaptive.core.mastery import (
     KIND_BLOCKED,
     KIND_DONE,

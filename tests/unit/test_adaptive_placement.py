@@ -10,7 +10,8 @@ import pytest
 
 from adaptive.core.catalogue import ActivityInfo, Catalog, SkillInfo, SkillLink
 from adaptive.core.engine import Engine, Learner
-from adaptive.core.learner import LearnerModel, expected_information
+from adaptive.core.learner import LearnerModel
+from adaptive.core.level_belief import expected_information
 from adaptive.core.mastery import KIND_ACTIVITY, MasteryConfig
 from adaptive.core.placement import (
     Placement,
