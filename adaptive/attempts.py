@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adaptive.core.catalogue import ActivityInfo, SkillLink
-from adaptive.core.engine import apply_attempt
+from adaptive.core.engine_learner import apply_attempt
 from adaptive.core.item_evidence import item_observations, stored_items
 from adaptive.core.refresh import RefreshScheduler
 from adaptive.learner_store import load_learner, save_skill

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy import BindParameter, Integer, and_, bindparam, select
 from sqlalchemy.orm import Session
 
-from adaptive.core.learner import LearnerModel, ParamSet, SkillState
+from adaptive.core.learner import LearnerModel
+from adaptive.core.learner_types import ParamSet, SkillState
 from adaptive.core.refresh import RefreshState
 from adaptive.models import LearnerProfile, LearnerSkillState
 from adaptive.param_store import load_params

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adaptive.core.learner import ParamSet
+from adaptive.core.learner_types import ParamSet
 from adaptive.core.params import BKTParams
 from adaptive.models import SkillParams
 from lti_tool.infra import revision

@@ -10,7 +10,7 @@ import datetime as dt
 from sqlalchemy import BindParameter, Integer, bindparam, select
 from sqlalchemy.orm import Session
 
-from adaptive.core.learner import Observation, UpdateResult
+from adaptive.core.learner_types import Observation, UpdateResult
 from adaptive.core.policy import PolicyConfig
 from adaptive.core.refresh import RefreshScheduler
 from adaptive.learner_store import LearnerState, load_learner, save_skill

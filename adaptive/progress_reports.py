@@ -15,7 +15,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from adaptive.core.catalogue import RoleInfo
-from adaptive.core.learner import LearnerModel, ParamSet, SkillState
+from adaptive.core.learner import LearnerModel
+from adaptive.core.learner_types import ParamSet, SkillState
 from adaptive.core.policy import PolicyConfig, effective_targets, progress_report
 from adaptive.learner_context import learner_in_module
 from adaptive.models import (

@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Iterable, Mapping
 
-from adaptive.core.learner import LearnerModel, Vector, expected_information
+from adaptive.core.learner import LearnerModel
+from adaptive.core.level_belief import Vector, expected_information
 from adaptive.core.placement import Probe
 
 

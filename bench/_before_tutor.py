@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from adaptive.core.learner import LearnerModel, Observation, ParamSet
+from adaptive.core.learner import LearnerModel
+from adaptive.core.learner_types import Observation, ParamSet
 from adaptive.core.params import BKTParams
 from adaptive.core.policy import (
     AttemptRecord,

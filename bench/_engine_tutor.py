@@ -20,7 +20,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from adaptive.core.catalogue_parse import parse_catalogue
-from adaptive.core.engine import Engine, Learner, catalog_from_document
+from adaptive.core.engine import Engine
+from adaptive.core.engine_catalogue import catalog_from_document
+from adaptive.core.engine_learner import Learner
 from adaptive.core.mastery import KIND_ACTIVITY, KIND_DONE, KIND_REFRESHER
 from adaptive.core.placement import Placement
 from bench._reference_tutors import (

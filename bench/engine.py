@@ -41,7 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adaptive.core.catalogue import ActivityInfo, Catalog, SkillInfo, SkillLink
 from adaptive.core.engine import Engine
-from adaptive.core.learner import LearnerModel, Observation
+from adaptive.core.learner import LearnerModel
+from adaptive.core.learner_types import Observation
 from adaptive.core.placement import PlacementConfig, Probe
 from adaptive.core.policy import (
     AttemptRecord,

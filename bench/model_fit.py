@@ -167,7 +167,8 @@ def engine_agreement(
 
     assert isinstance(model_params, SkillParamArrays)
     try:
-        from adaptive.core.learner import LearnerModel, Observation, ParamSet
+        from adaptive.core.learner import LearnerModel
+        from adaptive.core.learner_types import Observation, ParamSet
     except ImportError as exc:
         return f"adaptive.core.learner not importable ({exc})"
     learners = np.unique(test.learner)[:n_learners]

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from adaptive.core.catalogue import ActivityInfo, ItemInfo, SkillLink
-from adaptive.core.learner import Observation
+from adaptive.core.learner_types import Observation
 
 _TAG_FIELDS = ("skill", "level", "difficulty")
 

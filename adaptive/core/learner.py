@@ -22,59 +22,36 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
-from scipy.linalg import expm
 
-from adaptive.core.params import DEFAULT_PARAMS, PROB_MIN, BKTParams
+from adaptive.core.learner_types import (
+    Observation,
+    ParamSet,
+    SkillEstimate,
+    SkillState,
+    UpdateResult,
+)
+from adaptive.core.level_belief import (
+    Vector,
+    adjust_for_difficulty,
+    bayes_update,
+    forget,
+    learn_step,
+    logit,
+    p_at_least,
+    p_correct_by_state,
+    sigmoid,
+)
 
-Vector = npt.NDArray[np.float64]
-
-# P(knows level l | knows level l-1) for l >= 2 when no per-level prior was fitted.
-LEVEL_UP_PRIOR = 0.5
-# Logit units of guess/slip shift per unit of activity difficulty.
-DIFFICULTY_SCALE = 0.5
 ABILITY_MAX = 2.5
 ABILITY_RATE = 0.5
 ABILITY_DECAY = 0.1
 SECONDS_PER_DAY = 86400.0
 # A skill id no catalogue uses: its parameters are the defaults.
 _NO_SKILL = -(2**62)
-
-
-def _logit(p: float) -> float:
-    p = min(max(p, PROB_MIN), 1.0 - PROB_MIN)
-    return math.log(p / (1.0 - p))
-
-
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x))
-
-
-@dataclass(frozen=True)
-class ParamSet:
-    """Where BKT parameters come from: per (skill, level), else per skill, else default."""
-
-    default: BKTParams = DEFAULT_PARAMS
-    per_skill: Mapping[int, BKTParams] = field(default_factory=dict)
-    per_level: Mapping[tuple[int, int], BKTParams] = field(default_factory=dict)
-
-    def for_level(self, skill_id: int, level: int) -> BKTParams:
-        found = self.per_level.get((skill_id, level)) or self.per_skill.get(skill_id)
-        return (found or self.default).clipped()
-
-    def level_prior(self, skill_id: int, level: int) -> float:
-        """P(knows ``level`` | knows ``level - 1``) before any evidence."""
-        fitted = self.per_level.get((skill_id, level))
-        if fitted is not None:
-            return fitted.clipped().prior
-        if level == 1:
-            return self.for_level(skill_id, 1).prior
-        return LEVEL_UP_PRIOR
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,209 +65,6 @@ class _SkillConst:
     forget_rates: tuple[float, ...]
     # The one forget rate of every level when they agree (the usual case), else None.
     uniform_rate: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """One piece of evidence about one skill.
-
-    ``outcome`` in [0, 1] (a quiz score or a signal's success); ``weight`` is how many
-    answers' worth it counts (a work signal may count more or less than one answer);
-    ``learn_scale`` 0 means "measured, not taught" (placement questions).
-    """
-
-    skill_id: int
-    level: int
-    outcome: float
-    at: dt.datetime
-    weight: float = 1.0
-    difficulty: float = 0.0
-    learn_scale: float = 1.0
-    #: 0 keeps this evidence out of the cross-skill ability: an answer right after
-    #: being taught says how well the teaching worked, not what the learner knew.
-    ability_scale: float = 1.0
-
-
-@dataclass(slots=True)
-class SkillState:
-    """The stored posterior for one skill, valid at ``updated_at``."""
-
-    probs: Vector
-    updated_at: dt.datetime
-    n_evidence: int = 0
-    weight_evidence: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "probs": [round(float(p), 10) for p in self.probs],
-            "updated_at": self.updated_at.isoformat(),
-            "n_evidence": self.n_evidence,
-            "weight_evidence": self.weight_evidence,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> SkillState:
-        return cls(
-            probs=np.asarray(data["probs"], dtype=np.float64),
-            updated_at=dt.datetime.fromisoformat(data["updated_at"]),
-            n_evidence=int(data.get("n_evidence", 0)),
-            weight_evidence=float(data.get("weight_evidence", 0.0)),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class SkillEstimate:
-    """What we believe about one skill against a target level, in learner terms."""
-
-    skill_id: int
-    target: int
-    p_target: float
-    level: int
-    expected_level: float
-    uncertainty: float
-    level_probs: tuple[float, ...]
-    n_evidence: int
-    weight_evidence: float
-
-
-@dataclass(frozen=True, slots=True)
-class UpdateResult:
-    skill_id: int
-    level: int
-    p_before: float
-    p_after: float
-    predicted_correct: float
-    ability: float
-
-
-# --- vector operations shared by the model, placement and policy ---
-
-
-def p_correct_by_state(n_levels: int, level: int, guess: float, slip: float) -> Vector:
-    """P(correct | true state) for a question at ``level``."""
-    out = np.full(n_levels, guess, dtype=np.float64)
-    out[level:] = 1.0 - slip
-    return out
-
-
-def adjust_for_difficulty(
-    guess: float, slip: float, difficulty: float
-) -> tuple[float, float]:
-    """Harder items are guessed less and slipped on more."""
-    if difficulty == 0.0:
-        return guess, slip
-    shift = DIFFICULTY_SCALE * difficulty
-    return _sigmoid(_logit(guess) - shift), _sigmoid(_logit(slip) + shift)
-
-
-def bayes_update(probs: Vector, pc: Vector, outcome: float, weight: float) -> Vector:
-    """Posterior after a (tempered) observation: likelihood ** weight, outcome in [0, 1]."""
-    like = pc ** (weight * outcome) * (1.0 - pc) ** (weight * (1.0 - outcome))
-    post = probs * like
-    total = float(post.sum())
-    if total <= 0.0:
-        return probs.copy()
-    return np.asarray(post / total, dtype=np.float64)
-
-
-def learn_step(
-    probs: Vector, level: int, learn: float, lowest: int | None = None
-) -> Vector:
-    """An opportunity at ``level`` lifts learners below it with P(learn).
-
-    By default only the level just below moves up. ``lowest`` widens that band to
-    every level from ``lowest`` to ``level - 1``: when a skill has no content at the
-    levels in between, teaching at ``level`` is what crosses them (a level gap must
-    not trap the belief below it).
-    """
-    out = probs.copy()
-    start = level - 1 if lowest is None else min(max(lowest, 0), level - 1)
-    moved = out[start:level] * learn
-    out[start:level] -= moved
-    out[level] += float(moved.sum())
-    return out
-
-
-def entropy(probs: Vector) -> float:
-    p = probs[probs > 1e-12]
-    return float(-(p * np.log2(p)).sum())
-
-
-def truncate(probs: Vector, target: int) -> Vector:
-    """Lump every level at or above the target: above the role's need is all the same."""
-    out = probs[: target + 1].copy()
-    out[target] = float(probs[target:].sum())
-    return out
-
-
-def expected_information(
-    probs: Vector, target: int, pc: Vector, n_items: int = 1
-) -> tuple[float, float]:
-    """Expected entropy reduction (bits) of the truncated level posterior from ``n_items``
-    independent answers, and P(a single answer is correct).
-
-    Outcomes are binomial counts (answers to one activity's questions are exchangeable).
-    """
-    p1 = float(probs @ pc)
-    if n_items <= 0:
-        return 0.0, p1
-    h0 = entropy(truncate(probs, target))
-    expected = 0.0
-    for k in range(n_items + 1):
-        like = math.comb(n_items, k) * pc**k * (1.0 - pc) ** (n_items - k)
-        joint = probs * like
-        pk = float(joint.sum())
-        if pk > 1e-12:
-            expected += pk * entropy(truncate(joint / pk, target))
-    return max(h0 - expected, 0.0), p1
-
-
-@lru_cache(maxsize=4096)
-def _forget_matrix(rates: tuple[float, ...], days: float) -> Vector:
-    n = len(rates)
-    q = np.zeros((n, n), dtype=np.float64)
-    for level in range(1, n):
-        q[level, level] = -rates[level]
-        q[level, level - 1] = rates[level]
-    return np.asarray(expm(q * days), dtype=np.float64)
-
-
-def _forget_equal_rates(probs: Vector, rate: float, days: float) -> Vector:
-    """Closed form when every level decays at one rate: Poisson drops, floored at 0."""
-    mu = rate * days
-    n = len(probs)
-    pois = [math.exp(-mu)]
-    for j in range(1, n):
-        pois.append(pois[-1] * mu / j)
-    out = [0.0] * n
-    for level in range(n):
-        mass = float(probs[level])
-        if mass == 0.0:
-            continue
-        kept = 0.0
-        for j in range(level):
-            out[level - j] += mass * pois[j]
-            kept += pois[j]
-        out[0] += mass * (1.0 - kept)
-    return np.asarray(out, dtype=np.float64)
-
-
-def forget(probs: Vector, rates: tuple[float, ...], days: float) -> Vector:
-    """Decay over ``days``: the row vector times exp(Q t) of the level-drop chain."""
-    if days <= 0.0 or not any(rates):
-        return probs
-    first = rates[1]
-    if all(r == first for r in rates[1:]):
-        return _forget_equal_rates(probs, first, days)
-    # Round to about a minute so the matrix cache hits for repeated gaps.
-    out = probs @ _forget_matrix(rates, round(days, 3))
-    return np.asarray(out / out.sum(), dtype=np.float64)
-
-
-def p_at_least(probs: Vector, level: int) -> float:
-    if level <= 0:
-        return 1.0
-    return float(probs[level:].sum())
 
 
 class LearnerModel:
@@ -334,7 +108,7 @@ class LearnerModel:
             )
             found = _SkillConst(
                 prior_logits=tuple(
-                    _logit(self.params.level_prior(skill_id, lv)) if lv else 0.0
+                    logit(self.params.level_prior(skill_id, lv)) if lv else 0.0
                     for lv in levels
                 ),
                 guess=tuple(p.guess for p in by_level),
@@ -400,7 +174,7 @@ class LearnerModel:
         at_least[self.n_levels] = 0.0
         running = 1.0
         for level in range(1, self.n_levels):
-            running *= _sigmoid(c.prior_logits[level] + shift)
+            running *= sigmoid(c.prior_logits[level] + shift)
             at_least[level] = running
         out = np.asarray(at_least[:-1] - at_least[1:], dtype=np.float64)
         out.flags.writeable = False

@@ -32,7 +32,9 @@ import numpy.typing as npt
 
 from adaptive.core.catalogue import PLACEMENT_KIND, Catalog
 from adaptive.core.graph import SkillGraph
-from adaptive.core.learner import DIFFICULTY_SCALE, LearnerModel, Observation
+from adaptive.core.learner import LearnerModel
+from adaptive.core.learner_types import Observation
+from adaptive.core.level_belief import DIFFICULTY_SCALE
 from adaptive.core.params import PROB_MIN
 
 IntArray = npt.NDArray[np.int64]

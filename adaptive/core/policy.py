@@ -28,7 +28,9 @@ from typing import Any
 import numpy as np
 
 from adaptive.core.catalogue import REFRESHER_KINDS, ActivityInfo, Catalog, PairTable
-from adaptive.core.learner import DIFFICULTY_SCALE, LearnerModel, SkillEstimate
+from adaptive.core.learner import LearnerModel
+from adaptive.core.learner_types import SkillEstimate
+from adaptive.core.level_belief import DIFFICULTY_SCALE
 from adaptive.core.refresh import DueRefresher, RefreshScheduler, RefreshState
 
 # How much an activity kind teaches, relative to a lesson (assessment teaches a little).

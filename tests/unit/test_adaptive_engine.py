@@ -8,8 +8,10 @@ import random
 import pytest
 
 from adaptive.core.catalogue import ActivityInfo, Catalog, SkillInfo, SkillLink
-from adaptive.core.engine import Engine, Learner
-from adaptive.core.learner import LearnerModel, learn_step
+from adaptive.core.engine import Engine
+from adaptive.core.engine_learner import Learner
+from adaptive.core.learner import LearnerModel
+from adaptive.core.level_belief import learn_step
 from adaptive.core.mastery import (
     KIND_BLOCKED,
     KIND_DONE,

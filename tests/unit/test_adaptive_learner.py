@@ -7,7 +7,8 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from adaptive.core.learner import LearnerModel, Observation, ParamSet, SkillState
+from adaptive.core.learner import LearnerModel
+from adaptive.core.learner_types import Observation, ParamSet, SkillState
 from adaptive.core.params import BKTParams
 
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)

@@ -9,8 +9,10 @@ from collections.abc import Callable
 import pytest
 
 from adaptive.core.catalogue import ActivityInfo, Catalog, SkillInfo, SkillLink
-from adaptive.core.engine import Engine, Learner
-from adaptive.core.learner import LearnerModel, expected_information
+from adaptive.core.engine import Engine
+from adaptive.core.engine_learner import Learner
+from adaptive.core.learner import LearnerModel
+from adaptive.core.level_belief import expected_information
 from adaptive.core.mastery import KIND_ACTIVITY, MasteryConfig
 from adaptive.core.placement import (
     Placement,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from adaptive.core.catalogue import ActivityInfo, Catalog, SkillInfo, SkillLink
-from adaptive.core.learner import LearnerModel, Observation
+from adaptive.core.learner import LearnerModel
+from adaptive.core.learner_types import Observation
 from adaptive.core.policy import (
     AttemptRecord,
     Overrides,

@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 
 from adaptive.core.catalogue import ActivityInfo, Catalog, SkillInfo, SkillLink
-from adaptive.core.learner import LearnerModel, Observation, adjust_for_difficulty
+from adaptive.core.learner import LearnerModel
+from adaptive.core.learner_types import Observation
+from adaptive.core.level_belief import adjust_for_difficulty
 from adaptive.core.policy import (
     ASSESSMENT_KINDS,
     DONE_STATUSES,

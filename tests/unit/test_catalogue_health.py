@@ -12,7 +12,8 @@ from adaptive.core import catalogue_defects
 from adaptive.core.catalogue_format import CatalogueDoc, SkillDoc
 from adaptive.core.catalogue_health import ERROR, WARNING, check_health
 from adaptive.core.catalogue_parse import parse_catalogue
-from adaptive.core.engine import Engine, catalog_from_document
+from adaptive.core.engine import Engine
+from adaptive.core.engine_catalogue import catalog_from_document
 
 NOW = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
 

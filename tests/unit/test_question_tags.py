@@ -11,7 +11,8 @@ import pytest
 from adaptive.core.catalogue_format import CatalogueError, QuestionTag
 from adaptive.core.catalogue_parse import parse_catalogue
 from adaptive.core.catalogue_write import export_catalogue
-from adaptive.core.engine import Engine, catalog_from_document
+from adaptive.core.engine import Engine
+from adaptive.core.engine_catalogue import catalog_from_document
 
 NOW = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
 
