@@ -67,7 +67,7 @@ class Engine(PlacementMixin):
         probes: ProbeTable | Iterable[Probe] | None = None,
         placement: PlacementConfig | None = None,
     ) -> None:
-        """``probes`` default to the catalogue's placement items (:func:`catalogue_probes`)."""
+        """``probes`` default to the catalogue's placement items (``adaptive.core.placement.catalogue_probes``)."""
         self.catalog = catalog
         self.params = params or ParamSet()
         self.config = config or MasteryConfig()
