@@ -17,19 +17,13 @@ from sqlalchemy import Engine, or_, update
 from sqlalchemy.orm import Session
 
 from lti_tool.infra.db import utcnow
-from xapi.client import (
-    LrsAnswerTooLarge,
-    LrsClient,
-    LrsError,
-    LrsUnavailable,
-    Page,
-    StatementQuery,
-)
+from xapi.client import LrsClient
 from xapi.connections import client_for
 from xapi.core.formats import parse_timestamp
 from xapi.evidence import EvidenceProcessor
 from xapi.evidence_store import write_batch
 from xapi.evidence_writer import EvidenceWriter
+from xapi.lrs_errors import LrsAnswerTooLarge, LrsError, LrsUnavailable
 from xapi.models import (
     RUN_FAILED,
     RUN_OK,
@@ -40,6 +34,7 @@ from xapi.models import (
     SyncRun,
 )
 from xapi.paging import SeenWindow, prefetch
+from xapi.statement_query import Page, StatementQuery
 from xapi.transaction import Checkpoint, no_checkpoint
 
 log = logging.getLogger(__name__)
