@@ -54,10 +54,11 @@ from lti_tool.infra.models import Deployment, Person, Registration  # noqa: E402
 from lti_tool.infra.outbound import configure_outbound  # noqa: E402
 from lti_tool.schema import full_metadata  # noqa: E402
 from xapi import connections, sync  # noqa: E402
-from xapi.client import LrsClient, StatementQuery  # noqa: E402
+from xapi.client import LrsClient  # noqa: E402
 from xapi.core import profile  # noqa: E402
 from xapi.core.formats import parse_timestamp  # noqa: E402
 from xapi.models import DEFAULT_PAGE_SIZE, VoidedStatement  # noqa: E402
+from xapi.statement_query import StatementQuery  # noqa: E402
 
 LRS_DIR = Path(
     os.environ.get(

@@ -2,18 +2,17 @@
 
 tincan's client is not used: it has no timeout or retry and fails a whole page on one
 unknown field. Pages are parsed into plain dicts; the caller judges each statement.
+Failures are in ``lrs_errors``, backoff in ``lrs_retry``, queries and pages in
+``statement_query``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
 import json
 import logging
-import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -25,67 +24,25 @@ from lti_tool.infra.outbound import (
     describe_failure,
     outbound_session,
 )
-from xapi.core.formats import format_timestamp, parse_timestamp
+from xapi.core.formats import parse_timestamp
+from xapi.lrs_errors import (
+    BudgetExceeded,
+    LrsAnswerTooLarge,
+    LrsError,
+    LrsRejected,
+    LrsUnavailable,
+    refusal_message,
+)
+from xapi.lrs_retry import RETRYABLE_STATUS, RetryPolicy, parse_retry_after
+from xapi.statement_query import Page, StatementQuery
 
 log = logging.getLogger(__name__)
 
 VERSION_1 = "1.0.3"
 VERSION_2 = "2.0.0"
-RETRYABLE_STATUS = frozenset({500, 502, 503, 504, 507, 520, 521, 522, 523, 524})
 # /about answers meaning "there is no such resource here", not "you may not".
 ABOUT_MISSING = frozenset({404, 405, 501})
 SUPPORTED_VERSIONS = (VERSION_1, VERSION_2)
-
-
-class LrsError(Exception):
-    """The LRS could not be used for this request."""
-
-    def __init__(
-        self, message: str, *, status: int | None = None, body: str = ""
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.body = body
-
-
-class LrsUnavailable(LrsError):
-    """Network failure, timeout, 5xx or 429 after every retry (worth trying later)."""
-
-
-class LrsRejected(LrsError):
-    """A 4xx: the LRS refuses the request itself (fix credentials, data or config)."""
-
-
-class LrsAnswerTooLarge(LrsRejected):
-    """A page larger than the outbound answer cap: ask for fewer statements."""
-
-
-class BudgetExceeded(LrsUnavailable):
-    """The caller's time budget ran out before the request could complete."""
-
-
-def refusal_message(method: str, path: str, status: int) -> str:
-    """What a 4xx means for the admin: credentials, permissions or the URL.
-
-    An admin who sees "refused" after a 404 checks the key and secret in vain, so
-    the three causes get three different sentences.
-    """
-    request = f"{method} {path}"
-    if status == 401:
-        return (
-            f"LRS rejected the credentials ({request}: 401): check the key and secret"
-        )
-    if status == 403:
-        return (
-            f"LRS denied {request} to these credentials (403): check the key's "
-            "permissions (it needs to read and write statements)"
-        )
-    if status == 404:
-        return (
-            f"LRS has no {request} (404): check the endpoint URL (it is the xAPI "
-            "base, usually ending in /xAPI/)"
-        )
-    return f"LRS refused {request}: {status}"
 
 
 @dataclass(frozen=True)
@@ -94,82 +51,6 @@ class VersionCheck:
 
     version: str
     warning: str = ""
-
-
-@dataclass(frozen=True)
-class StatementQuery:
-    """Filters of GET /statements (xAPI 1.0.3 section 2.1.3)."""
-
-    agent: Mapping[str, Any] | None = None
-    verb: str | None = None
-    activity: str | None = None
-    registration: str | None = None
-    since: dt.datetime | None = None
-    until: dt.datetime | None = None
-    limit: int = 500
-    ascending: bool = True
-    related_activities: bool = False
-
-    def params(self) -> dict[str, str]:
-        params: dict[str, str] = {
-            "limit": str(self.limit),
-            "ascending": "true" if self.ascending else "false",
-        }
-        if self.agent is not None:
-            params["agent"] = json.dumps(self.agent, separators=(",", ":"))
-        if self.verb:
-            params["verb"] = self.verb
-        if self.activity:
-            params["activity"] = self.activity
-            if self.related_activities:
-                params["related_activities"] = "true"
-        if self.registration:
-            params["registration"] = self.registration
-        if self.since is not None:
-            params["since"] = format_timestamp(self.since)
-        if self.until is not None:
-            params["until"] = format_timestamp(self.until)
-        return params
-
-
-@dataclass
-class Page:
-    statements: list[Any]
-    more: str | None
-    consistent_through: dt.datetime | None
-    elapsed_s: float = 0.0
-
-
-@dataclass
-class RetryPolicy:
-    """Exponential backoff with full jitter; Retry-After wins on 429/503."""
-
-    retries: int = 4
-    base_s: float = 0.25
-    max_s: float = 8.0
-    max_retry_after_s: float = 60.0
-    rng: random.Random = field(default_factory=random.Random)
-
-    def backoff(self, attempt: int) -> float:
-        cap = min(self.max_s, self.base_s * (2**attempt))
-        return self.rng.uniform(cap / 2, cap)
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    current = now if now is not None else time.time()
-    return max(0.0, when.timestamp() - current)
 
 
 class LrsClient:

@@ -11,14 +11,9 @@ from sqlalchemy.orm import Session
 from lti_tool.infra.audit import record_audit
 from lti_tool.infra.db import utcnow
 from lti_tool.infra.models import Deployment
-from xapi.client import (
-    SUPPORTED_VERSIONS,
-    LrsClient,
-    LrsError,
-    RetryPolicy,
-    StatementQuery,
-    VersionCheck,
-)
+from xapi.client import SUPPORTED_VERSIONS, LrsClient, VersionCheck
+from xapi.lrs_errors import LrsError
+from xapi.lrs_retry import RetryPolicy
 from xapi.models import (
     ACTOR_ACCOUNT,
     ACTOR_MBOX,
@@ -33,6 +28,7 @@ from xapi.models import (
     SyncRun,
     UnmatchedActor,
 )
+from xapi.statement_query import StatementQuery
 
 # Big pages suit LRSs that do per-query work over all they hold (in-memory ones).
 MAX_PAGE_SIZE = 20_000
@@ -224,7 +220,7 @@ def test_connection(
             connection.xapi_version = check.version
     except LrsError as exc:
         # The client's messages already tell credentials, a wrong URL and an
-        # unreachable server apart (see xapi.client.refusal_message).
+        # unreachable server apart (see xapi.lrs_errors.refusal_message).
         result = ConnectionTest(False, str(exc))
     finally:
         client.close()

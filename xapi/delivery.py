@@ -11,9 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lti_tool.infra.db import utcnow
-from xapi.client import LrsClient, LrsError, LrsRejected, LrsUnavailable, RetryPolicy
+from xapi.client import LrsClient
 from xapi.connections import ClientFactory, client_for
 from xapi.identity import sending_connection
+from xapi.lrs_errors import LrsError, LrsRejected, LrsUnavailable
+from xapi.lrs_retry import RetryPolicy
 from xapi.models import (
     OUTBOX_CONFLICT,
     OUTBOX_DELIVERED,

@@ -16,13 +16,15 @@ from sqlalchemy.orm import Session
 from lti_tool.infra.db import utcnow
 from lti_tool.infra.models import Person
 from xapi import kicks
-from xapi.client import BudgetExceeded, LrsClient, LrsError, StatementQuery
+from xapi.client import LrsClient
 from xapi.connections import ClientFactory, client_for
 from xapi.core import actors
 from xapi.evidence import EvidenceProcessor
 from xapi.identity import active_connections, person_actor_keys
+from xapi.lrs_errors import BudgetExceeded, LrsError
 from xapi.models import LrsConnection, QueryCursor, UnmatchedActor
 from xapi.paging import SeenWindow
+from xapi.statement_query import StatementQuery
 from xapi.transaction import Checkpoint, no_checkpoint
 
 log = logging.getLogger(__name__)

@@ -3,33 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import logging
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import Engine, or_, update
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from lti_tool.infra.db import utcnow
-from xapi.client import (
-    LrsAnswerTooLarge,
-    LrsClient,
-    LrsError,
-    LrsUnavailable,
-    Page,
-    StatementQuery,
-)
+from xapi.client import LrsClient
 from xapi.connections import client_for
-from xapi.core.formats import parse_timestamp
 from xapi.evidence import EvidenceProcessor
 from xapi.evidence_store import write_batch
 from xapi.evidence_writer import EvidenceWriter
+from xapi.lrs_errors import LrsAnswerTooLarge, LrsError, LrsUnavailable
 from xapi.models import (
     RUN_FAILED,
     RUN_OK,
@@ -40,17 +30,23 @@ from xapi.models import (
     SyncRun,
 )
 from xapi.paging import SeenWindow, prefetch
+from xapi.statement_query import StatementQuery
+from xapi.sync_cursor import acquire_lease, add_totals, save_cursor
+from xapi.sync_pages import (
+    RECENT_PAGES,
+    chain_pages,
+    fresh_count,
+    not_before,
+    repeated_page,
+    until_too_large,
+)
 from xapi.transaction import Checkpoint, no_checkpoint
 
 log = logging.getLogger(__name__)
 
 
-LEASE_S = 300.0
 MAX_RETRY_LIMIT = 50_000
 UNMATCHED_FLUSH_S = 5.0
-# Pages remembered for the "same page again" check (an LRS cycling through more
-# pages than this is still stopped by the page cap).
-RECENT_PAGES = 32
 REPEATED_PAGE = (
     "the LRS returned the same page again ({detail}); stopped so the sync does not "
     "loop. What was read before is kept."
@@ -72,18 +68,6 @@ def configure_sync_limits(*, max_pages: int) -> None:
     limits.max_pages = max_pages
 
 
-def page_fingerprint(statements: Sequence[Any]) -> str:
-    """What identifies a page's content: its statement ids (or the whole statement
-    when it has none, as a malformed one may not)."""
-    digest = hashlib.sha256()
-    for raw in statements:
-        key = raw.get("id") if isinstance(raw, dict) else None
-        if not isinstance(key, str):
-            key = json.dumps(raw, sort_keys=True, default=str)
-        digest.update(key.encode("utf-8", "replace") + b"\n")
-    return digest.hexdigest()
-
-
 @dataclass
 class SyncReport:
     """Counters of one sync run (also stored on the SyncRun row)."""
@@ -95,26 +79,6 @@ class SyncReport:
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.counters)
-
-
-def _acquire_lease(
-    session: Session, cursor: SyncCursor, owner: str, now: dt.datetime
-) -> bool:
-    result = session.execute(
-        update(SyncCursor)
-        .where(
-            SyncCursor.connection_id == cursor.connection_id,
-            or_(
-                SyncCursor.lease_until.is_(None),
-                SyncCursor.lease_until < now,
-                SyncCursor.lease_owner == owner,
-            ),
-        )
-        .values(lease_owner=owner, lease_until=now + dt.timedelta(seconds=LEASE_S))
-        .execution_options(synchronize_session=False)
-    )
-    session.refresh(cursor)
-    return int(getattr(result, "rowcount", 0) or 0) == 1
 
 
 def writer_engine(session: Session, checkpoint: Checkpoint) -> Engine | None:
@@ -173,7 +137,7 @@ def sync_connection(
         session.add(cursor)
         session.flush()
     owner = uuid.uuid4().hex
-    if not _acquire_lease(session, cursor, owner, utcnow()):
+    if not acquire_lease(session, cursor, owner, utcnow()):
         report.error = "another sync of this connection is running"
         report.complete = False
         return report
@@ -232,14 +196,14 @@ def sync_connection(
             query = StatementQuery(
                 since=None if since_broken else since, limit=limit, ascending=True
             )
-            fresh_before = _fresh(report.counters)
+            fresh_before = fresh_count(report.counters)
             first_page_full: bool | None = None
             # One chain of `more` links: a link or a page coming twice in it is a
             # loop. (A fresh query may re-read pages: the overlap does that.)
             more_links: set[str] = set()
             recent_pages: deque[str] = deque(maxlen=RECENT_PAGES)
             too_large: list[LrsAnswerTooLarge] = []
-            pages_in_chain = _until_too_large(
+            pages_in_chain = until_too_large(
                 prefetch(lrs.iter_pages(query), depth=prefetch_depth), too_large
             )
             try:
@@ -257,11 +221,11 @@ def sync_connection(
                 )
                 continue
             chain = [] if first is None else [first]
-            for page in _chain(chain, pages_in_chain):
+            for page in chain_pages(chain, pages_in_chain):
                 via_more = first_page_full is not None
                 if first_page_full is None:
                     first_page_full = len(page.statements) >= limit
-                repeated = _repeated_page(page.statements, via_more, recent_pages)
+                repeated = repeated_page(page.statements, via_more, recent_pages)
                 if repeated:
                     # Its statements were handled when it first came: reading it
                     # again would only quarantine its malformed ones twice.
@@ -276,7 +240,7 @@ def sync_connection(
                 window.page = writer.submitted + 1 if writer else pages
                 statements = page.statements
                 if since_broken and since is not None:
-                    statements = _not_before(statements, since, report.counters)
+                    statements = not_before(statements, since, report.counters)
                 newest, batch = processor.prepare(statements, report.counters, window)
                 if newest is not None:
                     capped = min(newest, consistent_through)
@@ -292,11 +256,11 @@ def sync_connection(
                     writer.prepare(batch)
                     positions[writer.submit(batch)] = position
                     settle()
-                _save_cursor(
+                save_cursor(
                     session,
                     cursor,
                     run,
-                    report,
+                    report.counters,
                     committed_position,
                     window,
                     overlap,
@@ -346,7 +310,7 @@ def sync_connection(
                 if position is not None:
                     since = position - dt.timedelta(milliseconds=1)
                 continue
-            fresh = _fresh(report.counters)
+            fresh = fresh_count(report.counters)
             if position is None or since_broken:
                 # Without `since`, a query again would read the whole LRS again.
                 stop = True
@@ -382,107 +346,25 @@ def sync_connection(
     cursor.last_error = report.error
     cursor.lease_owner = None
     cursor.lease_until = None
-    _save_cursor(
-        session, cursor, run, report, committed_position, window, overlap, owner, None
+    save_cursor(
+        session,
+        cursor,
+        run,
+        report.counters,
+        committed_position,
+        window,
+        overlap,
+        owner,
+        None,
     )
     processor.flush_unmatched()
-    cursor.totals = _add_totals(cursor.totals, report.counters)
+    cursor.totals = add_totals(cursor.totals, report.counters)
     session.flush()
     checkpoint()
     return report
-
-
-def _until_too_large(
-    pages: Iterator[Page], too_large: list[LrsAnswerTooLarge]
-) -> Generator[Page, None, None]:
-    """The pages of a chain, ending it (into ``too_large``) at a page too large
-    to read, so the caller can ask again with a smaller limit."""
-    try:
-        yield from pages
-    except LrsAnswerTooLarge as exc:
-        too_large.append(exc)
-    finally:
-        close = getattr(pages, "close", None)
-        if close is not None:
-            close()
-
-
-def _chain(first: list[Page], rest: Iterator[Page]) -> Iterator[Page]:
-    """The first page (already taken, to see whether the query works), then the rest."""
-    yield from first
-    yield from rest
-
-
-def _not_before(
-    statements: list[Any], since: dt.datetime, counters: Counter[str]
-) -> list[Any]:
-    """Drop statements stored before ``since``: an earlier run read them (only when
-    the LRS cannot filter by ``since`` itself). They count as ``reread``."""
-    kept = []
-    for raw in statements:
-        stored = parse_timestamp(raw.get("stored")) if isinstance(raw, dict) else None
-        if stored is not None and stored < since:
-            counters["reread"] += 1
-        else:
-            kept.append(raw)
-    return kept
-
-
-def _fresh(counters: Counter[str]) -> int:
-    """Statements read that were new: a malformed one is no progress (an LRS that
-    keeps serving one would otherwise make every fresh query look fruitful), and a
-    re-read one is not in ``fetched`` at all."""
-    return counters["fetched"] - counters["duplicates"] - counters["malformed"]
-
-
-def _repeated_page(
-    statements: Sequence[Any], via_more: bool, recent: deque[str]
-) -> str:
-    """Why this page is one the LRS already served in this run ('' when it is not).
-
-    Only pages reached by ``more`` in the current chain count: the first page of
-    a fresh query may legitimately repeat an earlier one (the overlap re-reads).
-    Empty pages never count: an LRS may page past them.
-    """
-    if not statements:
-        return ""
-    fingerprint = page_fingerprint(statements)
-    if via_more and fingerprint in recent:
-        return "a page it had already served"
-    recent.append(fingerprint)
-    return ""
 
 
 def _stop_repeated(report: SyncReport, connection_id: int, detail: str) -> None:
     report.complete = False
     report.error = REPEATED_PAGE.format(detail=detail)
     log.warning("sync of LRS %s stopped: %s", connection_id, report.error)
-
-
-def _add_totals(
-    totals: Mapping[str, int] | None, counters: Counter[str]
-) -> dict[str, int]:
-    merged = Counter(dict(totals or {}))
-    merged.update(counters)
-    return dict(merged)
-
-
-def _save_cursor(
-    session: Session,
-    cursor: SyncCursor,
-    run: SyncRun,
-    report: SyncReport,
-    position: dt.datetime | None,
-    window: SeenWindow,
-    overlap: dt.timedelta,
-    owner: str,
-    through_page: int | None,
-) -> None:
-    if position is not None:
-        cursor.last_stored = position
-        cursor.boundary_ids = window.boundary(position, overlap, through_page)
-    cursor.last_run_at = utcnow()
-    if cursor.lease_owner == owner:
-        cursor.lease_until = utcnow() + dt.timedelta(seconds=LEASE_S)
-    run.counters = dict(report.counters)
-    session.flush()

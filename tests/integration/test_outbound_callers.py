@@ -20,7 +20,8 @@ from lti_tool.lti.platform_keys import platform_key_set
 from tests.support_http import serve_in_thread
 from tests.xapi_support import make_world
 from xapi import connections
-from xapi.client import LrsClient, LrsRejected
+from xapi.client import LrsClient
+from xapi.lrs_errors import LrsRejected
 
 SECRET = "internal-only-7d1e"
 

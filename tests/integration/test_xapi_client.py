@@ -9,15 +9,10 @@ import pytest
 
 from tests.support_http import serve_in_thread
 from tests.xapi_support import ScriptedLrs, Step
-from xapi.client import (
-    BudgetExceeded,
-    LrsClient,
-    LrsRejected,
-    LrsUnavailable,
-    RetryPolicy,
-    StatementQuery,
-    parse_retry_after,
-)
+from xapi.client import LrsClient
+from xapi.lrs_errors import BudgetExceeded, LrsRejected, LrsUnavailable
+from xapi.lrs_retry import RetryPolicy, parse_retry_after
+from xapi.statement_query import StatementQuery
 
 PAGE = {"statements": [], "more": ""}
 

@@ -12,9 +12,11 @@ import requests
 
 from tests.lrs_fixture import LocalLrs, lrs  # noqa: F401 - fixture
 from tests.xapi_support import account, course_statement
-from xapi.client import LrsClient, LrsRejected, StatementQuery
+from xapi.client import LrsClient
 from xapi.core import actors, formats, profile
 from xapi.core import statements as st
+from xapi.lrs_errors import LrsRejected
+from xapi.statement_query import StatementQuery
 
 pytestmark = pytest.mark.lrs
 

@@ -34,15 +34,12 @@ from tests.xapi_support import (
     make_world,
 )
 from xapi import connections, delivery, outbox, sync
-from xapi.client import (
-    LrsClient,
-    LrsRejected,
-    LrsUnavailable,
-    RetryPolicy,
-    StatementQuery,
-)
+from xapi.client import LrsClient
 from xapi.core import statements as st
+from xapi.lrs_errors import LrsRejected, LrsUnavailable
+from xapi.lrs_retry import RetryPolicy
 from xapi.models import OUTBOX_DELIVERED, LrsConnection
+from xapi.statement_query import StatementQuery
 
 pytestmark = pytest.mark.lrs
 

@@ -22,9 +22,10 @@ from tests.lrs_fixture import LocalLrs, TcpProxy, lrs, lrs_proxy  # noqa: F401
 from tests.support_env import truncate_all
 from tests.xapi_support import World, course_statement, make_world
 from xapi import connections, delivery, jobs, outbox, sync
-from xapi.client import LrsClient, RetryPolicy, StatementQuery
+from xapi.client import LrsClient
 from xapi.core import statements as st
 from xapi.core import validation
+from xapi.lrs_retry import RetryPolicy
 from xapi.models import (
     OUTBOX_CONFLICT,
     OUTBOX_DELIVERED,
@@ -33,6 +34,7 @@ from xapi.models import (
     LrsConnection,
     OutboxStatement,
 )
+from xapi.statement_query import StatementQuery
 
 pytestmark = pytest.mark.lrs
 FUTURE = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
