@@ -154,7 +154,13 @@ class LrsClient:
                 else:
                     # The LRS's own words go to the log, not into the message an
                     # admin page shows (remote content is never echoed there).
-                    log.info("LRS refused %s %s: %s %s", method, url, code, body[:300])
+                    log.info(
+                        "LRS refused %s %s: %s %s",
+                        method,
+                        _logged(url),
+                        code,
+                        body[:300],
+                    )
                     raise LrsRejected(
                         refusal_message(method, urlsplit(url).path, code),
                         status=code,
@@ -171,7 +177,9 @@ class LrsClient:
             delay = wait if wait is not None else self.retry.backoff(attempt)
             if deadline is not None and self._clock() + delay > deadline:
                 raise BudgetExceeded(f"{problem}; no time left to retry", status=status)
-            log.info("LRS %s %s: %s; retrying in %.2fs", method, url, problem, delay)
+            log.info(
+                "LRS %s %s: %s; retrying in %.2fs", method, _logged(url), problem, delay
+            )
             self._sleep(delay)
             attempt += 1
 
@@ -330,3 +338,9 @@ class LrsClient:
 
     def close(self) -> None:
         self.http.close()
+
+
+def _logged(url: str) -> str:
+    """``url`` without its query: a ``more`` link's query names agents by email."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))

@@ -129,3 +129,18 @@ def test_retry_after_accepts_http_dates() -> None:
     later = parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now=1445412500.0)
     assert later == pytest.approx(10.0)
     assert parse_retry_after("soon") is None
+
+
+def test_retry_logs_name_no_agent_from_a_more_link(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A more link carries the query, agent included: the log keeps only the path.
+    more = "/xAPI/statements?agent=%7B%22mbox%22%3A%22mailto%3Aada%40example.com%22%7D"
+    first = {"statements": [], "more": more}
+    app = ScriptedLrs([Step(200, first), Step(503), Step(400, {"message": "no"})])
+    caplog.set_level("INFO", logger="xapi.client")
+    with serve_in_thread(app) as base, pytest.raises(LrsRejected):
+        list(make_client(base, []).iter_pages(StatementQuery()))
+    logged = " ".join(r.getMessage() for r in caplog.records if r.name == "xapi.client")
+    assert "retrying" in logged and "refused" in logged
+    assert "ada" not in logged and "agent" not in logged
