@@ -10,7 +10,7 @@ outbound client, and Canvas's settings.
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import requests
@@ -23,6 +23,7 @@ from lti_tool.infra.audit import record_audit
 from lti_tool.infra.config import Settings
 from lti_tool.infra.models import UNKNOWN_DEPLOYMENT_AUTO, Registration
 from lti_tool.infra.outbound import GuardedSession, describe_failure
+from lti_tool.infra.store import ExpiringStore
 from lti_tool.lti.registration import (
     SCOPES,
     TOOL_DESCRIPTION,
@@ -32,6 +33,8 @@ from lti_tool.lti.registration import (
     RegistrationRefused,
     add_registration,
     check_invitation,
+    claim_invitation,
+    invitation_used,
     platform_kind_for,
 )
 
@@ -238,6 +241,16 @@ def _refuse(session: Session, actor: str, issuer: str, reason: str) -> None:
     )
 
 
+def _refuse_used(session: Session, actor: str, issuer: str = "") -> NoReturn:
+    _refuse(session, actor, issuer, "registration URL already used")
+    raise RegistrationRefused(
+        "This registration URL has already been used: each one registers one "
+        "platform, once. Create a new one in Pathwise's admin console (Platforms → "
+        "Create a Dynamic Registration URL).",
+        status=409,
+    )
+
+
 def _check_replacement(
     session: Session, issuer: str, invited: Invitation | None, actor: str
 ) -> None:
@@ -277,6 +290,7 @@ def register_platform(
     openid_configuration_url: str,
     registration_token: str | None,
     invitation: str,
+    store: ExpiringStore,
     client_address: str = "",
 ) -> dict[str, Any]:
     """Run LTI Dynamic Registration and store the new registration and deployment.
@@ -296,6 +310,8 @@ def register_platform(
     actor = "dynamic-registration" + (
         f" invited by {invited.created_by}" if invited and invited.created_by else ""
     )
+    if invited is not None and invitation_used(store, invited):
+        _refuse_used(session, actor)
     parsed = urlsplit(openid_configuration_url)
     if parsed.scheme not in {"https", "http"} or not parsed.netloc:
         raise RegistrationFailed("openid_configuration is not a URL.")
@@ -356,6 +372,9 @@ def register_platform(
     if not client_id:
         raise RegistrationFailed(f"The LMS at {where} returned no client_id.")
     invited_for = invited.registration_id if invited else None
+    if invited is not None and not claim_invitation(store, invited):
+        # Another registration with this URL finished while this one was running.
+        _refuse_used(session, actor, issuer)
     existing = session.scalar(
         select(Registration.id).where(
             Registration.issuer == issuer, Registration.client_id == client_id

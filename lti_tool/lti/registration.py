@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +21,7 @@ from lti_tool.infra.models import (
     Deployment,
     Registration,
 )
+from lti_tool.infra.store import ExpiringStore
 
 TOOL_NAME = "Pathwise"
 TOOL_DESCRIPTION = (
@@ -32,6 +35,7 @@ SCOPES = [
     "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly",
 ]
 INVITE_TTL_S = 7 * 24 * 3600
+_INVITE_USED_KEY = "dr-invite-used:{fingerprint}"
 
 
 class RegistrationFailed(Exception):
@@ -57,6 +61,9 @@ class Invitation:
     # Set when an admin asked to re-register one platform: only then may Dynamic
     # Registration update an existing registration (of that platform).
     registration_id: int | None = None
+    # The invitation's digest and expiry: it registers one platform, once.
+    fingerprint: str = ""
+    expires_at: int = 0
 
 
 @dataclass(frozen=True)
@@ -102,6 +109,8 @@ def make_invitation(
     moment = int(time.time() if now is None else now)
     claims: dict[str, Any] = {
         "typ": "pathwise-invite",
+        # Unique even for two made in the same second: each is used once.
+        "jti": secrets.token_urlsafe(12),
         "by": created_by,
         "iat": moment,
         "exp": moment + INVITE_TTL_S,
@@ -122,10 +131,34 @@ def check_invitation(settings: Settings, invitation: str) -> Invitation:
     if payload.get("typ") != "pathwise-invite":
         raise RegistrationFailed("This registration URL is not valid.")
     registration_id = payload.get("reg")
+    expires_at = payload.get("exp")
     return Invitation(
         created_by=str(payload.get("by", "")),
         registration_id=registration_id if isinstance(registration_id, int) else None,
+        fingerprint=hashlib.sha256(invitation.encode()).hexdigest(),
+        expires_at=expires_at if isinstance(expires_at, int) else 0,
     )
+
+
+def invitation_used(store: ExpiringStore, invited: Invitation) -> bool:
+    """Whether ``invited`` has already registered a platform."""
+    key = _INVITE_USED_KEY.format(fingerprint=invited.fingerprint)
+    return store.get(key) is not None
+
+
+def claim_invitation(
+    store: ExpiringStore, invited: Invitation, *, now: float | None = None
+) -> bool:
+    """Mark ``invited`` used; False when another registration claimed it first.
+
+    A registration URL that leaks (a ticket, a chat, a screenshot) must not let
+    someone else add a platform for the rest of its week, so it works once. The
+    mark lives as long as the invitation could still be accepted.
+    """
+    moment = int(time.time() if now is None else now)
+    ttl = max(invited.expires_at - moment, 1)
+    key = _INVITE_USED_KEY.format(fingerprint=invited.fingerprint)
+    return store.add_if_absent(key, {"used_at": moment}, ttl_s=ttl)
 
 
 def platform_kind_for(issuer: str, product: str = "") -> str:

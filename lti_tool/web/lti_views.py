@@ -289,6 +289,7 @@ def register() -> Any:
             openid_configuration_url=openid_configuration,
             registration_token=registration_token,
             invitation=request.values.get("invite", ""),
+            store=request_store(),
             client_address=request.remote_addr or "",
         )
     except registration_service.RegistrationFailed as exc:

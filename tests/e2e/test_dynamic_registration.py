@@ -17,6 +17,7 @@ from lti_tool.app import create_app
 from lti_tool.infra.config import Settings
 from lti_tool.infra.db import db
 from lti_tool.infra.models import AuditEntry, Deployment, Registration
+from lti_tool.infra.store import DatabaseStore
 from lti_tool.lti.registration import add_registration, make_invitation
 from tests.support_env import truncate_all
 from tests.support_http import serve_in_thread
@@ -142,6 +143,28 @@ def test_dynamic_registration_stores_registration_and_deployment(
         )
 
 
+def test_a_registration_url_registers_one_platform_once(
+    client: FlaskClient, invite: str
+) -> None:
+    received: list[dict[str, Any]] = []
+    with serve_in_thread(make_platform(received)) as base:
+        first = _register(client, base, invite)
+    assert first.status_code == 200, first.data
+    other: list[dict[str, Any]] = []
+    with serve_in_thread(make_platform(other)) as base2:
+        again = _register(client, base2, invite)
+    assert again.status_code == 409
+    assert b"already been used" in again.data
+    assert other == []  # refused before anything was sent to the second LMS
+    with _session() as s:
+        assert [r.issuer for r in s.scalars(select(Registration))] == [base]
+        refused = s.scalar(
+            select(AuditEntry).where(AuditEntry.action == "registration.refused")
+        )
+        assert refused is not None
+        assert refused.details == {"reason": "registration URL already used"}
+
+
 def test_issuer_that_does_not_match_its_configuration_url_is_refused(
     client: FlaskClient, invite: str
 ) -> None:
@@ -166,6 +189,7 @@ def test_production_requires_a_signed_invitation(settings: Settings) -> None:
             openid_configuration_url="https://lms.example/.well-known/openid-configuration",
             registration_token=None,
             invitation="forged",
+            store=DatabaseStore(s),
         )
     assert make_invitation(prod, created_by="ada")  # a real one can be made
 
