@@ -90,7 +90,7 @@ def people_sync_roster(tenant_id: int, context_id: str | None) -> None:
         )
     failed = 0
     for course, link_id in links.items():
-        result = sync_course_roster(link_id, force=True)
+        result = sync_course_roster(link_id, force=True, actor=cli_actor())
         failed += int(result.get("failed", 0))
         click.echo(f"{course}\t" + " ".join(f"{k}={v}" for k, v in result.items()))
     if failed:

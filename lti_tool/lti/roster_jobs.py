@@ -9,6 +9,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from lti_tool.infra.audit import record_audit
 from lti_tool.infra.db import session_scope
 from lti_tool.infra.models import Deployment, Registration, ResourceLink
 from lti_tool.infra.queue import QUEUE_SYNC, enqueue, job_queue
@@ -30,12 +33,15 @@ def kick_roster_sync(resource_link_pk: int) -> None:
     enqueue(sync_course_roster, resource_link_pk, queue=QUEUE_SYNC)
 
 
-def sync_course_roster(resource_link_pk: int, force: bool = False) -> dict[str, Any]:
+def sync_course_roster(
+    resource_link_pk: int, force: bool = False, actor: str | None = None
+) -> dict[str, Any]:
     """Read the link's course roster from the LMS into the directory and commit;
     then pull what the LRS sent earlier about members it did not know.
 
     Skipped when the same link was synced within ``ROSTER_INTERVAL_S``, unless
-    ``force`` (the CLI).
+    ``force`` (the CLI). With ``actor`` (an admin's command) the sync is audited;
+    the background syncs an instructor's launch starts are not admin actions.
     """
     with session_scope() as session:
         store = make_store(job_queue.connection, session)
@@ -57,6 +63,8 @@ def sync_course_roster(resource_link_pk: int, force: bool = False) -> dict[str, 
             report = sync_roster(session, resource_link=link, connector=connector)
         except RosterError as exc:
             log.warning("roster sync of link %s failed: %s", resource_link_pk, exc)
+            if actor is not None:
+                _audit_sync(session, actor, link, {"failed": 1, "reason": str(exc)})
             return {"failed": 1}
         # Members the LRS already sent statements for: pull those once this commits.
         waiting = people_with_unmatched_statements(
@@ -64,4 +72,20 @@ def sync_course_roster(resource_link_pk: int, force: bool = False) -> dict[str, 
         )
         for person_id in waiting:
             kicks.continue_pull_after_commit(session, person_id)
-        return {**report.as_dict(), "pulls": len(waiting)}
+        result = {**report.as_dict(), "pulls": len(waiting)}
+        if actor is not None:
+            _audit_sync(session, actor, link, result)
+        return result
+
+
+def _audit_sync(
+    session: Session, actor: str, link: ResourceLink, details: dict[str, Any]
+) -> None:
+    record_audit(
+        session,
+        actor=actor,
+        action="people.roster_synced",
+        target=f"resource_link:{link.id}",
+        tenant_id=link.tenant_id,
+        details=details,
+    )

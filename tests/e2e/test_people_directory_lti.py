@@ -22,6 +22,7 @@ from lti_tool.devplatform.vocabulary import CLAIM_LIS, CLAIM_NRPS, ROLE_LEARNER
 from lti_tool.infra.config import Settings
 from lti_tool.infra.db import session_scope
 from lti_tool.infra.models import (
+    AuditEntry,
     Course,
     Deployment,
     Enrolment,
@@ -32,6 +33,7 @@ from lti_tool.infra.models import (
 from lti_tool.infra.queue import QUEUE_SYNC, job_queue
 from lti_tool.infra.store import DatabaseStore
 from lti_tool.lti.nrps import StoredTokenConnector, sync_roster
+from lti_tool.lti.roster_jobs import sync_course_roster
 from lti_tool.lti.tool_conf import to_lti_registration
 from lti_tool.usecases.people import import_people
 from tests.factories import make_framework, make_person, make_skill, make_tenant
@@ -164,6 +166,23 @@ def test_roster_sync_follows_pages_and_reuses_its_token(lti: LtiHarness) -> None
     assert total == members
     linked = people_by_sub()["dev-user-extra-0"]
     assert (linked.external_id, linked.department) == ("HR-0", "Sales")
+
+
+def test_an_admin_roster_sync_is_audited(lti: LtiHarness) -> None:
+    lti.platform.add_user(extra_member(0), course_id=COURSE)
+    assert_manager_page(lti.do_launch(INSTRUCTOR))
+    with session_scope() as session:
+        link_id = session.scalar(select(ResourceLink.id))
+    assert link_id is not None
+    result = sync_course_roster(link_id, force=True, actor="cli:ada")
+    assert result["members"] >= 2
+    with session_scope() as session:
+        entry = session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "people.roster_synced")
+        )
+        assert entry is not None
+        assert (entry.actor, entry.tenant_id) == ("cli:ada", tenant_id())
+        assert entry.details is not None and entry.details["members"] >= 2
 
 
 def test_first_launch_links_to_the_imported_entry_by_email(lti: LtiHarness) -> None:
