@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -127,3 +128,29 @@ def tenant_option(
         help=f"{help} {TENANT_HELP}" if help else TENANT_HELP,
         metavar="TENANT",
     )
+
+
+def secret_stdin_option(what: str) -> Callable[[FC], FC]:
+    """``--password-stdin``: read ``what`` from the first line of stdin, for scripts.
+
+    A secret is never a command-line value: arguments reach shell history and ``ps``.
+    Without the flag the secret is prompted for, hidden.
+    """
+    return click.option(
+        "--password-stdin",
+        "password_stdin",
+        is_flag=True,
+        help=f"Read the {what} from the first line of standard input "
+        "(otherwise it is prompted for, hidden).",
+    )
+
+
+def read_secret(from_stdin: bool, prompt: str, *, confirm: bool) -> str:
+    """The secret from stdin's first line (``--password-stdin``) or a hidden prompt."""
+    if from_stdin:
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            raise click.UsageError("--password-stdin: standard input was empty")
+        return line
+    secret: str = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
+    return secret

@@ -8,7 +8,12 @@ from pathlib import Path
 
 import click
 
-from lti_tool.cli.bootstrap import start_runtime, tenant_option
+from lti_tool.cli.bootstrap import (
+    read_secret,
+    secret_stdin_option,
+    start_runtime,
+    tenant_option,
+)
 from lti_tool.infra.db import session_scope
 from xapi import connections, outbox, reports, rule_store, sync
 from xapi.core.rule_parsing import RuleError
@@ -30,7 +35,7 @@ def lrs_group() -> None:
 @click.option("--name", default="", help="A label for the console.")
 @click.option("--endpoint", required=True, help="xAPI endpoint, e.g. https://lrs/xAPI/")
 @click.option("--username", required=True, help="Basic auth key.")
-@click.option("--password", prompt=True, hide_input=True, help="Basic auth secret.")
+@secret_stdin_option("Basic auth secret")
 @click.option(
     "--actor-mode",
     type=click.Choice(["account", "mbox"]),
@@ -73,7 +78,7 @@ def lrs_add(
     name: str,
     endpoint: str,
     username: str,
-    password: str,
+    password_stdin: bool,
     actor_mode: str,
     match_on: str,
     home_page_includes_deployment: bool,
@@ -84,6 +89,7 @@ def lrs_add(
     xapi_version: str | None,
 ) -> None:
     """Add an LRS connection (the secret is stored encrypted)."""
+    password = read_secret(password_stdin, "Basic auth secret", confirm=False)
     start_runtime()
     try:
         with session_scope() as session:

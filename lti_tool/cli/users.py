@@ -22,7 +22,13 @@ from admin.users import (
     set_role,
     set_tenant,
 )
-from lti_tool.cli.bootstrap import cli_actor, start_runtime, tenant_option
+from lti_tool.cli.bootstrap import (
+    cli_actor,
+    read_secret,
+    secret_stdin_option,
+    start_runtime,
+    tenant_option,
+)
 from lti_tool.infra.db import session_scope
 
 
@@ -55,11 +61,12 @@ def _new_password() -> str:
     "--role", type=click.Choice(CONSOLE_ROLES), default="admin", show_default=True
 )
 @tenant_option(help="Bind the account to one tenant; install-wide without it.")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@secret_stdin_option("password")
 def admin_create_user(
-    username: str, role: str, tenant_id: int | None, password: str
+    username: str, role: str, tenant_id: int | None, password_stdin: bool
 ) -> None:
     """Create a console account (asks for the password twice)."""
+    password = read_secret(password_stdin, "Password", confirm=True)
     _run(
         lambda session: create_admin_user(
             session,

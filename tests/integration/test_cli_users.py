@@ -40,13 +40,17 @@ def test_create_list_and_scope_users(
     created = run_cli(
         settings,
         engine,
-        ["admin", "create-user", "tina", "--tenant", str(tenant), "--password", NEW],
+        ["admin", "create-user", "tina", "--tenant", str(tenant), "--password-stdin"],
+        stdin=NEW + "\n",
     )
     assert created.exit_code == 0, created.output
     assert f"for tenant {tenant}" in created.output
     assert (
         run_cli(
-            settings, engine, ["admin", "create-user", "ivan", "--password", NEW]
+            settings,
+            engine,
+            ["admin", "create-user", "ivan", "--password-stdin"],
+            stdin=NEW + "\n",
         ).exit_code
         == 0
     )
@@ -96,9 +100,16 @@ def test_set_password_is_prompted_never_an_argument(
     app: Flask, settings: Settings, engine: Engine
 ) -> None:
     assert {p.name for p in admin_set_password.params} == {"username"}
+    refused = run_cli(
+        settings, engine, ["admin", "create-user", "eve", "--password", NEW]
+    )
+    assert refused.exit_code == 2  # a secret is never a command-line value
     assert (
         run_cli(
-            settings, engine, ["admin", "create-user", "ana", "--password", NEW]
+            settings,
+            engine,
+            ["admin", "create-user", "ana", "--password-stdin"],
+            stdin=NEW + "\n",
         ).exit_code
         == 0
     )
@@ -129,7 +140,8 @@ def test_bad_names_and_tenants_are_clean_errors(
     no_tenant = run_cli(
         settings,
         engine,
-        ["admin", "create-user", "x", "--tenant", "999", "--password", NEW],
+        ["admin", "create-user", "x", "--tenant", "999", "--password-stdin"],
+        stdin=NEW + "\n",
     )
     # --tenant is resolved before the command runs: a usage error, with the way out.
     assert no_tenant.exit_code == 2 and "no tenant '999'" in no_tenant.output

@@ -74,7 +74,8 @@ def test_tenants_list_and_lrs_add_by_deployment_id(
         settings,
         engine,
         ["lrs", "add", "--tenant", "dep-42", "--endpoint", "http://127.0.0.1:9/xAPI/"]
-        + ["--username", "k", "--password", "s"],
+        + ["--username", "k", "--password-stdin"],
+        stdin="s\n",
     )
     assert added.exit_code == 0, added.output
     with session_scope() as session:
@@ -83,7 +84,8 @@ def test_tenants_list_and_lrs_add_by_deployment_id(
         settings,
         engine,
         ["lrs", "add", "--tenant", "nope", "--endpoint", "http://127.0.0.1:9/xAPI/"]
-        + ["--username", "k", "--password", "s"],
+        + ["--username", "k", "--password-stdin"],
+        stdin="s\n",
     )
     assert unknown.exit_code == 2
     assert "no tenant 'nope'" in unknown.output

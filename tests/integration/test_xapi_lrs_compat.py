@@ -71,7 +71,8 @@ def test_lrs_test_against_ralph_and_what_each_failure_says(
             settings,
             engine,
             ["lrs", "add", "--tenant", tenant, "--endpoint", endpoint]
-            + ["--username", ralph.username, "--password", password, *extra],
+            + ["--username", ralph.username, "--password-stdin", *extra],
+            stdin=password + "\n",
         )
         assert result.exit_code == 0, result.output
         return _added_id(result.output)
