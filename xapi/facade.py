@@ -1,10 +1,10 @@
-"""xAPI: the LRS facade external content talks to: its credential, statements, state.
+"""xAPI: the LRS facade external content talks to: its credential and its statements.
 
 External xAPI content runs in the learner's browser, so it must never hold the
 organisation's LRS credentials. It gets a short-lived credential bound to one
 tenant, learner, launch, registration and activity instead; what it sends is
-judged here (``xapi.core.content``) and forwarded through the outbox, and what it
-saves to resume (the State API) is kept here, per learner and registration.
+judged here (``xapi.core.content``) and forwarded through the outbox. What it saves
+to resume (the State API) is in ``xapi.content_state``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from xapi.core import formats
 from xapi.core.content import Refusal, judge_content_statement
-from xapi.journey_models import ContentState
+from xapi.core.statements import is_own_statement
 from xapi.models import OutboxStatement
 from xapi.outbox import enqueue_statement
 
@@ -33,7 +33,6 @@ _GRANT_TYPE = "pathwise-xapi-content"
 BASIC_USER = "pathwise"
 # Statements the facade lists at most in one GET (content reads its own few).
 LIST_LIMIT = 100
-MAX_STATE_BYTES = 256 * 1024
 
 
 class FacadeRefused(Exception):
@@ -221,7 +220,8 @@ def forwarded_statements(
     """The statements this learner's sitting sent through the facade (newest first).
 
     Read from the outbox, not the organisation's LRS: content sees only what it
-    was itself allowed to write, under this registration.
+    was itself allowed to write, under this registration (Pathwise's own
+    statements share the registration, and are left out).
     """
     query = select(OutboxStatement).where(
         OutboxStatement.tenant_id == grant.tenant_id,
@@ -233,154 +233,9 @@ def forwarded_statements(
     for row in session.scalars(query.order_by(OutboxStatement.id.desc())):
         body = json.loads(row.body)
         context = body.get("context") or {}
-        if context.get("registration") != grant.registration:
+        if context.get("registration") != grant.registration or is_own_statement(body):
             continue
         found.append(body)
         if len(found) >= LIST_LIMIT:
             break
     return found
-
-
-# ------------------------------------------------------------------ State API
-
-
-@dataclass(frozen=True)
-class StateKey:
-    """A State API document as the content names it (learner fixed by the grant)."""
-
-    activity_iri: str
-    state_id: str | None
-
-
-def check_state_request(
-    grant: ContentGrant,
-    *,
-    actor: Mapping[str, Any],
-    activity_id: str | None,
-    agent: str | None,
-    registration: str | None,
-    state_id: str | None,
-) -> StateKey:
-    """The state a request names, once it is this grant's learner and registration.
-
-    Raises:
-        FacadeRefused: 400 (a parameter missing or malformed) or 403 (another
-        learner, registration or activity).
-    """
-    if not activity_id or not agent:
-        raise FacadeRefused(
-            400, "missing_parameter", "activityId and agent are required."
-        )
-    try:
-        named = json.loads(agent)
-    except ValueError:
-        raise FacadeRefused(400, "bad_agent", "agent is not JSON.") from None
-    judged = judge_content_statement(
-        {
-            "actor": named,
-            "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"},
-            "object": {"id": activity_id},
-            "context": {"registration": registration or ""},
-        },
-        actor=actor,
-        registration=grant.registration,
-    )
-    if judged is not None:
-        raise FacadeRefused.of(judged)
-    if activity_id != grant.activity_iri and not activity_id.startswith(
-        grant.activity_iri.rstrip("/") + "/"
-    ):
-        raise FacadeRefused(
-            403, "other_activity", "This credential is for another activity."
-        )
-    return StateKey(activity_iri=activity_id, state_id=state_id)
-
-
-def _state_rows(session: Session, grant: ContentGrant, key: StateKey) -> Any:
-    query = select(ContentState).where(
-        ContentState.tenant_id == grant.tenant_id,
-        ContentState.person_id == grant.person_id,
-        ContentState.registration == grant.registration,
-        ContentState.activity_iri == key.activity_iri,
-    )
-    if key.state_id is not None:
-        query = query.where(ContentState.state_id == key.state_id)
-    return session.scalars(query)
-
-
-def read_state(
-    session: Session, grant: ContentGrant, key: StateKey
-) -> ContentState | list[str] | None:
-    """One document (None when absent), or with no ``stateId`` the ids stored."""
-    rows = list(_state_rows(session, grant, key))
-    if key.state_id is None:
-        return sorted(r.state_id for r in rows)
-    return rows[0] if rows else None
-
-
-def write_state(
-    session: Session,
-    grant: ContentGrant,
-    key: StateKey,
-    *,
-    body: bytes,
-    content_type: str,
-    merge: bool,
-) -> None:
-    """Store a document (PUT), or merge a JSON object into the stored one (POST)."""
-    if key.state_id is None:
-        raise FacadeRefused(400, "missing_parameter", "stateId is required.")
-    if len(body) > MAX_STATE_BYTES:
-        raise FacadeRefused(413, "state_too_large", "This state document is too large.")
-    found = read_state(session, grant, key)
-    row = found if isinstance(found, ContentState) else None
-    if merge:
-        body, content_type = _merged(row, body, content_type)
-    if row is None:
-        session.add(
-            ContentState(
-                tenant_id=grant.tenant_id,
-                person_id=grant.person_id,
-                registration=grant.registration,
-                activity_iri=key.activity_iri,
-                state_id=key.state_id,
-                content_type=content_type[:200],
-                body=body,
-            )
-        )
-    else:
-        row.body, row.content_type = body, content_type[:200]
-    session.flush()
-
-
-def _merged(
-    row: ContentState | None, body: bytes, content_type: str
-) -> tuple[bytes, str]:
-    """xAPI's POST to a document: JSON objects merge at the top level."""
-    try:
-        incoming = json.loads(body)
-    except ValueError:
-        raise FacadeRefused(400, "not_json", "POST merges JSON objects only.") from None
-    if not isinstance(incoming, dict):
-        raise FacadeRefused(400, "not_json", "POST merges JSON objects only.")
-    if row is None:
-        return body, "application/json"
-    try:
-        stored = json.loads(row.body)
-    except ValueError:
-        stored = None
-    if not isinstance(stored, dict):
-        raise FacadeRefused(
-            400, "not_json", "The stored document is not a JSON object to merge into."
-        )
-    return json.dumps({**stored, **incoming}).encode(), "application/json"
-
-
-def delete_state(session: Session, grant: ContentGrant, key: StateKey) -> int:
-    """Delete one document, or with no ``stateId`` all of this activity's."""
-    count = 0
-    for row in list(_state_rows(session, grant, key)):
-        session.delete(row)
-        count += 1
-    session.flush()
-    return count

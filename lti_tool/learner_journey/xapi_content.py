@@ -26,12 +26,11 @@ from lti_tool.learner_journey.mastery import announce_mastery
 from lti_tool.lti.errors import LaunchRejected
 from lti_tool.lti.launch_token import LaunchContext
 from lti_tool.usecases.grades import record_learner_attempt
+from xapi.content_state import StateKey, check_state_request
 from xapi.core.content import content_outcome, launch_url
 from xapi.facade import (
     ContentGrant,
     FacadeRefused,
-    StateKey,
-    check_state_request,
     forward_statements,
     forwarded_statements,
     issue_content_auth,

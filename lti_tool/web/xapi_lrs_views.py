@@ -22,14 +22,8 @@ from lti_tool.learner_journey.xapi_content import (
 )
 from lti_tool.lti.errors import LaunchRejected
 from lti_tool.web.transaction import request_session, settings
-from xapi.facade import (
-    ContentGrant,
-    FacadeRefused,
-    delete_state,
-    read_content_auth,
-    read_state,
-    write_state,
-)
+from xapi.content_state import delete_state, read_state, write_state
+from xapi.facade import ContentGrant, FacadeRefused, read_content_auth
 
 xapi_lrs_bp = Blueprint("xapi_lrs", __name__, url_prefix="/xapi/lrs")
 
