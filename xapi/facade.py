@@ -187,6 +187,11 @@ def forward_statements(
         )
         if refusal is not None:
             raise FacadeRefused.of(refusal)
+        # UUIDs are case-blind; one spelling keeps ids and registrations comparable.
+        statement["context"] = {
+            **statement["context"],
+            "registration": grant.registration,
+        }
         ready.append(statement)
     ids = [str(s["id"]) for s in ready]
     if len(set(ids)) != len(ids):
@@ -226,6 +231,8 @@ def forwarded_statements(
     query = select(OutboxStatement).where(
         OutboxStatement.tenant_id == grant.tenant_id,
         OutboxStatement.person_id == grant.person_id,
+        # The canonical text is compact: a cheap filter before each body is read.
+        OutboxStatement.body.contains(f'"registration":"{grant.registration}"'),
     )
     if statement_id is not None:
         query = query.where(OutboxStatement.statement_id == statement_id.lower())

@@ -151,7 +151,10 @@ def get_state() -> Response:
         return jsonify(found)
     if found is None:
         raise FacadeRefused(404, "not_found", "No such state document.")
-    return Response(found.body, status=200, content_type=found.content_type)
+    response = Response(found.body, status=200, content_type=found.content_type)
+    # The content chose the type: never let a browser render it as our page.
+    response.headers["Content-Disposition"] = "attachment"
+    return response
 
 
 @xapi_lrs_bp.route("/activities/state", methods=["PUT", "POST"])
