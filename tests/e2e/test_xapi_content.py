@@ -23,7 +23,7 @@ from sqlalchemy import delete, func, select
 from adaptive.catalogue_import import import_catalogue
 from adaptive.core.catalogue_parse import parse_catalogue
 from adaptive.demo_seed import demo_catalogue_text
-from adaptive.models import Attempt
+from adaptive.models import Activity, Attempt
 from lti_tool.devplatform.model import INSTRUCTOR, LEARNER, SampleUser
 from lti_tool.devplatform.vocabulary import DEMO_COURSE_ID
 from lti_tool.infra.db import session_scope
@@ -219,6 +219,11 @@ def test_the_facade_forwards_the_learners_statements_and_records_the_outcome_onc
     assert first.status_code == 200, first.json
     assert first.json == [passed["id"]]
     assert _attempts(LEARNER.sub) == 1
+    with session_scope() as session:
+        [attempt] = session.scalars(select(Attempt)).all()
+        activity = session.get(Activity, attempt.activity_id)
+        assert activity is not None and activity.key == XAPI_KEY
+        assert attempt.score == pytest.approx(0.9)  # the content's score.scaled
     # The content's retry (POST again, or PUT under its id) records nothing more.
     again = client.post("/xapi/lrs/statements", headers=headers, json=[passed])
     assert again.status_code == 200, again.json
