@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adaptive.core.catalogue_format import (
+    XAPI_ACTIVITY_ID,
     ActivityDoc,
     CatalogueDoc,
     FrameworkDoc,
@@ -145,6 +146,11 @@ def _activity_doc(activity: Activity, key_of: dict[int, str]) -> ActivityDoc:
         ),
         markdown=str(content.get("markdown", "")),
         questions=questions,
+        activity_id=(
+            str(content[XAPI_ACTIVITY_ID])
+            if content.get(XAPI_ACTIVITY_ID) is not None
+            else None
+        ),
     )
 
 

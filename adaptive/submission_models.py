@@ -16,6 +16,8 @@ from lti_tool.infra.db import Base, utcnow
 
 SUBMISSION_ATTEMPT = "attempt"
 SUBMISSION_PLACEMENT_ANSWER = "placement_answer"
+# An outcome statement of external xAPI content, named by its statement id.
+SUBMISSION_XAPI_OUTCOME = "xapi_outcome"
 
 
 class ClientSubmission(Base):

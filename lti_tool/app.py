@@ -22,6 +22,7 @@ from lti_tool.web import transaction as web
 from lti_tool.web.api_views import api_bp
 from lti_tool.web.learner_views import learner_bp
 from lti_tool.web.lti_views import bp as lti_bp
+from lti_tool.web.xapi_lrs_views import xapi_lrs_bp
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -71,9 +72,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf.exempt(lti_bp)
     csrf.exempt(learner_bp)
     csrf.exempt(api_bp)
+    # External xAPI content calls the LRS facade from its own origin with the
+    # credential of its launch in the Authorization header (no cookie is read).
+    csrf.exempt(xapi_lrs_bp)
     app.register_blueprint(lti_bp)
     app.register_blueprint(learner_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(xapi_lrs_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(admin_lrs_bp)
     app.register_blueprint(admin_people_bp)

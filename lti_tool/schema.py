@@ -14,6 +14,7 @@ import adaptive.submission_models
 import lti_tool.infra.models
 import lti_tool.infra.revision
 import lti_tool.lti.grade_models
+import xapi.journey_models
 import xapi.models
 from lti_tool.infra.db import Base
 
@@ -26,6 +27,7 @@ _TABLE_MODULES = (
     adaptive.item_models,
     adaptive.submission_models,
     xapi.models,
+    xapi.journey_models,
 )
 
 

@@ -6,6 +6,7 @@ rules sit apart from the framework-wide ones in ``catalogue_check``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from adaptive.core.catalogue_checker import Checker
@@ -15,6 +16,7 @@ from adaptive.core.catalogue_format import (
     MAX_NAME,
     MAX_URL,
     QUESTION_TYPES,
+    XAPI_TYPE,
     ActivityDoc,
     Path,
     QuestionDoc,
@@ -30,9 +32,13 @@ _ACTIVITY_FIELDS = (
     "target_level",
     "explanation_group",
     "url",
+    "activity_id",
     "skills",
     "content",
 )
+# An absolute http(s) URL (xAPI content is launched in the browser) and an IRI.
+_LAUNCH_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
+_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$")
 _TAG_FIELDS = ("skill", "weight", "level")
 _CONTENT_FIELDS = ("markdown", "questions")
 _QUESTION_FIELDS = (
@@ -79,6 +85,7 @@ def check_activity(
     url: str | None = None
     if obj.get("url") is not None:
         url = check.string(obj, path, "url", max_len=MAX_URL)
+    activity_id = _xapi_fields(obj, path, check, kind, url)
     tags = _tags(
         check.array(obj, path, "skills", required=True),
         path,
@@ -112,7 +119,39 @@ def check_activity(
         markdown=markdown,
         questions=questions,
         line=check.line(path),
+        activity_id=activity_id,
     )
+
+
+def _xapi_fields(
+    obj: dict[str, Any], path: Path, check: Checker, kind: str, url: str | None
+) -> str | None:
+    """An ``xapi`` activity's launch ``url`` and ``activity_id``; the IRI it returns."""
+    if kind != XAPI_TYPE:
+        if "activity_id" in obj:
+            check.error(
+                (*path, "activity_id"), "only an activity of type 'xapi' has one"
+            )
+        return None
+    if not url:
+        check.error(
+            (*path, "url"), "an xapi activity needs the https URL that launches it"
+        )
+    elif not _LAUNCH_URL.match(url):
+        check.error((*path, "url"), f"must be an absolute http(s) URL, got {url!r}")
+    if obj.get("activity_id") is None:
+        check.error(
+            (*path, "activity_id"),
+            "an xapi activity needs the activity IRI its statements name",
+        )
+        return None
+    activity_id = check.string(obj, path, "activity_id", max_len=MAX_URL)
+    if activity_id and not _IRI.match(activity_id):
+        check.error(
+            (*path, "activity_id"),
+            f"must be an IRI (e.g. https://...), got {activity_id!r}",
+        )
+    return activity_id or None
 
 
 def _tags(
@@ -173,7 +212,13 @@ def _content(
     if content is None:
         return "", ()
     needs_questions = kind in QUESTION_TYPES
-    markdown = check.string(content, where, "markdown", required=not needs_questions)
+    # External xAPI content brings its own body; a Markdown intro is optional.
+    markdown = check.string(
+        content,
+        where,
+        "markdown",
+        required=not needs_questions and kind != XAPI_TYPE,
+    )
     questions: list[QuestionDoc] = []
     for i, item in enumerate(
         check.array(content, where, "questions", required=needs_questions)

@@ -22,7 +22,12 @@ ACTIVITY_TYPES = (
     "quiz",
     "refresher",
     "placement_item",
+    "xapi",
 )
+# An external xAPI activity: launched at ``url`` with the xAPI launch parameters; the
+# statements it sends name ``activity_id`` (its IRI), which the content stores here.
+XAPI_TYPE = "xapi"
+XAPI_ACTIVITY_ID = "xapi_activity_id"
 QUESTION_TYPES = frozenset({"quiz", "placement_item"})
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 MAX_NAME = 300
@@ -172,12 +177,16 @@ class ActivityDoc:
     markdown: str
     questions: tuple[QuestionDoc, ...]
     line: int = field(default=0, compare=False)
+    # Only for type ``xapi``: the activity IRI its statements carry.
+    activity_id: str | None = None
 
     def content(self) -> dict[str, Any]:
         """The body as stored in ``Activity.content``."""
         body: dict[str, Any] = {"markdown": self.markdown}
         if self.questions:
             body["questions"] = [q.to_dict() for q in self.questions]
+        if self.activity_id is not None:
+            body[XAPI_ACTIVITY_ID] = self.activity_id
         return body
 
     def question_tags(self) -> tuple[QuestionTag, ...]:

@@ -8,7 +8,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from adaptive.core.catalogue_format import FORMAT_NAME, FORMAT_VERSION, CatalogueDoc
+from adaptive.core.catalogue_format import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    XAPI_ACTIVITY_ID,
+    CatalogueDoc,
+)
 
 
 def _number(value: float) -> int | float:
@@ -31,11 +36,15 @@ def catalogue_to_dict(doc: CatalogueDoc) -> dict[str, Any]:
             item["explanation_group"] = a.explanation_group
         if a.url is not None:
             item["url"] = a.url
+        if a.activity_id is not None:
+            item["activity_id"] = a.activity_id
         item["skills"] = [
             {"skill": t.skill, "weight": _number(t.weight), "level": t.level}
             for t in a.skills
         ]
-        item["content"] = a.content()
+        item["content"] = {
+            k: v for k, v in a.content().items() if k != XAPI_ACTIVITY_ID
+        }
         activities.append(item)
     return {
         "format": FORMAT_NAME,

@@ -12,18 +12,18 @@ from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
-from adaptive.core.catalogue import ActivityInfo
 from adaptive.models import Activity
 from adaptive.submission_models import SUBMISSION_ATTEMPT
 from adaptive.submissions import claim_submission, settle_submission
 from lti_tool.learner_journey.context import (
-    Where,
+    activity_info,
     decided_step,
     iri,
     module_ref,
     repeated_answer,
     where_of,
 )
+from lti_tool.learner_journey.mastery import announce_mastery
 from lti_tool.lti.errors import LaunchRejected
 from lti_tool.lti.launch_token import LaunchContext
 from lti_tool.usecases.grades import record_learner_attempt
@@ -36,19 +36,12 @@ _ANSWER_FIELDS = frozenset({"answer", "accepted", "explanation", "feedback"})
 PASS_SHARE = 0.8
 
 
-def _activity_info(where: Where, key: str) -> ActivityInfo:
-    for info in where.snapshot.catalog.activities.values():
-        if info.key == key:
-            return info
-    raise LaunchRejected("no_activity", "This module has no such activity.", 404)
-
-
 def activity_for_player(
     session: Session, ctx: LaunchContext, *, key: str
 ) -> dict[str, Any]:
     """One activity of the launch's module as the player shows it: no answer keys."""
     where = where_of(session, ctx)
-    info = _activity_info(where, key)
+    info = activity_info(where, key)
     activity = session.get(Activity, info.id)
     if activity is None:
         raise LaunchRejected("no_activity", "This module has no such activity.", 404)
@@ -85,7 +78,7 @@ def submit_attempt(
     A repeat of the same id returns the first answer and records nothing.
     """
     where = where_of(session, ctx)
-    info = _activity_info(where, activity_key)
+    info = activity_info(where, activity_key)
     submission, fresh = claim_submission(
         session,
         tenant_id=ctx.tenant_id,
@@ -147,6 +140,7 @@ def submit_attempt(
         course=where.course,
         parent=module_ref(base_url, where),
     )
+    announce_mastery(session, ctx, where, base_url=base_url, now=now)
     out = {
         "attempt_id": attempt.id,
         "score": score,

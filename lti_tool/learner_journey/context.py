@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
+from adaptive.core.catalogue import ActivityInfo
 from adaptive.models import Module
 from adaptive.module_snapshots import ModuleSnapshot, load_module
 from adaptive.next_step import next_step
@@ -90,6 +91,14 @@ def _course_ref(session: Session, launch: Launch) -> ActivityRef | None:
         "course",
         name=course.title or course.label,
     )
+
+
+def activity_info(where: Where, key: str) -> ActivityInfo:
+    """The activity ``key`` of the launch's module; 404 ``no_activity`` if it has none."""
+    for info in where.snapshot.catalog.activities.values():
+        if info.key == key:
+            return info
+    raise LaunchRejected("no_activity", "This module has no such activity.", 404)
 
 
 def iri(base_url: str, where: Where, *parts: str) -> str:

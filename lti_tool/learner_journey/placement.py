@@ -18,6 +18,7 @@ from lti_tool.learner_journey.context import (
     repeated_answer,
     where_of,
 )
+from lti_tool.learner_journey.mastery import announce_mastery
 from lti_tool.lti.errors import LaunchRejected
 from lti_tool.lti.launch_token import LaunchContext
 from xapi.core.statements import ActivityRef, ResultSpec
@@ -114,6 +115,7 @@ def answer_placement_once(
             course=where.course,
             parent=module_ref(base_url, where),
         )
+    announce_mastery(session, ctx, where, base_url=base_url, now=now)
     out = {**_placement_out(view), "correct": correct}
     settle_submission(session, submission, response=out)
     return out

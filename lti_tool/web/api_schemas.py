@@ -117,6 +117,18 @@ class ActivityOut(_Strict):
     questions: list[Question]
 
 
+class XapiLaunchOut(_Strict):
+    """Where to open an external xAPI activity, with the launch parameters in it."""
+
+    url: str = Field(
+        description="The content's URL with endpoint, auth, actor, registration and "
+        "activity_id (the xAPI launch convention); open it in a new window or frame."
+    )
+    activity_id: str = Field(description="The activity IRI the content reports on.")
+    registration: str = Field(description="xAPI registration of this module attempt.")
+    expires_at: str = Field(description="When the content's LRS credential expires.")
+
+
 class AttemptIn(_Strict):
     client_id: uuid.UUID = Field(description="Client-generated; a retry reuses it.")
     activity_key: str = Field(max_length=100)

@@ -24,6 +24,7 @@ from lti_tool.infra.models import ROLE_LEARNER
 from lti_tool.learner_journey.attempts import activity_for_player, submit_attempt
 from lti_tool.learner_journey.path import learner_path, next_step_within
 from lti_tool.learner_journey.placement import answer_placement_once, open_placement
+from lti_tool.learner_journey.xapi_content import xapi_launch
 from lti_tool.lti.errors import LaunchRejected
 from lti_tool.lti.launch_token import LaunchContext, check_launch_row, read_launch_token
 from lti_tool.web.api_openapi import ApiRoute, openapi_document
@@ -38,6 +39,7 @@ from lti_tool.web.api_schemas import (
     PlacementOut,
     TimeBudgetIn,
     TimeBudgetOut,
+    XapiLaunchOut,
 )
 from lti_tool.web.transaction import request_session, request_store, settings
 
@@ -176,6 +178,23 @@ def get_activity(key: str) -> Response:
     return _out(ActivityOut, activity_for_player(request_session(), ctx, key=key))
 
 
+def post_xapi_launch(key: str) -> Response:
+    ctx = api_launch(write=True)
+    if request.content_length:
+        _body(Empty)
+    data = xapi_launch(
+        request_session(),
+        ctx,
+        key=key,
+        base_url=settings().base_url,
+        secret_key=settings().secret_key,
+        # The content's credential lives as long as a launch token would.
+        ttl_s=settings().launch_token_ttl_s,
+        now=utcnow(),
+    )
+    return _out(XapiLaunchOut, data)
+
+
 def post_attempt() -> Response:
     ctx = api_launch(write=True)
     body: AttemptIn = _body(AttemptIn)
@@ -246,6 +265,17 @@ ROUTES: tuple[_Bound, ...] = (
             ActivityOut,
         ),
         get_activity,
+    ),
+    _Bound(
+        ApiRoute(
+            "POST",
+            "/v1/activities/<key>/xapi-launch",
+            "The launch URL of an external xAPI activity, with a short-lived "
+            "credential for the Pathwise LRS facade",
+            None,
+            XapiLaunchOut,
+        ),
+        post_xapi_launch,
     ),
     _Bound(
         ApiRoute(

@@ -39,6 +39,7 @@ API_ROUTES = (
     ("POST", "/api/v1/placement"),
     ("POST", "/api/v1/placement/answers"),
     ("GET", "/api/v1/activities/{key}"),
+    ("POST", "/api/v1/activities/{key}/xapi-launch"),
     ("POST", "/api/v1/attempts"),
     ("POST", "/api/v1/time-budget"),
 )

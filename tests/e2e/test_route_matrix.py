@@ -130,7 +130,18 @@ EXPECTED: dict[tuple[str, str], dict[str, Any]] = {
     ("/api/v1/activities/<key>", "GET"): API_LEARNER_409,
     ("/api/v1/placement", "POST"): API_LEARNER_409,
     ("/api/v1/placement/answers", "POST"): API_LEARNER_415,
+    ("/api/v1/activities/<key>/xapi-launch", "POST"): API_LEARNER_409,
     ("/api/v1/attempts", "POST"): API_LEARNER_415,
+    # The LRS facade for external xAPI content: only the credential of a content
+    # launch opens it (a launch token, a console session or a body token do not).
+    ("/xapi/lrs/about", "GET"): EVERYONE_OK,
+    ("/xapi/lrs/statements", "GET"): {"*": 401},
+    ("/xapi/lrs/statements", "POST"): {"*": 401},
+    ("/xapi/lrs/statements", "PUT"): {"*": 401},
+    ("/xapi/lrs/activities/state", "GET"): {"*": 401},
+    ("/xapi/lrs/activities/state", "PUT"): {"*": 401},
+    ("/xapi/lrs/activities/state", "POST"): {"*": 401},
+    ("/xapi/lrs/activities/state", "DELETE"): {"*": 401},
     ("/api/v1/time-budget", "POST"): API_LEARNER_415,
     # The console.
     ("/admin/login", "GET"): EVERYONE_OK,

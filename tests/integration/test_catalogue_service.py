@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 from sqlalchemy import func, select
@@ -177,6 +178,36 @@ def test_export_round_trips_through_the_database(db_session: Session) -> None:
     summary = seed_demo(db_session)
     text = export_catalogue_for(db_session, framework_id=summary["framework_id"])
     assert parse_catalogue(text, source_name="export.json") == canonical(demo_doc())
+
+
+def test_an_xapi_activity_round_trips_through_the_database(
+    db_session: Session,
+) -> None:
+    data = json.loads(demo_catalogue_text())
+    data["activities"].append(
+        {
+            "key": "phishing-simulation",
+            "title": "Phishing simulation",
+            "type": "xapi",
+            "duration_min": 10,
+            "url": "https://content.example.com/phishing/index.html",
+            "activity_id": "https://content.example.com/activities/phishing-sim",
+            "skills": [{"skill": "safe-use", "level": 2}],
+            "content": {},
+        }
+    )
+    doc = parse_catalogue(json.dumps(data), source_name="xapi.json")
+    summary = import_catalogue(db_session, doc=doc, tenant_id=None, actor="test")
+    stored = db_session.scalars(
+        select(Activity).where(Activity.key == "phishing-simulation")
+    ).one()
+    assert stored.kind == "xapi"
+    assert stored.url == "https://content.example.com/phishing/index.html"
+    text = export_catalogue_for(db_session, framework_id=summary.framework_id)
+    again = parse_catalogue(text, source_name="export.json")
+    sim = again.activity("phishing-simulation")
+    assert sim.activity_id == "https://content.example.com/activities/phishing-sim"
+    assert sim == doc.activity("phishing-simulation")
 
 
 def test_tenant_catalogues_are_separate_from_the_shared_one(

@@ -191,3 +191,52 @@ def test_export_round_trips() -> None:
     again = parse_catalogue(text, source_name="export.json")
     assert again == doc
     assert export_catalogue(again) == text
+
+
+def _xapi_activity(**overrides: object) -> dict[str, object]:
+    activity: dict[str, object] = {
+        "key": "alpha-sim",
+        "title": "Alpha simulation",
+        "type": "xapi",
+        "duration_min": 12,
+        "url": "https://content.example.com/alpha/index.html",
+        "activity_id": "https://content.example.com/activities/alpha-sim",
+        "skills": [{"skill": "alpha", "level": 2}],
+        "content": {},
+    }
+    activity.update(overrides)
+    return activity
+
+
+def test_an_xapi_activity_has_a_launch_url_and_an_activity_iri() -> None:
+    data = minimal()
+    data["activities"].append(_xapi_activity())
+    doc = parse_catalogue(dump(data), source_name="cat.json")
+    sim = doc.activity("alpha-sim")
+    assert sim.type == "xapi"
+    assert sim.url == "https://content.example.com/alpha/index.html"
+    assert sim.activity_id == "https://content.example.com/activities/alpha-sim"
+    assert sim.content()["xapi_activity_id"] == sim.activity_id
+    text = export_catalogue(doc)
+    assert '"activity_id": "https://content.example.com/activities/alpha-sim"' in text
+    assert "xapi_activity_id" not in text
+    assert parse_catalogue(text, source_name="export.json") == doc
+
+
+def test_an_xapi_activity_without_its_url_or_iri_is_explained() -> None:
+    data = minimal()
+    no_url = _xapi_activity(key="no-url")
+    del no_url["url"]
+    data["activities"] += [
+        no_url,
+        _xapi_activity(key="no-iri", activity_id=None),
+        _xapi_activity(key="bad-url", url="content/index.html"),
+        _xapi_activity(key="bad-iri", activity_id="not an iri"),
+    ]
+    data["activities"][0]["activity_id"] = "https://x.example/a"
+    messages = [i.message for i in errors(dump(data)).issues]
+    assert "an xapi activity needs the https URL that launches it" in messages
+    assert "an xapi activity needs the activity IRI its statements name" in messages
+    assert "must be an absolute http(s) URL, got 'content/index.html'" in messages
+    assert "must be an IRI (e.g. https://...), got 'not an iri'" in messages
+    assert "only an activity of type 'xapi' has one" in messages

@@ -25,6 +25,9 @@ VERBS: Final[dict[str, str]] = {
     "mastered": ADL_VERBS + "mastered",
     "progressed": ADL_VERBS + "progressed",
     "recommended": PROFILE_IRI + "/verbs/recommended",
+    # ADL has no verb for losing mastery; "mastered" with success=false would still
+    # count as mastery in reports that read only verbs, so a lapse has its own verb.
+    "lapsed": PROFILE_IRI + "/verbs/lapsed",
 }
 
 VERB_DISPLAY: Final[dict[str, str]] = {
@@ -36,6 +39,7 @@ VERB_DISPLAY: Final[dict[str, str]] = {
     "mastered": "mastered",
     "progressed": "progressed",
     "recommended": "was recommended",
+    "lapsed": "lapsed below target",
 }
 
 ACTIVITY_TYPES: Final[dict[str, str]] = {
