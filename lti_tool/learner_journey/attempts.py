@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
+from adaptive.core.answers import check_answers, question_type
 from adaptive.core.catalogue import ActivityInfo
 from adaptive.models import Activity
 from adaptive.submission_models import SUBMISSION_ATTEMPT
@@ -61,7 +62,10 @@ def activity_for_player(
         "url": activity.url,
         "markdown": str(content.get("markdown", "")),
         "questions": [
-            {k: v for k, v in q.items() if k not in _ANSWER_FIELDS}
+            {
+                **{k: v for k, v in q.items() if k not in _ANSWER_FIELDS},
+                "type": question_type(q),
+            }
             for q in content.get("questions", [])
             if isinstance(q, dict)
         ],
@@ -118,10 +122,10 @@ def submit_attempt(
     )
     feedback = [
         {
-            "correct": i < len(responses) and responses[i] == q.get("answer"),
+            "correct": right,
             "feedback": str(q.get("explanation") or q.get("feedback") or ""),
         }
-        for i, q in enumerate(questions)
+        for q, right in zip(questions, check_answers(questions, responses), strict=True)
     ]
     score = attempt.score
     success = None if score is None else score >= PASS_SHARE
