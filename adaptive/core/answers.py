@@ -131,8 +131,13 @@ def check_answer(question: Mapping[str, Any], response: Any) -> bool | None:
     """
     kind = question_type(question)
     if kind == SINGLE:
+        key = question.get("answer")
+        if _index(key) is None:
+            # A key that is no option index was stored without the catalogue check
+            # (hand-made content): it is compared as it is, as it always was.
+            return response is not None and response == key
         given = _index(response)
-        return given is not None and given == _index(question.get("answer"))
+        return given is not None and given == key
     if kind == MULTIPLE:
         chosen = _indices(response)
         right = _indices(question.get("answer"))

@@ -15,14 +15,9 @@ from sqlalchemy import func, select
 
 from adaptive.models import Activity, Attempt
 from lti_tool.infra.db import session_scope
-from tests.e2e import test_browser as browser
+from tests.browser_support import axe_violations, launch_in_lms, shot
 
 pytestmark = pytest.mark.browser
-
-# The browser journeys' own fixtures: the tool as `pathwise demo` runs it, and a
-# Chromium tab that fails the test on any Content-Security-Policy report.
-demo_url = browser.demo_url
-page = browser.page
 
 DEMO = json.loads(
     (Path(__file__).parents[2] / "lti_tool/demo/ai_readiness.json").read_text()
@@ -52,7 +47,7 @@ def _open(tool: Any, key: str) -> None:
 
 
 def _tool(page: Any, demo_url: str) -> Any:
-    browser._launch(page, demo_url, "learner")
+    launch_in_lms(page, demo_url, "learner")
     tool = page.frame(name="tool-frame")
     assert tool is not None
     return tool
@@ -78,8 +73,8 @@ def test_the_player_is_accessible_in_every_activity_type(
     for key in EACH_TYPE:
         _open(tool, key)
         assert tool.url == f"{demo_url}/app/activity/{key}"
-        assert browser._axe_violations(tool) == [], key
-        browser._shot(page, f"player-{key}")
+        assert axe_violations(tool) == [], key
+        shot(page, f"player-{key}")
     # At phone width, inside the LMS frame, nothing scrolls sideways.
     page.set_viewport_size({"width": 375, "height": 800})
     for key in ("prompting-quick-check", "safe-use-scenario-client-list"):
@@ -87,8 +82,8 @@ def test_the_player_is_accessible_in_every_activity_type(
         assert tool.evaluate(
             "document.documentElement.scrollWidth <= window.innerWidth"
         ), key
-        assert browser._axe_violations(tool) == [], key
-        browser._shot(page, f"player-375-{key}")
+        assert axe_violations(tool) == [], key
+        shot(page, f"player-375-{key}")
 
 
 def test_a_wrong_answer_gets_feedback_and_a_different_explanation(
@@ -130,8 +125,8 @@ def test_a_wrong_answer_gets_feedback_and_a_different_explanation(
     assert why == "Let's try this another way."
     title = tool.locator('[data-field="next-title"]').inner_text()
     assert title not in (_activity(lesson)["title"], _activity(quiz)["title"])
-    assert browser._axe_violations(tool) == []
-    browser._shot(page, "player-feedback-wrong")
+    assert axe_violations(tool) == []
+    shot(page, "player-feedback-wrong")
     with tool.expect_navigation():
         tool.click('[data-action="continue"]')
     tool.locator("h1").wait_for()
@@ -156,7 +151,7 @@ def test_right_answers_of_every_kind_are_marked_right(page: Any, demo_url: str) 
     assert "3 of 3" in tool.locator('[data-field="score"]').inner_text()
     # Answers stay visible, and can no longer be changed.
     assert tool.is_checked("#q0-o3") and tool.is_disabled("#q1-text")
-    assert browser._axe_violations(tool) == []
+    assert axe_violations(tool) == []
 
     _open(tool, "safe-use-scenario-client-list")
     tool.fill("#q0-text", "Let's delete that chat and use the approved assistant.")
@@ -166,5 +161,5 @@ def test_right_answers_of_every_kind_are_marked_right(page: Any, demo_url: str) 
     text = tool.locator('[data-field="feedback"]').inner_text()
     assert text.startswith("Compare your response with this:")
     assert _attempts("safe-use-scenario-client-list") == 1
-    assert browser._axe_violations(tool) == []
-    browser._shot(page, "player-scenario-feedback")
+    assert axe_violations(tool) == []
+    shot(page, "player-scenario-feedback")

@@ -45,6 +45,14 @@ def test_single_choice_wants_an_option_index_and_nothing_else(response: Any) -> 
     assert check_answer(SINGLE, response) is False
 
 
+def test_a_stored_key_that_is_no_index_is_compared_as_it_is() -> None:
+    legacy = {"prompt": "?", "options": ["a", "b"], "answer": "a"}
+    assert check_answer(legacy, "a") is True
+    assert check_answer(legacy, "b") is False
+    assert check_answer(legacy, 0) is False
+    assert check_answer({"prompt": "?", "options": ["a"]}, None) is False
+
+
 def test_multiple_choice_is_all_or_nothing_in_any_order() -> None:
     assert check_answer(MULTIPLE, [2, 0]) is True
     assert check_answer(MULTIPLE, [0]) is False
