@@ -234,7 +234,9 @@ def _check_opened_url(
         if "url" not in obj:
             check.error(path, f"a {kind} activity needs a 'url' (the page it opens)")
         return
-    if not url.startswith(("https://", "http://")) or " " in url:
+    # https only: the LMS page is https, and a plain-http page opened from it
+    # would carry the learner off to an address anyone on the network can change.
+    if not url.startswith("https://") or " " in url:
         check.error(
             (*path, "url"),
             f"a {kind} opens its url in the browser: it must start with https:// "

@@ -190,3 +190,17 @@ def test_after_a_failure_the_next_step_is_a_different_explanation(
     # The page the "Continue" button opens is that explanation's player.
     html = _page(client, token, step["activity_key"]).get_data(as_text=True)
     assert f">{step['title']}</h1>" in html
+
+
+def test_the_landing_page_opens_the_next_activity_in_the_player(
+    lti: LtiHarness, client: FlaskClient
+) -> None:
+    run = lti.do_launch()
+    assert run.status == 200
+    step = client.get("/api/v1/me/path", headers=bearer(launch_token(run.text)))
+    key = step.json["next_step"]["activity_key"]
+    form = re.search(
+        r'<form method="post" action="(/app/activity/[^"]+)"[^>]*data-needs-token>',
+        run.text,
+    )
+    assert form is not None and form.group(1) == f"/app/activity/{key}"

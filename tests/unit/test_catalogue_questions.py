@@ -128,6 +128,8 @@ def test_video_and_link_activities_need_a_web_address() -> None:
     assert any("needs a 'url'" in i for i in issues(data))
     lesson["url"] = "javascript:alert(1)"
     assert any("must start with https://" in i for i in issues(data))
+    lesson["url"] = "http://videos.example.com/alpha.mp4"
+    assert any("must start with https://" in i for i in issues(data))
     lesson["url"] = "https://videos.example.com/alpha.mp4"
     doc = parse_catalogue(dump(data), source_name="c")
     assert doc.activity("alpha-lesson").url == lesson["url"]
