@@ -149,6 +149,53 @@ def check_answer(question: Mapping[str, Any], response: Any) -> bool | None:
     return None
 
 
+def _option_problem(question: Mapping[str, Any], value: Any) -> str | None:
+    n = len(question.get("options") or ())
+    index = _index(value)
+    if index is None:
+        return f"an option index is a whole number, got {value!r}"
+    if not 0 <= index < n:
+        return f"option {index} does not exist (0..{n - 1})"
+    return None
+
+
+def response_problem(question: Mapping[str, Any], response: Any) -> str | None:
+    """Why ``response`` is not the shape of an answer to ``question``, or None.
+
+    ``None`` (unanswered) is always acceptable: it is a wrong answer, not bad input.
+    A client that sends text for a choice has a bug, and scoring its request as
+    wrong would record something the learner never answered.
+    """
+    kind = question_type(question)
+    if response is None:
+        return None
+    if kind == SINGLE:
+        if _index(question.get("answer")) is None:
+            return None  # hand-made content: any value is compared as it is
+        return _option_problem(question, response)
+    if kind == MULTIPLE:
+        if not isinstance(response, list):
+            return f"a multiple-choice answer is a list of option indices, got {response!r}"
+        problems = [p for v in response if (p := _option_problem(question, v))]
+        return problems[0] if problems else None
+    if kind == SHORT:
+        if not isinstance(response, str):
+            return f"a short answer is text, got {response!r}"
+        return None
+    if kind == SCENARIO:
+        if isinstance(response, str):
+            return None
+        if not isinstance(response, dict) or not isinstance(response.get("text"), str):
+            return 'a scenario response is {"text": "...", "met": [criteria]}'
+        met = response.get("met", [])
+        n = len(question.get("rubric") or ())
+        if not isinstance(met, list) or any(
+            _index(i) is None or not 0 <= i < n for i in met
+        ):
+            return f"'met' lists rubric criteria by index (0..{n - 1}), got {met!r}"
+    return None
+
+
 def check_answers(
     questions: Sequence[Mapping[str, Any]], responses: Sequence[Any]
 ) -> list[bool | None]:

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
-from adaptive.core.answers import check_answers, question_type
+from adaptive.core.answers import check_answers, question_type, response_problem
 from adaptive.core.catalogue import ActivityInfo
 from adaptive.models import Activity
 from adaptive.submission_models import SUBMISSION_ATTEMPT
@@ -90,6 +90,25 @@ def submit_attempt(
     """
     where = where_of(session, ctx)
     info = _activity_info(where, activity_key)
+    activity = session.get(Activity, info.id)
+    questions = (
+        [
+            q
+            for q in (activity.content or {}).get("questions", [])
+            if isinstance(q, dict)
+        ]
+        if activity is not None
+        else []
+    )
+    # Before anything is recorded: a malformed answer is the client's bug, and
+    # scoring it as wrong would record what the learner never answered.
+    problems = [
+        f"responses[{i}]: {problem}"
+        for i, (q, r) in enumerate(zip(questions, responses, strict=False))
+        if (problem := response_problem(q, r)) is not None
+    ]
+    if problems:
+        raise LaunchRejected("invalid_responses", "; ".join(problems), 422)
     submission, fresh = claim_submission(
         session,
         tenant_id=ctx.tenant_id,
@@ -110,16 +129,6 @@ def submit_attempt(
     attempt = outcome.attempt
     if minutes is not None:
         attempt.started_at = now - dt.timedelta(minutes=minutes)
-    activity = session.get(Activity, info.id)
-    questions = (
-        [
-            q
-            for q in (activity.content or {}).get("questions", [])
-            if isinstance(q, dict)
-        ]
-        if activity is not None
-        else []
-    )
     feedback = [
         {
             "correct": right,

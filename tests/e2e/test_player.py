@@ -180,7 +180,7 @@ def test_after_a_failure_the_next_step_is_a_different_explanation(
     token = _token(lti)
     lesson = _attempt(client, token, LESSON, [])
     assert lesson["score"] is None
-    wrong = [99] * len(_stored_questions(QUIZ))
+    wrong = [(q["answer"] + 1) % len(q["options"]) for q in _stored_questions(QUIZ)]
     failed = _attempt(client, token, QUIZ, wrong)
     assert failed["success"] is False
     assert all(f["correct"] is False for f in failed["feedback"])
@@ -204,3 +204,32 @@ def test_the_landing_page_opens_the_next_activity_in_the_player(
         run.text,
     )
     assert form is not None and form.group(1) == f"/app/activity/{key}"
+
+
+def test_a_malformed_answer_is_refused_and_nothing_is_recorded(
+    lti: LtiHarness, client: FlaskClient
+) -> None:
+    token = _token(lti)
+    client_id = str(uuid.uuid4())
+    body = {"client_id": client_id, "activity_key": MIXED, "minutes": 2}
+    for responses, where in (
+        ([1, "reply", "3"], "responses[0]: a multiple-choice answer is a list"),
+        ([[0, 9], "reply", "3"], "responses[0]: option 9 does not exist (0..3)"),
+        ([[0], 42, "3"], "responses[1]: a short answer is text"),
+    ):
+        answer = client.post(
+            "/api/v1/attempts",
+            headers=bearer(token),
+            json={**body, "responses": responses},
+        )
+        assert (answer.status_code, answer.json["error"]) == (422, "invalid_responses")
+        assert where in answer.json["message"], answer.json
+    with session_scope() as session:
+        assert session.scalars(select(Attempt)).first() is None
+    # The same id still records the learner's real answer once it is well formed.
+    fixed = client.post(
+        "/api/v1/attempts",
+        headers=bearer(token),
+        json={**body, "responses": [[0, 1, 3], "reply", "3"]},
+    )
+    assert fixed.status_code == 200 and fixed.json["score"] == 1.0

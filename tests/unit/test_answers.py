@@ -10,6 +10,7 @@ from adaptive.core.answers import (
     check_answer,
     check_answers,
     normalise_text,
+    response_problem,
     share_right,
     texts_match,
 )
@@ -136,3 +137,39 @@ def test_score_is_the_share_of_scored_questions_right() -> None:
     assert share_right(results) == pytest.approx(2 / 3)
     assert share_right(check_answers([SCENARIO], [{"met": [0]}])) is None
     assert share_right(check_answers([SINGLE, SHORT], [])) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("question", "response", "problem"),
+    [
+        (SINGLE, "1", "an option index is a whole number"),
+        (SINGLE, True, "an option index is a whole number"),
+        (SINGLE, 3, "option 3 does not exist (0..2)"),
+        (MULTIPLE, 0, "a multiple-choice answer is a list"),
+        (MULTIPLE, [0, 7], "option 7 does not exist (0..3)"),
+        (SHORT, 5, "a short answer is text"),
+        (SCENARIO, {"met": [0]}, "a scenario response is"),
+        (SCENARIO, {"text": "x", "met": [2]}, "'met' lists rubric criteria"),
+    ],
+)
+def test_malformed_responses_are_named(
+    question: dict[str, Any], response: Any, problem: str
+) -> None:
+    found = response_problem(question, response)
+    assert found is not None and problem in found
+
+
+@pytest.mark.parametrize(
+    ("question", "response"),
+    [
+        (SINGLE, None),
+        (SINGLE, 0),
+        (MULTIPLE, []),
+        (SHORT, ""),
+        (SCENARIO, "just text"),
+        (SCENARIO, {"text": "x", "met": [0, 1]}),
+        ({"prompt": "?", "options": ["a", "b"], "answer": "a"}, "anything"),
+    ],
+)
+def test_well_formed_responses_pass(question: dict[str, Any], response: Any) -> None:
+    assert response_problem(question, response) is None
