@@ -104,8 +104,11 @@ def player_view(activity: dict[str, Any]) -> PlayerView:
             _question(i, q) for i, q in enumerate(activity.get("questions", []))
         ),
         # Only an external resource's url is the learner's to open; for any other
-        # kind it is the activity's xAPI identity and may not be a page at all.
-        open_url=str(url) if kind in URL_TYPES and url else None,
+        # kind it is the activity's xAPI identity and may not be a page at all. The
+        # import checks it is https; content stored some other way is held to it too.
+        open_url=str(url)
+        if kind in URL_TYPES and str(url or "").startswith("https://")
+        else None,
         xapi=kind == XAPI_KIND,
     )
 
