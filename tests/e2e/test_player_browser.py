@@ -70,6 +70,12 @@ def test_the_player_is_accessible_in_every_activity_type(
     page: Any, demo_url: str
 ) -> None:
     tool = _tool(page, demo_url)
+    # The landing page's next step opens in the player.
+    title = tool.locator('[data-field="next-activity"]').inner_text()
+    with tool.expect_navigation():
+        tool.click("text=Start this activity")
+    tool.locator("h1").wait_for()
+    assert tool.locator("h1").inner_text() == title
     for key in EACH_TYPE:
         _open(tool, key)
         assert tool.url == f"{demo_url}/app/activity/{key}"
