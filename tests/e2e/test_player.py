@@ -233,3 +233,27 @@ def test_a_malformed_answer_is_refused_and_nothing_is_recorded(
         json={**body, "responses": [[0, 1, 3], "reply", "3"]},
     )
     assert fixed.status_code == 200 and fixed.json["score"] == 1.0
+
+
+def test_the_authors_feedback_reaches_the_page_sanitised(
+    lti: LtiHarness, client: FlaskClient
+) -> None:
+    with session_scope() as session:
+        activity = session.scalars(select(Activity).where(Activity.key == QUIZ)).one()
+        content = dict(activity.content or {})
+        questions = [dict(q) for q in content["questions"]]
+        questions[0]["explanation"] = (
+            "**Why:** see [the guide](https://docs.example/guide). "
+            "<script>alert(1)</script> [click](javascript:alert(2)) "
+            '<img src=x onerror="alert(3)">'
+        )
+        activity.content = {**content, "questions": questions}
+    token = _token(lti)
+    out = _attempt(client, token, QUIZ, [0] * len(questions))
+    html = out["feedback"][0]["feedback_html"]
+    assert "<strong>Why:</strong>" in html
+    assert 'href="https://docs.example/guide"' in html and 'target="_blank"' in html
+    assert "<script" not in html and "<img" not in html
+    # The javascript: link is no link at all: the guide's is the only anchor.
+    assert html.count("<a ") == 1 and 'href="javascript' not in html
+    assert out["feedback"][0]["feedback"] == questions[0]["explanation"]
