@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adaptive.core.answers import check_answers, scored_count, share_right
 from adaptive.core.catalogue import ActivityInfo, SkillLink
 from adaptive.core.engine_learner import apply_attempt
 from adaptive.core.item_evidence import item_observations, stored_items
@@ -29,18 +30,15 @@ from adaptive.visibility import NotVisibleError, visible_frameworks
 
 
 def score_answers(activity: Activity, answers: Sequence[Any]) -> float | None:
-    """Share of the activity's questions answered correctly (None if it has none)."""
-    questions = [
+    """Share of the activity's scored questions answered correctly (None if it has
+    none: a reading, or a scenario the learner only rated themselves on)."""
+    return share_right(check_answers(_questions_of(activity), answers))
+
+
+def _questions_of(activity: Activity) -> list[dict[str, Any]]:
+    return [
         q for q in (activity.content or {}).get("questions", []) if isinstance(q, dict)
     ]
-    if not questions:
-        return None
-    right = sum(
-        1
-        for i, q in enumerate(questions)
-        if i < len(answers) and answers[i] == q.get("answer")
-    )
-    return right / len(questions)
 
 
 def _teach(
@@ -123,7 +121,7 @@ def record_attempt(
     ).all()
     framework = session.get(Framework, activity.framework_id)
     n_levels = len(framework.scale) if framework and framework.scale else 6
-    n_items = max(len((activity.content or {}).get("questions", [])), 1)
+    n_items = max(scored_count(_questions_of(activity)), 1)
     groups = [
         (link.skill_id, link.level, min(max(final, 0.0), 1.0), n_items * link.weight)
         for link in links
@@ -190,9 +188,7 @@ def _question_groups(
     skill or level, as the engine groups them (``item_observations``); empty when
     none has one. An unanswered question counts as wrong, as in ``score_answers``.
     (Evidence rows carry no difficulty: the activity's applies, as for any row.)"""
-    questions = [
-        q for q in (activity.content or {}).get("questions", []) if isinstance(q, dict)
-    ]
+    questions = _questions_of(activity)
     tags = tuple(
         SkillLink(lk.skill_id, lk.weight, lk.level)
         for lk in sorted(links, key=lambda lk: -lk.weight)
@@ -219,9 +215,11 @@ def _question_groups(
     info = ActivityInfo(
         id=activity.id, key=activity.key, title=activity.title, skills=tags, items=items
     )
+    # An unscored question (a scenario's self-rating) is no observation at all.
     responses = {
-        i: i < len(answers) and answers[i] == q.get("answer")
-        for i, q in enumerate(questions)
+        i: right
+        for i, right in enumerate(check_answers(questions, answers))
+        if right is not None
     }
     merged: dict[tuple[int, int], tuple[float, float]] = {}
     for obs in item_observations(

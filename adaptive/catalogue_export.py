@@ -6,9 +6,12 @@ in a stable order (by id) and round-trips through ``parse_catalogue``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adaptive.core.answers import question_type
 from adaptive.core.catalogue_format import (
     XAPI_ACTIVITY_ID,
     ActivityDoc,
@@ -117,18 +120,7 @@ def load_catalogue(session: Session, *, framework_id: int) -> CatalogueDoc:
 
 def _activity_doc(activity: Activity, key_of: dict[int, str]) -> ActivityDoc:
     content = activity.content or {}
-    questions = tuple(
-        QuestionDoc(
-            str(q["prompt"]),
-            tuple(q["options"]),
-            int(q["answer"]),
-            str(q["explanation"]),
-            skill=None if q.get("skill") is None else str(q["skill"]),
-            level=None if q.get("level") is None else int(q["level"]),
-            difficulty=None if q.get("difficulty") is None else float(q["difficulty"]),
-        )
-        for q in content.get("questions", [])
-    )
+    questions = tuple(_question_doc(q) for q in content.get("questions", []))
     return ActivityDoc(
         key=activity.key,
         title=activity.title,
@@ -157,3 +149,27 @@ def _activity_doc(activity: Activity, key_of: dict[int, str]) -> ActivityDoc:
 def export_catalogue_for(session: Session, *, framework_id: int) -> str:
     """The framework as catalogue JSON, ready to edit and re-import."""
     return export_catalogue(load_catalogue(session, framework_id=framework_id))
+
+
+def _question_doc(q: dict[str, Any]) -> QuestionDoc:
+    """A stored question as the catalogue file writes it (every type round-trips)."""
+    raw = q.get("answer")
+    answer: int | tuple[int, ...] | str | None
+    if isinstance(raw, list):
+        answer = tuple(int(i) for i in raw)
+    elif isinstance(raw, str) or raw is None:
+        answer = raw
+    else:
+        answer = int(raw)
+    return QuestionDoc(
+        str(q["prompt"]),
+        tuple(str(o) for o in q.get("options", ())),
+        answer,
+        str(q.get("explanation", "")),
+        skill=None if q.get("skill") is None else str(q["skill"]),
+        level=None if q.get("level") is None else int(q["level"]),
+        difficulty=None if q.get("difficulty") is None else float(q["difficulty"]),
+        type=question_type(q),
+        accepted=tuple(str(t) for t in q.get("accepted", ())),
+        rubric=tuple(str(t) for t in q.get("rubric", ())),
+    )

@@ -18,6 +18,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adaptive.core.answers import check_answer, is_scored
 from adaptive.core.fit_items import MIN_ITEM_RESPONSES, ItemResponses, fit_items
 from adaptive.item_models import ItemParams
 from adaptive.models import Activity, ActivitySkill, Attempt
@@ -50,14 +51,15 @@ class _Question:
 
 def _questions(
     session: Session, activity_ids: Sequence[int]
-) -> dict[tuple[int, int], tuple[_Question, Any]]:
-    """Each question of the activities: its resolved tags and its right answer."""
+) -> dict[tuple[int, int], tuple[_Question, dict[str, Any]]]:
+    """Each scored question of the activities: its resolved tags and the question
+    itself, which ``check_answer`` scores an answer against."""
     links: dict[int, list[ActivitySkill]] = {}
     for link in session.scalars(
         select(ActivitySkill).where(ActivitySkill.activity_id.in_(activity_ids))
     ):
         links.setdefault(link.activity_id, []).append(link)
-    out: dict[tuple[int, int], tuple[_Question, Any]] = {}
+    out: dict[tuple[int, int], tuple[_Question, dict[str, Any]]] = {}
     for activity in session.scalars(
         select(Activity).where(Activity.id.in_(activity_ids))
     ):
@@ -65,7 +67,8 @@ def _questions(
         if not tags:
             continue
         for index, q in enumerate((activity.content or {}).get("questions", [])):
-            if not isinstance(q, dict):
+            # A scenario's self-rating has no right answer to fit a difficulty to.
+            if not isinstance(q, dict) or not is_scored(q):
                 continue
             difficulty = q.get("difficulty")
             level = q.get("level")
@@ -79,7 +82,7 @@ def _questions(
                     if difficulty is not None
                     else activity.difficulty,
                 ),
-                q.get("answer"),
+                q,
             )
     return out
 
@@ -108,14 +111,14 @@ def fit_item_params(
             found = questions.get((activity_id, index))
             if found is None or answer is None:
                 continue
-            question, right = found
+            question, stored = found
             items.append(item_index.setdefault((activity_id, index), len(item_index)))
             learners.append(
                 learner_index.setdefault(
                     (person_id, question.skill_id), len(learner_index)
                 )
             )
-            correct.append(1.0 if answer == right else 0.0)
+            correct.append(1.0 if check_answer(stored, answer) else 0.0)
     keys = list(item_index)
     authored = np.array([questions[k][0].authored for k in keys], dtype=np.float64)
     started = time.perf_counter()
@@ -159,7 +162,7 @@ def _centred(
     authored: np.ndarray[Any, np.dtype[np.float64]],
     enough: np.ndarray[Any, np.dtype[np.bool_]],
     keys: Sequence[tuple[int, int]],
-    questions: dict[tuple[int, int], tuple[_Question, Any]],
+    questions: dict[tuple[int, int], tuple[_Question, dict[str, Any]]],
 ) -> np.ndarray[Any, np.dtype[np.float64]]:
     """Fitted difficulties shifted so each (skill, level) keeps its authored mean."""
     out = fitted.copy()

@@ -87,7 +87,8 @@ class Activity(Base):
     key: Mapped[str] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(300))
     kind: Mapped[str] = mapped_column(String(40), default="lesson")
-    # Body: {"markdown": ..., "questions": [{"prompt", "options", "answer", "explanation"}]}
+    # Body: {"markdown": ..., "questions": [{"type", "prompt", "options", "answer",
+    # "accepted", "rubric", "explanation"}]}: adaptive.core.answers reads a question.
     content: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     url: Mapped[str | None] = mapped_column(String(1000), default=None)
     duration_min: Mapped[float] = mapped_column(Float, default=5.0)

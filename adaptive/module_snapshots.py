@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adaptive.core.answers import is_scored, scored_count
 from adaptive.core.catalogue import (
     CHECK_KINDS,
     PLACEMENT_KIND,
@@ -149,15 +150,17 @@ def build_module_snapshot(
                     target_level=activity.target_level,
                     explanation_group=activity.explanation_group,
                     skills=act_links,
-                    n_items=len(qs),
+                    n_items=scored_count(qs),
                     items=items,
                 )
             )
-        if act_links and qs:
+        # Only a question with an answer key can probe a level.
+        scored = [i for i, q in enumerate(qs) if is_scored(q)]
+        if act_links and scored:
             main = act_links[0]
             placement = activity.kind == PLACEMENT_KIND
             if placement or activity.kind in CHECK_KINDS:
-                for index in range(len(qs) if placement else 1):
+                for index in scored if placement else scored[:1]:
                     item = (
                         items[index]
                         if items

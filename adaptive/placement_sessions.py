@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adaptive.core.answers import check_answer
 from adaptive.core.engine import Engine
 from adaptive.core.placement import Placement
 from adaptive.learner_context import learner_in_module
@@ -139,7 +140,7 @@ def answer_placement(
     probe = snapshot.probes.get(ref)
     if placement.finished_at is not None or placement.pending_ref != ref or not probe:
         raise ValueError(f"question {ref!r} is not the one pending in this placement")
-    correct = answer == snapshot.questions.get(ref, {}).get("answer")
+    correct = bool(check_answer(snapshot.questions.get(ref, {}), answer))
     engine = Engine(snapshot.catalog, probes=snapshot.probes)
     activity_id = int(ref.split(":")[0])
     # The first observation is the answer's own skill; the rest are related skills,

@@ -1,7 +1,8 @@
-"""Pure adaptive core: where a catalogue's activities and their questions are validated.
+"""Pure adaptive core: where a catalogue's activities are validated (questions apart).
 
 Activities are the largest part of a catalogue and the one authors edit most; their
-rules sit apart from the framework-wide ones in ``catalogue_check``.
+rules sit apart from the framework-wide ones in ``catalogue_check``, and each
+question's from theirs in ``catalogue_check_questions``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from adaptive.core.answers import SCENARIO, SCORED_TYPES
+from adaptive.core.catalogue_check_questions import check_question
 from adaptive.core.catalogue_checker import Checker
 from adaptive.core.catalogue_format import (
     ACTIVITY_TYPES,
@@ -16,6 +19,7 @@ from adaptive.core.catalogue_format import (
     MAX_NAME,
     MAX_URL,
     QUESTION_TYPES,
+    URL_TYPES,
     XAPI_TYPE,
     ActivityDoc,
     Path,
@@ -41,15 +45,6 @@ _LAUNCH_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
 _IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$")
 _TAG_FIELDS = ("skill", "weight", "level")
 _CONTENT_FIELDS = ("markdown", "questions")
-_QUESTION_FIELDS = (
-    "prompt",
-    "options",
-    "answer",
-    "explanation",
-    "skill",
-    "level",
-    "difficulty",
-)
 
 
 def check_activity(
@@ -86,6 +81,8 @@ def check_activity(
     if obj.get("url") is not None:
         url = check.string(obj, path, "url", max_len=MAX_URL)
     activity_id = _xapi_fields(obj, path, check, kind, url)
+    if kind in URL_TYPES:
+        _check_opened_url(obj, path, check, kind, url)
     tags = _tags(
         check.array(obj, path, "skills", required=True),
         path,
@@ -223,7 +220,7 @@ def _content(
     for i, item in enumerate(
         check.array(content, where, "questions", required=needs_questions)
     ):
-        question = _question(
+        question = check_question(
             item, (*where, "questions", i), check, skill_keys, max_level
         )
         if question is not None:
@@ -236,66 +233,37 @@ def _content(
             check.error(
                 (*where, "questions"), "a placement item asks exactly one question"
             )
+    types = {q.type for q in questions}
+    if kind in ("quiz", "placement_item") and questions and not types & SCORED_TYPES:
+        check.error(
+            (*where, "questions"),
+            f"a {kind} needs a scored question (single, multiple or short): a "
+            "scenario's self-assessment cannot check a skill",
+        )
+    if kind == "placement_item" and SCENARIO in types:
+        check.error(
+            (*where, "questions"), "a placement item cannot be a scenario question"
+        )
+    if kind == SCENARIO and questions and SCENARIO not in types:
+        check.error(
+            (*where, "questions"), "a scenario activity needs a scenario question"
+        )
     return markdown, tuple(questions)
 
 
-def _question(
-    value: Any, path: Path, check: Checker, skill_keys: set[str], max_level: int
-) -> QuestionDoc | None:
-    obj = check.obj(value, path, _QUESTION_FIELDS)
-    if obj is None:
-        return None
-    prompt = check.string(obj, path, "prompt")
-    explanation = check.string(obj, path, "explanation")
-    options: list[str] = []
-    for i, option in enumerate(check.array(obj, path, "options", required=True)):
-        if not isinstance(option, str) or not option.strip():
-            check.error((*path, "options", i), "each option must be a non-empty string")
-        elif option in options:
-            check.error((*path, "options", i), f"option {option!r} is listed twice")
-        else:
-            options.append(option)
-    raw_options = obj.get("options")
-    if isinstance(raw_options, list) and not 2 <= len(raw_options) <= 6:
-        check.error((*path, "options"), f"needs 2 to 6 options, got {len(raw_options)}")
-    answer = check.integer(obj, path, "answer")
-    if (
-        answer is not None
-        and isinstance(raw_options, list)
-        and not 0 <= answer < len(raw_options)
-    ):
+def _check_opened_url(
+    obj: dict[str, Any], path: Path, check: Checker, kind: str, url: str | None
+) -> None:
+    """A video or link activity opens its ``url``: it must be a web address."""
+    if url is None:
+        if "url" not in obj:
+            check.error(path, f"a {kind} activity needs a 'url' (the page it opens)")
+        return
+    # https only: the LMS page is https, and a plain-http page opened from it
+    # would carry the learner off to an address anyone on the network can change.
+    if not url.startswith("https://") or " " in url:
         check.error(
-            (*path, "answer"),
-            f"answer is the 0-based index of the right option; {answer} is not in "
-            f"0..{len(raw_options) - 1}",
+            (*path, "url"),
+            f"a {kind} opens its url in the browser: it must start with https:// "
+            f"(got {url[:60]!r})",
         )
-    skill: str | None = None
-    if obj.get("skill") is not None:
-        skill = check.string(obj, path, "skill")
-        if skill and skill not in skill_keys:
-            check.error((*path, "skill"), f"unknown skill {skill!r} (on a question)")
-    level: int | None = None
-    if obj.get("level") is not None:
-        raw_level = check.integer(obj, path, "level")
-        if raw_level is not None:
-            level = check.level(raw_level, (*path, "level"), max_level, minimum=1)
-    difficulty: float | None = None
-    if obj.get("difficulty") is not None:
-        difficulty = check.number(obj, path, "difficulty")
-        if difficulty is not None and not (
-            -MAX_DIFFICULTY <= difficulty <= MAX_DIFFICULTY
-        ):
-            check.error(
-                (*path, "difficulty"),
-                f"must be between -{MAX_DIFFICULTY:g} and {MAX_DIFFICULTY:g} "
-                f"(0 = typical for its level), got {difficulty:g}",
-            )
-    return QuestionDoc(
-        prompt,
-        tuple(options),
-        answer or 0,
-        explanation,
-        skill=skill,
-        level=level,
-        difficulty=difficulty,
-    )

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from adaptive.core.answers import MULTIPLE, SINGLE
+
 FORMAT_NAME = "pathwise-catalogue"
 FORMAT_VERSION = 1
 ACTIVITY_TYPES = (
@@ -23,12 +25,19 @@ ACTIVITY_TYPES = (
     "refresher",
     "placement_item",
     "xapi",
+    "scenario",
+    "video",
+    "link",
 )
 # An external xAPI activity: launched at ``url`` with the xAPI launch parameters; the
 # statements it sends name ``activity_id`` (its IRI), which the content stores here.
 XAPI_TYPE = "xapi"
 XAPI_ACTIVITY_ID = "xapi_activity_id"
-QUESTION_TYPES = frozenset({"quiz", "placement_item"})
+QUESTION_TYPES = frozenset({"quiz", "placement_item", "scenario"})
+#: Activity types that are an external resource: their ``url`` is what the learner
+#: opens (for ``xapi`` it is the launch page; for every other type it is only the
+#: activity's xAPI identity).
+URL_TYPES = frozenset({"video", "link"})
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 MAX_NAME = 300
 MAX_URL = 1000
@@ -116,16 +125,21 @@ class QuestionDoc:
 
     ``None`` falls back: the skill to the activity's first tag, the level to the tag
     of that skill (else the activity's ``target_level``), the difficulty to the
-    activity's (``ActivityDoc.question_tags`` resolves them).
+    activity's (``ActivityDoc.question_tags`` resolves them). ``type`` is one of
+    ``adaptive.core.answers.ANSWER_TYPES``; ``answer`` is an option index (single),
+    a tuple of them (multiple), the expected text (short) or None (scenario).
     """
 
     prompt: str
     options: tuple[str, ...]
-    answer: int
+    answer: int | tuple[int, ...] | str | None
     explanation: str
     skill: str | None = None
     level: int | None = None
     difficulty: float | None = None
+    type: str = SINGLE
+    accepted: tuple[str, ...] = ()
+    rubric: tuple[str, ...] = ()
 
     def tagged(self) -> bool:
         """Whether the author tagged this question itself."""
@@ -135,12 +149,21 @@ class QuestionDoc:
 
     def to_dict(self) -> dict[str, Any]:
         """As stored in ``Activity.content`` and written in the catalogue file."""
-        body: dict[str, Any] = {
-            "prompt": self.prompt,
-            "options": list(self.options),
-            "answer": self.answer,
-            "explanation": self.explanation,
-        }
+        body: dict[str, Any] = {}
+        if self.type != SINGLE:
+            body["type"] = self.type
+        body["prompt"] = self.prompt
+        if self.options or self.type in (SINGLE, MULTIPLE):
+            body["options"] = list(self.options)
+        if isinstance(self.answer, tuple):
+            body["answer"] = list(self.answer)
+        elif self.answer is not None:
+            body["answer"] = self.answer
+        if self.accepted:
+            body["accepted"] = list(self.accepted)
+        if self.rubric:
+            body["rubric"] = list(self.rubric)
+        body["explanation"] = self.explanation
         if self.skill is not None:
             body["skill"] = self.skill
         if self.level is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from adaptive.core.answers import SCORED_TYPES
 from adaptive.core.catalogue import (
     ActivityInfo,
     Catalog,
@@ -45,7 +46,7 @@ def catalog_from_document(doc: CatalogueDoc) -> tuple[Catalog, dict[str, int]]:
                     SkillLink(ids[f"skill:{t.skill}"], t.weight, t.level)
                     for t in a.skills
                 ),
-                n_items=len(a.questions),
+                n_items=sum(1 for q in a.questions if q.type in SCORED_TYPES),
                 items=tuple(
                     ItemInfo(ids[f"skill:{q.skill}"], q.level, q.difficulty)
                     for q in a.question_tags()

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
+from adaptive.core.answers import check_answers, question_type, response_problem
 from adaptive.models import Activity
 from adaptive.submission_models import SUBMISSION_ATTEMPT
 from adaptive.submissions import claim_submission, settle_submission
@@ -54,7 +55,10 @@ def activity_for_player(
         "url": activity.url,
         "markdown": str(content.get("markdown", "")),
         "questions": [
-            {k: v for k, v in q.items() if k not in _ANSWER_FIELDS}
+            {
+                **{k: v for k, v in q.items() if k not in _ANSWER_FIELDS},
+                "type": question_type(q),
+            }
             for q in content.get("questions", [])
             if isinstance(q, dict)
         ],
@@ -79,6 +83,25 @@ def submit_attempt(
     """
     where = where_of(session, ctx)
     info = activity_info(where, activity_key)
+    activity = session.get(Activity, info.id)
+    questions = (
+        [
+            q
+            for q in (activity.content or {}).get("questions", [])
+            if isinstance(q, dict)
+        ]
+        if activity is not None
+        else []
+    )
+    # Before anything is recorded: a malformed answer is the client's bug, and
+    # scoring it as wrong would record what the learner never answered.
+    problems = [
+        f"responses[{i}]: {problem}"
+        for i, (q, r) in enumerate(zip(questions, responses, strict=False))
+        if (problem := response_problem(q, r)) is not None
+    ]
+    if problems:
+        raise LaunchRejected("invalid_responses", "; ".join(problems), 422)
     submission, fresh = claim_submission(
         session,
         tenant_id=ctx.tenant_id,
@@ -99,22 +122,12 @@ def submit_attempt(
     attempt = outcome.attempt
     if minutes is not None:
         attempt.started_at = now - dt.timedelta(minutes=minutes)
-    activity = session.get(Activity, info.id)
-    questions = (
-        [
-            q
-            for q in (activity.content or {}).get("questions", [])
-            if isinstance(q, dict)
-        ]
-        if activity is not None
-        else []
-    )
     feedback = [
         {
-            "correct": i < len(responses) and responses[i] == q.get("answer"),
+            "correct": right,
             "feedback": str(q.get("explanation") or q.get("feedback") or ""),
         }
-        for i, q in enumerate(questions)
+        for q, right in zip(questions, check_answers(questions, responses), strict=True)
     ]
     score = attempt.score
     success = None if score is None else score >= PASS_SHARE

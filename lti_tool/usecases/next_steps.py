@@ -28,6 +28,8 @@ class NextStepPreview:
     minutes: float
     reason_code: str
     learner_text: str
+    #: The activity to open in the player, when the step is one.
+    activity_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class Decision:
             minutes=self.recommendation.minutes,
             reason_code=self.recommendation.reason.code,
             learner_text=self.recommendation.reason.learner_text,
+            activity_key=self.activity.key if self.activity else None,
         )
 
 

@@ -137,8 +137,14 @@ class AttemptIn(_Strict):
 
 
 class QuestionFeedback(_Strict):
-    correct: bool
-    feedback: str
+    correct: bool | None = Field(
+        description="Right or not; null for a question that is not scored (a "
+        "scenario the learner rated themselves against its rubric)."
+    )
+    feedback: str = Field(description="The author's feedback text, as Markdown.")
+    feedback_html: str = Field(
+        description="The same feedback rendered to sanitised HTML, safe to show."
+    )
 
 
 class AttemptOut(_Strict):

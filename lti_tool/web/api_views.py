@@ -41,6 +41,7 @@ from lti_tool.web.api_schemas import (
     TimeBudgetOut,
     XapiLaunchOut,
 )
+from lti_tool.web.markdown import render_markdown
 from lti_tool.web.transaction import request_session, request_store, settings
 
 api_bp = Blueprint("api", __name__, url_prefix="/api")
@@ -209,7 +210,11 @@ def post_attempt() -> Response:
         base_url=settings().base_url,
         time_budget_min=_time_budget(ctx),
     )
-    return _out(AttemptOut, data)
+    feedback = [
+        {**item, "feedback_html": str(render_markdown(item["feedback"]))}
+        for item in data["feedback"]
+    ]
+    return _out(AttemptOut, {**data, "feedback": feedback})
 
 
 def post_time_budget() -> Response:

@@ -1,4 +1,4 @@
-"""Web layer: the learner and manager pages a launch token opens (home, deep-link picker); thin.
+"""Web layer: the learner and manager pages a launch token opens (home, player, picker); thin.
 
 The token never rides in a URL: the launch's own response shows the page, and a
 reload (a GET without the token) gets a small page that re-posts the tab's token to
@@ -29,6 +29,7 @@ from lti_tool.web.landing import (
     resume_page,
     too_large_page,
 )
+from lti_tool.web.player import render_player
 from lti_tool.web.transaction import (
     read_only_post,
     request_session,
@@ -63,6 +64,22 @@ def home() -> Any:
 def home_post() -> Any:
     token = request_launch_token()
     return render_home(launch_for(token), token or "", recommend=False)
+
+
+@learner_bp.get("/activity/<key>")
+def activity(key: str) -> Any:
+    # A reload of the player: the same activity, re-opened with the tab's token.
+    token = request_launch_token()
+    if token is None:
+        return resume_page(url_for("learner.activity_post", key=key))
+    return render_player(launch_for(token), token, key)
+
+
+@learner_bp.post("/activity/<key>")
+@read_only_post
+def activity_post(key: str) -> Any:
+    token = request_launch_token()
+    return render_player(launch_for(token), token or "", key)
 
 
 @learner_bp.get("/deep-link")

@@ -1,166 +1,58 @@
 """Learner and instructor journeys in a real headless Chromium, with an axe-core check.
 
 The tool runs as in `pathwise demo`: demo catalogue, the development LMS enabled,
-launches signed for real and shown in the LMS page's iframe.
+launches signed for real and shown in the LMS page's iframe (``tests/browser_support``).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
 
-from lti_tool.infra.db import db
-from tests.live_servers import serve
-from tests.support_env import make_test_settings, require_service
-
-CHROMIUM = os.environ.get("PATHWISE_CHROMIUM", "/usr/bin/chromium")
-SCREENSHOTS = (
-    Path(os.environ.get("PATHWISE_SCREENSHOTS", ""))
-    if os.environ.get("PATHWISE_SCREENSHOTS")
-    else None
-)
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.browser_support import axe_violations, launch_in_lms, shot
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def demo_url(tmp_path: Path, engine: Engine) -> Iterator[str]:
-    """Pathwise as `pathwise demo` runs it: migrated SQLite, demo seed, dev LMS, real port."""
-    from lti_tool.app import create_app
-    from lti_tool.cli.db import upgrade_database
-    from lti_tool.cli.embedded import seed_demo_install
-
-    demo_dir = tmp_path / "demo"
-    base = make_test_settings(
-        demo_dir, database_url=f"sqlite:///{demo_dir / 'pathwise.sqlite'}"
-    )
-    demo_dir.mkdir()
-
-    def build(url: str) -> Any:
-        demo = base.with_overrides(base_url=url, dev_platform_enabled=True)
-        app = create_app(demo)
-        upgrade_database(demo)
-        seed_demo_install(demo)
-        return app
-
-    server = serve(build)
-    try:
-        yield server.url
-    finally:
-        server.stop()
-        # Hand the process-wide database back to the suite's engine.
-        db.configure(str(engine.url), engine=engine)
-
-
-@pytest.fixture
-def page() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-        require_service("Chromium", f"{CHROMIUM} not found (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        context = browser.new_context(viewport={"width": 1200, "height": 900})
-        tab = context.new_page()
-        tab.set_default_timeout(20_000)
-        # Every journey runs under the real Content-Security-Policy: nothing it
-        # needs may be blocked (an inline script without its nonce, a form target).
-        blocked: list[str] = []
-        tab.on(
-            "console",
-            lambda m: blocked.append(m.text) if "Content Security" in m.text else None,
-        )
-        try:
-            yield tab
-        finally:
-            context.close()
-            browser.close()
-        assert blocked == []
-
-
-def _shot(page: Any, name: str) -> None:
-    if SCREENSHOTS is not None:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def _axe_violations(frame: Any) -> list[dict[str, Any]]:
-    """Serious and critical WCAG violations reported by axe-core in ``frame``."""
-    import axe_playwright_python
-
-    script = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
-    frame.evaluate(script)
-    result = frame.evaluate(
-        "async () => await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})"
-    )
-    return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
-
-
-def _launch(page: Any, demo_url: str, user: str, *, storage: bool = False) -> Any:
-    page.goto(demo_url + "/dev-platform/")
-    page.check(f"input[name=user][value={user}]")
-    if storage:
-        page.check("input[name=storage]")
-    page.click("button[name=mode][value=launch]:not([formtarget])")
-    frame = page.frame_locator("iframe[name=tool-frame]")
-    frame.locator("main h1").wait_for()
-    return frame
 
 
 def test_learner_launch_shows_their_page_in_the_lms_frame(
     page: Any, demo_url: str
 ) -> None:
-    frame = _launch(page, demo_url, "learner")
+    frame = launch_in_lms(page, demo_url, "learner")
     assert "Ada Lovelace" in frame.locator("main h1").inner_text()
     module = frame.locator("[data-field=module]").inner_text()
     assert module and "Not chosen" not in module
     # The engine's first recommendation for a new learner, with its reason.
     assert frame.locator("#next").count() == 1
     assert frame.locator("[data-field=why]").inner_text().strip()
-    _shot(page, "learner-in-lms")
+    shot(page, "learner-in-lms")
     tool = page.frame(name="tool-frame")
     assert tool is not None
     # A reload must be a GET of the page, never a replay of the id_token POST, and
     # no address ever carries the launch token.
     assert tool.url == demo_url + "/app/home"
-    assert _axe_violations(tool) == []
+    assert axe_violations(tool) == []
 
 
 def test_instructor_launch_shows_the_manager_page(page: Any, demo_url: str) -> None:
-    frame = _launch(page, demo_url, "instructor")
+    frame = launch_in_lms(page, demo_url, "instructor")
     assert frame.locator("#cohort").count() == 1
-    _shot(page, "manager-in-lms")
+    shot(page, "manager-in-lms")
     tool = page.frame(name="tool-frame")
     assert tool is not None
-    assert _axe_violations(tool) == []
+    assert axe_violations(tool) == []
 
 
 def test_launch_through_lti_platform_storage(page: Any, demo_url: str) -> None:
     """Canvas-style: state kept in the LMS's storage frame via postMessage."""
-    frame = _launch(page, demo_url, "learner", storage=True)
+    frame = launch_in_lms(page, demo_url, "learner", storage=True)
     assert "Ada Lovelace" in frame.locator("main h1").inner_text()
 
 
 def test_console_sign_in_page_is_accessible(page: Any, demo_url: str) -> None:
     page.goto(demo_url + "/admin/login")
     assert page.locator("h1").inner_text().startswith("Sign in")
-    assert _axe_violations(page.main_frame) == []
+    assert axe_violations(page.main_frame) == []
 
 
 def _reload_frame(page: Any, frame: Any, ready: str) -> Any:
@@ -181,7 +73,7 @@ def test_a_reload_reopens_the_page_and_no_address_carries_the_token(
 ) -> None:
     seen: list[str] = []
     page.on("request", lambda r: seen.append(r.url))
-    frame = _launch(page, demo_url, user)
+    frame = launch_in_lms(page, demo_url, user)
     frame.locator(ready).wait_for()
     tool = _reload_frame(page, frame, ready)
     assert tool.url == demo_url + "/app/home"
@@ -264,14 +156,14 @@ def test_manager_page_shows_each_learners_grade_and_a_retry_button(
     page: Any, demo_url: str
 ) -> None:
     # The learner's launch sends their progress to the demo LMS's gradebook (AGS).
-    _launch(page, demo_url, "learner")
-    frame = _launch(page, demo_url, "instructor")
+    launch_in_lms(page, demo_url, "learner")
+    frame = launch_in_lms(page, demo_url, "instructor")
     row = frame.locator("tr", has_text="Ada Lovelace")
     assert row.locator("[data-grade-state=sent]").count() == 1
     assert (
         row.get_by_role("button", name="Send Ada Lovelace's grade again").count() == 1
     )
-    _shot(page, "manager-grades-in-lms")
+    shot(page, "manager-grades-in-lms")
     tool = page.frame(name="tool-frame")
     assert tool is not None
-    assert _axe_violations(tool) == []
+    assert axe_violations(tool) == []

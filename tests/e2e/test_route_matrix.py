@@ -90,6 +90,22 @@ EXPECTED: dict[tuple[str, str], dict[str, Any]] = {
     # that re-posts the tab's token (it shows nothing of anyone's); a POST refuses.
     ("/app/home", "GET"): {"*": "ok"},
     ("/app/home", "POST"): {"*": 401, **dict.fromkeys(LTI_ROLES, "ok")},
+    # The player: learners only; these links carry no module (409). Without a token
+    # the GET is the re-posting page.
+    ("/app/activity/<key>", "GET"): {
+        "*": "ok",
+        "learner": 409,
+        "learner_b": 409,
+        "instructor": 403,
+        "lti_admin": 403,
+    },
+    ("/app/activity/<key>", "POST"): {
+        "*": 401,
+        "learner": 409,
+        "learner_b": 409,
+        "instructor": 403,
+        "lti_admin": 403,
+    },
     # The picker opens only for a pending deep-linking launch; these tokens come from
     # resource-link launches, so instructors get 400 (deep_link_expired).
     ("/app/deep-link", "GET"): {

@@ -175,12 +175,12 @@ def test_question_types_need_questions_and_placement_items_ask_one() -> None:
 def test_wrong_types_and_bad_keys_are_explained() -> None:
     data = minimal()
     data["skills"][0]["key"] = "Alpha Skill"
-    data["activities"][0]["type"] = "video"
+    data["activities"][0]["type"] = "webinar"
     data["activities"][0]["duration_min"] = "five"
     data["version"] = 2
     messages = [i.message for i in errors(dump(data)).issues]
     assert any("'Alpha Skill' is not a valid key" in m for m in messages)
-    assert any("unknown type 'video'" in m for m in messages)
+    assert any("unknown type 'webinar'" in m for m in messages)
     assert "must be a number, got a string" in messages
     assert "unsupported version 2 (this Pathwise reads 1)" in messages
 

@@ -56,7 +56,12 @@ def test_demo_has_the_advertised_shape(demo: CatalogueDoc) -> None:
         "quiz",
         "refresher",
         "placement_item",
+        "scenario",
+        "video",
+        "link",
     }
+    question_types = {q.type for a in demo.activities for q in a.questions}
+    assert question_types == {"single", "multiple", "short", "scenario"}
     assert [m.key for m in demo.modules] == [
         "ai-readiness-everyone",
         "ai-for-team-leads",
@@ -125,7 +130,9 @@ def test_content_is_micro_and_substantial(demo: CatalogueDoc) -> None:
         if activity.type == "quiz":
             assert 3 <= len(activity.questions) <= 5, activity.key
         for question in activity.questions:
-            assert 0 <= question.answer < len(question.options)
+            if question.type == "single":
+                assert isinstance(question.answer, int)
+                assert 0 <= question.answer < len(question.options)
             assert len(question.explanation) > 20
 
 
