@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from adaptive.core.catalogue import RoleInfo
 from adaptive.core.learner import LearnerModel
-from adaptive.core.learner_types import ParamSet, SkillState
+from adaptive.core.learner_types import ParamSet, SkillEstimate, SkillState
 from adaptive.core.policy import PolicyConfig, effective_targets, progress_report
 from adaptive.learner_context import learner_in_module
 from adaptive.models import (
@@ -133,7 +133,7 @@ def _roles_of(
     return out
 
 
-def _models_of(
+def stored_models(
     session: Session,
     *,
     tenant_id: int,
@@ -180,6 +180,17 @@ def _models_of(
     }
 
 
+def is_at_target(estimate: SkillEstimate, config: PolicyConfig) -> bool:
+    """Whether a report counts a learner as at (or above) the estimate's target level.
+
+    The one rule behind the cohort's capability and the mentors a manager is offered.
+    """
+    return (
+        estimate.p_target >= config.mastery
+        and estimate.n_evidence >= config.min_evidence
+    )
+
+
 def cohort_capability(
     session: Session,
     *,
@@ -200,7 +211,7 @@ def cohort_capability(
     roles = _roles_of(
         session, tenant_id=tenant_id, person_ids=people, snapshot=snapshot
     )
-    models = _models_of(
+    models = stored_models(
         session,
         tenant_id=tenant_id,
         person_ids=people,
@@ -216,9 +227,7 @@ def cohort_capability(
         model = models[person_id]
         for skill_id, target in role.targets.items():
             est = model.estimate(skill_id, target, now)
-            at_target = (
-                est.p_target >= cfg.mastery and est.n_evidence >= cfg.min_evidence
-            )
+            at_target = is_at_target(est, cfg)
             seen.setdefault(skill_id, []).append((at_target, est.p_target))
             targets_seen[skill_id] = target
     out = []

@@ -22,6 +22,7 @@ from lti_tool.web import transaction as web
 from lti_tool.web.api_views import api_bp
 from lti_tool.web.learner_views import learner_bp
 from lti_tool.web.lti_views import bp as lti_bp
+from lti_tool.web.manager_views import manager_bp
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -70,9 +71,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     # not by our CSRF token); learner API calls carry the signed launch token instead.
     csrf.exempt(lti_bp)
     csrf.exempt(learner_bp)
+    # Same-origin checks and the launch token in the body guard its forms instead.
+    csrf.exempt(manager_bp)
     csrf.exempt(api_bp)
     app.register_blueprint(lti_bp)
     app.register_blueprint(learner_bp)
+    app.register_blueprint(manager_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(admin_lrs_bp)
