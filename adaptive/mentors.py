@@ -8,17 +8,18 @@ and its withdrawal is audited; a withdrawn pairing is kept for the record.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from adaptive.core.learner import LearnerModel
 from adaptive.core.policy import PolicyConfig
 from adaptive.mentor_models import MentorPairing
 from adaptive.models import Framework, LearnerSkillState, Skill
 from adaptive.param_store import load_params
-from adaptive.progress_reports import is_at_target, stored_models
+from adaptive.progress_reports import is_at_target, stored_skill_state
 from adaptive.visibility import NotVisibleError, visible_frameworks
 from lti_tool.infra.audit import record_audit
 from lti_tool.infra.models import Person
@@ -62,56 +63,54 @@ def mentor_candidates(
     *,
     tenant_id: int,
     learner_id: int,
-    skill_id: int,
-    level: int,
+    levels: Mapping[int, int],
     n_levels: int,
     now: dt.datetime,
     config: PolicyConfig | None = None,
-    limit: int = MAX_CANDIDATES,
-) -> list[MentorCandidate]:
-    """Colleagues in the tenant at or above ``level`` on ``skill_id``, surest first.
+    limit: int | None = MAX_CANDIDATES,
+) -> dict[int, list[MentorCandidate]]:
+    """Per skill of ``levels`` (skill id: level), colleagues in the tenant at or above
+    that level on it, surest first (``limit`` of them; None for all).
 
-    Only people with stored evidence on the skill can qualify, so the search reads
-    their skill rows rather than the whole tenant.
+    Only people with a stored state on one of the skills can qualify, so the search
+    reads those skills' rows (one query), not the whole tenant's models.
     """
     cfg = config or PolicyConfig()
-    people = {
-        p.id: p
-        for p in session.scalars(
-            select(Person)
-            .join(LearnerSkillState, LearnerSkillState.person_id == Person.id)
-            .where(
-                LearnerSkillState.tenant_id == tenant_id,
-                LearnerSkillState.skill_id == skill_id,
-                owned_by_scope(Person.tenant_id, tenant_id),
-                Person.id != learner_id,
-            )
+    found: dict[int, list[MentorCandidate]] = {skill_id: [] for skill_id in levels}
+    if not levels:
+        return found
+    params = load_params(session, tenant_id=tenant_id)
+    for person, row in session.execute(
+        select(Person, LearnerSkillState)
+        .join(LearnerSkillState, LearnerSkillState.person_id == Person.id)
+        .where(
+            LearnerSkillState.tenant_id == tenant_id,
+            LearnerSkillState.skill_id.in_(sorted(levels)),
+            owned_by_scope(Person.tenant_id, tenant_id),
+            Person.id != learner_id,
         )
-    }
-    if not people:
-        return []
-    models = stored_models(
-        session,
-        tenant_id=tenant_id,
-        person_ids=sorted(people),
-        n_levels=n_levels,
-        params=load_params(session, tenant_id=tenant_id),
-    )
-    found = []
-    for person_id, model in models.items():
-        est = model.estimate(skill_id, level, now)
+    ):
+        state = stored_skill_state(row, n_levels)
+        if state is None:
+            continue
+        # The estimate of a skill with a stored state reads only that state.
+        skill_id = row.skill_id
+        model = LearnerModel(n_levels=n_levels, params=params, states={skill_id: state})
+        est = model.estimate(skill_id, levels[skill_id], now)
         if is_at_target(est, cfg):
-            person = people[person_id]
-            found.append(
+            found[skill_id].append(
                 MentorCandidate(
-                    person_id=person_id,
+                    person_id=person.id,
                     name=person.display_name,
                     department=person.department,
                     p_at_level=round(est.p_target, 4),
                 )
             )
-    found.sort(key=lambda c: (-c.p_at_level, c.name.lower(), c.person_id))
-    return found[:limit]
+    for candidates in found.values():
+        candidates.sort(key=lambda c: (-c.p_at_level, c.name.lower(), c.person_id))
+        if limit is not None:
+            del candidates[limit:]
+    return found
 
 
 def pair_mentor(
@@ -158,12 +157,11 @@ def pair_mentor(
         session,
         tenant_id=tenant_id,
         learner_id=learner_id,
-        skill_id=skill_id,
-        level=level,
+        levels={skill_id: level},
         n_levels=n_levels,
         now=now,
-        limit=10**9,
-    )
+        limit=None,  # the chosen mentor may not be among the first few shown
+    )[skill_id]
     if mentor_id not in {c.person_id for c in qualified}:
         raise PairingRefused(
             "This colleague is not at the learner's target on this skill."

@@ -22,7 +22,11 @@ from adaptive.mentors import mentor_candidates as find_mentors
 from adaptive.models import PathOverride
 from adaptive.module_snapshots import ModuleSnapshot, load_module
 from adaptive.overrides import active_overrides, listed_overrides
-from adaptive.progress_reports import cohort_capability, learner_progress
+from adaptive.progress_reports import (
+    cohort_capability,
+    cohort_progress,
+    learner_progress,
+)
 from adaptive.roles import learner_role
 from lti_tool.infra.models import Course, Launch, Person, ResourceLink
 from lti_tool.lti.errors import LaunchRejected
@@ -149,19 +153,17 @@ def capability_page(
         person_ids=people,
         now=now,
     )
+    progress = cohort_progress(
+        session,
+        tenant_id=scope.tenant_id,
+        module_id=module_id,
+        person_ids=people,
+        now=now,
+    )
     learners = [
         LearnerSkills(
             member=scope.members[person_id],
-            skills={
-                row["skill_id"]: row
-                for row in learner_progress(
-                    session,
-                    tenant_id=scope.tenant_id,
-                    person_id=person_id,
-                    module_id=module_id,
-                    now=now,
-                )
-            },
+            skills={row["skill_id"]: row for row in progress[person_id]},
         )
         for person_id in sorted(
             people, key=lambda p: (scope.members[p].name.lower(), p)
@@ -246,19 +248,18 @@ def learner_review(
         module_id=snapshot.module_id,
         now=now,
     )
-    mentors = {
-        row["skill_id"]: find_mentors(
-            session,
-            tenant_id=scope.tenant_id,
-            learner_id=person_id,
-            skill_id=row["skill_id"],
-            level=row["target"],
-            n_levels=catalog.n_levels,
-            now=now,
-        )
-        for row in skills
-        if row["status"] not in DONE_STATUSES and row["status"] != STATUS_SKIPPED
-    }
+    mentors = find_mentors(
+        session,
+        tenant_id=scope.tenant_id,
+        learner_id=person_id,
+        levels={
+            row["skill_id"]: row["target"]
+            for row in skills
+            if row["status"] not in DONE_STATUSES and row["status"] != STATUS_SKIPPED
+        },
+        n_levels=catalog.n_levels,
+        now=now,
+    )
     return LearnerReview(
         member=member,
         authors=authors,

@@ -69,12 +69,11 @@ def _candidates(session: Session, w: dict[str, Any], level: int) -> list[str]:
         session,
         tenant_id=w["tenant"].id,
         learner_id=w["learner"].id,
-        skill_id=w["a"].id,
-        level=level,
+        levels={w["a"].id: level},
         n_levels=N_LEVELS,
         now=NOW,
     )
-    return [c.name for c in found]
+    return [c.name for c in found[w["a"].id]]
 
 
 def test_candidates_are_colleagues_at_or_above_the_level_in_the_same_tenant(
