@@ -376,6 +376,8 @@ OVERRIDE_KINDS = (
     "add_target",
     "set_target",
     "reorder",
+    # A manager looked at the path and left a note: a record, never a decision input.
+    "reviewed",
 )
 
 

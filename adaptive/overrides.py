@@ -74,6 +74,7 @@ def active_overrides(
             changes[row.skill_id] = row.level
         elif row.kind == "reorder":
             order = tuple(int(s) for s in row.order)
+        # "reviewed" only records that a manager looked: it changes no decision.
     return Overrides(
         pinned=tuple(pinned),
         skipped_skills=frozenset(skipped_skills),
@@ -103,7 +104,8 @@ def set_override(
 
     Kinds: pin (activity first), skip_skill, skip_activity, add_target (skill, level:
     beyond the role, on request), set_target (skill, level; 0 removes it), reorder
-    (skill order). A new reorder replaces the previous one.
+    (skill order), reviewed (a manager looked at the path; only ``note``, and the
+    engine ignores it). A new reorder replaces the previous one.
     """
     if kind not in OVERRIDE_KINDS:
         raise ValueError(f"unknown override kind {kind!r}; use one of {OVERRIDE_KINDS}")
@@ -224,3 +226,24 @@ def _check_visible(
         ).scalar_one_or_none()
         if found_activity is None:
             raise NotVisibleError(f"activity {activity_id}")
+
+
+def listed_overrides(
+    session: Session, *, tenant_id: int, person_id: int, module_id: int | None
+) -> list[PathOverride]:
+    """The learner's active override rows for a module page (and module-wide ones)."""
+    return list(
+        session.scalars(
+            select(PathOverride)
+            .where(
+                PathOverride.tenant_id == tenant_id,
+                PathOverride.person_id == person_id,
+                PathOverride.revoked_at.is_(None),
+                or_(
+                    PathOverride.module_id == module_id,
+                    PathOverride.module_id.is_(None),
+                ),
+            )
+            .order_by(PathOverride.created_at, PathOverride.id)
+        )
+    )

@@ -16,8 +16,14 @@ from sqlalchemy.orm import Session
 
 from adaptive.core.catalogue import RoleInfo
 from adaptive.core.learner import LearnerModel
-from adaptive.core.learner_types import ParamSet, SkillState
-from adaptive.core.policy import PolicyConfig, effective_targets, progress_report
+from adaptive.core.learner_types import ParamSet, SkillEstimate, SkillState
+from adaptive.core.policy import (
+    PolicyConfig,
+    SkillProgress,
+    effective_targets,
+    progress_report,
+)
+from adaptive.core.refresh import RefreshState
 from adaptive.learner_context import learner_in_module
 from adaptive.models import (
     Framework,
@@ -57,26 +63,85 @@ def learner_progress(
         refresh=state.refresh,
         skipped=overrides.skipped_skills,
     )
-    return [
-        {
-            "skill_id": r.skill_id,
-            "name": r.name,
-            "target": r.target,
-            "target_name": snapshot.catalog.level_name(r.target),
-            "target_source": r.target_source,
-            "status": r.status,
-            "p_target": round(r.estimate.p_target, 4),
-            "level": r.estimate.level,
-            "level_name": snapshot.catalog.level_name(r.estimate.level),
-            "expected_level": round(r.estimate.expected_level, 3),
-            "uncertainty": round(r.estimate.uncertainty, 3),
-            "n_evidence": r.estimate.n_evidence,
-            "next_refresh_at": r.next_refresh_at.isoformat()
-            if r.next_refresh_at
-            else None,
-        }
-        for r in rows
-    ]
+    return [_progress_row(snapshot, r) for r in rows]
+
+
+def cohort_progress(
+    session: Session,
+    *,
+    tenant_id: int,
+    module_id: int,
+    person_ids: Iterable[int],
+    now: dt.datetime,
+) -> dict[int, list[dict[str, Any]]]:
+    """``learner_progress`` for a whole cohort, from stored state only (reads only).
+
+    Roles, models and refresher cards load in a few queries for everyone, as
+    ``cohort_capability`` reads them, so a manager's table and bars agree; evidence
+    not yet folded into a learner's model counts from their next page view.
+    """
+    snapshot = load_module(session, tenant_id=tenant_id, module_id=module_id)
+    people = list(dict.fromkeys(person_ids))
+    roles = _roles_of(
+        session, tenant_id=tenant_id, person_ids=people, snapshot=snapshot
+    )
+    models = _models_of(
+        session,
+        tenant_id=tenant_id,
+        person_ids=people,
+        n_levels=snapshot.catalog.n_levels,
+        params=load_params(session, tenant_id=tenant_id),
+    )
+    cards: dict[int, dict[int, RefreshState]] = {p: {} for p in people}
+    for chunk in _chunks(people):
+        for person_id, skill_id, card in session.execute(
+            select(
+                LearnerSkillState.person_id,
+                LearnerSkillState.skill_id,
+                LearnerSkillState.fsrs_card,
+            ).where(
+                LearnerSkillState.tenant_id == tenant_id,
+                LearnerSkillState.person_id.in_(chunk),
+            )
+        ):
+            if card:
+                cards[person_id][skill_id] = RefreshState.from_dict(card)
+    out: dict[int, list[dict[str, Any]]] = {}
+    for person_id in people:
+        role = roles[person_id]
+        # Cheap for most learners: only those with an override are looked up.
+        overrides = active_overrides(
+            session, tenant_id=tenant_id, person_id=person_id, module_id=module_id
+        )
+        targets = effective_targets(dict(role.targets) if role else {}, overrides)
+        rows = progress_report(
+            snapshot.catalog,
+            models[person_id],
+            targets,
+            now,
+            refresh=cards[person_id],
+            skipped=overrides.skipped_skills,
+        )
+        out[person_id] = [_progress_row(snapshot, r) for r in rows]
+    return out
+
+
+def _progress_row(snapshot: ModuleSnapshot, r: SkillProgress) -> dict[str, Any]:
+    return {
+        "skill_id": r.skill_id,
+        "name": r.name,
+        "target": r.target,
+        "target_name": snapshot.catalog.level_name(r.target),
+        "target_source": r.target_source,
+        "status": r.status,
+        "p_target": round(r.estimate.p_target, 4),
+        "level": r.estimate.level,
+        "level_name": snapshot.catalog.level_name(r.estimate.level),
+        "expected_level": round(r.estimate.expected_level, 3),
+        "uncertainty": round(r.estimate.uncertainty, 3),
+        "n_evidence": r.estimate.n_evidence,
+        "next_refresh_at": r.next_refresh_at.isoformat() if r.next_refresh_at else None,
+    }
 
 
 def _chunks(values: Sequence[int], size: int = 500) -> Iterator[Sequence[int]]:
@@ -133,6 +198,20 @@ def _roles_of(
     return out
 
 
+def stored_skill_state(row: LearnerSkillState, n_levels: int) -> SkillState | None:
+    """A stored skill row as the model's state; None when the scale has changed since
+    (the old posterior no longer means anything)."""
+    probs = list(row.level_probs)
+    if len(probs) != n_levels:
+        return None
+    return SkillState(
+        probs=np.asarray(probs, dtype=np.float64),
+        updated_at=row.updated_at,
+        n_evidence=row.n_evidence,
+        weight_evidence=row.weight_evidence,
+    )
+
+
 def _models_of(
     session: Session,
     *,
@@ -159,15 +238,9 @@ def _models_of(
                 LearnerSkillState.person_id.in_(chunk),
             )
         ):
-            probs = list(row.level_probs)
-            if len(probs) != n_levels:
-                continue  # the scale changed: the old posterior no longer means anything
-            states[row.person_id][row.skill_id] = SkillState(
-                probs=np.asarray(probs, dtype=np.float64),
-                updated_at=row.updated_at,
-                n_evidence=row.n_evidence,
-                weight_evidence=row.weight_evidence,
-            )
+            state = stored_skill_state(row, n_levels)
+            if state is not None:
+                states[row.person_id][row.skill_id] = state
     return {
         person_id: LearnerModel(
             n_levels=n_levels,
@@ -178,6 +251,17 @@ def _models_of(
         )
         for person_id in person_ids
     }
+
+
+def is_at_target(estimate: SkillEstimate, config: PolicyConfig) -> bool:
+    """Whether a report counts a learner as at (or above) the estimate's target level.
+
+    The one rule behind the cohort's capability and the mentors a manager is offered.
+    """
+    return (
+        estimate.p_target >= config.mastery
+        and estimate.n_evidence >= config.min_evidence
+    )
 
 
 def cohort_capability(
@@ -216,9 +300,7 @@ def cohort_capability(
         model = models[person_id]
         for skill_id, target in role.targets.items():
             est = model.estimate(skill_id, target, now)
-            at_target = (
-                est.p_target >= cfg.mastery and est.n_evidence >= cfg.min_evidence
-            )
+            at_target = is_at_target(est, cfg)
             seen.setdefault(skill_id, []).append((at_target, est.p_target))
             targets_seen[skill_id] = target
     out = []

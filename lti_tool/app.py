@@ -22,6 +22,7 @@ from lti_tool.web import transaction as web
 from lti_tool.web.api_views import api_bp
 from lti_tool.web.learner_views import learner_bp
 from lti_tool.web.lti_views import bp as lti_bp
+from lti_tool.web.manager_views import manager_bp
 from lti_tool.web.xapi_lrs_views import xapi_lrs_bp
 
 
@@ -71,12 +72,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     # not by our CSRF token); learner API calls carry the signed launch token instead.
     csrf.exempt(lti_bp)
     csrf.exempt(learner_bp)
+    # Same-origin checks and the launch token in the body guard its forms instead.
+    csrf.exempt(manager_bp)
     csrf.exempt(api_bp)
     # External xAPI content calls the LRS facade from its own origin with the
     # credential of its launch in the Authorization header (no cookie is read).
     csrf.exempt(xapi_lrs_bp)
     app.register_blueprint(lti_bp)
     app.register_blueprint(learner_bp)
+    app.register_blueprint(manager_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(xapi_lrs_bp)
     app.register_blueprint(admin_bp)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 import adaptive.item_models
+import adaptive.mentor_models
 import adaptive.models
 import adaptive.submission_models
 import lti_tool.infra.models
@@ -25,6 +26,7 @@ _TABLE_MODULES = (
     lti_tool.lti.grade_models,
     adaptive.models,
     adaptive.item_models,
+    adaptive.mentor_models,
     adaptive.submission_models,
     xapi.models,
     xapi.journey_models,

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from admin.users import create_admin_user
 from lti_tool.devplatform.model import ADMIN, INSTRUCTOR, LEARNER
 from lti_tool.infra.db import session_scope
-from lti_tool.infra.models import Deployment
+from lti_tool.infra.models import Deployment, Person
 from tests.live_servers import register_tool
 from tests.lti_platform import LtiHarness, bearer, launch_token
 from xapi.connections import add_connection
@@ -73,6 +73,13 @@ API_LEARNER_409 = {
     **dict.fromkeys(("instructor", "lti_admin"), 403),
 }
 API_LEARNER_415 = {**API_LEARNER_409, "learner": 415, "learner_b": 415}
+# A manager's page (POST with the token in the body): managers only, learners 403.
+MANAGER_PAGE = {
+    "*": 401,
+    **dict.fromkeys(("learner", "learner_b"), 403),
+    **dict.fromkeys(("instructor", "lti_admin"), "ok"),
+}
+MANAGER_409 = {**MANAGER_PAGE, "instructor": 409, "lti_admin": 409}
 
 EXPECTED: dict[tuple[str, str], dict[str, Any]] = {
     ("/", "GET"): EVERYONE_OK,
@@ -138,6 +145,27 @@ EXPECTED: dict[tuple[str, str], dict[str, Any]] = {
         "instructor": 400,
         "lti_admin": 400,
     },
+    # The manager's pages: a manager's launch only. A bare GET answers the small
+    # re-post page. These links carry no module: changes that need one get 409, and
+    # override or pairing 1 does not exist (404). The learner is tenant A's.
+    ("/app/manage", "GET"): {"*": "ok", "learner": 403, "learner_b": 403},
+    ("/app/manage", "POST"): MANAGER_PAGE,
+    ("/app/manage/learner/<int:person_id>", "GET"): {
+        "*": "ok",
+        "learner": 403,
+        "learner_b": 403,
+    },
+    ("/app/manage/learner/<int:person_id>", "POST"): MANAGER_PAGE,
+    ("/app/manage/learner/<int:person_id>/overrides", "POST"): MANAGER_409,
+    ("/app/manage/learner/<int:person_id>/mentors", "POST"): MANAGER_409,
+    (
+        "/app/manage/learner/<int:person_id>/overrides/<int:override_id>/revoke",
+        "POST",
+    ): {**MANAGER_409, "instructor": 404, "lti_admin": 404},
+    (
+        "/app/manage/learner/<int:person_id>/mentors/<int:pairing_id>/revoke",
+        "POST",
+    ): {**MANAGER_409, "instructor": 404, "lti_admin": 404},
     # The learner API: a bearer launch token only (console sessions and body tokens
     # are not credentials here), learners only. These links carry no module (409);
     # a body that is not JSON is refused before anything is read (415).
@@ -210,6 +238,7 @@ class World:
     connection_a: int
     tenant_a: int
     tenant_b: int
+    learner_a: int = 0
 
 
 @pytest.fixture
@@ -243,7 +272,12 @@ def world(lti: LtiHarness) -> Iterator[World]:
                 role=role,
                 tenant_id=tenant,
             )
-    world = World(app, tokens, 0, tenant_a, tenant_b)
+        learner_a = session.scalars(
+            select(Person.id).where(
+                Person.sub == LEARNER.sub, Person.tenant_id == tenant_a
+            )
+        ).one()
+    world = World(app, tokens, 0, tenant_a, tenant_b, learner_a)
     world.connection_a = _connection_a(world)
     yield world
     app.config["WTF_CSRF_ENABLED"] = True
@@ -278,8 +312,12 @@ def _url(world: World, rule: str) -> str:
     connection = (
         _connection_a(world) if rule.endswith("/remove") else world.connection_a
     )
-    url = rule.replace("<path:filename>", "pathwise.css").replace(
-        "<int:connection_id>", str(connection)
+    url = (
+        rule.replace("<path:filename>", "pathwise.css")
+        .replace("<int:connection_id>", str(connection))
+        .replace("<int:person_id>", str(world.learner_a))
+        .replace("<int:override_id>", "1")
+        .replace("<int:pairing_id>", "1")
     )
     if rule == "/admin/lrs/rules":
         url += f"?tenant={world.tenant_a}"
