@@ -1,6 +1,6 @@
 """The manager's pages in a real headless Chromium, inside the LMS frame, with axe-core.
 
-The tool runs as in `pathwise demo` (the fixtures of test_browser.py): a learner
+The tool runs as in `pathwise demo` (the fixtures of tests/browser_support.py): a learner
 launches, then the instructor opens capability, a learner's review, and marks the
 path reviewed with the keyboard alone, at desktop width and at 375 px.
 """
@@ -11,15 +11,12 @@ from typing import Any
 
 import pytest
 
-from tests.e2e import test_browser as browser
+from tests.browser_support import axe_violations as _axe_violations
+from tests.browser_support import launch_in_lms as _launch
+from tests.browser_support import shot as _shot
 
+# The demo install and the Chromium tab (`demo_url`, `page`) are the e2e conftest's.
 pytestmark = pytest.mark.browser
-# The demo install and the Chromium tab, exactly as the learner's browser tests have them.
-demo_url = browser.demo_url
-page = browser.page
-_axe_violations = browser._axe_violations
-_launch = browser._launch
-_shot = browser._shot
 
 
 def _tool(page: Any) -> Any:
