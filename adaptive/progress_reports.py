@@ -17,7 +17,11 @@ from sqlalchemy.orm import Session
 from adaptive.core.catalogue import RoleInfo
 from adaptive.core.learner import LearnerModel
 from adaptive.core.learner_types import ParamSet, SkillState
-from adaptive.core.policy import PolicyConfig, effective_targets, progress_report
+from adaptive.core.skill_progress import (
+    PolicyConfig,
+    effective_targets,
+    progress_report,
+)
 from adaptive.learner_context import learner_in_module
 from adaptive.models import (
     Framework,

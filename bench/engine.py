@@ -40,18 +40,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adaptive.core.catalogue import ActivityInfo, Catalog, SkillInfo, SkillLink
+from adaptive.core.decisions import AttemptRecord
 from adaptive.core.engine import Engine
 from adaptive.core.learner import LearnerModel
 from adaptive.core.learner_types import Observation
 from adaptive.core.placement import PlacementConfig, Probe
-from adaptive.core.policy import (
-    AttemptRecord,
-    PolicyConfig,
-    PolicyInput,
-    mastery_reached,
-    next_step,
-)
+from adaptive.core.policy import next_step
+from adaptive.core.policy_explain import PolicyInput
 from adaptive.core.refresh import RefreshScheduler, RefreshState
+from adaptive.core.skill_progress import PolicyConfig, mastery_reached
 from bench._before_placement import choose_probe_loop
 
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)

@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from adaptive.core.catalogue import Catalog, SkillContent
+from adaptive.core.decisions import AttemptRecord, Overrides
 from adaptive.core.mastery_rounds import MasteryConfig, SkillEvent, check_rounds
-from adaptive.core.policy import AttemptRecord, Overrides
 
 
 @dataclass(frozen=True, slots=True)
