@@ -12,7 +12,10 @@ Measures, each against a same-run baseline with the ratio (p99 over baseline p99
   rebuilt on every decision; timed call for call with the shipped path, with the
   share of identical decisions and the garbage collector's runs), and
   ``baseline_next_step_*``, the card-based ``adaptive.core.policy`` (main's path
-  before issue 9);
+  before issue 9); ``next_step_near_done_*`` the costliest decision, for a learner
+  who has met nearly the whole 200-skill role (``bench_near_done``), against the same
+  eager path (with ``--near-done``: walking the learner there takes about 1,300
+  engine steps, half a minute on a quiet machine);
 * ``placement_step_*``: one ``Engine.placement_step`` (3,000 probes, three per skill,
   the same role, a learner with 5,000 events answering as it goes), and
   ``placement_answer_*`` one ``Engine.answer_placement``; baseline
@@ -222,11 +225,55 @@ def time_next_steps(
     return fast, before
 
 
+def bench_near_done(
+    engine: Engine, targets: dict[int, int], now: dt.datetime, n: int
+) -> None:
+    """``next_step_near_done_*``: a learner who has met (nearly) the whole role.
+
+    The loop plans every work skill up to the first unmet one, so the costliest
+    decision is the one for a learner near "targets met": every met skill's check
+    rounds and card are read. A learner who answers every question right is walked
+    through the role (about 1,300 steps on the engine) and then timed.
+    """
+    learner = engine.start(targets)
+    at = now
+    started = time.perf_counter()
+    for _ in range(5000):
+        rec = engine.next_step(learner, at)
+        if rec.activity_id is None:
+            break
+        activity = engine.catalog.activities[rec.activity_id]
+        answers = [True] * activity.n_items
+        engine.record_attempt(learner, activity.id, at=at, responses=answers or None)
+        at += dt.timedelta(minutes=5)
+    name = "next_step_near_done"
+    print(f"{name}_setup: {len(learner.history)} steps to {rec.reason.code}, ", end="")
+    print(f"{time.perf_counter() - started:.1f} s")
+    print(f"{name}_load_average_1min: {os.getloadavg()[0]:.2f} load")
+    fast, before = time_next_steps(engine, learner, at, n)
+    print(f"{name}_decisions: {len(fast.wall)} decisions")
+    p99 = report(name, fast.wall)
+    p99_cpu = report(f"{name}_cpu", fast.cpu)
+    before_p99 = report(f"before_{name}", before.wall)
+    before_cpu = report(f"before_{name}_cpu", before.cpu)
+    print(f"{name}_p99_ratio_vs_before: {p99 / before_p99:.3f} ratio")
+    print(f"{name}_cpu_p99_ratio_vs_before: {p99_cpu / before_cpu:.3f} ratio")
+    same = sum(a == b for a, b in zip(fast.decisions, before.decisions, strict=True))
+    print(f"{name}_same_decisions_as_before: {same / len(fast.decisions):.2f} ratio")
+    for path, run in (("", fast), ("before_", before)):
+        print(f"{path}{name}_gc_collections: {run.gc[0]} young, {run.gc[2]} full")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--decisions", type=int, default=2000, help="per case")
     parser.add_argument("--updates", type=int, default=5000)
+    parser.add_argument(
+        "--near-done",
+        action="store_true",
+        help="also time a learner near the end of the role (30 s to set up)",
+    )
     parser.add_argument(
         "--app-heap", action="store_true", help="import the web app's modules first"
     )
@@ -386,6 +433,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{path}{name}_gc_collections: {run.gc[0]} young, {run.gc[2]} full")
         codes = Counter(rec.reason.code for rec in fast.decisions)
         print(f"{name}_reason_codes: {len(codes)} codes ({', '.join(sorted(codes))})")
+    if args.near_done:
+        bench_near_done(engine, role, now, max(n_decisions // 10, 20))
     bench_placement(rng, catalog, model, role, now, n_decisions)
     print(f"load_average_1min_at_end: {os.getloadavg()[0]:.2f} load")
     return 0
