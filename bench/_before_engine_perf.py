@@ -54,10 +54,11 @@ def work_list(
 @contextmanager
 def unoptimised() -> Iterator[None]:
     """Within the block, ``adaptive.core.mastery.decide`` runs main's eager path."""
-    saved = mastery.skill_views, mastery.work_list
-    mastery.skill_views = skill_views  # type: ignore[assignment]
+    # The loop's module imports both names; swapping them there is the old path.
+    saved = mastery.skill_views, mastery.work_list  # type: ignore[attr-defined]
+    mastery.skill_views = skill_views  # type: ignore[attr-defined,assignment]
     mastery.work_list = work_list
     try:
         yield
     finally:
-        mastery.skill_views, mastery.work_list = saved
+        mastery.skill_views, mastery.work_list = saved  # type: ignore[attr-defined]
