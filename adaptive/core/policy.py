@@ -1,4 +1,9 @@
-"""Pure: the sequencing policy, the next step toward a role's targets, with its reason.
+"""Pure: the older card-based sequencing policy, next step toward a role's targets.
+
+The live engine decides with the mastery loop (``adaptive.core.mastery``); this
+policy is main's path before issue 9, kept for the benches' comparators
+(``bench/_before_tutor.py``, the baseline of ``bench/engine.py``). Its scoring is in
+``policy_scoring``, its input and reasons in ``policy_explain``.
 
 Order of precedence for one decision:
 
