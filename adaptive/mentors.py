@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from adaptive.core.learner import LearnerModel
-from adaptive.core.policy import PolicyConfig
+from adaptive.core.skill_progress import PolicyConfig
 from adaptive.mentor_models import MentorPairing
 from adaptive.models import Framework, LearnerSkillState, Skill
 from adaptive.param_store import load_params

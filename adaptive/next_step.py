@@ -13,9 +13,9 @@ from sqlalchemy import BindParameter, Integer, bindparam, select
 from sqlalchemy.orm import Session
 
 from adaptive.core.catalogue import Catalog
+from adaptive.core.decisions import AttemptRecord, Recommendation
 from adaptive.core.engine import Engine
 from adaptive.core.mastery import MasteryConfig
-from adaptive.core.policy import AttemptRecord, Recommendation
 from adaptive.learner_context import learner_in_module
 from adaptive.models import Attempt
 from adaptive.overrides import active_overrides

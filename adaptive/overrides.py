@@ -1,7 +1,7 @@
 """Adaptive services: a manager's overrides of a learner's path (pin, skip, targets, order).
 
 Every change is audited; a revoked override is kept for the record. The policy reads
-the active ones folded into ``adaptive.core.policy.Overrides``.
+the active ones folded into ``adaptive.core.decisions.Overrides``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import BindParameter, Integer, bindparam, or_, select
 from sqlalchemy.orm import Session
 
-from adaptive.core.policy import Overrides
+from adaptive.core.decisions import Overrides
 from adaptive.models import OVERRIDE_KINDS, Activity, Framework, PathOverride, Skill
 from adaptive.path_people import people_with_paths
 from adaptive.visibility import NotVisibleError, visible_frameworks

@@ -11,8 +11,8 @@ from sqlalchemy import BindParameter, Integer, bindparam, select
 from sqlalchemy.orm import Session
 
 from adaptive.core.learner_types import Observation, UpdateResult
-from adaptive.core.policy import PolicyConfig
 from adaptive.core.refresh import RefreshScheduler
+from adaptive.core.skill_progress import PolicyConfig
 from adaptive.learner_store import LearnerState, load_learner, save_skill
 from adaptive.models import Activity, Evidence
 from adaptive.refreshers import schedule_after_evidence

@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 from adaptive.core.catalogue import RoleInfo
 from adaptive.core.learner import LearnerModel
 from adaptive.core.learner_types import ParamSet, SkillEstimate, SkillState
-from adaptive.core.policy import (
+from adaptive.core.refresh import RefreshState
+from adaptive.core.skill_progress import (
     PolicyConfig,
     SkillProgress,
     effective_targets,
     progress_report,
 )
-from adaptive.core.refresh import RefreshState
 from adaptive.learner_context import learner_in_module
 from adaptive.models import (
     Framework,

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session
 
 from adaptive.core.learner_types import Observation
-from adaptive.core.policy import PolicyConfig, mastery_reached
 from adaptive.core.refresh import RefreshScheduler
+from adaptive.core.skill_progress import PolicyConfig, mastery_reached
 from adaptive.learner_store import LearnerState, save_skill
 from adaptive.models import Evidence
 

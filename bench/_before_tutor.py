@@ -18,17 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from adaptive.core.decisions import AttemptRecord
 from adaptive.core.learner import LearnerModel
 from adaptive.core.learner_types import Observation, ParamSet
 from adaptive.core.params import BKTParams
-from adaptive.core.policy import (
-    AttemptRecord,
-    PolicyConfig,
-    PolicyInput,
-    mastery_reached,
-    next_step,
-)
+from adaptive.core.policy import next_step
+from adaptive.core.policy_explain import PolicyInput
 from adaptive.core.refresh import RefreshScheduler, RefreshState
+from adaptive.core.skill_progress import PolicyConfig, mastery_reached
 from bench._engine_tutor import _engine_for, at
 from bench._reference_tutors import (
     BLOCKED,

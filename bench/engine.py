@@ -6,8 +6,16 @@ Measures, each against a same-run baseline with the ratio (p99 over baseline p99
 
 * ``next_step_*``: the engine API the services call (``Engine.next_step``, role of
   200 target skills, over a 1,000-attempt history; ``next_step_all1000_*`` is a stress
-  case where the role targets all 1,000); baseline ``baseline_next_step_*``, the
-  card-based ``adaptive.core.policy`` (main's path before issue 9);
+  case where the role targets all 1,000); baselines ``before_next_step_*``, the
+  same engine on main's eager path before the speed work
+  (``bench/_before_engine_perf``: every skill's history view and the work list
+  rebuilt on every decision; timed call for call with the shipped path, with the
+  share of identical decisions and the garbage collector's runs), and
+  ``baseline_next_step_*``, the card-based ``adaptive.core.policy`` (main's path
+  before issue 9); ``next_step_near_done_*`` the costliest decision, for a learner
+  who has met nearly the whole 200-skill role (``bench_near_done``), against the same
+  eager path (with ``--near-done``: walking the learner there takes about 1,300
+  engine steps, half a minute on a quiet machine);
 * ``placement_step_*``: one ``Engine.placement_step`` (3,000 probes, three per skill,
   the same role, a learner with 5,000 events answering as it goes), and
   ``placement_answer_*`` one ``Engine.answer_placement``; baseline
@@ -22,17 +30,26 @@ numpy pair table is built once, as a deployment builds it once per catalogue), o
 evidence events on top of the learner's 5,000 (5,000 by default); we report p50, p95
 and p99 and the 1-minute load average, since the machine is shared.
 
+Nothing here tunes the garbage collector, as the app, worker and CLI do not: the
+bench runs what production runs. ``--app-heap`` first imports the web app's modules
+(Flask, SQLAlchemy, pylti1p3...), so a full collection walks a web worker's heap.
+
 Run: ``python bench/engine.py`` or ``--quick``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import gc
+import importlib
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -40,18 +57,17 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adaptive.core.catalogue import ActivityInfo, Catalog, SkillInfo, SkillLink
+from adaptive.core.decisions import AttemptRecord, Recommendation
 from adaptive.core.engine import Engine
+from adaptive.core.engine_learner import Learner
 from adaptive.core.learner import LearnerModel
 from adaptive.core.learner_types import Observation
 from adaptive.core.placement import PlacementConfig, Probe
-from adaptive.core.policy import (
-    AttemptRecord,
-    PolicyConfig,
-    PolicyInput,
-    mastery_reached,
-    next_step,
-)
+from adaptive.core.policy import next_step
+from adaptive.core.policy_explain import PolicyInput
 from adaptive.core.refresh import RefreshScheduler, RefreshState
+from adaptive.core.skill_progress import PolicyConfig, mastery_reached
+from bench._before_engine_perf import unoptimised
 from bench._before_placement import choose_probe_loop
 
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
@@ -167,12 +183,104 @@ def bench_placement(
     print(f"placement_choice_agreement: {agree / max(compared, 1):.2f} ratio")
 
 
+@dataclass
+class Timings:
+    """One path's per-decision wall and CPU times, its decisions and GC runs."""
+
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    decisions: list[Recommendation] = field(default_factory=list)
+    gc: list[int] = field(default_factory=lambda: [0, 0, 0])
+
+
+def time_next_steps(
+    engine: Engine, learner: Learner, now: dt.datetime, n: int
+) -> tuple[Timings, Timings]:
+    """``Engine.next_step`` as shipped and on main's eager path, call for call.
+
+    The two alternate, so a change of load on the shared machine hits both alike;
+    the garbage collector's runs during each path's calls are counted (a full
+    collection walks the whole heap, the catalogue's objects included).
+    """
+    fast, before = Timings(), Timings()
+    warm_up = 20
+    for i in range(n + warm_up):
+        at = now + dt.timedelta(minutes=i)
+        for run, path in ((fast, contextlib.nullcontext), (before, unoptimised)):
+            with path():
+                collections = [g["collections"] for g in gc.get_stats()]
+                t, c = time.perf_counter(), time.thread_time()
+                rec = engine.next_step(learner, at)
+                elapsed = (time.perf_counter() - t) * 1000
+                cpu = (time.thread_time() - c) * 1000
+                after = [g["collections"] for g in gc.get_stats()]
+            if i >= warm_up:
+                run.wall.append(elapsed)
+                run.cpu.append(cpu)
+                run.decisions.append(rec)
+                run.gc = [
+                    r + b - a
+                    for r, a, b in zip(run.gc, collections, after, strict=True)
+                ]
+    return fast, before
+
+
+def bench_near_done(
+    engine: Engine, targets: dict[int, int], now: dt.datetime, n: int
+) -> None:
+    """``next_step_near_done_*``: a learner who has met (nearly) the whole role.
+
+    The loop plans every work skill up to the first unmet one, so the costliest
+    decision is the one for a learner near "targets met": every met skill's check
+    rounds and card are read. A learner who answers every question right is walked
+    through the role (about 1,300 steps on the engine) and then timed.
+    """
+    learner = engine.start(targets)
+    at = now
+    started = time.perf_counter()
+    for _ in range(5000):
+        rec = engine.next_step(learner, at)
+        if rec.activity_id is None:
+            break
+        activity = engine.catalog.activities[rec.activity_id]
+        answers = [True] * activity.n_items
+        engine.record_attempt(learner, activity.id, at=at, responses=answers or None)
+        at += dt.timedelta(minutes=5)
+    name = "next_step_near_done"
+    print(f"{name}_setup: {len(learner.history)} steps to {rec.reason.code}, ", end="")
+    print(f"{time.perf_counter() - started:.1f} s")
+    print(f"{name}_load_average_1min: {os.getloadavg()[0]:.2f} load")
+    fast, before = time_next_steps(engine, learner, at, n)
+    print(f"{name}_decisions: {len(fast.wall)} decisions")
+    p99 = report(name, fast.wall)
+    p99_cpu = report(f"{name}_cpu", fast.cpu)
+    before_p99 = report(f"before_{name}", before.wall)
+    before_cpu = report(f"before_{name}_cpu", before.cpu)
+    print(f"{name}_p99_ratio_vs_before: {p99 / before_p99:.3f} ratio")
+    print(f"{name}_cpu_p99_ratio_vs_before: {p99_cpu / before_cpu:.3f} ratio")
+    same = sum(a == b for a, b in zip(fast.decisions, before.decisions, strict=True))
+    print(f"{name}_same_decisions_as_before: {same / len(fast.decisions):.2f} ratio")
+    for path, run in (("", fast), ("before_", before)):
+        print(f"{path}{name}_gc_collections: {run.gc[0]} young, {run.gc[2]} full")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--decisions", type=int, default=2000, help="per case")
     parser.add_argument("--updates", type=int, default=5000)
+    parser.add_argument(
+        "--near-done",
+        action="store_true",
+        help="also time a learner near the end of the role (30 s to set up)",
+    )
+    parser.add_argument(
+        "--app-heap", action="store_true", help="import the web app's modules first"
+    )
     args = parser.parse_args(argv)
+    if args.app_heap:
+        importlib.import_module("lti_tool.app")
+    print(f"gc_tracked_objects_at_start: {len(gc.get_objects())} objects")
     rng = np.random.default_rng(42)
     n_skills, n_acts, n_events = 1000, 10000, 5000
     n_decisions = 40 if args.quick else args.decisions
@@ -302,25 +410,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("role200", role),
         ("all1000", dict.fromkeys(range(n_skills), 2)),
     ):
-        learner = engine.start(targets, model=model, history=long_history)
-        times = []
-        codes = {}
-        cpu = []
-        for i in range(n_decisions + 20):
-            t, c = time.perf_counter(), time.thread_time()
-            rec = engine.next_step(learner, now + dt.timedelta(minutes=i))
-            elapsed = (time.perf_counter() - t) * 1000
-            if i >= 20:
-                times.append(elapsed)
-                cpu.append((time.thread_time() - c) * 1000)
-                codes[rec.reason.code] = codes.get(rec.reason.code, 0) + 1
         name = "next_step" if label == "role200" else f"next_step_{label}"
-        print(f"{name}_decisions: {len(times)} decisions")
-        p99 = report(name, times)
-        p99_cpu = report(f"{name}_cpu", cpu)
+        print(f"{name}_load_average_1min: {os.getloadavg()[0]:.2f} load")
+        learner = engine.start(targets, model=model, history=long_history)
+        fast, before = time_next_steps(engine, learner, now, n_decisions)
+        print(f"{name}_decisions: {len(fast.wall)} decisions")
+        p99 = report(name, fast.wall)
+        p99_cpu = report(f"{name}_cpu", fast.cpu)
+        before_p99 = report(f"before_{name}", before.wall)
+        before_cpu = report(f"before_{name}_cpu", before.cpu)
+        print(f"{name}_p99_ratio_vs_before: {p99 / before_p99:.3f} ratio")
+        print(f"{name}_cpu_p99_ratio_vs_before: {p99_cpu / before_cpu:.3f} ratio")
         print(f"{name}_p99_ratio: {p99 / baseline_p99[label]:.3f} ratio")
         print(f"{name}_cpu_p99_ratio: {p99_cpu / baseline_cpu_p99[label]:.3f} ratio")
+        same = sum(
+            a == b for a, b in zip(fast.decisions, before.decisions, strict=True)
+        )
+        print(
+            f"{name}_same_decisions_as_before: {same / len(fast.decisions):.2f} ratio"
+        )
+        for path, run in (("", fast), ("before_", before)):
+            print(f"{path}{name}_gc_collections: {run.gc[0]} young, {run.gc[2]} full")
+        codes = Counter(rec.reason.code for rec in fast.decisions)
         print(f"{name}_reason_codes: {len(codes)} codes ({', '.join(sorted(codes))})")
+    if args.near_done:
+        bench_near_done(engine, role, now, max(n_decisions // 10, 20))
     bench_placement(rng, catalog, model, role, now, n_decisions)
     print(f"load_average_1min_at_end: {os.getloadavg()[0]:.2f} load")
     return 0

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from adaptive.core.policy import DONE_STATUSES, STATUS_SKIPPED
+from adaptive.core.decisions import DONE_STATUSES, STATUS_SKIPPED
 from lti_tool.infra.models import Person
 from xapi.core import profile
 from xapi.core.statements import ActivityRef, ResultSpec

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -312,6 +312,26 @@ class Catalog:
     def content(self) -> SkillContent:
         """Teaching and checking content per skill and level, built on first use."""
         return SkillContent.build(self)
+
+    @cached_property
+    def main_links(self) -> Mapping[int, tuple[int, int, bool]]:
+        """activity -> (its main skill, that link's level, whether it is a check).
+
+        Activities with no skill are absent. Built once: a decision reads the whole
+        history through it, and attribute lookups per attempt are its cost.
+        """
+        checks = self.content.check_ids
+        return {
+            a.id: (a.skills[0].skill_id, a.skills[0].level, a.id in checks)
+            for a in self.activities.values()
+            if a.skills
+        }
+
+    @cached_property
+    def memo(self) -> dict[Hashable, object]:
+        """Values derived from this catalogue and hashable inputs (a role's work list),
+        kept as long as the catalogue; each owner names and bounds its own entries."""
+        return {}
 
     @property
     def n_levels(self) -> int:

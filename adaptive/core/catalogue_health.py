@@ -17,9 +17,9 @@ from adaptive.core import catalogue_defects as wording
 from adaptive.core.catalogue import Catalog
 from adaptive.core.catalogue_check import find_cycles
 from adaptive.core.catalogue_format import CatalogueDoc, CatalogueIssue, RoleDoc
+from adaptive.core.decisions import Overrides
 from adaptive.core.engine_catalogue import catalog_from_document
 from adaptive.core.mastery_work import SkillWork, check_level, work_list
-from adaptive.core.policy import Overrides
 
 ERROR = "error"
 WARNING = "warning"

@@ -39,6 +39,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from adaptive.core.catalogue import CHECK_KINDS, Catalog
 from adaptive.core.catalogue_format import CatalogueDoc
+from adaptive.core.decisions import AttemptRecord, Overrides, Reason, Recommendation
 from adaptive.core.engine_catalogue import catalog_from_document
 from adaptive.core.engine_learner import (
     Learner,
@@ -52,7 +53,6 @@ from adaptive.core.learner import LearnerModel
 from adaptive.core.learner_types import ParamSet, SkillEstimate
 from adaptive.core.mastery import MasteryConfig, decide
 from adaptive.core.placement import PlacementConfig, Probe, ProbeTable
-from adaptive.core.policy import AttemptRecord, Overrides, Reason, Recommendation
 
 
 class Engine(PlacementMixin):

@@ -7,11 +7,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from adaptive.core.catalogue import CHECK_KINDS, Catalog
+from adaptive.core.decisions import AttemptRecord, Overrides
 from adaptive.core.item_evidence import item_observations
 from adaptive.core.learner import LearnerModel
 from adaptive.core.learner_types import Observation
 from adaptive.core.mastery import KIND_TEACHING
-from adaptive.core.policy import AttemptRecord, Overrides
 
 
 @dataclass

@@ -49,6 +49,7 @@ from collections.abc import Mapping, Sequence
 
 from adaptive.core import catalogue_defects as defects
 from adaptive.core.catalogue import Catalog
+from adaptive.core.decisions import AttemptRecord, Overrides, Reason, Recommendation
 from adaptive.core.learner import LearnerModel
 from adaptive.core.mastery_rounds import MasteryConfig as MasteryConfig
 from adaptive.core.mastery_rounds import check_rounds
@@ -65,7 +66,6 @@ from adaptive.core.mastery_work import SkillWork as SkillWork
 from adaptive.core.mastery_work import check_level as check_level
 from adaptive.core.mastery_work import skill_views, with_support
 from adaptive.core.mastery_work import work_list as work_list
-from adaptive.core.policy import AttemptRecord, Overrides, Reason, Recommendation
 from adaptive.core.refresh_cards import card_for
 
 # How much an activity kind teaches, relative to a lesson, in the model's update.

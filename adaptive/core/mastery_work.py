@@ -7,12 +7,13 @@ The work list is the role's targets plus implied prerequisites (prerequisites fi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from adaptive.core.catalogue import Catalog, SkillContent
+from adaptive.core.decisions import AttemptRecord, Overrides
 from adaptive.core.mastery_rounds import MasteryConfig, SkillEvent, check_rounds
-from adaptive.core.policy import AttemptRecord, Overrides
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +33,34 @@ class SkillView:
     taken: dict[int, int] = field(default_factory=dict)
 
 
+# Work lists kept per catalogue (a role's list is the same for all its learners);
+# past this many the memo starts again, so odd target sets cannot grow it for ever.
+WORK_LISTS_KEPT = 64
+
+
 def work_list(
+    catalog: Catalog, targets: Mapping[int, int], overrides: Overrides
+) -> list[SkillWork]:
+    """``build_work_list``, memoised on the catalogue by its inputs.
+
+    The list depends only on the catalogue, the targets (in their order, which
+    breaks ties) and two overrides; building it walks the graph, which was a third of
+    a decision's time at 1,000 skills.
+    """
+    key = (tuple(targets.items()), overrides.skipped_skills, overrides.skill_order)
+    lists = cast(
+        dict[Hashable, tuple[SkillWork, ...]],
+        catalog.memo.setdefault("work_list", {}),
+    )
+    found = lists.get(key)
+    if found is None:
+        if len(lists) >= WORK_LISTS_KEPT:
+            lists.clear()
+        found = lists[key] = tuple(build_work_list(catalog, targets, overrides))
+    return list(found)
+
+
+def build_work_list(
     catalog: Catalog, targets: Mapping[int, int], overrides: Overrides
 ) -> list[SkillWork]:
     """Targets plus implied prerequisites, prerequisites first.
@@ -84,9 +112,9 @@ def with_support(
     by_skill = {w.skill_id: w for w in work}
     raised: dict[int, int] = {}
     for w in work:
-        view = views.get(w.skill_id)
-        if view is None or sum(e.check for e in view.events) < cfg.support_after:
+        if check_count(views, w.skill_id) < cfg.support_after:
             continue  # cheap first: too few checks to have failed enough rounds
+        view = views[w.skill_id]
         pres = [
             p
             for p in catalog.graph.prerequisites_of(w.skill_id)
@@ -112,28 +140,77 @@ def with_support(
     ]
 
 
+class SkillViews(Mapping[int, SkillView]):
+    """Each skill's view, built on first read from one grouping pass over the history.
+
+    A decision reads the views of the few skills up to its first unmet one (and
+    ``with_support`` only counts checks), so events are made only for those: building
+    every view was half a decision's time and most of its allocations, whose young
+    collections promoted them and so brought on full collections of the heap.
+    """
+
+    def __init__(
+        self, catalog: Catalog, history: Sequence[AttemptRecord], skills: set[int]
+    ) -> None:
+        self._groups: dict[int, list[AttemptRecord]] = {}
+        self._checks: dict[int, int] = {}
+        self._made: dict[int, SkillView] = {}
+        mains = catalog.main_links
+        for attempt in history:
+            main = mains.get(attempt.activity_id)
+            if main is None or main[0] not in skills:
+                continue
+            group = self._groups.get(main[0])
+            if group is None:
+                group = self._groups[main[0]] = []
+            group.append(attempt)
+            if main[2]:
+                self._checks[main[0]] = self._checks.get(main[0], 0) + 1
+        self._mains = mains
+
+    def __getitem__(self, skill: int) -> SkillView:
+        view = self._made.get(skill)
+        if view is None:
+            view = self._made[skill] = self._build(self._groups[skill])
+        return view
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._groups)
+
+    def __len__(self) -> int:
+        return len(self._groups)
+
+    def __contains__(self, skill: object) -> bool:
+        return skill in self._groups
+
+    def checks(self, skill: int) -> int:
+        """How many of the skill's attempts were checks (no view is built)."""
+        return self._checks.get(skill, 0)
+
+    def _build(self, attempts: list[AttemptRecord]) -> SkillView:
+        view = SkillView()
+        for attempt in attempts:
+            _, level, check = self._mains[attempt.activity_id]
+            view.events.append(
+                SkillEvent(attempt.at, attempt.activity_id, check, level, attempt.score)
+            )
+            view.taken[attempt.activity_id] = view.taken.get(attempt.activity_id, 0) + 1
+        return view
+
+
 def skill_views(
     catalog: Catalog, history: Sequence[AttemptRecord], skills: set[int]
-) -> dict[int, SkillView]:
+) -> SkillViews:
     """Views of the skills in ``skills`` that have history (others: ``NO_HISTORY``)."""
-    views: dict[int, SkillView] = {}
-    checks = catalog.content.check_ids
-    for attempt in history:
-        activity = catalog.activities.get(attempt.activity_id)
-        if activity is None or not activity.skills:
-            continue
-        main = activity.skills[0]
-        if main.skill_id not in skills:
-            continue
-        view = views.get(main.skill_id)
-        if view is None:
-            view = views[main.skill_id] = SkillView()
-        check = activity.id in checks
-        view.events.append(
-            SkillEvent(attempt.at, activity.id, check, main.level, attempt.score)
-        )
-        view.taken[activity.id] = view.taken.get(activity.id, 0) + 1
-    return views
+    return SkillViews(catalog, history, skills)
+
+
+def check_count(views: Mapping[int, SkillView], skill: int) -> int:
+    """How many check attempts a skill has (without building its view if lazy)."""
+    if isinstance(views, SkillViews):
+        return views.checks(skill)
+    view = views.get(skill)
+    return 0 if view is None else sum(e.check for e in view.events)
 
 
 def check_level(content: SkillContent, skill: int, target: int) -> int | None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from adaptive.core.policy import DONE_STATUSES, STATUS_SKIPPED
+from adaptive.core.decisions import DONE_STATUSES, STATUS_SKIPPED
 from adaptive.module_snapshots import ModuleSnapshot
 from adaptive.progress_reports import learner_progress
 from lti_tool.learner_journey.context import decided_step, where_of

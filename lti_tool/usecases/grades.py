@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from adaptive.attempts import record_attempt
-from adaptive.core.policy import DONE_STATUSES, STATUS_SKIPPED
+from adaptive.core.decisions import DONE_STATUSES, STATUS_SKIPPED
 from adaptive.models import Attempt
 from adaptive.progress_reports import learner_progress
 from lti_tool.infra.models import Person, ResourceLink

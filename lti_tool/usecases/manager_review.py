@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adaptive.cohort_people import CohortMember, cohort_people
-from adaptive.core.policy import DONE_STATUSES, STATUS_SKIPPED, effective_targets
+from adaptive.core.decisions import DONE_STATUSES, STATUS_SKIPPED
+from adaptive.core.skill_progress import effective_targets
 from adaptive.mentors import MentorCandidate, Pairing, active_pairings
 from adaptive.mentors import mentor_candidates as find_mentors
 from adaptive.models import PathOverride

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from adaptive.core.catalogue import ActivityInfo
-from adaptive.core.policy import Recommendation
+from adaptive.core.decisions import Recommendation
 from adaptive.module_snapshots import load_module
 from adaptive.next_step import next_step
 from lti_tool.infra.models import Person

@@ -8,6 +8,7 @@ import random
 import pytest
 
 from adaptive.core.catalogue import ActivityInfo, Catalog, SkillInfo, SkillLink
+from adaptive.core.decisions import Overrides
 from adaptive.core.engine import Engine
 from adaptive.core.engine_learner import Learner
 from adaptive.core.learner import LearnerModel
@@ -19,7 +20,6 @@ from adaptive.core.mastery import (
     MasteryConfig,
     work_list,
 )
-from adaptive.core.policy import Overrides
 
 # The property test needs hypothesis (a dev dependency in pyproject.toml).
 pytest.importorskip("hypothesis")

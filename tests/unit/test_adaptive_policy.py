@@ -5,19 +5,17 @@ from __future__ import annotations
 import datetime as dt
 
 from adaptive.core.catalogue import ActivityInfo, Catalog, SkillInfo, SkillLink
+from adaptive.core.decisions import AttemptRecord, Overrides, Recommendation
 from adaptive.core.learner import LearnerModel
 from adaptive.core.learner_types import Observation
-from adaptive.core.policy import (
-    AttemptRecord,
-    Overrides,
+from adaptive.core.policy import next_step
+from adaptive.core.policy_explain import PolicyInput
+from adaptive.core.refresh import RefreshScheduler
+from adaptive.core.skill_progress import (
     PolicyConfig,
-    PolicyInput,
-    Recommendation,
     effective_targets,
-    next_step,
     progress_report,
 )
-from adaptive.core.refresh import RefreshScheduler
 
 T0 = dt.datetime(2025, 1, 6, 9, 0, tzinfo=dt.UTC)
 A, B, C = 1, 2, 3

@@ -15,38 +15,46 @@ import numpy as np
 import pytest
 
 from adaptive.core.catalogue import ActivityInfo, Catalog, SkillInfo, SkillLink
+from adaptive.core.decisions import (
+    DONE_STATUSES,
+    AttemptRecord,
+    Overrides,
+    Recommendation,
+)
 from adaptive.core.learner import LearnerModel
 from adaptive.core.learner_types import Observation
 from adaptive.core.level_belief import adjust_for_difficulty
 from adaptive.core.policy import (
+    _due_refreshers,
+    _pinned_step,
+    _refresher_step,
+    next_step,
+)
+from adaptive.core.policy_explain import (
     ASSESSMENT_KINDS,
-    DONE_STATUSES,
+    Candidate,
+    PolicyInput,
+    explain_learning,
+    fits,
+    nothing_available,
+    stop_for_time,
+    targets_met,
+)
+from adaptive.core.policy_scoring import (
     KIND_TEACHING,
     REMEDIATION_BONUS,
     REPEAT_PENALTY,
-    AttemptRecord,
-    Overrides,
-    PolicyConfig,
-    PolicyInput,
-    Recommendation,
-    Target,
-    _Candidate,
-    _done,
-    _due_refreshers,
-    _explain_learning,
-    _fits,
-    _last_failures,
-    _nothing_available,
-    _pinned_step,
-    _ReadyCache,
-    _refresher_step,
-    _stop_for_time,
-    effective_targets,
-    mastery_reached,
-    next_step,
-    skill_status,
+    last_failures,
 )
 from adaptive.core.refresh import RefreshScheduler, RefreshState
+from adaptive.core.skill_progress import (
+    PolicyConfig,
+    ReadyCache,
+    Target,
+    effective_targets,
+    mastery_reached,
+    skill_status,
+)
 
 T0 = dt.datetime(2025, 3, 3, 9, 0, tzinfo=dt.UTC)
 KINDS = ("lesson", "worked_example", "quiz", "practice", "refresher", "assessment")
@@ -60,7 +68,7 @@ def reference_next_step(inp: PolicyInput) -> Recommendation:
     targets = effective_targets(inp.role_targets, inp.overrides)
     budget = inp.time_budget_min
     if budget is not None and budget <= 0:
-        return _stop_for_time(budget)
+        return stop_for_time(budget)
     attempts: dict[int, int] = {}
     for attempt in inp.history:
         attempts[attempt.activity_id] = attempts.get(attempt.activity_id, 0) + 1
@@ -81,7 +89,7 @@ def reference_next_step(inp: PolicyInput) -> Recommendation:
             p, model.n_evidence(skill_id), inp.refresh.get(skill_id), now, cfg
         )
     gaps = {s for s, st in statuses.items() if st not in DONE_STATUSES}
-    ready = _ReadyCache(cat, inp.model, targets, now, cfg)
+    ready = ReadyCache(cat, inp.model, targets, now, cfg)
     implied = _implied_prerequisites(cat, gaps, targets, ready, inp.overrides)
     all_targets = {**targets, **implied}
     gaps |= set(implied)
@@ -93,7 +101,7 @@ def reference_next_step(inp: PolicyInput) -> Recommendation:
         if refresher is not None:
             return refresher
     if not gaps:
-        return _done(inp, targets, estimates)
+        return targets_met(inp, targets, estimates)
     return _reference_learning_step(
         inp, all_targets, gaps, implied, estimates, ready, attempts, budget
     )
@@ -103,7 +111,7 @@ def _implied_prerequisites(
     cat: Catalog,
     gaps: set[int],
     targets: Mapping[int, Target],
-    ready: _ReadyCache,
+    ready: ReadyCache,
     overrides: Overrides,
 ) -> dict[int, Target]:
     implied: dict[int, Target] = {}
@@ -125,19 +133,19 @@ def _reference_learning_step(
     gaps: set[int],
     implied: Mapping[int, Target],
     estimates: Mapping[int, float],
-    ready: _ReadyCache,
+    ready: ReadyCache,
     attempts: Mapping[int, int],
     budget: float | None,
 ) -> Recommendation:
     cat = inp.catalog
     cfg = inp.config
     model = inp.model
-    failures = _last_failures(inp.history, cfg.pass_score)
+    failures = last_failures(inp.history, cfg.pass_score)
     failed = {s: cat.activities[a] for s, a in failures.items() if a in cat.activities}
     order_rank = {s: i for i, s in enumerate(inp.overrides.skill_order)}
     k_levels = model.n_levels
-    rows: list[tuple[_Candidate, int, int, float, float]] = []
-    candidates: dict[int, _Candidate] = {}
+    rows: list[tuple[Candidate, int, int, float, float]] = []
+    candidates: dict[int, Candidate] = {}
     blocked: dict[int, tuple[int, ...]] = {}
     shortest_unfit: float | None = None
     for skill_id in sorted(gaps):
@@ -155,11 +163,11 @@ def _reference_learning_step(
                 continue
             if failures.get(skill_id) == activity_id:
                 continue
-            if not _fits(activity, budget):
+            if not fits(activity, budget):
                 d = activity.duration_min
                 shortest_unfit = d if shortest_unfit is None else min(shortest_unfit, d)
                 continue
-            cand = candidates.setdefault(activity_id, _Candidate(activity))
+            cand = candidates.setdefault(activity_id, Candidate(activity))
             cand.skills.append(skill_id)
             bad = failed.get(skill_id)
             if bad is not None and bad.kind not in ASSESSMENT_KINDS:
@@ -177,8 +185,8 @@ def _reference_learning_step(
             rows.append((cand, skill_id, link.level, link.weight, float(tgt.level)))
     if not candidates:
         if shortest_unfit is not None and budget is not None:
-            return _stop_for_time(budget, shortest_unfit)
-        return _nothing_available(inp, gaps, blocked)
+            return stop_for_time(budget, shortest_unfit)
+        return nothing_available(inp, gaps, blocked)
     for cand, skill_id, level, weight, target in rows:
         learn, info = _reference_gain(
             model,
@@ -196,7 +204,7 @@ def _reference_learning_step(
         best_rank = min(c.manager_rank for c in pool)
         pool = [c for c in pool if c.manager_rank == best_rank]
 
-    def utility(c: _Candidate) -> float:
+    def utility(c: Candidate) -> float:
         u = c.gain / max(c.activity.duration_min, 0.5)
         if c.remediation:
             u *= REMEDIATION_BONUS
@@ -206,7 +214,7 @@ def _reference_learning_step(
         return u
 
     pool.sort(key=lambda c: (-utility(c), c.activity.duration_min, c.activity.id))
-    return _explain_learning(
+    return explain_learning(
         inp,
         pool[0],
         pool[1:4],
