@@ -18,6 +18,10 @@ decisions are robust rules and the Bayesian estimate is only used to *skip*:
   explanation), one level lower for each further failure (the easier one); after
   ``stretch_after`` failed rounds a pass also teaches the level above the target (a
   learner stuck just at the target is lifted clear of the check's noise);
+* a round that ran out of answers undecided (``Rounds.borderline``: the learner
+  answers between the two hypotheses, so is near the target) is not a failure of
+  the levels below: the next pass teaches the checked level and the level above it
+  at once, and a borderline milestone is left to the target's check;
 * a check round is a sequential probability ratio test (``MasteryConfig``): "met"
   needs a passed round at the target, after the last teaching of the skill, so the
   false "met" rate of a round is about ``alpha`` whatever the model believes;
@@ -216,7 +220,12 @@ def plan_skill(
         ),
         needed[-1] if needed else None,
     )
-    if start is not None and rounds.failed > 1:
+    if start is not None and rounds.borderline and rounds.last_failed:
+        # A round that ran out undecided puts the learner near the target: the
+        # levels below are not what holds them back, the checked one (and the
+        # stretch above it) is.
+        start = needed[-1]
+    elif start is not None and rounds.failed > 1:
         # Each further failed round re-teaches one level lower (the easier
         # explanation), whatever the model says: it may be wrong about the level below.
         forced = needed[max(0, len(needed) - rounds.failed)]
@@ -230,7 +239,12 @@ def plan_skill(
             code="no_teaching_content",
             detail=defects.no_teaching_content(name, target),
         )
-    levels = [*needed, *stretch] if rounds.failed >= cfg.stretch_after else needed
+    borderline = rounds.borderline and rounds.last_failed
+    levels = (
+        [*needed, *stretch]
+        if rounds.failed >= cfg.stretch_after or borderline
+        else needed
+    )
     pending = [
         a
         for lv in levels

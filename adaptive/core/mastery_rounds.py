@@ -107,6 +107,9 @@ class Rounds:
     passes: int = 0
     #: Every decided round at the target, in order: the skill's FSRS reviews.
     reviews: list[Review] = field(default_factory=list)
+    #: The last failed round ran out of answers undecided: the learner answers
+    #: between the two hypotheses, so is near the target, not far below it.
+    borderline: bool = False
 
 
 def check_rounds(
@@ -171,11 +174,13 @@ def check_rounds(
             out.lapsed = False
             # Failures before a pass are not "no progress": blocking counts anew.
             out.failed = 0
+            out.borderline = False
             out.reviews.append(Review(e.at, passed=True, taught=taught))
         elif llr <= reject or answers >= most:
             out.failed += 1
             out.last_failed = True
             out.lapsed = maintenance
+            out.borderline = llr > reject
             standing = False
             out.since = i + 1
             out.passed_at = None

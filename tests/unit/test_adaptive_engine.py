@@ -485,3 +485,52 @@ def test_a_maintenance_round_needs_one_answer_more_than_the_bare_bar() -> None:
     assert (rec.activity_id, rec.reason.code) == (3, "check_mastery")
     engine.record_attempt(learner, 3, at=later, responses=[True] * 5)
     assert engine.next_step(learner, later).kind == KIND_DONE
+
+
+def _ladder_catalogue() -> Catalog:
+    # One skill: a lesson at levels 1-4, a four-question quiz at level 3 only.
+    acts = [lesson(i, 1, i) for i in (1, 2, 3, 4)]
+    return catalog([*acts, quiz(5, 1, 3, 4)], [], n=1)
+
+
+def _next_pass(engine: Engine, learner: Learner, rounds: list[list[bool]]) -> list[int]:
+    """Teach levels 1-3 once, answer the quizzes of ``rounds``, then return the
+    teaching activities of the pass that follows (until the next check)."""
+    now = NOW
+    for aid in (1, 2, 3):
+        engine.record_attempt(learner, aid, at=now)
+    for answers in rounds:
+        now += dt.timedelta(minutes=5)
+        engine.record_attempt(learner, 5, at=now, responses=answers)
+    taught: list[int] = []
+    for _ in range(10):
+        rec = engine.next_step(learner, now)
+        assert rec.activity_id is not None
+        if rec.activity_id == 5:
+            return taught
+        taught.append(rec.activity_id)
+        engine.record_attempt(learner, rec.activity_id, at=now)
+    return taught
+
+
+def test_an_undecided_round_reteaches_the_target_level_and_above() -> None:
+    # 7 of 12 right: between "at target" (0.75) and "just below" (0.4); the round
+    # runs out undecided. Such a learner is near level 3: the next pass teaches
+    # level 3 and the stretch level 4, not levels 1 and 2 again.
+    engine = Engine(_ladder_catalogue())
+    borderline = [[True, False, True, False], [True, True, False, True]]
+    borderline.append([True, False, True, False])
+    taught = _next_pass(engine, engine.start({1: 3}), borderline)
+    assert taught and set(taught) <= {3, 4} and 4 in taught
+
+
+def test_clearly_failed_rounds_still_reteach_lower_levels() -> None:
+    engine = Engine(_ladder_catalogue())
+    learner = engine.start({1: 3})
+    # Two clear failures (no right answer): the second pass goes a level lower.
+    first = _next_pass(engine, learner, [[False] * 4])
+    assert first and 1 not in first
+    now = learner.history[-1].at
+    engine.record_attempt(learner, 5, at=now, responses=[False] * 4)
+    rec = engine.next_step(learner, now)
+    assert rec.activity_id in (1, 2)
