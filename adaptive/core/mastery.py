@@ -31,6 +31,9 @@ decisions are robust rules and the Bayesian estimate is only used to *skip*:
   taught since, it is re-checked just before "targets met". A re-check starts with
   the skill's refresher activity and is judged against a lower maintenance bar; a
   lapse (failing it) gets one teaching activity and a full check before a new pass;
+* an implied prerequisite (outside the role) is a foundation: it is met by a passed
+  check or by one full teaching pass after a failed one, and a passed one is never
+  re-checked;
 * after ``support_after`` failed rounds, the skill's prerequisites are worked on
   again at the level just below its check (``with_support``): the next-easier path
   when the foundation is what holds learning back; such support never blocks;
@@ -123,6 +126,11 @@ def plan_skill(
     rounds = check_rounds(catalog, events, target, cfg)
     since = rounds.since
     p_target = model.p_at_least(skill, target, now)
+    # An implied prerequisite is a foundation, not a target: once passed it needs no
+    # maintenance (its dependants' checks show if it holds them back).
+    foundation = work.source == "prerequisite"
+    if foundation and rounds.passed_at is not None:
+        return Plan("met")
     if rounds.passed_at is not None:
         # A re-check starts with the skill's refresher when it has one: the short
         # review is what keeps a learner who forgot a little at target.
@@ -258,6 +266,11 @@ def plan_skill(
     if pending:
         code = "remediate_alternative" if since > 0 else "teach"
         return Plan("activity", pending[0], code, f"{name} toward level {target}")
+    if foundation and taught_since:
+        # One full teaching pass is enough for a foundation; re-checking it until it
+        # passes would hold every dependant back (``with_support`` raises it to a
+        # checked level if a dependant keeps failing).
+        return Plan("met")
     if may_check:
         return Plan("activity", check, "check_mastery", f"{name}: pass complete")
     top = content.teach[skill][needed[-1]]

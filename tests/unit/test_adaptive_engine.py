@@ -534,3 +534,38 @@ def test_clearly_failed_rounds_still_reteach_lower_levels() -> None:
     engine.record_attempt(learner, 5, at=now, responses=[False] * 4)
     rec = engine.next_step(learner, now)
     assert rec.activity_id in (1, 2)
+
+
+def _foundation_catalogue() -> Catalog:
+    # Skill 1 is a prerequisite of skill 2 (the only target); level 1 each.
+    acts = [lesson(1, 1, 1), lesson(2, 1, 1, "refresher"), quiz(3, 1, 1, 4)]
+    acts += [lesson(4, 2, 1), quiz(5, 2, 1, 4)]
+    return catalog(acts, [(2, 1)])
+
+
+def test_an_implied_prerequisite_is_taught_once_not_checked_until_it_passes() -> None:
+    engine = Engine(_foundation_catalogue())
+    learner = engine.start({2: 1})
+    # The foundation's check always fails; the target's always passes.
+    steps = _drive(engine, learner, lambda a: 1.0 if a.skills[0].skill_id == 2 else 0)
+    assert steps[-1][0] == KIND_DONE
+    foundation = [a for _, a, _ in steps if a in (1, 3)]
+    # Checked first (untouched), taught once after the failed round, then left.
+    assert foundation.count(1) == 1
+    assert foundation[-1] == 1
+
+
+def test_a_passed_implied_prerequisite_is_not_rechecked() -> None:
+    engine = Engine(_foundation_catalogue())
+    learner = engine.start({2: 1})
+    engine.record_attempt(learner, 1, at=NOW)
+    engine.record_attempt(learner, 3, at=NOW, responses=[True] * 4)
+    engine.record_attempt(learner, 3, at=NOW, responses=[True] * 4)
+    engine.record_attempt(learner, 4, at=NOW)
+    engine.record_attempt(learner, 5, at=NOW, responses=[True] * 4)
+    engine.record_attempt(learner, 5, at=NOW, responses=[True] * 4)
+    later = NOW + dt.timedelta(days=60)
+    rec = engine.next_step(learner, later)
+    # The target's own card is due (its refresher-less re-check); the foundation's
+    # never is.
+    assert rec.activity_id not in (1, 2, 3)
