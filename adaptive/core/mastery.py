@@ -18,10 +18,11 @@ decisions are robust rules and the Bayesian estimate is only used to *skip*:
   explanation), one level lower for each further failure (the easier one); after
   ``stretch_after`` failed rounds a pass also teaches the level above the target (a
   learner stuck just at the target is lifted clear of the check's noise);
-* a round that ran out of answers undecided (``Rounds.borderline``: the learner
-  answers between the two hypotheses, so is near the target) is not a failure of
-  the levels below: the next pass teaches the checked level and the level above it
-  at once, and a borderline milestone is left to the target's check;
+* a near miss (``Rounds.borderline``: a failed round that ran out of answers
+  undecided, or with at least ``p_unknown`` of its answers right, as a learner just
+  below the level answers) is not a failure of the levels below: the next pass
+  skips the milestones and teaches the checked level and the level above it at
+  once, and a near-missed milestone is left to the target's check;
 * a check round is a sequential probability ratio test (``MasteryConfig``): "met"
   needs a passed round at the target, after the last teaching of the skill, so the
   false "met" rate of a round is about ``alpha`` whatever the model believes;
@@ -210,7 +211,13 @@ def plan_skill(
         )
     ):
         return Plan("activity", check, "check_known", f"{name}: P {p_target:.2f}")
-    step = milestone_step(catalog, model, skill, needed, target, view, now, cfg)
+    borderline = rounds.borderline and rounds.last_failed
+    # A near miss says the levels below are there: no milestones under it.
+    step = (
+        None
+        if borderline
+        else milestone_step(catalog, model, skill, needed, target, view, now, cfg)
+    )
     if step is not None:
         return step
     # Skip the levels the model is sure of; a level already taught in an earlier pass
@@ -228,10 +235,9 @@ def plan_skill(
         ),
         needed[-1] if needed else None,
     )
-    if start is not None and rounds.borderline and rounds.last_failed:
-        # A round that ran out undecided puts the learner near the target: the
-        # levels below are not what holds them back, the checked one (and the
-        # stretch above it) is.
+    if start is not None and borderline:
+        # A near miss puts the learner near the checked level: the levels below are
+        # not what holds them back, the checked one (and the stretch above it) is.
         start = needed[-1]
     elif start is not None and rounds.failed > 1:
         # Each further failed round re-teaches one level lower (the easier
@@ -247,7 +253,6 @@ def plan_skill(
             code="no_teaching_content",
             detail=defects.no_teaching_content(name, target),
         )
-    borderline = rounds.borderline and rounds.last_failed
     levels = (
         [*needed, *stretch]
         if rounds.failed >= cfg.stretch_after or borderline
