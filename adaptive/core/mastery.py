@@ -18,6 +18,11 @@ decisions are robust rules and the Bayesian estimate is only used to *skip*:
   explanation), one level lower for each further failure (the easier one); after
   ``stretch_after`` failed rounds a pass also teaches the level above the target (a
   learner stuck just at the target is lifted clear of the check's noise);
+* a near miss (``Rounds.borderline``: a failed round that ran out of answers
+  undecided, or with at least ``p_unknown`` of its answers right, as a learner just
+  below the level answers) is not a failure of the levels below: the next pass
+  skips the milestones and teaches the checked level and the level above it at
+  once, and a near-missed milestone is left to the target's check;
 * a check round is a sequential probability ratio test (``MasteryConfig``): "met"
   needs a passed round at the target, after the last teaching of the skill, so the
   false "met" rate of a round is about ``alpha`` whatever the model believes;
@@ -27,6 +32,9 @@ decisions are robust rules and the Bayesian estimate is only used to *skip*:
   taught since, it is re-checked just before "targets met". A re-check starts with
   the skill's refresher activity and is judged against a lower maintenance bar; a
   lapse (failing it) gets one teaching activity and a full check before a new pass;
+* an implied prerequisite (outside the role) is a foundation: it is met by a passed
+  check or by one full teaching pass after a failed one, and a passed one is never
+  re-checked;
 * after ``support_after`` failed rounds, the skill's prerequisites are worked on
   again at the level just below its check (``with_support``): the next-easier path
   when the foundation is what holds learning back; such support never blocks;
@@ -119,6 +127,11 @@ def plan_skill(
     rounds = check_rounds(catalog, events, target, cfg)
     since = rounds.since
     p_target = model.p_at_least(skill, target, now)
+    # An implied prerequisite is a foundation, not a target: once passed it needs no
+    # maintenance (its dependants' checks show if it holds them back).
+    foundation = work.source == "prerequisite"
+    if foundation and rounds.passed_at is not None:
+        return Plan("met")
     if rounds.passed_at is not None:
         # A re-check starts with the skill's refresher when it has one: the short
         # review is what keeps a learner who forgot a little at target.
@@ -198,7 +211,13 @@ def plan_skill(
         )
     ):
         return Plan("activity", check, "check_known", f"{name}: P {p_target:.2f}")
-    step = milestone_step(catalog, model, skill, needed, target, view, now, cfg)
+    borderline = rounds.borderline and rounds.last_failed
+    # A near miss says the levels below are there: no milestones under it.
+    step = (
+        None
+        if borderline
+        else milestone_step(catalog, model, skill, needed, target, view, now, cfg)
+    )
     if step is not None:
         return step
     # Skip the levels the model is sure of; a level already taught in an earlier pass
@@ -216,7 +235,11 @@ def plan_skill(
         ),
         needed[-1] if needed else None,
     )
-    if start is not None and rounds.failed > 1:
+    if start is not None and borderline:
+        # A near miss puts the learner near the checked level: the levels below are
+        # not what holds them back, the checked one (and the stretch above it) is.
+        start = needed[-1]
+    elif start is not None and rounds.failed > 1:
         # Each further failed round re-teaches one level lower (the easier
         # explanation), whatever the model says: it may be wrong about the level below.
         forced = needed[max(0, len(needed) - rounds.failed)]
@@ -230,7 +253,11 @@ def plan_skill(
             code="no_teaching_content",
             detail=defects.no_teaching_content(name, target),
         )
-    levels = [*needed, *stretch] if rounds.failed >= cfg.stretch_after else needed
+    levels = (
+        [*needed, *stretch]
+        if rounds.failed >= cfg.stretch_after or borderline
+        else needed
+    )
     pending = [
         a
         for lv in levels
@@ -244,6 +271,11 @@ def plan_skill(
     if pending:
         code = "remediate_alternative" if since > 0 else "teach"
         return Plan("activity", pending[0], code, f"{name} toward level {target}")
+    if foundation and taught_since:
+        # One full teaching pass is enough for a foundation; re-checking it until it
+        # passes would hold every dependant back (``with_support`` raises it to a
+        # checked level if a dependant keeps failing).
+        return Plan("met")
     if may_check:
         return Plan("activity", check, "check_mastery", f"{name}: pass complete")
     top = content.teach[skill][needed[-1]]

@@ -107,6 +107,10 @@ class Rounds:
     passes: int = 0
     #: Every decided round at the target, in order: the skill's FSRS reviews.
     reviews: list[Review] = field(default_factory=list)
+    #: The last failed round put the learner near the checked level, not far below
+    #: it: it ran out of answers undecided, or its share of right answers was at
+    #: least ``p_unknown`` (what a learner just below the level answers).
+    borderline: bool = False
 
 
 def check_rounds(
@@ -133,7 +137,7 @@ def check_rounds(
         math.log(cfg.maintenance_beta / (1.0 - cfg.maintenance_alpha)),
         cfg.maintenance_round_answers,
     )
-    answers, llr = 0, 0.0
+    answers, rights, llr = 0, 0, 0.0
     taught = False
     # A pass stands until a failed round or teaching other than a refresher.
     standing = False
@@ -141,7 +145,7 @@ def check_rounds(
         if not e.check and milestone and e.level > target:
             continue
         if not e.check:
-            answers, llr = 0, 0.0
+            answers, rights, llr = 0, 0, 0.0
             out.passed_at = None
             out.open_answers = 0
             out.rounds_since_teach = 0
@@ -155,6 +159,7 @@ def check_rounds(
         n = max(catalog.activities[e.activity_id].n_items, 1)
         right = round(n * min(max(e.score or 0.0, 0.0), 1.0))
         answers += n
+        rights += right
         llr += right * up + (n - right) * down
         out.open_answers = answers
         if answers < cfg.min_answers:
@@ -171,11 +176,13 @@ def check_rounds(
             out.lapsed = False
             # Failures before a pass are not "no progress": blocking counts anew.
             out.failed = 0
+            out.borderline = False
             out.reviews.append(Review(e.at, passed=True, taught=taught))
         elif llr <= reject or answers >= most:
             out.failed += 1
             out.last_failed = True
             out.lapsed = maintenance
+            out.borderline = llr > reject or rights >= cfg.p_unknown * answers
             standing = False
             out.since = i + 1
             out.passed_at = None
@@ -183,6 +190,6 @@ def check_rounds(
         else:
             continue
         out.rounds_since_teach += 1
-        answers, llr = 0, 0.0
+        answers, rights, llr = 0, 0, 0.0
         out.open_answers = 0
     return out

@@ -82,7 +82,8 @@ def milestone_step(
     """Mastery learning level by level: the lowest level below the target that has a
     check and is neither verified nor sure in the model is taught, then checked;
     a failed check re-teaches that level (least taken activity first). A level that
-    keeps failing is left to the target's own check (the authored order goes on)."""
+    keeps failing, or whose round ran out undecided (the learner is near it), is left
+    to the target's own check (the authored order goes on)."""
     content = catalog.content
     name = catalog.skill_name(skill)
     for m in content.check_levels(skill):
@@ -92,6 +93,9 @@ def milestone_step(
             continue
         r = check_rounds(catalog, view.events, m, cfg, milestone=True)
         if r.passed_at is not None or r.failed >= cfg.max_failed_checks:
+            continue
+        if r.last_failed and r.borderline:
+            # Near the level already: its teaching comes with the target's pass.
             continue
         check = check_for(
             content,

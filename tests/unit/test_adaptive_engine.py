@@ -485,3 +485,97 @@ def test_a_maintenance_round_needs_one_answer_more_than_the_bare_bar() -> None:
     assert (rec.activity_id, rec.reason.code) == (3, "check_mastery")
     engine.record_attempt(learner, 3, at=later, responses=[True] * 5)
     assert engine.next_step(learner, later).kind == KIND_DONE
+
+
+def _ladder_catalogue(questions: int = 4) -> Catalog:
+    # One skill: a lesson at levels 1-4, one quiz at level 3 only.
+    acts = [lesson(i, 1, i) for i in (1, 2, 3, 4)]
+    return catalog([*acts, quiz(5, 1, 3, questions)], [], n=1)
+
+
+def _next_pass(engine: Engine, learner: Learner, rounds: list[list[bool]]) -> list[int]:
+    """Teach levels 1-3 once, answer the quizzes of ``rounds``, then return the
+    teaching activities of the pass that follows (until the next check)."""
+    now = NOW
+    for aid in (1, 2, 3):
+        engine.record_attempt(learner, aid, at=now)
+    for answers in rounds:
+        now += dt.timedelta(minutes=5)
+        engine.record_attempt(learner, 5, at=now, responses=answers)
+    taught: list[int] = []
+    for _ in range(10):
+        rec = engine.next_step(learner, now)
+        assert rec.activity_id is not None
+        if rec.activity_id == 5:
+            return taught
+        taught.append(rec.activity_id)
+        engine.record_attempt(learner, rec.activity_id, at=now)
+    return taught
+
+
+def test_an_undecided_round_reteaches_the_target_level_and_above() -> None:
+    # 7 of 12 right: between "at target" (0.75) and "just below" (0.4); the round
+    # runs out undecided. Such a learner is near level 3: the next pass teaches
+    # level 3 and the stretch level 4, not levels 1 and 2 again.
+    engine = Engine(_ladder_catalogue())
+    borderline = [[True, False, True, False], [True, True, False, True]]
+    borderline.append([True, False, True, False])
+    taught = _next_pass(engine, engine.start({1: 3}), borderline)
+    assert taught and set(taught) <= {3, 4} and 4 in taught
+
+
+def test_a_failed_round_with_many_right_answers_is_a_near_miss() -> None:
+    # 4 of 10 right fails the round (the odds fell to the bar before the cap), but
+    # a learner just below the level answers that well: near level 3, so the next
+    # pass teaches level 3 and above only.
+    engine = Engine(_ladder_catalogue(questions=5))
+    near = [[True, True, False, False, False]] * 2
+    taught = _next_pass(engine, engine.start({1: 3}), near)
+    assert taught and set(taught) <= {3, 4} and 4 in taught
+
+
+def test_clearly_failed_rounds_still_reteach_lower_levels() -> None:
+    engine = Engine(_ladder_catalogue())
+    learner = engine.start({1: 3})
+    # Two clear failures (no right answer): the second pass goes a level lower.
+    first = _next_pass(engine, learner, [[False] * 4])
+    assert first and 1 not in first
+    now = learner.history[-1].at
+    engine.record_attempt(learner, 5, at=now, responses=[False] * 4)
+    rec = engine.next_step(learner, now)
+    assert rec.activity_id in (1, 2)
+
+
+def _foundation_catalogue() -> Catalog:
+    # Skill 1 is a prerequisite of skill 2 (the only target); level 1 each.
+    acts = [lesson(1, 1, 1), lesson(2, 1, 1, "refresher"), quiz(3, 1, 1, 4)]
+    acts += [lesson(4, 2, 1), quiz(5, 2, 1, 4)]
+    return catalog(acts, [(2, 1)])
+
+
+def test_an_implied_prerequisite_is_taught_once_not_checked_until_it_passes() -> None:
+    engine = Engine(_foundation_catalogue())
+    learner = engine.start({2: 1})
+    # The foundation's check always fails; the target's always passes.
+    steps = _drive(engine, learner, lambda a: 1.0 if a.skills[0].skill_id == 2 else 0)
+    assert steps[-1][0] == KIND_DONE
+    foundation = [a for _, a, _ in steps if a in (1, 3)]
+    # Checked first (untouched), taught once after the failed round, then left.
+    assert foundation.count(1) == 1
+    assert foundation[-1] == 1
+
+
+def test_a_passed_implied_prerequisite_is_not_rechecked() -> None:
+    engine = Engine(_foundation_catalogue())
+    learner = engine.start({2: 1})
+    engine.record_attempt(learner, 1, at=NOW)
+    engine.record_attempt(learner, 3, at=NOW, responses=[True] * 4)
+    engine.record_attempt(learner, 3, at=NOW, responses=[True] * 4)
+    engine.record_attempt(learner, 4, at=NOW)
+    engine.record_attempt(learner, 5, at=NOW, responses=[True] * 4)
+    engine.record_attempt(learner, 5, at=NOW, responses=[True] * 4)
+    later = NOW + dt.timedelta(days=60)
+    rec = engine.next_step(learner, later)
+    # The target's own card is due (its refresher-less re-check); the foundation's
+    # never is.
+    assert rec.activity_id not in (1, 2, 3)
