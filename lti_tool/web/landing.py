@@ -16,12 +16,9 @@ from lti_tool.lti.launch_token import (
     read_launch_token,
 )
 from lti_tool.lti.link_urls import LinkPolicy
-from lti_tool.usecases.next_steps import (
-    NextStepPreview,
-    preview_next_step,
-    recommend_next_step,
-)
+from lti_tool.usecases.next_steps import recommend_next_step
 from lti_tool.web import pages
+from lti_tool.web.learner_pages import render_landing
 from lti_tool.web.transaction import request_session, request_store, settings
 
 log = logging.getLogger("pathwise.launch")
@@ -117,7 +114,7 @@ def resume_page(resume_url: str) -> str:
 
 
 def render_home(ctx: LaunchContext, token: str, *, recommend: bool) -> WerkzeugResponse:
-    """The learner's path page or the manager's page for this launch.
+    """The learner's landing page (placement check or path) or the manager's page.
 
     ``recommend`` is for the launch itself: it records the learner's next step as
     a *recommended* statement. A later view of the page (a GET) only shows it.
@@ -125,22 +122,15 @@ def render_home(ctx: LaunchContext, token: str, *, recommend: bool) -> WerkzeugR
     session = request_session()
     view = pages.launch_view(session, ctx)
     if ctx.role == "learner":
-        preview: NextStepPreview | None = None
         if view.module_id is not None and recommend:
-            preview = recommend_next_step(
+            recommend_next_step(
                 session,
                 ctx,
                 module_id=view.module_id,
                 now=utcnow(),
                 base_url=settings().base_url,
             )
-        elif view.module_id is not None:
-            preview = preview_next_step(
-                session, ctx, module_id=view.module_id, now=utcnow()
-            )
-        body = render_template(
-            "learner_home.html", view=view, lt=token, next_step=preview
-        )
+        body = render_landing(ctx, token, view)
     else:
         body = render_template("manager_home.html", view=view, lt=token)
     response: WerkzeugResponse = make_response(body)

@@ -37,6 +37,7 @@ from xapi.models import OUTBOX_DELIVERED, OutboxStatement
 API_ROUTES = (
     ("GET", "/api/v1/me/path"),
     ("POST", "/api/v1/placement"),
+    ("POST", "/api/v1/placement/skip"),
     ("POST", "/api/v1/placement/answers"),
     ("GET", "/api/v1/activities/{key}"),
     ("POST", "/api/v1/attempts"),
