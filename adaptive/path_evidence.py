@@ -38,6 +38,8 @@ class SkillEvidence:
     last_at: dt.datetime | None = None
     # Outcomes of Pathwise's own attempts on the skill, newest first.
     attempt_outcomes: list[float] = field(default_factory=list)
+    # The activities of those attempts (a check only, or teaching too?).
+    attempt_activities: set[int] = field(default_factory=set)
     sources: set[str] = field(default_factory=set)
 
     @property
@@ -95,4 +97,6 @@ def skill_evidence(
             summary.placed = True
         if source == SOURCE_ATTEMPTS:
             summary.attempt_outcomes.append(row.outcome)
+            if row.activity_id is not None:
+                summary.attempt_activities.add(row.activity_id)
     return out

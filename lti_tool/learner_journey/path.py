@@ -115,7 +115,13 @@ def learner_path(
             for r in rows
         ],
         "path": [
-            path_entry(r, evidence[r["skill_id"]], now=now, manager_skips=manager_skips)
+            path_entry(
+                r,
+                evidence[r["skill_id"]],
+                catalog=where.snapshot.catalog,
+                now=now,
+                manager_skips=manager_skips,
+            )
             for r in rows
         ],
         "next_step": step,

@@ -12,7 +12,8 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from adaptive.core.catalogue import PLACEMENT_KIND
+from adaptive.core.catalogue import CHECK_KINDS, PLACEMENT_KIND, Catalog
+from adaptive.core.placement import PlacementConfig
 from adaptive.core.policy import (
     DONE_STATUSES,
     STATUS_LOCKED,
@@ -22,6 +23,7 @@ from adaptive.core.policy import (
 from adaptive.models import PathOverride
 from adaptive.module_snapshots import ModuleSnapshot
 from adaptive.path_evidence import SOURCE_PLACEMENT, SkillEvidence
+from lti_tool.learner_journey.levels import short_level
 
 # Path entry kinds: what the step is, for the page's styling and for clients.
 ENTRY_SKIPPED = "skipped"  # known already (placement) or set aside by a manager
@@ -30,6 +32,13 @@ ENTRY_REFRESHER = "refresher"
 ENTRY_ALTERNATIVE = "alternative"  # explained another way after wrong answers
 ENTRY_LOCKED = "locked"
 ENTRY_TO_DO = "to_do"
+
+# The placement check's own bar: a skill it places at the target with this confidence
+# gets no teaching, only the short check the mastery loop always runs first.
+PLACED_CONFIDENCE = PlacementConfig().confidence
+
+# Checks still run, and refreshers come after mastery anyway: no minutes saved there.
+_NOT_TEACHING = CHECK_KINDS | {"refresher"}
 
 _OVERRIDE_WORDS = {
     "pin": "asked you to do “{activity}” first",
@@ -51,10 +60,26 @@ def _days(n: int) -> str:
     return "today" if n == 0 else ("1 day ago" if n == 1 else f"{n} days ago")
 
 
+def placed_at_target(row: Mapping[str, Any], evidence: SkillEvidence) -> bool:
+    """The placement check showed this skill at the role's target (or it is done)."""
+    return evidence.placed and (
+        row["status"] in DONE_STATUSES or row["p_target"] >= PLACED_CONFIDENCE
+    )
+
+
+def _taught(evidence: SkillEvidence, catalog: Catalog) -> bool:
+    """Did the learner take teaching on this skill, not only checks?"""
+    return any(
+        (info := catalog.activities.get(a)) is not None and info.kind not in CHECK_KINDS
+        for a in evidence.attempt_activities
+    )
+
+
 def path_entry(
     row: Mapping[str, Any],
     evidence: SkillEvidence,
     *,
+    catalog: Catalog,
     now: dt.datetime,
     manager_skips: Mapping[int, str],
 ) -> dict[str, Any]:
@@ -63,6 +88,7 @@ def path_entry(
     status = row["status"]
     skill_id = row["skill_id"]
     source = evidence.main_source
+    taught = _taught(evidence, catalog)
     if status == STATUS_SKIPPED:
         kind, source = ENTRY_SKIPPED, "manager"
         note = manager_skips.get(skill_id, "")
@@ -77,12 +103,21 @@ def path_entry(
             if evidence.last_at is not None
             else f"refresher: {name} is due for review"
         )
-    elif status in DONE_STATUSES and evidence.placed and not evidence.attempt_outcomes:
+    elif status in DONE_STATUSES and not taught and evidence.placed:
         kind, source = ENTRY_SKIPPED, SOURCE_PLACEMENT
         reason = f"skipped: you showed {name} in the placement check"
+    elif status in DONE_STATUSES and not taught and evidence.attempt_outcomes:
+        kind = ENTRY_SKIPPED
+        reason = f"skipped: you showed {name} in a short check"
     elif status in DONE_STATUSES:
         kind = ENTRY_DONE
-        reason = f"done: you reached {row['target_name']} in {name}"
+        reason = f"done: you reached {short_level(row['target_name'])} in {name}"
+    elif not taught and placed_at_target(row, evidence):
+        kind, source = ENTRY_SKIPPED, SOURCE_PLACEMENT
+        reason = (
+            f"skipped: you showed {name} in the placement check "
+            "(a short check confirms it)"
+        )
     elif evidence.wrong_in_a_row >= 2:
         kind = ENTRY_ALTERNATIVE
         reason = f"a different explanation: the last two answers on {name} were wrong"
@@ -94,7 +129,7 @@ def path_entry(
         reason = f"later: {name} builds on skills still ahead of you"
     else:
         kind = ENTRY_TO_DO
-        reason = f"to do: {name} up to {row['target_name']}"
+        reason = f"to do: {name} up to {short_level(row['target_name'])}"
     return {
         "skill_id": skill_id,
         "name": name,
@@ -150,15 +185,16 @@ def refresher_plan(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def minutes_saved(snapshot: ModuleSnapshot, placed: Mapping[int, int]) -> float:
-    """Minutes of the catalogue's activities a learner no longer needs.
+    """Minutes of the catalogue's teaching a learner no longer needs.
 
     Args:
-        placed: skill id -> target level, for the skills known at target. An activity
-            counts when every skill it teaches is among them, at or below the target.
+        placed: skill id -> target level, for the skills known at target. A teaching
+            activity (not a check) counts when every skill it teaches is among them,
+            at or below the target.
     """
     total = 0.0
     for activity in snapshot.catalog.activities.values():
-        if activity.kind == PLACEMENT_KIND or not activity.skills:
+        if activity.kind in _NOT_TEACHING or not activity.skills:
             continue
         if all(
             link.skill_id in placed and link.level <= placed[link.skill_id]

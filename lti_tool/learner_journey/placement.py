@@ -8,7 +8,6 @@ from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
-from adaptive.core.policy import DONE_STATUSES
 from adaptive.models import PlacementSession
 from adaptive.path_evidence import skill_evidence
 from adaptive.placement_sessions import (
@@ -28,7 +27,7 @@ from lti_tool.learner_journey.context import (
     repeated_answer,
     where_of,
 )
-from lti_tool.learner_journey.path_reasons import minutes_saved
+from lti_tool.learner_journey.path_reasons import minutes_saved, placed_at_target
 from lti_tool.lti.errors import LaunchRejected
 from lti_tool.lti.launch_token import LaunchContext
 from xapi.core.statements import ActivityRef, ResultSpec
@@ -137,11 +136,7 @@ def placement_summary(
         person_id=ctx.person_id,
         skill_ids=[r["skill_id"] for r in rows],
     )
-    placed = [
-        r
-        for r in rows
-        if r["status"] in DONE_STATUSES and evidence[r["skill_id"]].placed
-    ]
+    placed = [r for r in rows if placed_at_target(r, evidence[r["skill_id"]])]
     names = [r["name"] for r in placed]
     saved = minutes_saved(where.snapshot, {r["skill_id"]: r["target"] for r in placed})
     return {
@@ -167,7 +162,8 @@ def _summary_text(names: list[str], minutes: float, *, skipped: bool) -> str:
     if names:
         return (
             f"You already show {_and(names)} at your role's level: we skip "
-            f"{'it' if len(names) == 1 else 'them'} (about {minutes:g} minutes saved)."
+            f"{'it' if len(names) == 1 else 'them'} (about {minutes:g} minutes saved). "
+            f"A short check confirms {'it' if len(names) == 1 else 'each one'}."
         )
     if skipped:
         return (

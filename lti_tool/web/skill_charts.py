@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lti_tool.learner_journey.levels import short_level
+
 WIDTH = 320.0
 PAD = 24.0
 AXIS_Y = 30.0
@@ -33,11 +35,6 @@ class SkillChart:
     band_width: float
     target_x: float
     text: str
-
-
-def short_level(name: str) -> str:
-    """ "Guided: gets good results with…" -> "Guided" (the scale's tick label)."""
-    return name.split(":", 1)[0].strip() or name
 
 
 def _x(level: float, n_levels: int) -> float:
