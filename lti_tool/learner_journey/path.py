@@ -92,7 +92,7 @@ def learner_path(
         if o.kind == "skip_skill" and o.skill_id is not None
     }
     role = where.snapshot.role
-    low, high = minutes_left(where.snapshot, rows)
+    low, high = minutes_left(where.snapshot.catalog, rows)
     step = decided_step(session, ctx, where, now, time_budget_min)
     return {
         "module": {"key": where.snapshot.module_key, "title": where.snapshot.title},
@@ -128,7 +128,7 @@ def learner_path(
         "state": path_state(step),
         "minutes_left": {"low": low, "high": high},
         "time_budget_min": time_budget_min,
-        "reviews": manager_reviews(overrides, where.snapshot),
+        "reviews": manager_reviews(overrides, where.snapshot.catalog),
         "refresher_plan": refresher_plan(rows),
         "placement_wanted": placement_wanted(
             session,

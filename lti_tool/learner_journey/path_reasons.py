@@ -21,7 +21,6 @@ from adaptive.core.policy import (
     STATUS_SKIPPED,
 )
 from adaptive.models import PathOverride
-from adaptive.module_snapshots import ModuleSnapshot
 from adaptive.path_evidence import SOURCE_PLACEMENT, SkillEvidence
 from lti_tool.learner_journey.levels import short_level
 
@@ -141,10 +140,9 @@ def path_entry(
 
 
 def manager_reviews(
-    rows: Sequence[PathOverride], snapshot: ModuleSnapshot
+    rows: Sequence[PathOverride], catalog: Catalog
 ) -> list[dict[str, Any]]:
     """A manager's active overrides as the learner reads them, each with its note."""
-    catalog = snapshot.catalog
     out = []
     for row in rows:
         activity = catalog.activities.get(row.activity_id) if row.activity_id else None
@@ -184,7 +182,7 @@ def refresher_plan(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return sorted(planned, key=lambda p: (p["due"], p["name"]))
 
 
-def minutes_saved(snapshot: ModuleSnapshot, placed: Mapping[int, int]) -> float:
+def minutes_saved(catalog: Catalog, placed: Mapping[int, int]) -> float:
     """Minutes of the catalogue's teaching a learner no longer needs.
 
     Args:
@@ -193,7 +191,7 @@ def minutes_saved(snapshot: ModuleSnapshot, placed: Mapping[int, int]) -> float:
             at or below the target.
     """
     total = 0.0
-    for activity in snapshot.catalog.activities.values():
+    for activity in catalog.activities.values():
         if activity.kind in _NOT_TEACHING or not activity.skills:
             continue
         if all(
@@ -205,7 +203,7 @@ def minutes_saved(snapshot: ModuleSnapshot, placed: Mapping[int, int]) -> float:
 
 
 def minutes_left(
-    snapshot: ModuleSnapshot, rows: Sequence[Mapping[str, Any]]
+    catalog: Catalog, rows: Sequence[Mapping[str, Any]]
 ) -> tuple[float, float]:
     """From the shortest activity per open skill to every activity on them."""
     open_skills = {
@@ -218,7 +216,7 @@ def minutes_left(
     for skill_id in open_skills:
         minutes = [
             a.duration_min
-            for a in snapshot.catalog.activities.values()
+            for a in catalog.activities.values()
             if a.kind != PLACEMENT_KIND
             and any(link.skill_id == skill_id for link in a.skills)
         ]

@@ -138,7 +138,9 @@ def placement_summary(
     )
     placed = [r for r in rows if placed_at_target(r, evidence[r["skill_id"]])]
     names = [r["name"] for r in placed]
-    saved = minutes_saved(where.snapshot, {r["skill_id"]: r["target"] for r in placed})
+    saved = minutes_saved(
+        where.snapshot.catalog, {r["skill_id"]: r["target"] for r in placed}
+    )
     return {
         "skipped": skipped,
         "text": _summary_text(names, saved, skipped=skipped),
