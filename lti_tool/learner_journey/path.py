@@ -140,6 +140,19 @@ def learner_path(
     }
 
 
+def recommend_at_launch(
+    session: Session, ctx: LaunchContext, *, now: dt.datetime, base_url: str
+) -> dict[str, Any]:
+    """The launch asks the engine for the next step and tells the LRS it was recommended.
+
+    The statement carries the journey's registration and course like every other;
+    its key (learner, module, activity, day) makes repeated launches one statement.
+    """
+    return decided_step(
+        session, ctx, where_of(session, ctx), now, None, recommended_from=base_url
+    )
+
+
 def next_step_within(
     session: Session, ctx: LaunchContext, *, now: dt.datetime, time_budget_min: float
 ) -> dict[str, Any]:

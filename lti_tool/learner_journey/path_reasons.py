@@ -102,16 +102,17 @@ def path_entry(
             if evidence.last_at is not None
             else f"refresher: {name} is due for review"
         )
+    elif status in DONE_STATUSES and not taught and evidence.attempt_outcomes:
+        # The checks decided it (the placement may have pointed the way).
+        kind = ENTRY_SKIPPED
+        reason = f"skipped: you showed {name} in a short check"
     elif status in DONE_STATUSES and not taught and evidence.placed:
         kind, source = ENTRY_SKIPPED, SOURCE_PLACEMENT
         reason = f"skipped: you showed {name} in the placement check"
-    elif status in DONE_STATUSES and not taught and evidence.attempt_outcomes:
-        kind = ENTRY_SKIPPED
-        reason = f"skipped: you showed {name} in a short check"
     elif status in DONE_STATUSES:
         kind = ENTRY_DONE
         reason = f"done: you reached {short_level(row['target_name'])} in {name}"
-    elif not taught and placed_at_target(row, evidence):
+    elif not evidence.attempt_outcomes and placed_at_target(row, evidence):
         kind, source = ENTRY_SKIPPED, SOURCE_PLACEMENT
         reason = (
             f"skipped: you showed {name} in the placement check "

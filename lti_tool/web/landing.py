@@ -8,6 +8,7 @@ from flask import g, make_response, render_template, request
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from lti_tool.infra.db import utcnow
+from lti_tool.learner_journey.path import recommend_at_launch
 from lti_tool.lti import deep_linking
 from lti_tool.lti.errors import LaunchRejected
 from lti_tool.lti.launch_token import (
@@ -16,7 +17,6 @@ from lti_tool.lti.launch_token import (
     read_launch_token,
 )
 from lti_tool.lti.link_urls import LinkPolicy
-from lti_tool.usecases.next_steps import recommend_next_step
 from lti_tool.web import pages
 from lti_tool.web.learner_pages import render_landing
 from lti_tool.web.transaction import request_session, request_store, settings
@@ -123,12 +123,8 @@ def render_home(ctx: LaunchContext, token: str, *, recommend: bool) -> WerkzeugR
     view = pages.launch_view(session, ctx)
     if ctx.role == "learner":
         if view.module_id is not None and recommend:
-            recommend_next_step(
-                session,
-                ctx,
-                module_id=view.module_id,
-                now=utcnow(),
-                base_url=settings().base_url,
+            recommend_at_launch(
+                session, ctx, now=utcnow(), base_url=settings().base_url
             )
         body = render_landing(ctx, token, view)
     else:

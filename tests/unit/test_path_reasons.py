@@ -90,6 +90,18 @@ def test_a_skill_shown_in_the_placement_check_is_skipped_for_that_reason() -> No
     )
     # Below the check's bar it is still to do.
     assert entry(row(p_target=0.6), ev)["kind"] == "to_do"
+    # Once a check has been taken, the check decides, not the placement.
+    checked = SkillEvidence(
+        A,
+        placed=True,
+        attempt_outcomes=[1.0],
+        attempt_activities={12},
+        sources={"placement", "attempts"},
+    )
+    assert entry(row(p_target=0.93), checked)["kind"] == "to_do"
+    assert entry(row(status="mastered"), checked)["reason"] == (
+        "skipped: you showed Alerts in a short check"
+    )
 
 
 def test_a_skill_passed_in_a_check_only_or_after_teaching() -> None:
