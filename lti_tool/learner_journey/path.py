@@ -25,14 +25,13 @@ from lti_tool.learner_journey.path_reasons import (
     refresher_plan,
 )
 from lti_tool.lti.launch_token import LaunchContext
+from lti_tool.usecases.next_steps import BLOCKED_CODES
 
 _BUDGET_KEY = "api_time_budget:{launch_id}"
 # The path's state, from the engine's next step.
 STATE_LEARNING = "learning"
 STATE_TARGETS_MET = "targets_met"
 STATE_BLOCKED = "blocked"
-# The engine's "nothing to offer although targets are unmet": a catalogue defect.
-BLOCKED_CODES = frozenset({"no_activity_available"})
 
 
 def path_state(next_step: dict[str, Any]) -> str:

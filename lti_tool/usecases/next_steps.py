@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,11 @@ from adaptive.core.policy import Recommendation
 from adaptive.module_snapshots import load_module
 from adaptive.next_step import next_step
 from lti_tool.lti.launch_token import LaunchContext
+
+# The engine's "nothing to offer although targets are unmet": a catalogue defect.
+BLOCKED_CODES = frozenset({"no_activity_available"})
+# A manager page checks at most this many learners' paths for a defect.
+BLOCKED_CHECK_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,39 @@ def decide_for(
         module_title=snapshot.title,
         framework_key=snapshot.framework_key,
     )
+
+
+def is_blocked(recommendation: Recommendation) -> bool:
+    """The engine has nothing for unmet targets: the catalogue lacks content."""
+    return recommendation.kind == "blocked" or (
+        recommendation.reason.code in BLOCKED_CODES
+    )
+
+
+def blocked_paths(
+    session: Session,
+    *,
+    tenant_id: int,
+    module_id: int,
+    person_ids: Sequence[int],
+    now: dt.datetime,
+) -> dict[int, str]:
+    """Learners whose path the catalogue blocks, with the engine's sentence for managers.
+
+    Reads only; at most ``BLOCKED_CHECK_LIMIT`` learners are checked (a page view).
+    """
+    out: dict[int, str] = {}
+    for person_id in person_ids[:BLOCKED_CHECK_LIMIT]:
+        rec = next_step(
+            session,
+            tenant_id=tenant_id,
+            person_id=person_id,
+            module_id=module_id,
+            now=now,
+        )
+        if is_blocked(rec):
+            out[person_id] = rec.reason.manager_text
+    return out
 
 
 def json_safe(value: Any) -> Any:

@@ -300,3 +300,78 @@ def test_a_managers_override_shows_with_its_note(demo: LtiHarness) -> None:
     page = client.post("/app/path", data={"lt": token}).text
     assert "Reviewed by your manager" in page
     assert "You research for the team already." in page
+
+
+@pytest.fixture
+def contentless(lti: LtiHarness) -> LtiHarness:
+    """A module whose role targets a skill the catalogue has nothing for (a defect)."""
+    with session_scope() as session:
+        cat = make_catalogue(session, None, key="ops")
+        module = cat["module"]
+        module.key = "ai-readiness-everyone"
+        module.placement_budget = 0
+        for activity in cat["acts"].values():
+            session.delete(activity)
+    return lti
+
+
+def test_a_path_blocked_by_the_catalogue_says_so_and_the_instructor_sees_why(
+    contentless: LtiHarness,
+) -> None:
+    lti = contentless
+    client = _client(lti)
+    url, token = _launch(lti)
+    assert url == "/app/path"  # no placement question to ask
+    path = client.get("/api/v1/me/path", headers=bearer(token)).json
+    assert path["state"] == "blocked", path["next_step"]
+    page = client.post("/app/path", data={"lt": token}).text
+    assert 'data-end="blocked"' in page
+    assert "Your path is paused" in page
+    manager = lti.do_launch(INSTRUCTOR).text
+    assert "Paths blocked by the catalogue" in manager
+    assert "Alerts has no assessment at level 1" in manager
+    assert "Ada Lovelace" in manager
+
+
+def test_reaching_the_targets_ends_the_path_with_the_refresher_plan(
+    placeable: LtiHarness,
+) -> None:
+    lti = placeable
+    client = _client(lti)
+    _, token = _launch(lti)
+    headers = bearer(token)
+    _placement_all_right(client, token)
+    path: dict[str, Any] = {}
+    for _ in range(16):
+        path = client.get("/api/v1/me/path", headers=headers).json
+        if path["state"] != "learning":
+            break
+        key = path["next_step"]["activity_key"]
+        with session_scope() as session:
+            activity = session.scalars(
+                select(Activity).where(Activity.key == key)
+            ).one()
+            rights = [
+                q["answer"] for q in (activity.content or {}).get("questions", [])
+            ]
+        attempt = client.post(
+            "/api/v1/attempts",
+            headers=headers,
+            json={
+                "client_id": str(uuid.uuid4()),
+                "activity_key": key,
+                "responses": rights,
+            },
+        )
+        assert attempt.status_code == 200, attempt.json
+    assert path["state"] == "targets_met", path["next_step"]
+    plan = path["refresher_plan"]
+    assert {p["name"] for p in plan} == {"Alerts", "Blameless reviews"}
+    assert [p["due"] for p in plan] == sorted(p["due"] for p in plan)
+    page = client.post("/app/path", data={"lt": token}).text
+    assert "You have reached the level your role needs" in page
+    assert (
+        f'Next refresher on <time datetime="{plan[0]["due"]}">{plan[0]["when"]}</time>: {plan[0]["name"]}'
+        in page
+    )
+    assert all(e["kind"] in {"skipped", "done"} for e in path["path"]), path["path"]
