@@ -13,7 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from adaptive.models import Activity, Module, ModuleActivity
+from lti_tool.infra import revision
+from lti_tool.infra.db import session_scope
 from tests.e2e.test_browser import _axe_violations, demo_url, page  # noqa: F401
 
 DEMO_CATALOGUE = Path(__file__).parents[2] / "lti_tool" / "demo" / "ai_readiness.json"
@@ -210,3 +214,43 @@ def test_a_new_window_at_phone_width_skips_the_check(
     page.set_viewport_size({"width": 1200, "height": 900})
     frame = launch_in_frame(page, demo_url)
     frame.locator("[data-path-state]").wait_for()
+
+
+def test_a_blocked_path_and_the_instructors_defect_are_accessible(
+    page: Any,  # noqa: F811
+    demo_url: str,  # noqa: F811
+    shots: Path,
+) -> None:
+    """The demo module loses its content: the learner is told plainly, the
+    instructor sees which skill lacks what."""
+    with session_scope() as session:
+        module = session.scalars(select(Module)).first()
+        assert module is not None
+        for link in session.scalars(
+            select(ModuleActivity).where(ModuleActivity.module_id == module.id)
+        ):
+            session.delete(link)
+        for activity in session.scalars(
+            select(Activity).where(Activity.framework_id == module.framework_id)
+        ):
+            session.delete(activity)
+        revision.bump(session, {revision.CATALOGUE})
+    page.set_viewport_size(PHONE)
+    frame = launch_in_frame(page, demo_url)
+    end = frame.locator("[data-end=blocked]")
+    end.wait_for()
+    assert "Your path is paused" in end.inner_text()
+    shoot(page, shots, "frame-375-path-blocked")
+    no_serious_violations(tool_frame(page), "blocked path")
+
+    page.set_viewport_size({"width": 1200, "height": 900})
+    page.goto(demo_url + "/dev-platform/")
+    page.check("input[name=user][value=instructor]")
+    page.click("button[name=mode][value=launch]:not([formtarget])")
+    manager = page.frame_locator("iframe[name=tool-frame]")
+    blocked = manager.locator("[data-blocked]")
+    blocked.wait_for()
+    assert "Ada Lovelace" in blocked.inner_text()
+    assert "no assessment" in blocked.locator("[data-field=defect]").first.inner_text()
+    shoot(page, shots, "frame-manager-blocked")
+    no_serious_violations(tool_frame(page), "manager page with a blocked path")
