@@ -93,8 +93,13 @@ def take_the_check(tab: Any, frame: Any, shots: Path, tag: str) -> str:
         progress = frame.locator("#placement-progress")
         progress.filter(has_text=f"Question {asked} of at most 8").wait_for()
         if asked == 1:
-            # The question is labelled: its legend names the radio group.
-            assert frame.get_by_role("radiogroup").count() in (0, 1)
+            # Every option is a labelled radio: a screen reader names each one.
+            prompt_text = frame.locator("#placement-prompt").inner_text().strip()
+            assert frame.get_by_role("group", name=prompt_text).count() == 1
+            for option in frame.locator("input[name=answer]").all():
+                assert frame.locator(
+                    f"label[for='{option.get_attribute('id')}']"
+                ).inner_text()
             shoot(tab, shots, f"{tag}-placement-question")
             no_serious_violations(tool_frame(tab), f"{tag} placement question")
         prompt = frame.locator("#placement-prompt").inner_text().strip()
