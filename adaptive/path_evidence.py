@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adaptive.models import Evidence
+from adaptive.models import Attempt, Evidence
 from adaptive.pending_evidence import RULE_PLACEMENT, RULE_PLACEMENT_RELATED
 
 # Evidence rows read per learner: the newest ones are all a reason needs.
@@ -38,8 +38,6 @@ class SkillEvidence:
     last_at: dt.datetime | None = None
     # Outcomes of Pathwise's own attempts on the skill, newest first.
     attempt_outcomes: list[float] = field(default_factory=list)
-    # The activities of those attempts (a check only, or teaching too?).
-    attempt_activities: set[int] = field(default_factory=set)
     sources: set[str] = field(default_factory=set)
 
     @property
@@ -97,6 +95,17 @@ def skill_evidence(
             summary.placed = True
         if source == SOURCE_ATTEMPTS:
             summary.attempt_outcomes.append(row.outcome)
-            if row.activity_id is not None:
-                summary.attempt_activities.add(row.activity_id)
     return out
+
+
+def attempted_activities(
+    session: Session, *, tenant_id: int, person_id: int
+) -> frozenset[int]:
+    """Every activity the learner has an attempt on (teaching ones leave no evidence)."""
+    return frozenset(
+        session.scalars(
+            select(Attempt.activity_id)
+            .where(Attempt.tenant_id == tenant_id, Attempt.person_id == person_id)
+            .distinct()
+        )
+    )

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from adaptive.overrides import override_notes
-from adaptive.path_evidence import skill_evidence
+from adaptive.path_evidence import attempted_activities, skill_evidence
 from adaptive.placement_sessions import placement_wanted
 from adaptive.progress_reports import learner_progress
 from lti_tool.infra.store import ExpiringStore
@@ -79,6 +79,9 @@ def learner_path(
         person_id=ctx.person_id,
         skill_ids=[r["skill_id"] for r in rows],
     )
+    attempted = attempted_activities(
+        session, tenant_id=ctx.tenant_id, person_id=ctx.person_id
+    )
     overrides = override_notes(
         session,
         tenant_id=ctx.tenant_id,
@@ -118,6 +121,7 @@ def learner_path(
                 r,
                 evidence[r["skill_id"]],
                 catalog=where.snapshot.catalog,
+                attempted=attempted,
                 now=now,
                 manager_skips=manager_skips,
             )

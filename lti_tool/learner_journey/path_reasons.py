@@ -9,7 +9,7 @@ never from the page.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from adaptive.core.catalogue import CHECK_KINDS, PLACEMENT_KIND, Catalog
@@ -66,11 +66,13 @@ def placed_at_target(row: Mapping[str, Any], evidence: SkillEvidence) -> bool:
     )
 
 
-def _taught(evidence: SkillEvidence, catalog: Catalog) -> bool:
+def _taught(skill_id: int, attempted: Collection[int], catalog: Catalog) -> bool:
     """Did the learner take teaching on this skill, not only checks?"""
     return any(
-        (info := catalog.activities.get(a)) is not None and info.kind not in CHECK_KINDS
-        for a in evidence.attempt_activities
+        (info := catalog.activities.get(a)) is not None
+        and info.kind not in CHECK_KINDS
+        and any(link.skill_id == skill_id for link in info.skills)
+        for a in attempted
     )
 
 
@@ -79,6 +81,7 @@ def path_entry(
     evidence: SkillEvidence,
     *,
     catalog: Catalog,
+    attempted: Collection[int],
     now: dt.datetime,
     manager_skips: Mapping[int, str],
 ) -> dict[str, Any]:
@@ -87,7 +90,7 @@ def path_entry(
     status = row["status"]
     skill_id = row["skill_id"]
     source = evidence.main_source
-    taught = _taught(evidence, catalog)
+    taught = _taught(skill_id, attempted, catalog)
     if status == STATUS_SKIPPED:
         kind, source = ENTRY_SKIPPED, "manager"
         note = manager_skips.get(skill_id, "")

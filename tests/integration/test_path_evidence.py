@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from adaptive.models import Evidence
-from adaptive.path_evidence import skill_evidence
+from adaptive.models import Attempt, Evidence
+from adaptive.path_evidence import attempted_activities, skill_evidence
 from tests.factories import make_catalogue, make_person, make_tenant
 
 NOW = dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC)
@@ -84,10 +84,41 @@ def test_sources_newest_first_and_wrong_answers_in_a_row(db_session: Session) ->
     ) == NOW + dt.timedelta(days=3)
     assert on_a.attempt_outcomes == [0.25, 0.0, 1.0]
     assert on_a.wrong_in_a_row == 2
-    assert on_a.attempt_activities == {lesson, quiz}
     assert on_a.main_source == "attempts"
     assert (on_b.placed, on_b.sources, on_b.main_source) == (False, {"xapi"}, "xapi")
     assert (
         skill_evidence(db_session, tenant_id=tenant.id, person_id=ada.id, skill_ids=[])
         == {}
     )
+
+
+def test_attempted_activities_include_teaching_without_evidence(
+    db_session: Session,
+) -> None:
+    tenant = make_tenant(db_session, "acme")
+    cat = make_catalogue(db_session, None)
+    ada = make_person(db_session, tenant, "ada")
+    bob = make_person(db_session, tenant, "bob")
+    lesson = cat["acts"]["lesson-a"]
+    for person in (ada, ada, bob):
+        db_session.add(
+            Attempt(
+                tenant_id=tenant.id,
+                person_id=person.id,
+                activity_id=lesson.id,
+                module_id=cat["module"].id,
+                started_at=NOW,
+            )
+        )
+    db_session.add(
+        Attempt(
+            tenant_id=tenant.id,
+            person_id=bob.id,
+            activity_id=cat["acts"]["quiz-a"].id,
+            started_at=NOW,
+        )
+    )
+    db_session.flush()
+    assert attempted_activities(db_session, tenant_id=tenant.id, person_id=ada.id) == {
+        lesson.id
+    }

@@ -68,11 +68,17 @@ def row(skill: int = A, status: str = "in_progress", **extra: Any) -> dict[str, 
     }
 
 
-def entry(r: dict[str, Any], ev: SkillEvidence, **skips: str) -> dict[str, Any]:
+def entry(
+    r: dict[str, Any],
+    ev: SkillEvidence,
+    attempted: frozenset[int] = frozenset(),
+    **skips: str,
+) -> dict[str, Any]:
     return path_entry(
         r,
         ev,
         catalog=catalog(),
+        attempted=attempted,
         now=NOW,
         manager_skips={A: skips["note"]} if "note" in skips else {},
     )
@@ -92,32 +98,25 @@ def test_a_skill_shown_in_the_placement_check_is_skipped_for_that_reason() -> No
     assert entry(row(p_target=0.6), ev)["kind"] == "to_do"
     # Once a check has been taken, the check decides, not the placement.
     checked = SkillEvidence(
-        A,
-        placed=True,
-        attempt_outcomes=[1.0],
-        attempt_activities={12},
-        sources={"placement", "attempts"},
+        A, placed=True, attempt_outcomes=[1.0], sources={"placement", "attempts"}
     )
-    assert entry(row(p_target=0.93), checked)["kind"] == "to_do"
-    assert entry(row(status="mastered"), checked)["reason"] == (
+    assert entry(row(p_target=0.93), checked, frozenset({12}))["kind"] == "to_do"
+    assert entry(row(status="mastered"), checked, frozenset({12}))["reason"] == (
         "skipped: you showed Alerts in a short check"
     )
 
 
 def test_a_skill_passed_in_a_check_only_or_after_teaching() -> None:
-    checked = SkillEvidence(
-        A, attempt_outcomes=[1.0], attempt_activities={12}, sources={"attempts"}
-    )
-    assert entry(row(status="mastered"), checked)["reason"] == (
+    checked = SkillEvidence(A, attempt_outcomes=[1.0], sources={"attempts"})
+    assert entry(row(status="mastered"), checked, frozenset({12}))["reason"] == (
         "skipped: you showed Alerts in a short check"
     )
-    taught = SkillEvidence(
-        A,
-        attempt_outcomes=[1.0, 0.2],
-        attempt_activities={10, 12},
-        sources={"attempts"},
+    # A lesson leaves no evidence row, only its attempt: it still counts as teaching.
+    # (Activity 20 teaches another skill: it does not.)
+    assert entry(row(status="mastered"), checked, frozenset({12, 20}))["kind"] == (
+        "skipped"
     )
-    done = entry(row(status="mastered"), taught)
+    done = entry(row(status="mastered"), checked, frozenset({10, 12}))
     assert (done["kind"], done["reason"]) == (
         "done",
         "done: you reached Guided in Alerts",
