@@ -237,7 +237,7 @@ def play_in_the_player(
     title, _ = next_step(frame)
     frame.get_by_role("button", name=f"Start “{title}”").click()
     frame.locator("h1", has_text=title).wait_for()
-    assert tool(page).url.endswith(f"/app/activity/{key}")
+    tool(page).wait_for_url(f"**/app/activity/{key}")
     for i, answer in enumerate(answers):
         question = frame.locator(f"fieldset[data-question='{i}']")
         assert question.locator("legend").inner_text().strip()
@@ -250,7 +250,10 @@ def play_in_the_player(
     why = frame.locator("[data-next-step] [data-field=why]").inner_text()
     page.screenshot(path=str(shots / f"{n}-activity-{key}-feedback.png"))
     clean(page, f"player {key} feedback")
-    frame.locator("[data-action=continue]").click()
+    # "Continue" opens the next activity (or the path page): wait for that page.
+    with page.expect_request(lambda r: r.method == "POST" and "/app/" in r.url):
+        frame.locator("[data-action=continue]").click()
+    tool(page).wait_for_load_state()
     frame.locator("main h1").wait_for()
     return str(why)
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from adaptive.models import Activity, Module, ModuleActivity
+from adaptive.models import Activity, Module, ModuleActivity, RoleTarget, Skill
 from lti_tool.infra import revision
 from lti_tool.infra.db import session_scope
 from tests.e2e.test_browser import _axe_violations, demo_url, page  # noqa: F401
@@ -259,3 +259,66 @@ def test_a_blocked_path_and_the_instructors_defect_are_accessible(
     assert "no assessment" in blocked.locator("[data-field=defect]").first.inner_text()
     shoot(page, shots, "frame-manager-blocked")
     no_serious_violations(tool_frame(page), "manager page with a blocked path")
+
+
+def test_the_end_of_the_path_is_accessible(
+    page: Any,  # noqa: F811
+    demo_url: str,  # noqa: F811
+    shots: Path,
+) -> None:
+    """The demo role narrowed to one skill at its first level; the learner passes its
+    checks through the page's own API client, and the path page says it is done."""
+    with session_scope() as session:
+        module = session.scalars(select(Module)).first()
+        assert module is not None and module.default_role_id is not None
+        targets = session.scalars(
+            select(RoleTarget).where(RoleTarget.role_id == module.default_role_id)
+        ).all()
+        foundations = session.scalars(
+            select(Skill.id).where(Skill.key == "genai-foundations")
+        ).one()
+        keep = next(t for t in targets if t.skill_id == foundations)
+        for target in targets:
+            if target is not keep:
+                session.delete(target)
+        keep.target_level = 1
+        revision.bump(session, {revision.CATALOGUE})
+    answers = {
+        a["key"]: [q["answer"] for q in (a.get("content") or {}).get("questions", [])]
+        for a in json.loads(DEMO_CATALOGUE.read_text())["activities"]
+    }
+    page.set_viewport_size(PHONE)
+    frame = launch_in_frame(page, demo_url)
+    frame.get_by_role("button", name="Start from the beginning").click()
+    frame.get_by_role("button", name="See your path").click()
+    for _ in range(12):
+        frame.locator("[data-path-state]").wait_for()
+        if frame.locator("[data-end=targets_met]").count():
+            break
+        title = frame.locator(
+            "[data-next-step] [data-field=next-activity]"
+        ).inner_text()
+        key = next(
+            a["key"]
+            for a in json.loads(DEMO_CATALOGUE.read_text())["activities"]
+            if a["title"] == title
+        )
+        status = tool_frame(page).evaluate(
+            """async ([key, responses]) => (await Pathwise.api("POST", "/api/v1/attempts",
+                {client_id: Pathwise.uuid4(), activity_key: key, responses: responses})).status""",
+            [key, answers[key]],
+        )
+        assert status == 200
+        with page.expect_request(lambda r: r.url.endswith("/app/path")):
+            tool_frame(page).evaluate("Pathwise.go('/app/path')")
+        tool_frame(page).wait_for_load_state()
+    end = frame.locator("[data-end=targets_met]")
+    end.wait_for()
+    assert "You have reached the level your role needs" in end.inner_text()
+    assert (
+        end.locator("[data-field=refresher-plan] li")
+        .first.inner_text()
+        .startswith("Next refresher on ")
+    )
+    shoot(page, shots, "frame-375-path-targets-met")
+    no_serious_violations(tool_frame(page), "targets met")
