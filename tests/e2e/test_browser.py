@@ -7,109 +7,26 @@ launches signed for real and shown in the LMS page's iframe.
 from __future__ import annotations
 
 import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
 
-from lti_tool.infra.db import db
-from tests.live_servers import serve
-from tests.support_env import make_test_settings, require_service
+from tests.browser_support import axe_violations
 
-CHROMIUM = os.environ.get("PATHWISE_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = (
     Path(os.environ.get("PATHWISE_SCREENSHOTS", ""))
     if os.environ.get("PATHWISE_SCREENSHOTS")
     else None
 )
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def demo_url(tmp_path: Path, engine: Engine) -> Iterator[str]:
-    """Pathwise as `pathwise demo` runs it: migrated SQLite, demo seed, dev LMS, real port."""
-    from lti_tool.app import create_app
-    from lti_tool.cli.db import upgrade_database
-    from lti_tool.cli.embedded import seed_demo_install
-
-    demo_dir = tmp_path / "demo"
-    base = make_test_settings(
-        demo_dir, database_url=f"sqlite:///{demo_dir / 'pathwise.sqlite'}"
-    )
-    demo_dir.mkdir()
-
-    def build(url: str) -> Any:
-        demo = base.with_overrides(base_url=url, dev_platform_enabled=True)
-        app = create_app(demo)
-        upgrade_database(demo)
-        seed_demo_install(demo)
-        return app
-
-    server = serve(build)
-    try:
-        yield server.url
-    finally:
-        server.stop()
-        # Hand the process-wide database back to the suite's engine.
-        db.configure(str(engine.url), engine=engine)
-
-
-@pytest.fixture
-def page() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-        require_service("Chromium", f"{CHROMIUM} not found (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        context = browser.new_context(viewport={"width": 1200, "height": 900})
-        tab = context.new_page()
-        tab.set_default_timeout(20_000)
-        # Every journey runs under the real Content-Security-Policy: nothing it
-        # needs may be blocked (an inline script without its nonce, a form target).
-        blocked: list[str] = []
-        tab.on(
-            "console",
-            lambda m: blocked.append(m.text) if "Content Security" in m.text else None,
-        )
-        try:
-            yield tab
-        finally:
-            context.close()
-            browser.close()
-        assert blocked == []
 
 
 def _shot(page: Any, name: str) -> None:
     if SCREENSHOTS is not None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def _axe_violations(frame: Any) -> list[dict[str, Any]]:
-    """Serious and critical WCAG violations reported by axe-core in ``frame``."""
-    import axe_playwright_python
-
-    script = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
-    frame.evaluate(script)
-    result = frame.evaluate(
-        "async () => await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})"
-    )
-    return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
 def _launch(page: Any, demo_url: str, user: str, *, storage: bool = False) -> Any:
@@ -140,7 +57,7 @@ def test_learner_launch_shows_their_page_in_the_lms_frame(
     # A reload must be a GET of the page, never a replay of the id_token POST, and
     # no address ever carries the launch token.
     assert tool.url == demo_url + "/app/placement"
-    assert _axe_violations(tool) == []
+    assert axe_violations(tool) == []
 
 
 def test_instructor_launch_shows_the_manager_page(page: Any, demo_url: str) -> None:
@@ -149,7 +66,7 @@ def test_instructor_launch_shows_the_manager_page(page: Any, demo_url: str) -> N
     _shot(page, "manager-in-lms")
     tool = page.frame(name="tool-frame")
     assert tool is not None
-    assert _axe_violations(tool) == []
+    assert axe_violations(tool) == []
 
 
 def test_launch_through_lti_platform_storage(page: Any, demo_url: str) -> None:
@@ -161,7 +78,7 @@ def test_launch_through_lti_platform_storage(page: Any, demo_url: str) -> None:
 def test_console_sign_in_page_is_accessible(page: Any, demo_url: str) -> None:
     page.goto(demo_url + "/admin/login")
     assert page.locator("h1").inner_text().startswith("Sign in")
-    assert _axe_violations(page.main_frame) == []
+    assert axe_violations(page.main_frame) == []
 
 
 def _reload_frame(page: Any, frame: Any, ready: str) -> Any:
@@ -278,4 +195,4 @@ def test_manager_page_shows_each_learners_grade_and_a_retry_button(
     _shot(page, "manager-grades-in-lms")
     tool = page.frame(name="tool-frame")
     assert tool is not None
-    assert _axe_violations(tool) == []
+    assert axe_violations(tool) == []

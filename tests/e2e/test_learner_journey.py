@@ -23,23 +23,18 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from flask import Flask
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
 from lti_tool.devplatform.views import EXTENSION as DEV_PLATFORM
-from lti_tool.infra.db import db, session_scope
+from lti_tool.infra.db import session_scope
 from lti_tool.infra.models import Deployment
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_FLAGS, _axe_violations
-from tests.live_servers import serve
+from tests.browser_support import DemoInstall, axe_violations
 from tests.lrs_fixture import LocalLrs, lrs  # noqa: F401 - fixture
-from tests.support_env import make_test_settings, require_service
 from xapi import connections
 from xapi.jobs import send_pending_statements
 from xapi.models import OUTBOX_DELIVERED, OutboxStatement
@@ -48,66 +43,6 @@ DEMO_CATALOGUE = Path(__file__).parents[2] / "lti_tool" / "demo" / "ai_readiness
 LEARNER_SUB = "dev-user-ada"
 
 pytestmark = pytest.mark.browser
-
-
-@dataclass
-class Demo:
-    url: str
-    app: Flask
-
-
-@pytest.fixture
-def demo(tmp_path: Path, engine: Engine) -> Iterator[Demo]:
-    """Pathwise as `pathwise demo` runs it, keeping the app (its LMS's gradebook)."""
-    from lti_tool.app import create_app
-    from lti_tool.cli.db import upgrade_database
-    from lti_tool.cli.embedded import seed_demo_install
-
-    demo_dir = tmp_path / "demo"
-    base = make_test_settings(
-        demo_dir, database_url=f"sqlite:///{demo_dir / 'pathwise.sqlite'}"
-    )
-    demo_dir.mkdir()
-    apps: list[Flask] = []
-
-    def build(url: str) -> Any:
-        settings = base.with_overrides(base_url=url, dev_platform_enabled=True)
-        app = create_app(settings)
-        upgrade_database(settings)
-        seed_demo_install(settings)
-        apps.append(app)
-        return app
-
-    server = serve(build)
-    try:
-        yield Demo(url=server.url, app=apps[0])
-    finally:
-        server.stop()
-        db.configure(str(engine.url), engine=engine)
-
-
-@pytest.fixture
-def browser_page() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        require_service("Chromium", f"{CHROMIUM} not found (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        context = browser.new_context(viewport={"width": 1200, "height": 900})
-        tab = context.new_page()
-        tab.set_default_timeout(20_000)
-        blocked: list[str] = []
-        tab.on(
-            "console",
-            lambda m: blocked.append(m.text) if "Content Security" in m.text else None,
-        )
-        try:
-            yield tab
-        finally:
-            context.close()
-            browser.close()
-        assert blocked == []
 
 
 @pytest.fixture
@@ -149,11 +84,11 @@ def tool(page: Any) -> Any:
 
 
 def clean(page: Any, where: str) -> None:
-    violations = _axe_violations(tool(page))
+    violations = axe_violations(tool(page))
     assert violations == [], (where, [(v["id"], v["help"]) for v in violations])
 
 
-def connect_the_lrs(demo: Demo, lrs: LocalLrs) -> None:  # noqa: F811
+def connect_the_lrs(demo: DemoInstall, lrs: LocalLrs) -> None:  # noqa: F811
     with session_scope() as session:
         [tenant] = session.scalars(select(Deployment)).all()
         connections.add_connection(
@@ -167,7 +102,7 @@ def connect_the_lrs(demo: Demo, lrs: LocalLrs) -> None:  # noqa: F811
         )
 
 
-def launch(page: Any, demo: Demo, user: str = "learner") -> Any:
+def launch(page: Any, demo: DemoInstall, user: str = "learner") -> Any:
     page.goto(demo.url + "/dev-platform/")
     page.check(f"input[name=user][value={user}]")
     page.click("button[name=mode][value=launch]:not([formtarget])")
@@ -281,7 +216,7 @@ def play_through_the_page_api(
     return str(answer["first"]["data"]["next_step"]["reason"])
 
 
-def has_player(demo: Demo) -> bool:
+def has_player(demo: DemoInstall) -> bool:
     return any(
         r.rule.startswith("/app/activity/") for r in demo.app.url_map.iter_rules()
     )
@@ -292,8 +227,8 @@ def has_player(demo: Demo) -> bool:
 
 def journey(
     page: Any,
-    demo: Demo,
-    lrs: LocalLrs,  # noqa: F811
+    demo: DemoInstall,
+    lrs: LocalLrs,  # noqa: F811 - pytest fixture
     shots: Path,
     play: Any,
 ) -> None:
@@ -360,7 +295,7 @@ def open_path_again(page: Any, frame: Any) -> None:
     frame.locator("[data-path-state]").wait_for()
 
 
-def grade_arrived_at_the_lms(demo: Demo) -> None:
+def grade_arrived_at_the_lms(demo: DemoInstall) -> None:
     platform = demo.app.extensions[DEV_PLATFORM].get()
     mine = [s for s in platform.scores if s.user_id == LEARNER_SUB]
     assert mine, platform.scores
@@ -399,24 +334,24 @@ def statements_arrived_at_the_lrs(lrs: LocalLrs) -> None:  # noqa: F811
 
 
 def test_the_journey_through_the_activity_player(
-    browser_page: Any,
-    demo: Demo,
-    lrs: LocalLrs,  # noqa: F811
+    page: Any,
+    demo_install: DemoInstall,
+    lrs: LocalLrs,  # noqa: F811 - pytest fixture
     shots: Path,
 ) -> None:
-    if not has_player(demo):
+    if not has_player(demo_install):
         pytest.skip(
             "the activity player (/app/activity/<key>, helper player) is not in this "
             "build; test_the_journey_through_the_page_api covers the rest"
         )
-    journey(browser_page, demo, lrs, shots, play_in_the_player)
+    journey(page, demo_install, lrs, shots, play_in_the_player)
 
 
 def test_the_journey_through_the_page_api(
-    browser_page: Any,
-    demo: Demo,
-    lrs: LocalLrs,  # noqa: F811
+    page: Any,
+    demo_install: DemoInstall,
+    lrs: LocalLrs,  # noqa: F811 - pytest fixture
     shots: Path,
 ) -> None:
     (shots / "page-api").mkdir(exist_ok=True)
-    journey(browser_page, demo, lrs, shots / "page-api", play_through_the_page_api)
+    journey(page, demo_install, lrs, shots / "page-api", play_through_the_page_api)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from adaptive.models import Activity, Module, ModuleActivity, RoleTarget, Skill
 from lti_tool.infra import revision
 from lti_tool.infra.db import session_scope
-from tests.e2e.test_browser import _axe_violations, demo_url, page  # noqa: F401
+from tests.browser_support import axe_violations
 
 DEMO_CATALOGUE = Path(__file__).parents[2] / "lti_tool" / "demo" / "ai_readiness.json"
 PHONE = {"width": 375, "height": 812}
@@ -51,7 +51,7 @@ def shoot(target: Any, shots: Path, name: str) -> None:
 
 
 def no_serious_violations(frame: Any, where: str) -> None:
-    violations = _axe_violations(frame)
+    violations = axe_violations(frame)
     assert violations == [], (where, [(v["id"], v["help"]) for v in violations])
 
 
@@ -119,7 +119,7 @@ def tool_frame(tab: Any) -> Any:
     return tool
 
 
-def launch_in_frame(page: Any, demo_url: str) -> Any:  # noqa: F811
+def launch_in_frame(page: Any, demo_url: str) -> Any:
     page.goto(demo_url + "/dev-platform/")
     page.check("input[name=user][value=learner]")
     page.click("button[name=mode][value=launch]:not([formtarget])")
@@ -130,8 +130,8 @@ def launch_in_frame(page: Any, demo_url: str) -> Any:  # noqa: F811
 
 @pytest.mark.parametrize("width", [1200, 375], ids=["desktop", "phone"])
 def test_placement_then_path_inside_the_lms_frame_by_keyboard(
-    page: Any,  # noqa: F811
-    demo_url: str,  # noqa: F811
+    page: Any,
+    demo_url: str,
     shots: Path,
     width: int,
 ) -> None:
@@ -181,8 +181,8 @@ def test_placement_then_path_inside_the_lms_frame_by_keyboard(
 
 
 def test_a_new_window_at_phone_width_skips_the_check(
-    page: Any,  # noqa: F811
-    demo_url: str,  # noqa: F811
+    page: Any,
+    demo_url: str,
     shots: Path,
 ) -> None:
     page.set_viewport_size(PHONE)
@@ -222,8 +222,8 @@ def test_a_new_window_at_phone_width_skips_the_check(
 
 
 def test_a_blocked_path_and_the_instructors_defect_are_accessible(
-    page: Any,  # noqa: F811
-    demo_url: str,  # noqa: F811
+    page: Any,
+    demo_url: str,
     shots: Path,
 ) -> None:
     """The demo module loses its content: the learner is told plainly, the
@@ -262,8 +262,8 @@ def test_a_blocked_path_and_the_instructors_defect_are_accessible(
 
 
 def test_the_end_of_the_path_is_accessible(
-    page: Any,  # noqa: F811
-    demo_url: str,  # noqa: F811
+    page: Any,
+    demo_url: str,
     shots: Path,
 ) -> None:
     """The demo role narrowed to one skill at its first level; the learner passes its
