@@ -43,6 +43,20 @@
     form.setAttribute("data-ref", q.ref);
     prompt.textContent = q.prompt;
     while (options.firstChild) { options.removeChild(options.firstChild); }
+    if (!q.options.length) {
+      // A question without options takes a typed answer.
+      var textLabel = document.createElement("label");
+      var textInput = document.createElement("input");
+      textLabel.htmlFor = "answer-text";
+      textLabel.textContent = "Your answer";
+      textInput.type = "text";
+      textInput.name = "answer-text";
+      textInput.id = "answer-text";
+      textInput.autocomplete = "off";
+      options.appendChild(textLabel);
+      options.appendChild(document.createTextNode(" "));
+      options.appendChild(textInput);
+    }
     q.options.forEach(function (text, i) {
       var row = document.createElement("div");
       var input = document.createElement("input");
@@ -96,7 +110,9 @@
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var chosen = form.querySelector("input[name=answer]:checked");
-    if (!chosen) {
+    var typed = form.querySelector("input[name=answer-text]");
+    var answer = chosen ? parseInt(chosen.value, 10) : (typed ? typed.value.trim() : "");
+    if (answer === "") {
       fail("Choose an answer first (or start from the beginning).");
       return;
     }
@@ -104,7 +120,7 @@
     call("/api/v1/placement/answers", {
       client_id: pendingId,
       ref: form.getAttribute("data-ref"),
-      answer: parseInt(chosen.value, 10)
+      answer: answer
     });
   });
 })();
