@@ -63,8 +63,13 @@ def learner_path(
     *,
     now: dt.datetime,
     time_budget_min: float | None,
+    decided: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The learner's role, skills, path ahead with reasons and minutes left: reads only."""
+    """The learner's role, skills, path ahead with reasons and minutes left: reads only.
+
+    ``decided`` is the next step the caller already has for this moment and budget
+    (the launch's own), so the engine is not asked twice.
+    """
     where = where_of(session, ctx)
     rows = learner_progress(
         session,
@@ -95,7 +100,7 @@ def learner_path(
     }
     role = where.snapshot.role
     low, high = minutes_left(where.snapshot.catalog, rows)
-    step = decided_step(session, ctx, where, now, time_budget_min)
+    step = decided or decided_step(session, ctx, where, now, time_budget_min)
     return {
         "module": {"key": where.snapshot.module_key, "title": where.snapshot.title},
         "target_role": role.name if role else None,

@@ -122,11 +122,14 @@ def render_home(ctx: LaunchContext, token: str, *, recommend: bool) -> WerkzeugR
     session = request_session()
     view = pages.launch_view(session, ctx)
     if ctx.role == "learner":
-        if view.module_id is not None and recommend:
+        decided = (
             recommend_at_launch(
                 session, ctx, now=utcnow(), base_url=settings().base_url
             )
-        body = render_landing(ctx, token, view)
+            if view.module_id is not None and recommend
+            else None
+        )
+        body = render_landing(ctx, token, view, decided=decided)
     else:
         body = render_template("manager_home.html", view=view, lt=token)
     response: WerkzeugResponse = make_response(body)

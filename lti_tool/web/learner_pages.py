@@ -7,6 +7,8 @@ go through ``/api/v1`` from the page's static script.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import render_template
 
 from adaptive.placement_sessions import placement_wanted
@@ -22,8 +24,17 @@ from lti_tool.web.transaction import request_session, request_store
 BUDGET_CHOICES = (10, 20, 45)
 
 
-def render_landing(ctx: LaunchContext, token: str, view: LaunchView) -> str:
-    """Where a learner lands: the placement check while it is still to do, else the path."""
+def render_landing(
+    ctx: LaunchContext,
+    token: str,
+    view: LaunchView,
+    *,
+    decided: dict[str, Any] | None = None,
+) -> str:
+    """Where a learner lands: the placement check while it is still to do, else the path.
+
+    ``decided``: the next step the launch has just recorded (no second decision).
+    """
     if view.module_id is None:
         return render_template("learner_home.html", view=view, lt=token)
     if placement_wanted(
@@ -33,7 +44,7 @@ def render_landing(ctx: LaunchContext, token: str, view: LaunchView) -> str:
         module_id=view.module_id,
     ):
         return render_placement(ctx, view, token=token)
-    return render_path(ctx, view, token=token)
+    return render_path(ctx, view, token=token, decided=decided)
 
 
 def render_placement(ctx: LaunchContext, view: LaunchView, *, token: str) -> str:
@@ -41,12 +52,21 @@ def render_placement(ctx: LaunchContext, view: LaunchView, *, token: str) -> str
     return render_template("learner_placement.html", view=view, lt=token, p=data)
 
 
-def render_path(ctx: LaunchContext, view: LaunchView, *, token: str) -> str:
+def render_path(
+    ctx: LaunchContext,
+    view: LaunchView,
+    *,
+    token: str,
+    decided: dict[str, Any] | None = None,
+) -> str:
+    budget = time_budget(request_store(), ctx)
     data = learner_path(
         request_session(),
         ctx,
         now=utcnow(),
-        time_budget_min=time_budget(request_store(), ctx),
+        time_budget_min=budget,
+        # The launch decided without a budget; a set budget needs its own step.
+        decided=decided if budget is None else None,
     )
     charts = {
         s["skill_id"]: skill_chart(s, levels=data["levels"]) for s in data["skills"]
