@@ -85,6 +85,33 @@ def active_overrides(
     )
 
 
+def override_notes(
+    session: Session, *, tenant_id: int, person_id: int, module_id: int | None
+) -> list[PathOverride]:
+    """The active overrides of a learner's path in a module, oldest first, with notes.
+
+    What the learner's page shows as "reviewed by your manager": the same rows
+    ``active_overrides`` folds into the policy.
+    """
+    if person_id not in people_with_paths(session, tenant_id).overrides:
+        return []
+    return list(
+        session.scalars(
+            select(PathOverride)
+            .where(
+                PathOverride.tenant_id == tenant_id,
+                PathOverride.person_id == person_id,
+                PathOverride.revoked_at.is_(None),
+                or_(
+                    PathOverride.module_id == module_id,
+                    PathOverride.module_id.is_(None),
+                ),
+            )
+            .order_by(PathOverride.created_at, PathOverride.id)
+        )
+    )
+
+
 def set_override(
     session: Session,
     *,

@@ -82,6 +82,85 @@ def _advance_placement(
     return _placement_view(placement, snapshot, step.numbers)
 
 
+STOP_SKIPPED = "skipped_by_learner"
+
+
+def _latest_placement(
+    session: Session, *, tenant_id: int, person_id: int, module_id: int
+) -> PlacementSession | None:
+    return session.scalars(
+        select(PlacementSession)
+        .where(
+            PlacementSession.tenant_id == tenant_id,
+            PlacementSession.person_id == person_id,
+            PlacementSession.module_id == module_id,
+        )
+        .order_by(PlacementSession.id.desc())
+    ).first()
+
+
+def placement_wanted(
+    session: Session, *, tenant_id: int, person_id: int, module_id: int
+) -> bool:
+    """Does the module have a placement check this learner has neither done nor skipped?"""
+    snapshot = load_module(session, tenant_id=tenant_id, module_id=module_id)
+    if not len(snapshot.probes) or snapshot.placement_budget <= 0:
+        return False
+    latest = _latest_placement(
+        session, tenant_id=tenant_id, person_id=person_id, module_id=module_id
+    )
+    return latest is None or latest.finished_at is None
+
+
+def current_placement(
+    session: Session, *, tenant_id: int, person_id: int, module_id: int
+) -> dict[str, Any] | None:
+    """The learner's latest check as it stands (pending question or done); reads only."""
+    latest = _latest_placement(
+        session, tenant_id=tenant_id, person_id=person_id, module_id=module_id
+    )
+    if latest is None:
+        return None
+    snapshot = load_module(session, tenant_id=tenant_id, module_id=module_id)
+    return _placement_view(latest, snapshot, {})
+
+
+def skip_placement(
+    session: Session,
+    *,
+    tenant_id: int,
+    person_id: int,
+    module_id: int,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """The learner starts from the beginning: close the check as skipped (idempotent).
+
+    An open check keeps the answers already given (they are evidence); a finished
+    or already skipped one is returned unchanged.
+    """
+    snapshot = load_module(session, tenant_id=tenant_id, module_id=module_id)
+    placement = _latest_placement(
+        session, tenant_id=tenant_id, person_id=person_id, module_id=module_id
+    )
+    if placement is not None and placement.finished_at is not None:
+        return _placement_view(placement, snapshot, {})
+    if placement is None:
+        placement = PlacementSession(
+            tenant_id=tenant_id,
+            person_id=person_id,
+            module_id=module_id,
+            budget=snapshot.placement_budget,
+            asked=[],
+            started_at=now,
+        )
+        session.add(placement)
+    placement.pending_ref = None
+    placement.stop_code = STOP_SKIPPED
+    placement.finished_at = now
+    session.flush()
+    return _placement_view(placement, snapshot, {})
+
+
 def start_placement(
     session: Session,
     *,
@@ -92,15 +171,9 @@ def start_placement(
 ) -> dict[str, Any]:
     """Open (or resume) the placement check and return its first question or "done"."""
     snapshot = load_module(session, tenant_id=tenant_id, module_id=module_id)
-    existing = session.scalars(
-        select(PlacementSession)
-        .where(
-            PlacementSession.tenant_id == tenant_id,
-            PlacementSession.person_id == person_id,
-            PlacementSession.module_id == module_id,
-        )
-        .order_by(PlacementSession.id.desc())
-    ).first()
+    existing = _latest_placement(
+        session, tenant_id=tenant_id, person_id=person_id, module_id=module_id
+    )
     if existing is not None and (
         existing.finished_at is not None or existing.pending_ref
     ):

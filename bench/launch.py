@@ -213,7 +213,11 @@ def one_launch(
         response = http.get(
             urljoin(auth.redirect_uri, response.headers["Location"]), timeout=30
         )
-    engine_ran = style != "pathwise" or "Your next step" in response.text
+    # Every learner landing runs the engine (the launch records its next step): a
+    # first launch lands on the placement check, a later one on the path page.
+    engine_ran = style != "pathwise" or any(
+        mark in response.text for mark in ("Your next step", "data-placement")
+    )
     if response.status_code != 200 or user.name not in response.text or not engine_ran:
         sent = response.request.headers.get("Cookie", "")
         raise RuntimeError(

@@ -1,9 +1,9 @@
 """Test support: headless Chromium journeys against the tool as `pathwise demo` runs it.
 
-Fixtures ``demo_url`` (migrated SQLite, demo seed, the development LMS, a real port)
-and ``page`` (a Chromium tab that fails the test on any Content-Security-Policy
-report), registered for ``tests/e2e`` in its conftest; helpers to launch into the
-LMS frame, run axe-core and save screenshots.
+Fixtures ``demo_install`` / ``demo_url`` (migrated SQLite, demo seed, the development
+LMS inside it, a real port) and ``page`` (a Chromium tab that fails the test on any
+Content-Security-Policy report), registered for ``tests/e2e`` in its conftest; helpers
+to launch into the LMS frame, run axe-core and save screenshots.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from sqlalchemy import Engine
 
 from lti_tool.infra.db import db
@@ -39,8 +41,16 @@ CHROMIUM_FLAGS = [
 ]
 
 
+@dataclass
+class DemoInstall:
+    """The demo on its port, and its app (whose development LMS keeps a gradebook)."""
+
+    url: str
+    app: Flask
+
+
 @pytest.fixture
-def demo_url(tmp_path: Path, engine: Engine) -> Iterator[str]:
+def demo_install(tmp_path: Path, engine: Engine) -> Iterator[DemoInstall]:
     """Pathwise as `pathwise demo` runs it: migrated SQLite, demo seed, dev LMS, real port."""
     from lti_tool.app import create_app
     from lti_tool.cli.db import upgrade_database
@@ -51,21 +61,28 @@ def demo_url(tmp_path: Path, engine: Engine) -> Iterator[str]:
         demo_dir, database_url=f"sqlite:///{demo_dir / 'pathwise.sqlite'}"
     )
     demo_dir.mkdir()
+    apps: list[Flask] = []
 
     def build(url: str) -> Any:
         demo = base.with_overrides(base_url=url, dev_platform_enabled=True)
         app = create_app(demo)
         upgrade_database(demo)
         seed_demo_install(demo)
+        apps.append(app)
         return app
 
     server = serve(build)
     try:
-        yield server.url
+        yield DemoInstall(url=server.url, app=apps[0])
     finally:
         server.stop()
         # Hand the process-wide database back to the suite's engine.
         db.configure(str(engine.url), engine=engine)
+
+
+@pytest.fixture
+def demo_url(demo_install: DemoInstall) -> str:
+    return demo_install.url
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from lti_tool.infra.models import (
 )
 from lti_tool.lti.errors import LaunchRejected
 from lti_tool.lti.launch_token import LaunchContext
+from lti_tool.usecases.next_steps import json_safe
 from xapi.core.profile import EXT_REASON
 from xapi.core.statements import ActivityRef
 from xapi.outbox import emit_statement
@@ -157,7 +158,12 @@ def decided_step(
             registration=where.registration,
             course=where.course,
             parent=module_ref(recommended_from, where),
-            context_extensions={EXT_REASON: {"code": rec.reason.code}},
+            context_extensions={
+                EXT_REASON: {
+                    "code": rec.reason.code,
+                    "numbers": json_safe(rec.reason.numbers),
+                }
+            },
         )
     return {
         "kind": rec.kind,

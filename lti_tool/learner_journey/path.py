@@ -1,4 +1,9 @@
-"""Use cases of the learner API: the path page (role, skills, path ahead, minutes left)."""
+"""Use cases of the learner API: the path page (role, skills, path ahead, minutes left).
+
+``learner_path`` is what both ``GET /api/v1/me/path`` and the ``/app/path`` page
+show; it reads only. The time budget is a choice for one sitting, kept in the
+expiring store for the launch's life.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,49 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from adaptive.core.decisions import DONE_STATUSES, STATUS_SKIPPED
-from adaptive.module_snapshots import ModuleSnapshot
+from adaptive.overrides import override_notes
+from adaptive.path_evidence import attempted_activities, skill_evidence
+from adaptive.placement_sessions import placement_wanted
 from adaptive.progress_reports import learner_progress
+from lti_tool.infra.store import ExpiringStore
 from lti_tool.learner_journey.context import decided_step, where_of
+from lti_tool.learner_journey.path_reasons import (
+    manager_reviews,
+    minutes_left,
+    path_entry,
+    refresher_plan,
+)
 from lti_tool.lti.launch_token import LaunchContext
+from lti_tool.usecases.next_steps import BLOCKED_CODES
+
+_BUDGET_KEY = "api_time_budget:{launch_id}"
+# The path's state, from the engine's next step.
+STATE_LEARNING = "learning"
+STATE_TARGETS_MET = "targets_met"
+STATE_BLOCKED = "blocked"
+
+
+def path_state(next_step: dict[str, Any]) -> str:
+    """learning | targets_met | blocked, from the engine's next step."""
+    if next_step["kind"] == "done":
+        return STATE_TARGETS_MET
+    if next_step["kind"] == "blocked" or next_step["reason_code"] in BLOCKED_CODES:
+        return STATE_BLOCKED
+    return STATE_LEARNING
+
+
+def time_budget(store: ExpiringStore, ctx: LaunchContext) -> float | None:
+    """The minutes the learner set for this sitting, if any."""
+    value = store.get(_BUDGET_KEY.format(launch_id=ctx.launch_id))
+    return float(value) if value is not None else None
+
+
+def set_time_budget(
+    store: ExpiringStore, ctx: LaunchContext, *, minutes: int, now: dt.datetime
+) -> None:
+    """Keep the sitting's time budget for the launch's life: a choice, not a setting."""
+    ttl = max(int((ctx.expires_at - now).total_seconds()), 1)
+    store.put(_BUDGET_KEY.format(launch_id=ctx.launch_id), minutes, ttl_s=ttl)
 
 
 def learner_path(
@@ -20,8 +63,13 @@ def learner_path(
     *,
     now: dt.datetime,
     time_budget_min: float | None,
+    decided: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The learner's role, skills, path ahead with reasons and minutes left: reads only."""
+    """The learner's role, skills, path ahead with reasons and minutes left: reads only.
+
+    ``decided`` is the next step the caller already has for this moment and budget
+    (the launch's own), so the engine is not asked twice.
+    """
     where = where_of(session, ctx)
     rows = learner_progress(
         session,
@@ -30,11 +78,33 @@ def learner_path(
         module_id=where.module.id,
         now=now,
     )
+    evidence = skill_evidence(
+        session,
+        tenant_id=ctx.tenant_id,
+        person_id=ctx.person_id,
+        skill_ids=[r["skill_id"] for r in rows],
+    )
+    attempted = attempted_activities(
+        session, tenant_id=ctx.tenant_id, person_id=ctx.person_id
+    )
+    overrides = override_notes(
+        session,
+        tenant_id=ctx.tenant_id,
+        person_id=ctx.person_id,
+        module_id=where.module.id,
+    )
+    manager_skips = {
+        o.skill_id: o.note
+        for o in overrides
+        if o.kind == "skip_skill" and o.skill_id is not None
+    }
     role = where.snapshot.role
-    low, high = _minutes_left(where.snapshot, rows)
+    low, high = minutes_left(where.snapshot.catalog, rows)
+    step = decided or decided_step(session, ctx, where, now, time_budget_min)
     return {
         "module": {"key": where.snapshot.module_key, "title": where.snapshot.title},
         "target_role": role.name if role else None,
+        "levels": list(where.snapshot.catalog.scale),
         "skills": [
             {
                 "skill_id": r["skill_id"],
@@ -42,6 +112,7 @@ def learner_path(
                 "status": r["status"],
                 "level": r["level"],
                 "level_name": r["level_name"],
+                "expected_level": r["expected_level"],
                 "target": r["target"],
                 "target_name": r["target_name"],
                 "uncertainty": r["uncertainty"],
@@ -50,45 +121,44 @@ def learner_path(
             }
             for r in rows
         ],
-        "path": [_path_entry(r) for r in rows],
-        "next_step": decided_step(session, ctx, where, now, time_budget_min),
+        "path": [
+            path_entry(
+                r,
+                evidence[r["skill_id"]],
+                catalog=where.snapshot.catalog,
+                attempted=attempted,
+                now=now,
+                manager_skips=manager_skips,
+            )
+            for r in rows
+        ],
+        "next_step": step,
+        "state": path_state(step),
         "minutes_left": {"low": low, "high": high},
         "time_budget_min": time_budget_min,
+        "reviews": manager_reviews(overrides, where.snapshot.catalog),
+        "refresher_plan": refresher_plan(rows),
+        "placement_wanted": placement_wanted(
+            session,
+            tenant_id=ctx.tenant_id,
+            person_id=ctx.person_id,
+            module_id=where.module.id,
+        ),
         "registration": where.registration,
     }
 
 
-def _path_entry(row: dict[str, Any]) -> dict[str, Any]:
-    status = row["status"]
-    if status == STATUS_SKIPPED:
-        reason = f"skipped: your manager set {row['name']} aside"
-    elif status in DONE_STATUSES:
-        reason = f"skipped: you already show {row['name']} at {row['target_name']}"
-    else:
-        reason = f"to do: {row['name']} up to {row['target_name']}"
-    return {"skill_id": row["skill_id"], "status": status, "reason": reason}
+def recommend_at_launch(
+    session: Session, ctx: LaunchContext, *, now: dt.datetime, base_url: str
+) -> dict[str, Any]:
+    """The launch asks the engine for the next step and tells the LRS it was recommended.
 
-
-def _minutes_left(
-    snapshot: ModuleSnapshot, rows: list[dict[str, Any]]
-) -> tuple[float, float]:
-    """From the shortest activity per open skill to every activity on them."""
-    open_skills = {
-        r["skill_id"]
-        for r in rows
-        if r["status"] not in DONE_STATUSES and r["status"] != STATUS_SKIPPED
-    }
-    low = 0.0
-    high = 0.0
-    for skill_id in open_skills:
-        minutes = [
-            a.duration_min
-            for a in snapshot.catalog.activities.values()
-            if any(link.skill_id == skill_id for link in a.skills)
-        ]
-        low += min(minutes, default=0.0)
-        high += sum(minutes)
-    return round(low, 1), round(high, 1)
+    The statement carries the journey's registration and course like every other;
+    its key (learner, module, activity, day) makes repeated launches one statement.
+    """
+    return decided_step(
+        session, ctx, where_of(session, ctx), now, None, recommended_from=base_url
+    )
 
 
 def next_step_within(

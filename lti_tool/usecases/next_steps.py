@@ -1,8 +1,9 @@
-"""Use case: the engine's next step for a learner, and the *recommended* statement."""
+"""Use case: the engine's next step for a learner, with the catalogue names it needs."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,11 +13,12 @@ from adaptive.core.catalogue import ActivityInfo
 from adaptive.core.decisions import Recommendation
 from adaptive.module_snapshots import load_module
 from adaptive.next_step import next_step
-from lti_tool.infra.models import Person
 from lti_tool.lti.launch_token import LaunchContext
-from xapi.core.profile import EXT_REASON
-from xapi.core.statements import ActivityRef
-from xapi.outbox import emit_statement
+
+# The engine's "nothing to offer although targets are unmet": a catalogue defect.
+BLOCKED_CODES = frozenset({"no_activity_available"})
+# A manager page checks at most this many learners' paths for a defect.
+BLOCKED_CHECK_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -52,57 +54,6 @@ class Decision:
             learner_text=self.recommendation.reason.learner_text,
             activity_key=self.activity.key if self.activity else None,
         )
-
-
-def preview_next_step(
-    session: Session, ctx: LaunchContext, *, module_id: int, now: dt.datetime
-) -> NextStepPreview:
-    """What this learner should do next in the module, for a page view: records nothing."""
-    return decide(session, ctx, module_id=module_id, now=now).preview()
-
-
-def recommend_next_step(
-    session: Session,
-    ctx: LaunchContext,
-    *,
-    module_id: int,
-    now: dt.datetime,
-    base_url: str,
-) -> NextStepPreview:
-    """Ask the engine what this learner should do next, and tell the LRS we did.
-
-    The *recommended* statement goes to the outbox in the caller's transaction;
-    its key (learner, module, activity, day) makes repeated launches one statement.
-    """
-    decision = decide(session, ctx, module_id=module_id, now=now)
-    activity = decision.activity
-    person = session.get(Person, ctx.person_id)
-    if activity is not None and person is not None:
-        catalogue = f"{base_url}/catalogue/{decision.framework_key}"
-        emit_statement(
-            session,
-            person=person,
-            key=f"recommended:{person.id}:{decision.module_id}:{activity.id}:{now.date().isoformat()}",
-            verb="recommended",
-            object=ActivityRef(
-                f"{catalogue}/activities/{activity.key}",
-                "activity",
-                name=activity.title,
-            ),
-            timestamp=now,
-            parent=ActivityRef(
-                f"{catalogue}/modules/{decision.module_key}",
-                "module",
-                name=decision.module_title,
-            ),
-            context_extensions={
-                EXT_REASON: {
-                    "code": decision.recommendation.reason.code,
-                    "numbers": _json_safe(decision.recommendation.reason.numbers),
-                }
-            },
-        )
-    return decision.preview()
 
 
 def decide(
@@ -149,12 +100,45 @@ def decide_for(
     )
 
 
-def _json_safe(value: Any) -> Any:
+def is_blocked(recommendation: Recommendation) -> bool:
+    """The engine has nothing for unmet targets: the catalogue lacks content."""
+    return recommendation.kind == "blocked" or (
+        recommendation.reason.code in BLOCKED_CODES
+    )
+
+
+def blocked_paths(
+    session: Session,
+    *,
+    tenant_id: int,
+    module_id: int,
+    person_ids: Sequence[int],
+    now: dt.datetime,
+) -> dict[int, str]:
+    """Learners whose path the catalogue blocks, with the engine's sentence for managers.
+
+    Reads only; at most ``BLOCKED_CHECK_LIMIT`` learners are checked (a page view).
+    """
+    out: dict[int, str] = {}
+    for person_id in person_ids[:BLOCKED_CHECK_LIMIT]:
+        rec = next_step(
+            session,
+            tenant_id=tenant_id,
+            person_id=person_id,
+            module_id=module_id,
+            now=now,
+        )
+        if is_blocked(rec):
+            out[person_id] = rec.reason.manager_text
+    return out
+
+
+def json_safe(value: Any) -> Any:
     """Reason numbers may hold numpy scalars or tuples; xAPI extensions need JSON."""
     if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     if hasattr(value, "item"):
         return value.item()
     return value

@@ -43,6 +43,7 @@ class SkillLevel(_Strict):
     status: str
     level: int
     level_name: str
+    expected_level: float = Field(description="The model's mean level (0 = none).")
     target: int
     target_name: str
     uncertainty: float
@@ -52,8 +53,31 @@ class SkillLevel(_Strict):
 
 class PathEntry(_Strict):
     skill_id: int
+    name: str
     status: str
-    reason: str
+    kind: str = Field(
+        description="skipped | done | refresher | alternative | locked | to_do"
+    )
+    reason: str = Field(description="Why, in plain words, from the learner's data.")
+    evidence_source: str | None = Field(
+        description="placement | attempts | xapi | manager, or none yet."
+    )
+
+
+class ManagerReview(_Strict):
+    """A manager's active change to the path, with the note they left."""
+
+    kind: str
+    what: str
+    note: str
+    at: str = Field(description="The day it was made (ISO date).")
+
+
+class PlannedRefresher(_Strict):
+    skill_id: int
+    name: str
+    due: str = Field(description="ISO date of the next refresher.")
+    when: str = Field(description='The same day in words, e.g. "12 January".')
 
 
 class MinutesRange(_Strict):
@@ -66,11 +90,18 @@ class PathOut(_Strict):
 
     module: ModuleRef
     target_role: str | None
+    levels: list[str] = Field(description="The framework's level names, from 0.")
     skills: list[SkillLevel]
     path: list[PathEntry]
     next_step: NextStep
+    state: str = Field(description="learning | targets_met | blocked")
     minutes_left: MinutesRange
     time_budget_min: float | None
+    reviews: list[ManagerReview]
+    refresher_plan: list[PlannedRefresher]
+    placement_wanted: bool = Field(
+        description="The module's placement check is neither done nor skipped."
+    )
     registration: str = Field(description="xAPI registration of this module attempt.")
 
 
@@ -80,12 +111,28 @@ class PlacementQuestion(_Strict):
     options: list[Any]
 
 
+class PlacedSkill(_Strict):
+    skill_id: int
+    name: str
+    level_name: str = Field(description="The role's level the learner showed.")
+
+
+class PlacementSummary(_Strict):
+    """What a finished check showed: the skills skipped and the minutes saved."""
+
+    skipped: bool = Field(description="The learner chose to start from the beginning.")
+    text: str = Field(description="The summary in plain words, for the learner.")
+    placed: list[PlacedSkill]
+    minutes_saved: float
+
+
 class PlacementOut(_Strict):
     placement_id: int
     done: bool
     asked: int
     budget: int = Field(description="At most this many questions.")
     question: PlacementQuestion | None
+    summary: PlacementSummary | None = Field(description="Set once the check is done.")
 
 
 class PlacementAnswerIn(_Strict):

@@ -7,7 +7,6 @@ Each route is declared once in ``ROUTES``, which both registers it and documents
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,8 +21,17 @@ from adaptive.visibility import NotVisibleError
 from lti_tool.infra.db import utcnow
 from lti_tool.infra.models import ROLE_LEARNER
 from lti_tool.learner_journey.attempts import activity_for_player, submit_attempt
-from lti_tool.learner_journey.path import learner_path, next_step_within
-from lti_tool.learner_journey.placement import answer_placement_once, open_placement
+from lti_tool.learner_journey.path import (
+    learner_path,
+    next_step_within,
+    set_time_budget,
+    time_budget,
+)
+from lti_tool.learner_journey.placement import (
+    answer_placement_once,
+    open_placement,
+    skip_placement_once,
+)
 from lti_tool.learner_journey.xapi_content import xapi_launch
 from lti_tool.lti.errors import LaunchRejected
 from lti_tool.lti.launch_token import LaunchContext, check_launch_row, read_launch_token
@@ -45,8 +53,6 @@ from lti_tool.web.markdown import render_markdown
 from lti_tool.web.transaction import request_session, request_store, settings
 
 api_bp = Blueprint("api", __name__, url_prefix="/api")
-
-_BUDGET_KEY = "api_time_budget:{launch_id}"
 
 
 def _error(code: str, message: str, status: int, **extra: Any) -> Response:
@@ -131,8 +137,7 @@ def _body(model: type[BaseModel]) -> Any:
 
 
 def _time_budget(ctx: LaunchContext) -> float | None:
-    value = request_store().get(_BUDGET_KEY.format(launch_id=ctx.launch_id))
-    return float(value) if value is not None else None
+    return time_budget(request_store(), ctx)
 
 
 def _out(model: type[BaseModel], data: dict[str, Any], status: int = 200) -> Response:
@@ -157,6 +162,13 @@ def post_placement() -> Response:
     if request.content_length:
         _body(Empty)
     return _out(PlacementOut, open_placement(request_session(), ctx, now=utcnow()))
+
+
+def post_placement_skip() -> Response:
+    ctx = api_launch(write=True)
+    if request.content_length:
+        _body(Empty)
+    return _out(PlacementOut, skip_placement_once(request_session(), ctx, now=utcnow()))
 
 
 def post_placement_answer() -> Response:
@@ -220,11 +232,7 @@ def post_attempt() -> Response:
 def post_time_budget() -> Response:
     ctx = api_launch(write=True)
     body: TimeBudgetIn = _body(TimeBudgetIn)
-    # Kept for the launch's life: a choice for this sitting, not a setting.
-    ttl = max(int((ctx.expires_at - dt.datetime.now(dt.UTC)).total_seconds()), 1)
-    request_store().put(
-        _BUDGET_KEY.format(launch_id=ctx.launch_id), body.minutes, ttl_s=ttl
-    )
+    set_time_budget(request_store(), ctx, minutes=body.minutes, now=utcnow())
     step = next_step_within(
         request_session(), ctx, now=utcnow(), time_budget_min=body.minutes
     )
@@ -250,6 +258,16 @@ ROUTES: tuple[_Bound, ...] = (
             PlacementOut,
         ),
         post_placement,
+    ),
+    _Bound(
+        ApiRoute(
+            "POST",
+            "/v1/placement/skip",
+            "Skip the placement check: start from the beginning (idempotent)",
+            None,
+            PlacementOut,
+        ),
+        post_placement_skip,
     ),
     _Bound(
         ApiRoute(

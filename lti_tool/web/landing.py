@@ -8,6 +8,7 @@ from flask import g, make_response, render_template, request
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from lti_tool.infra.db import utcnow
+from lti_tool.learner_journey.path import recommend_at_launch
 from lti_tool.lti import deep_linking
 from lti_tool.lti.errors import LaunchRejected
 from lti_tool.lti.launch_token import (
@@ -16,12 +17,8 @@ from lti_tool.lti.launch_token import (
     read_launch_token,
 )
 from lti_tool.lti.link_urls import LinkPolicy
-from lti_tool.usecases.next_steps import (
-    NextStepPreview,
-    preview_next_step,
-    recommend_next_step,
-)
 from lti_tool.web import pages
+from lti_tool.web.learner_pages import render_landing
 from lti_tool.web.transaction import request_session, request_store, settings
 
 log = logging.getLogger("pathwise.launch")
@@ -117,7 +114,7 @@ def resume_page(resume_url: str) -> str:
 
 
 def render_home(ctx: LaunchContext, token: str, *, recommend: bool) -> WerkzeugResponse:
-    """The learner's path page or the manager's page for this launch.
+    """The learner's landing page (placement check or path) or the manager's page.
 
     ``recommend`` is for the launch itself: it records the learner's next step as
     a *recommended* statement. A later view of the page (a GET) only shows it.
@@ -125,22 +122,14 @@ def render_home(ctx: LaunchContext, token: str, *, recommend: bool) -> WerkzeugR
     session = request_session()
     view = pages.launch_view(session, ctx)
     if ctx.role == "learner":
-        preview: NextStepPreview | None = None
-        if view.module_id is not None and recommend:
-            preview = recommend_next_step(
-                session,
-                ctx,
-                module_id=view.module_id,
-                now=utcnow(),
-                base_url=settings().base_url,
+        decided = (
+            recommend_at_launch(
+                session, ctx, now=utcnow(), base_url=settings().base_url
             )
-        elif view.module_id is not None:
-            preview = preview_next_step(
-                session, ctx, module_id=view.module_id, now=utcnow()
-            )
-        body = render_template(
-            "learner_home.html", view=view, lt=token, next_step=preview
+            if view.module_id is not None and recommend
+            else None
         )
+        body = render_landing(ctx, token, view, decided=decided)
     else:
         body = render_template("manager_home.html", view=view, lt=token)
     response: WerkzeugResponse = make_response(body)

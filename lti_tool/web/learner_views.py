@@ -1,4 +1,5 @@
-"""Web layer: the learner and manager pages a launch token opens (home, player, picker); thin.
+"""Web layer: the pages a launch token opens (home, placement, path, player, deep-link
+picker); thin.
 
 The token never rides in a URL: the launch's own response shows the page, and a
 reload (a GET without the token) gets a small page that re-posts the tab's token to
@@ -14,10 +15,13 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from lti_tool.infra.db import utcnow
+from lti_tool.infra.models import ROLE_LEARNER
 from lti_tool.lti import deep_linking
 from lti_tool.lti.errors import LaunchRejected
 from lti_tool.lti.grade_outbox import retry_grade
+from lti_tool.lti.launch_token import LaunchContext
 from lti_tool.lti.link_urls import origin_of
+from lti_tool.web import pages
 from lti_tool.web.landing import (
     current_launch,
     launch_for,
@@ -29,6 +33,7 @@ from lti_tool.web.landing import (
     resume_page,
     too_large_page,
 )
+from lti_tool.web.learner_pages import render_path, render_placement
 from lti_tool.web.player import render_player
 from lti_tool.web.transaction import (
     read_only_post,
@@ -80,6 +85,51 @@ def activity(key: str) -> Any:
 def activity_post(key: str) -> Any:
     token = request_launch_token()
     return render_player(launch_for(token), token or "", key)
+
+
+def _learner_launch(token: str | None) -> tuple[LaunchContext, pages.LaunchView]:
+    """The launch behind a learner page, and what the page shows about it."""
+    ctx = launch_for(token)
+    if ctx.role != ROLE_LEARNER:
+        raise LaunchRejected(
+            "learner_only", "This page is the learner's; open your own page.", 403
+        )
+    view = pages.launch_view(request_session(), ctx)
+    if view.module_id is None:
+        raise LaunchRejected(
+            "no_module", "This link in the LMS does not open a Pathwise module.", 409
+        )
+    return ctx, view
+
+
+@learner_bp.get("/placement")
+def placement() -> Any:
+    token = request_launch_token()
+    if token is None:
+        return resume_page(url_for("learner.placement_post"))
+    return render_placement(*_learner_launch(token), token=token)
+
+
+@learner_bp.post("/placement")
+@read_only_post
+def placement_post() -> Any:
+    token = request_launch_token() or ""
+    return render_placement(*_learner_launch(token), token=token)
+
+
+@learner_bp.get("/path")
+def path() -> Any:
+    token = request_launch_token()
+    if token is None:
+        return resume_page(url_for("learner.path_post"))
+    return render_path(*_learner_launch(token), token=token)
+
+
+@learner_bp.post("/path")
+@read_only_post
+def path_post() -> Any:
+    token = request_launch_token() or ""
+    return render_path(*_learner_launch(token), token=token)
 
 
 @learner_bp.get("/deep-link")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -10,7 +11,9 @@ from sqlalchemy.orm import Session
 from adaptive.cohort_people import cohort_people
 from adaptive.models import Module, RoleProfile
 from lti_tool.infra import revision
+from lti_tool.infra.db import utcnow
 from lti_tool.infra.models import (
+    ROLE_LEARNER,
     Course,
     Deployment,
     Launch,
@@ -21,6 +24,7 @@ from lti_tool.infra.models import (
 from lti_tool.lti.errors import LaunchRejected
 from lti_tool.lti.grade_outbox import grade_statuses, grades_offered
 from lti_tool.lti.launch_token import LaunchContext
+from lti_tool.usecases.next_steps import blocked_paths
 
 
 @dataclass
@@ -40,6 +44,8 @@ class LaunchView:
     platform_name: str
     has_grade_service: bool
     cohort: list[dict[str, Any]] = field(default_factory=list)
+    # Learners whose path the catalogue blocks: person id -> the engine's sentence.
+    blocked: dict[int, str] = field(default_factory=dict)
 
 
 _CATALOGUE_ROWS = revision.RevisionCache(revision.CATALOGUE, size=1024)
@@ -59,8 +65,14 @@ def _catalogue_row(
     return rows[0] if rows else None
 
 
-def launch_view(session: Session, ctx: LaunchContext) -> LaunchView:
-    """The launch's person, course, link, module and (for managers) cohort, in one view."""
+def launch_view(
+    session: Session, ctx: LaunchContext, *, now: dt.datetime | None = None
+) -> LaunchView:
+    """The launch's person, course, link, module and (for managers) cohort, in one view.
+
+    For managers it also names the learners whose path the catalogue blocks.
+    """
+    now = now or utcnow()
     launch = session.get(Launch, ctx.launch_id)
     person = session.get(Person, ctx.person_id)
     if launch is None or person is None or launch.tenant_id != ctx.tenant_id:
@@ -86,6 +98,7 @@ def launch_view(session: Session, ctx: LaunchContext) -> LaunchView:
     tenant = session.get(Deployment, ctx.tenant_id)
     registration = session.get(Registration, tenant.registration_id) if tenant else None
     cohort: list[dict[str, Any]] = []
+    blocked: dict[int, str] = {}
     has_grades = grades_offered(link)
     if ctx.role != "learner":
         grades = (
@@ -110,6 +123,18 @@ def launch_view(session: Session, ctx: LaunchContext) -> LaunchView:
                 manager_id=person.id,
             )
         ]
+        if module is not None:
+            blocked = blocked_paths(
+                session,
+                tenant_id=ctx.tenant_id,
+                module_id=module.id,
+                person_ids=[
+                    m["id"]
+                    for m in cohort
+                    if m["role"] == ROLE_LEARNER and m["last_seen"] is not None
+                ],
+                now=now,
+            )
     return LaunchView(
         person_name=person.display_name,
         person_email=person.email,
@@ -126,4 +151,5 @@ def launch_view(session: Session, ctx: LaunchContext) -> LaunchView:
         else "",
         has_grade_service=has_grades,
         cohort=cohort,
+        blocked=blocked,
     )

@@ -22,15 +22,16 @@ def test_learner_launch_shows_their_page_in_the_lms_frame(
     assert "Ada Lovelace" in frame.locator("main h1").inner_text()
     module = frame.locator("[data-field=module]").inner_text()
     assert module and "Not chosen" not in module
-    # The engine's first recommendation for a new learner, with its reason.
-    assert frame.locator("#next").count() == 1
-    assert frame.locator("[data-field=why]").inner_text().strip()
+    # A new learner starts with the module's placement check (one question at a
+    # time, or "start from the beginning").
+    assert frame.locator("[data-placement]").count() == 1
+    assert frame.get_by_role("button", name="Start from the beginning").count() == 1
     shot(page, "learner-in-lms")
     tool = page.frame(name="tool-frame")
     assert tool is not None
     # A reload must be a GET of the page, never a replay of the id_token POST, and
     # no address ever carries the launch token.
-    assert tool.url == demo_url + "/app/home"
+    assert tool.url == demo_url + "/app/placement"
     assert axe_violations(tool) == []
 
 
@@ -76,7 +77,10 @@ def test_a_reload_reopens_the_page_and_no_address_carries_the_token(
     frame = launch_in_lms(page, demo_url, user)
     frame.locator(ready).wait_for()
     tool = _reload_frame(page, frame, ready)
-    assert tool.url == demo_url + "/app/home"
+    # The learner's landing page is the placement check (/app/placement).
+    assert tool.url == demo_url + (
+        "/app/placement" if user == "learner" else "/app/home"
+    )
     _reload_frame(page, frame, ready)
     assert frame.locator(ready).count() == 1
     assert [u for u in seen if "lt=" in u] == []

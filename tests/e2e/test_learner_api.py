@@ -18,6 +18,7 @@ from sqlalchemy import Engine, delete, func, select
 
 from adaptive.demo_seed import seed_demo
 from adaptive.models import Attempt, PlacementSession
+from adaptive.placement_sessions import STOP_SKIPPED
 from adaptive.submission_models import ClientSubmission
 from lti_tool.devplatform.model import INSTRUCTOR, LEARNER, SampleUser
 from lti_tool.devplatform.vocabulary import (
@@ -37,6 +38,7 @@ from xapi.models import OUTBOX_DELIVERED, OutboxStatement
 API_ROUTES = (
     ("GET", "/api/v1/me/path"),
     ("POST", "/api/v1/placement"),
+    ("POST", "/api/v1/placement/skip"),
     ("POST", "/api/v1/placement/answers"),
     ("GET", "/api/v1/activities/{key}"),
     ("POST", "/api/v1/activities/{key}/xapi-launch"),
@@ -228,11 +230,13 @@ def _journey(client: FlaskClient, token: str) -> dict[str, Any]:
         headers=headers,
         json={"client_id": SHARED_ID, "ref": question["ref"], "answer": "x"},
     ).json
+    skipped = client.post("/api/v1/placement/skip", headers=headers).json
     key = _first_activity(client, token)
     return {
         "path": client.get("/api/v1/me/path", headers=headers).json,
         "placement": placement,
         "answered": answered,
+        "skipped": skipped,
         "activity": client.get(f"/api/v1/activities/{key}", headers=headers).json,
         "attempt": _attempt(client, token, key, SHARED_ATTEMPT_ID).json,
         "budget": client.post(
@@ -272,12 +276,15 @@ def test_no_read_or_write_crosses_to_another_learner(lti: LtiHarness) -> None:
         ), who
         assert theirs["attempt"]["attempt_id"] != mine["attempt"]["attempt_id"], who
         assert theirs["answered"]["asked"] == 1, who
+        assert theirs["skipped"]["placement_id"] == theirs["placement"]["placement_id"]
     # Each of the four has their own placement with one answer and one attempt:
     # Ada's data is as she left it, and nobody wrote into hers.
     with session_scope() as session:
         placements = session.scalars(select(PlacementSession)).all()
         assert len({p.person_id for p in placements}) == len(placements) == 4
         assert all(len(p.asked) == 1 for p in placements)
+        # Each skipped their own check, after their one answer.
+        assert all(p.stop_code == STOP_SKIPPED for p in placements)
         attempts = session.scalars(select(Attempt)).all()
         assert sorted(a.person_id for a in attempts) == sorted(
             p.person_id for p in placements

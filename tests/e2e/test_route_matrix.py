@@ -81,6 +81,14 @@ MANAGER_PAGE = {
 }
 MANAGER_409 = {**MANAGER_PAGE, "instructor": 409, "lti_admin": 409}
 
+LEARNER_PAGE = {
+    "*": 401,
+    "learner": 409,
+    "learner_b": 409,
+    "instructor": 403,
+    "lti_admin": 403,
+}
+
 EXPECTED: dict[tuple[str, str], dict[str, Any]] = {
     ("/", "GET"): EVERYONE_OK,
     ("/healthz", "GET"): EVERYONE_OK,
@@ -113,6 +121,12 @@ EXPECTED: dict[tuple[str, str], dict[str, Any]] = {
         "instructor": 403,
         "lti_admin": 403,
     },
+    # The learner's own pages: instructors and admins have the manager page instead;
+    # these links carry no module (409).
+    ("/app/placement", "GET"): {**LEARNER_PAGE, "*": "ok"},
+    ("/app/placement", "POST"): LEARNER_PAGE,
+    ("/app/path", "GET"): {**LEARNER_PAGE, "*": "ok"},
+    ("/app/path", "POST"): LEARNER_PAGE,
     # The picker opens only for a pending deep-linking launch; these tokens come from
     # resource-link launches, so instructors get 400 (deep_link_expired).
     ("/app/deep-link", "GET"): {
@@ -173,6 +187,7 @@ EXPECTED: dict[tuple[str, str], dict[str, Any]] = {
     ("/api/v1/me/path", "GET"): API_LEARNER_409,
     ("/api/v1/activities/<key>", "GET"): API_LEARNER_409,
     ("/api/v1/placement", "POST"): API_LEARNER_409,
+    ("/api/v1/placement/skip", "POST"): API_LEARNER_409,
     ("/api/v1/placement/answers", "POST"): API_LEARNER_415,
     ("/api/v1/activities/<key>/xapi-launch", "POST"): API_LEARNER_409,
     ("/api/v1/attempts", "POST"): API_LEARNER_415,

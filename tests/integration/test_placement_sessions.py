@@ -18,7 +18,14 @@ from adaptive.models import (
 )
 from adaptive.module_snapshots import load_module
 from adaptive.next_step import next_step
-from adaptive.placement_sessions import answer_placement, start_placement
+from adaptive.placement_sessions import (
+    STOP_SKIPPED,
+    answer_placement,
+    current_placement,
+    placement_wanted,
+    skip_placement,
+    start_placement,
+)
 from tests.factories import make_catalogue, make_person, make_tenant
 
 NOW = dt.datetime(2025, 3, 3, 9, 0, tzinfo=dt.UTC)
@@ -151,3 +158,67 @@ def test_wrong_answers_lower_the_estimate_and_a_stale_ref_is_refused(
             answer="a",
             now=NOW,
         )
+
+
+def test_skipping_keeps_the_answers_and_is_idempotent(
+    db_session: Session, world: dict[str, Any]
+) -> None:
+    tid, pid, mid = world["tenant"].id, world["person"].id, world["module"].id
+    assert placement_wanted(db_session, tenant_id=tid, person_id=pid, module_id=mid)
+    assert (
+        current_placement(db_session, tenant_id=tid, person_id=pid, module_id=mid)
+        is None
+    )
+    view = start_placement(
+        db_session, tenant_id=tid, person_id=pid, module_id=mid, now=NOW
+    )
+    answer_placement(
+        db_session,
+        tenant_id=tid,
+        placement_id=view["placement_id"],
+        ref=view["question"]["ref"],
+        answer="a",
+        now=NOW,
+    )
+    skipped = skip_placement(
+        db_session, tenant_id=tid, person_id=pid, module_id=mid, now=NOW
+    )
+    assert (skipped["done"], skipped["asked"], skipped["stop_code"]) == (
+        True,
+        1,
+        STOP_SKIPPED,
+    )
+    later = NOW + dt.timedelta(hours=1)
+    again = skip_placement(
+        db_session, tenant_id=tid, person_id=pid, module_id=mid, now=later
+    )
+    assert again == skipped
+    row = db_session.get(PlacementSession, skipped["placement_id"])
+    assert row is not None and row.finished_at == NOW
+    assert len(db_session.scalars(select(Evidence)).all()) >= 1  # the answer stays
+    assert not placement_wanted(db_session, tenant_id=tid, person_id=pid, module_id=mid)
+    assert (
+        current_placement(db_session, tenant_id=tid, person_id=pid, module_id=mid)
+        == skipped
+    )
+
+
+def test_a_skip_before_any_question_closes_an_empty_check(
+    db_session: Session, world: dict[str, Any]
+) -> None:
+    tid, pid, mid = world["tenant"].id, world["person"].id, world["module"].id
+    view = skip_placement(
+        db_session, tenant_id=tid, person_id=pid, module_id=mid, now=NOW
+    )
+    assert (view["done"], view["asked"], view["question"]) == (True, 0, None)
+    # Starting afterwards resumes the skipped check: nothing is asked.
+    assert (
+        start_placement(
+            db_session, tenant_id=tid, person_id=pid, module_id=mid, now=NOW
+        )
+        == view
+    )
+    other = make_person(db_session, world["tenant"], "learner-2")
+    assert placement_wanted(
+        db_session, tenant_id=tid, person_id=other.id, module_id=mid
+    )
