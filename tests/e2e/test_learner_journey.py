@@ -186,9 +186,10 @@ def play_in_the_player(
     page.screenshot(path=str(shots / f"{n}-activity-{key}-feedback.png"))
     clean(page, f"player {key} feedback")
     # "Continue" opens the next activity (or the path page): wait for that page.
-    with page.expect_request(lambda r: r.method == "POST" and "/app/" in r.url):
+    # Wait for the new document itself: until it has loaded, the old page (without
+    # the next page's scripts) still answers locators and evaluations.
+    with tool(page).expect_navigation(wait_until="load"):
         frame.locator("[data-action=continue]").click()
-    tool(page).wait_for_load_state()
     frame.locator("main h1").wait_for()
     return str(why)
 
@@ -210,8 +211,7 @@ def play_through_the_page_api(
     assert answer["first"]["status"] == 200, answer
     # A double submission is the same attempt, recorded once.
     assert answer["again"]["data"] == answer["first"]["data"]
-    tool(page).evaluate("Pathwise.go('/app/path')")
-    frame.locator("[data-path-state]").wait_for()
+    open_path_again(page, frame)
     page.screenshot(path=str(shots / f"{n}-path-after-{key}.png"), full_page=True)
     return str(answer["first"]["data"]["next_step"]["reason"])
 
@@ -291,7 +291,8 @@ def journey(
 
 
 def open_path_again(page: Any, frame: Any) -> None:
-    tool(page).evaluate("Pathwise.go('/app/path')")
+    with tool(page).expect_navigation(wait_until="load"):
+        tool(page).evaluate("Pathwise.go('/app/path')")
     frame.locator("[data-path-state]").wait_for()
 
 

@@ -192,16 +192,18 @@ def test_after_a_failure_the_next_step_is_a_different_explanation(
     assert f">{step['title']}</h1>" in html
 
 
-def test_the_landing_page_opens_the_next_activity_in_the_player(
+def test_the_path_page_opens_the_next_activity_in_the_player(
     lti: LtiHarness, client: FlaskClient
 ) -> None:
     run = lti.do_launch()
     assert run.status == 200
-    step = client.get("/api/v1/me/path", headers=bearer(launch_token(run.text)))
+    token = launch_token(run.text)
+    step = client.get("/api/v1/me/path", headers=bearer(token))
     key = step.json["next_step"]["activity_key"]
+    path = client.post("/app/path", data={"lt": token}).get_data(as_text=True)
     form = re.search(
         r'<form method="post" action="(/app/activity/[^"]+)"[^>]*data-needs-token>',
-        run.text,
+        path,
     )
     assert form is not None and form.group(1) == f"/app/activity/{key}"
 
