@@ -18,7 +18,7 @@ from adaptive.core.catalogue import RoleInfo
 from adaptive.core.learner import LearnerModel
 from adaptive.core.learner_types import ParamSet, SkillState
 from adaptive.core.policy import PolicyConfig, effective_targets, progress_report
-from adaptive.learner_context import learner_in_module
+from adaptive.learner_context import InModule, learner_in_module
 from adaptive.models import (
     Framework,
     LearnerProfile,
@@ -40,9 +40,13 @@ def learner_progress(
     person_id: int,
     module_id: int,
     now: dt.datetime,
+    loaded: InModule | None = None,
 ) -> list[dict[str, Any]]:
-    """Per target skill: probability, level, uncertainty, target, status (learner view)."""
-    snapshot, state, role = learner_in_module(
+    """Per target skill: probability, level, uncertainty, target, status (learner view).
+
+    ``loaded``: the caller's ``learner_in_module`` of this learner and module, if any.
+    """
+    snapshot, state, role = loaded or learner_in_module(
         session, tenant_id=tenant_id, person_id=person_id, module_id=module_id
     )
     overrides = active_overrides(
