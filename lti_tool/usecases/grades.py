@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from adaptive.attempts import record_attempt
 from adaptive.core.policy import DONE_STATUSES, STATUS_SKIPPED, Recommendation
 from adaptive.learner_context import InModule, learner_in_module
+from adaptive.learner_store import lock_learner
 from adaptive.models import Attempt
 from adaptive.next_step import next_steps
 from adaptive.progress_reports import learner_progress
@@ -41,6 +42,8 @@ def record_learner_attempt(
     The learner's model is read once after the update and serves the decision, the
     step fitted to ``time_budget_min`` and the grade's progress alike.
     """
+    # One answer of this learner at a time: the update is read-modify-write.
+    lock_learner(session, tenant_id=ctx.tenant_id, person_id=ctx.person_id)
     attempt = record_attempt(
         session,
         tenant_id=ctx.tenant_id,
