@@ -86,9 +86,10 @@ def test_an_answer_reads_the_learner_once_and_decides_once(lti: LtiHarness) -> N
     client, headers, key = _launch(lti)
     with tables_read() as reads:
         answer = _answer(client, headers, key)
-    # One read to update the model with the answer, one for the decision and the
-    # grade's progress together (before: three more, and the history twice).
-    assert reads["learner_profiles"] == 2, reads
+    # The learner's lock, one read to update the model with the answer, one for the
+    # decision and the grade's progress together (before: two more reads, and the
+    # history twice).
+    assert reads["learner_profiles"] == 3, reads
     assert reads["attempts"] == 1, reads
     assert reads["launches"] == 1, reads
     step = answer["next_step"]
@@ -105,7 +106,7 @@ def test_a_time_budget_fits_the_shown_step_and_not_the_grade_comment(
     assert budget.status_code == 200, budget.json
     with tables_read() as reads:
         answer = _answer(client, headers, key)
-    assert reads["learner_profiles"] == 2, reads
+    assert reads["learner_profiles"] == 3, reads
     shown = answer["next_step"]
     assert shown["minutes"] <= 1 or shown["reason_code"] == "time_budget_exhausted"
     # The gradebook names the path's next step, whatever this sitting's budget.
