@@ -10,11 +10,20 @@ from adaptive.module_snapshots import ModuleSnapshot, load_module
 from adaptive.pending_evidence import apply_pending_evidence
 from adaptive.roles import learner_role
 
+#: The module, the learner's up-to-date model and their role, as loaded together.
+InModule = tuple[ModuleSnapshot, LearnerState, RoleInfo | None]
+
 
 def learner_in_module(
     session: Session, *, tenant_id: int, person_id: int, module_id: int
-) -> tuple[ModuleSnapshot, LearnerState, RoleInfo | None]:
-    """The module, the learner's up-to-date model and their role: what decisions read."""
+) -> InModule:
+    """The module, the learner's up-to-date model and their role: what decisions read.
+
+    Load it once per request when several readers need it (the decision after an
+    answer, then the learner's progress for the gradebook): nothing changes it
+    between them, and each load costs a profile, its skill states and pending
+    evidence.
+    """
     snapshot = load_module(session, tenant_id=tenant_id, module_id=module_id)
     state = load_learner(
         session,

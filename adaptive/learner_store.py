@@ -49,6 +49,28 @@ _SKILL_STATES_OF = select(LearnerSkillState).where(
 )
 
 
+_PROFILE_FOR_UPDATE = (
+    select(LearnerProfile.id)
+    .where(LearnerProfile.tenant_id == _TENANT, LearnerProfile.person_id == _PERSON)
+    .with_for_update()
+)
+
+
+def lock_learner(session: Session, *, tenant_id: int, person_id: int) -> None:
+    """Hold the learner's profile row until this transaction ends.
+
+    A model update reads the learner's skill rows, applies evidence and writes them
+    back; two of one learner's answers at once (two tabs, a retry racing its first
+    send) would otherwise both insert a skill's first row (a unique violation) or
+    overwrite each other's update. Taken first, the lock makes the second wait for
+    the first to commit, then read what it wrote. PostgreSQL only: SQLite has one
+    writer at a time anyway, and SQLAlchemy renders no ``FOR UPDATE`` for it.
+    """
+    session.execute(
+        _PROFILE_FOR_UPDATE, {"tenant_id": tenant_id, "person_id": person_id}
+    )
+
+
 def load_learner(
     session: Session,
     *,

@@ -8,6 +8,7 @@ the benches make).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from sqlalchemy import BindParameter, Integer, bindparam, select
 from sqlalchemy.orm import Session
@@ -16,7 +17,7 @@ from adaptive.core.catalogue import Catalog
 from adaptive.core.decisions import AttemptRecord, Recommendation
 from adaptive.core.engine import Engine
 from adaptive.core.mastery import MasteryConfig
-from adaptive.learner_context import learner_in_module
+from adaptive.learner_context import InModule, learner_in_module
 from adaptive.models import Attempt
 from adaptive.overrides import active_overrides
 
@@ -72,9 +73,43 @@ def next_step(
     now: dt.datetime,
     time_budget_min: float | None = None,
     config: MasteryConfig | None = None,
+    loaded: InModule | None = None,
 ) -> Recommendation:
-    """The learner's next step in this module with its reason (see adaptive.core.engine)."""
-    snapshot, state, role = learner_in_module(
+    """The learner's next step in this module with its reason (see adaptive.core.engine).
+
+    ``loaded`` is the caller's ``learner_in_module`` of this learner and module, when
+    it has one already (it is not read again).
+    """
+    return next_steps(
+        session,
+        tenant_id=tenant_id,
+        person_id=person_id,
+        module_id=module_id,
+        now=now,
+        time_budgets=(time_budget_min,),
+        config=config,
+        loaded=loaded,
+    )[0]
+
+
+def next_steps(
+    session: Session,
+    *,
+    tenant_id: int,
+    person_id: int,
+    module_id: int,
+    now: dt.datetime,
+    time_budgets: Sequence[float | None],
+    config: MasteryConfig | None = None,
+    loaded: InModule | None = None,
+) -> list[Recommendation]:
+    """The next step under each of ``time_budgets``, from one load of the learner.
+
+    An answer needs two when the learner set a time budget: the step that fits it
+    (shown to them) and the step without it (the gradebook's comment). Reading the
+    model, history and overrides once serves both; the engine decides each.
+    """
+    snapshot, state, role = loaded or learner_in_module(
         session, tenant_id=tenant_id, person_id=person_id, module_id=module_id
     )
     engine = Engine(snapshot.catalog, params=state.model.params, config=config)
@@ -88,4 +123,7 @@ def next_step(
             session, tenant_id=tenant_id, person_id=person_id, module_id=module_id
         ),
     )
-    return engine.next_step(learner, now, time_budget_min=time_budget_min)
+    return [
+        engine.next_step(learner, now, time_budget_min=budget)
+        for budget in time_budgets
+    ]

@@ -24,7 +24,7 @@ from adaptive.core.skill_progress import (
     effective_targets,
     progress_report,
 )
-from adaptive.learner_context import learner_in_module
+from adaptive.learner_context import InModule, learner_in_module
 from adaptive.models import (
     Framework,
     LearnerProfile,
@@ -46,9 +46,13 @@ def learner_progress(
     person_id: int,
     module_id: int,
     now: dt.datetime,
+    loaded: InModule | None = None,
 ) -> list[dict[str, Any]]:
-    """Per target skill: probability, level, uncertainty, target, status (learner view)."""
-    snapshot, state, role = learner_in_module(
+    """Per target skill: probability, level, uncertainty, target, status (learner view).
+
+    ``loaded``: the caller's ``learner_in_module`` of this learner and module, if any.
+    """
+    snapshot, state, role = loaded or learner_in_module(
         session, tenant_id=tenant_id, person_id=person_id, module_id=module_id
     )
     overrides = active_overrides(

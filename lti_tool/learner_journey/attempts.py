@@ -118,10 +118,10 @@ def submit_attempt(
         module_id=where.module.id,
         answers=responses,
         now=now,
+        started_at=None if minutes is None else now - dt.timedelta(minutes=minutes),
+        time_budget_min=time_budget_min,
     )
     attempt = outcome.attempt
-    if minutes is not None:
-        attempt.started_at = now - dt.timedelta(minutes=minutes)
     feedback = [
         {
             "correct": right,
@@ -160,7 +160,13 @@ def submit_attempt(
         "success": success,
         "feedback": feedback,
         "next_step": decided_step(
-            session, ctx, where, now, time_budget_min, recommended_from=base_url
+            session,
+            ctx,
+            where,
+            now,
+            time_budget_min,
+            recommended_from=base_url,
+            decided=outcome.within_budget,
         ),
     }
     settle_submission(session, submission, response=out, attempt_id=attempt.id)

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adaptive.core.catalogue import ActivityInfo
+from adaptive.core.decisions import Recommendation
 from adaptive.models import Module
 from adaptive.module_snapshots import ModuleSnapshot, load_module
 from adaptive.next_step import next_step
@@ -44,6 +46,8 @@ class Where:
     person: Person
     course: ActivityRef | None
     registration: str
+    #: The launch's resource link, held so the grade's read of it needs no query.
+    link: ResourceLink
 
 
 def where_of(session: Session, ctx: LaunchContext) -> Where:
@@ -77,20 +81,28 @@ def where_of(session: Session, ctx: LaunchContext) -> Where:
                 f"pathwise:registration:{ctx.tenant_id}:{ctx.person_id}:{link.id}:{module.id}",
             )
         ),
+        link=link,
     )
 
 
 def _course_ref(session: Session, launch: Launch) -> ActivityRef | None:
     """The LTI course as an xAPI activity: the platform's issuer and its context id."""
-    course = session.get(Course, launch.course_id) if launch.course_id else None
-    tenant = session.get(Deployment, launch.tenant_id)
-    registration = session.get(Registration, tenant.registration_id) if tenant else None
-    if course is None or registration is None:
+    if not launch.course_id:
+        return None
+    # One query, not three: every answer names its course.
+    row = session.execute(
+        select(Course.context_id, Course.title, Course.label, Registration.issuer)
+        .select_from(Course)
+        .join(Deployment, Deployment.id == launch.tenant_id)
+        .join(Registration, Registration.id == Deployment.registration_id)
+        .where(Course.id == launch.course_id)
+    ).one_or_none()
+    if row is None:
         return None
     return ActivityRef(
-        f"{registration.issuer.rstrip('/')}/lti/contexts/{quote(course.context_id, safe='')}",
+        f"{row.issuer.rstrip('/')}/lti/contexts/{quote(row.context_id, safe='')}",
         "course",
-        name=course.title or course.label,
+        name=row.title or row.label,
     )
 
 
@@ -124,13 +136,16 @@ def decided_step(
     time_budget_min: float | None,
     *,
     recommended_from: str | None = None,
+    decided: Recommendation | None = None,
 ) -> dict[str, Any]:
     """The engine's next step, fitted to the learner's time budget when one is set.
 
     With ``recommended_from`` (the tool's base URL), a POST tells the LRS it was
     recommended: one statement per learner, module, activity and day, as at launch.
+    ``decided`` is that step when the caller has just asked the engine for it
+    (after an answer), so it is not decided twice.
     """
-    rec = next_step(
+    rec = decided or next_step(
         session,
         tenant_id=ctx.tenant_id,
         person_id=ctx.person_id,

@@ -94,11 +94,15 @@ def read_launch_token(*, secret_key: str, token: str) -> LaunchContext:
         ) from None
 
 
-def check_launch_row(session: Session, ctx: LaunchContext) -> None:
+def check_launch_row(session: Session, ctx: LaunchContext) -> Launch:
     """The token's claims must be its launch row's: person, tenant, role, resource link.
 
     The signature proves Pathwise issued the token; the row proves the launch still
     stands as it was recorded (not deleted with its tenant or person, not altered).
+
+    Returns:
+        The launch row (keep it referenced while the request reads it again: the
+        session holds its objects weakly, and a dropped one is fetched anew).
 
     Raises:
         LaunchRejected: ``launch_gone`` (no such launch) or ``launch_mismatch`` (401).
@@ -119,3 +123,4 @@ def check_launch_row(session: Session, ctx: LaunchContext) -> None:
             "This link does not match the launch it names: open it again from the LMS.",
             401,
         )
+    return launch

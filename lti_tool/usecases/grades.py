@@ -9,14 +9,17 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from adaptive.attempts import record_attempt
-from adaptive.core.decisions import DONE_STATUSES, STATUS_SKIPPED
+from adaptive.core.decisions import DONE_STATUSES, STATUS_SKIPPED, Recommendation
+from adaptive.learner_context import InModule, learner_in_module
+from adaptive.learner_store import lock_learner
 from adaptive.models import Attempt
+from adaptive.next_step import next_steps
 from adaptive.progress_reports import learner_progress
 from lti_tool.infra.models import Person, ResourceLink
 from lti_tool.lti.grade_models import GradeOutboxEntry
 from lti_tool.lti.grade_outbox import enqueue_grade, grades_offered
 from lti_tool.lti.launch_token import LaunchContext
-from lti_tool.usecases.next_steps import NextStepPreview, decide, decide_for
+from lti_tool.usecases.next_steps import NextStepPreview, decide_for, decision_in
 
 
 def record_learner_attempt(
@@ -28,13 +31,19 @@ def record_learner_attempt(
     answers: list[Any],
     now: dt.datetime,
     score: float | None = None,
+    started_at: dt.datetime | None = None,
+    time_budget_min: float | None = None,
 ) -> AnswerOutcome:
     """Record a learner's finished attempt, decide their next step, queue their grade.
 
     The learner's journey calls this for every answer or completion (answer ->
     update -> decide -> write back); the grade joins the outbox in the same
     transaction, so the two commit together, and its comment is the step returned.
+    The learner's model is read once after the update and serves the decision, the
+    step fitted to ``time_budget_min`` and the grade's progress alike.
     """
+    # One answer of this learner at a time: the update is read-modify-write.
+    lock_learner(session, tenant_id=ctx.tenant_id, person_id=ctx.person_id)
     attempt = record_attempt(
         session,
         tenant_id=ctx.tenant_id,
@@ -42,10 +51,26 @@ def record_learner_attempt(
         activity_id=activity_id,
         answers=answers,
         now=now,
+        started_at=started_at,
         module_id=module_id,
         score=score,
     )
-    step = decide(session, ctx, module_id=module_id, now=now).preview()
+    loaded = learner_in_module(
+        session, tenant_id=ctx.tenant_id, person_id=ctx.person_id, module_id=module_id
+    )
+    # The gradebook's comment names the step without the sitting's time budget (a
+    # budget is this sitting's, not the learner's path); the learner sees the one
+    # that fits their budget. Without a budget both are one decision.
+    steps = next_steps(
+        session,
+        tenant_id=ctx.tenant_id,
+        person_id=ctx.person_id,
+        module_id=module_id,
+        now=now,
+        time_budgets=(None,) if time_budget_min is None else (None, time_budget_min),
+        loaded=loaded,
+    )
+    step = decision_in(loaded[0], steps[0]).preview()
     if ctx.resource_link_pk is not None:
         send_progress_grade(
             session,
@@ -54,8 +79,9 @@ def record_learner_attempt(
             resource_link_pk=ctx.resource_link_pk,
             now=now,
             next_step=step,
+            loaded=loaded,
         )
-    return AnswerOutcome(attempt=attempt, next_step=step)
+    return AnswerOutcome(attempt=attempt, next_step=step, within_budget=steps[-1])
 
 
 @dataclass(frozen=True)
@@ -64,6 +90,8 @@ class AnswerOutcome:
 
     attempt: Attempt
     next_step: NextStepPreview
+    #: The step fitted to the learner's time budget (``next_step``'s without one).
+    within_budget: Recommendation
 
 
 @dataclass(frozen=True)
@@ -83,11 +111,13 @@ def progress_grade(
     module_id: int,
     now: dt.datetime,
     next_step: NextStepPreview | None = None,
+    loaded: InModule | None = None,
 ) -> ProgressGrade:
     """Progress 0..1 from the engine's skill estimates; completed when targets are met.
 
     A skill at target (or skipped by a manager) counts in full; any other counts by
-    the engine's probability that the learner is at its target level.
+    the engine's probability that the learner is at its target level. ``loaded``
+    is the learner in ``module_id`` when the caller has just read it.
     """
     rows = learner_progress(
         session,
@@ -95,6 +125,7 @@ def progress_grade(
         person_id=person_id,
         module_id=module_id,
         now=now,
+        loaded=loaded,
     )
     done = [r["status"] in DONE_STATUSES or r["status"] == STATUS_SKIPPED for r in rows]
     shares = [
@@ -136,11 +167,14 @@ def send_progress_grade(
     resource_link_pk: int,
     now: dt.datetime,
     next_step: NextStepPreview | None = None,
+    loaded: InModule | None = None,
 ) -> GradeOutboxEntry | None:
     """Queue this learner's progress on the link for the LMS's gradebook (AGS).
 
     Nothing happens for a link without the AGS claim or without a module.
-    ``next_step``, when the caller has just decided it, spares a second decision.
+    ``next_step``, when the caller has just decided it, spares a second decision;
+    ``loaded``, the learner the caller has just read, a second read if it is in
+    the link's module.
     """
     link = session.get(ResourceLink, resource_link_pk)
     person = session.get(Person, person_id)
@@ -159,6 +193,7 @@ def send_progress_grade(
         module_id=link.module_id,
         now=now,
         next_step=next_step,
+        loaded=loaded if loaded and loaded[0].module_id == link.module_id else None,
     )
     return enqueue_grade(
         session,

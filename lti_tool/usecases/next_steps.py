@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from adaptive.core.catalogue import ActivityInfo
 from adaptive.core.decisions import Recommendation
-from adaptive.module_snapshots import load_module
+from adaptive.module_snapshots import ModuleSnapshot, load_module
 from adaptive.next_step import next_step
 from lti_tool.lti.launch_token import LaunchContext
 
@@ -85,6 +85,11 @@ def decide_for(
     )
     # Titles and keys come from the cached module snapshot, not from fresh queries.
     snapshot = load_module(session, tenant_id=tenant_id, module_id=module_id)
+    return decision_in(snapshot, recommendation)
+
+
+def decision_in(snapshot: ModuleSnapshot, recommendation: Recommendation) -> Decision:
+    """The engine's recommendation named from the module it was made in."""
     activity = (
         snapshot.catalog.activities.get(recommendation.activity_id)
         if recommendation.activity_id is not None

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
@@ -118,7 +118,9 @@ def api_launch(*, write: bool) -> LaunchContext:
             "no_token", "Send the launch token as Authorization: Bearer.", 401
         )
     ctx = read_launch_token(secret_key=settings().secret_key, token=token.strip())
-    check_launch_row(request_session(), ctx)
+    # Held for the request: the use case reads the launch again, and the session
+    # keeps only referenced rows (a dropped one would cost a second query).
+    g.api_launch_row = check_launch_row(request_session(), ctx)
     if ctx.role != ROLE_LEARNER:
         raise LaunchRejected(
             "learner_only",

@@ -1,0 +1,125 @@
+"""One answer through POST /api/v1/attempts after a real signed launch: one read, one decision.
+
+The round trip (record, update, decide, write back) reads the learner's model once
+after the update and asks the engine once; the step the learner sees, the step the
+gradebook's comment names and the grade's progress all come from that read. The
+queries are counted on the engine, so a second decision or read shows up here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import event, select
+
+from adaptive.demo_seed import seed_demo
+from lti_tool.devplatform.model import LEARNER
+from lti_tool.infra.db import db, session_scope, utcnow
+from lti_tool.infra.models import Person, ResourceLink
+from lti_tool.lti.grade_models import GradeOutboxEntry
+from lti_tool.usecases.next_steps import decide_for
+from tests.lti_platform import LtiHarness, bearer, launch_token
+
+
+@pytest.fixture(autouse=True)
+def _demo_catalogue(lti: LtiHarness) -> None:
+    with session_scope() as session:
+        seed_demo(session)
+
+
+@contextmanager
+def tables_read() -> Iterator[Counter[str]]:
+    """How many SELECTs name each table (by its first FROM), while the block runs."""
+    counts: Counter[str] = Counter()
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        words = statement.split()
+        if words and words[0] == "SELECT" and "FROM" in words:
+            counts[words[words.index("FROM") + 1]] += 1
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        yield counts
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+
+
+def _launch(lti: LtiHarness) -> tuple[FlaskClient, dict[str, str], str]:
+    run = lti.do_launch(LEARNER)
+    assert run.status == 200, run.text[:1000]
+    assert lti.tool.app is not None
+    client = lti.tool.app.test_client()
+    headers = bearer(launch_token(run.text))
+    path = client.get("/api/v1/me/path", headers=headers)
+    assert path.status_code == 200, path.json
+    return client, headers, str(path.json["next_step"]["activity_key"])
+
+
+def _answer(client: FlaskClient, headers: dict[str, str], key: str) -> Any:
+    response = client.post(
+        "/api/v1/attempts",
+        headers=headers,
+        json={
+            "client_id": str(uuid.uuid4()),
+            "activity_key": key,
+            "responses": [0],
+            "minutes": 3,
+        },
+    )
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def _grade_comment() -> str:
+    with session_scope() as session:
+        entry = session.scalars(select(GradeOutboxEntry)).one()
+        return str(entry.comment)
+
+
+def test_an_answer_reads_the_learner_once_and_decides_once(lti: LtiHarness) -> None:
+    client, headers, key = _launch(lti)
+    with tables_read() as reads:
+        answer = _answer(client, headers, key)
+    # The learner's lock, one read to update the model with the answer, one for the
+    # decision and the grade's progress together (before: two more reads, and the
+    # history twice).
+    assert reads["learner_profiles"] == 3, reads
+    assert reads["attempts"] == 1, reads
+    assert reads["launches"] == 1, reads
+    step = answer["next_step"]
+    assert step["title"] and step["reason"]
+    # The gradebook's comment names the very step the learner was shown.
+    assert _grade_comment().startswith(f"Next: {step['title']} (")
+
+
+def test_a_time_budget_fits_the_shown_step_and_not_the_grade_comment(
+    lti: LtiHarness,
+) -> None:
+    client, headers, key = _launch(lti)
+    budget = client.post("/api/v1/time-budget", headers=headers, json={"minutes": 1})
+    assert budget.status_code == 200, budget.json
+    with tables_read() as reads:
+        answer = _answer(client, headers, key)
+    assert reads["learner_profiles"] == 3, reads
+    shown = answer["next_step"]
+    assert shown["minutes"] <= 1 or shown["reason_code"] == "time_budget_exhausted"
+    # The gradebook names the path's next step, whatever this sitting's budget.
+    with session_scope() as session:
+        person = session.scalars(select(Person).where(Person.sub == LEARNER.sub)).one()
+        link = session.scalars(select(ResourceLink)).one()
+        assert link.module_id is not None
+        path_step = decide_for(
+            session,
+            tenant_id=person.tenant_id,
+            person_id=person.id,
+            module_id=link.module_id,
+            now=utcnow(),
+        ).preview()
+    assert path_step.title
+    assert _grade_comment().startswith(f"Next: {path_step.title} (")
