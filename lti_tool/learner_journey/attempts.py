@@ -153,7 +153,9 @@ def submit_attempt(
         course=where.course,
         parent=module_ref(base_url, where),
     )
-    announce_mastery(session, ctx, where, base_url=base_url, now=now)
+    announce_mastery(
+        session, ctx, where, base_url=base_url, now=now, loaded=outcome.loaded
+    )
     out = {
         "attempt_id": attempt.id,
         "score": score,

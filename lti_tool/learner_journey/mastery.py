@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
+from adaptive.learner_context import InModule
 from adaptive.progress_reports import learner_progress
 from lti_tool.learner_journey.context import Where, iri, module_ref
 from lti_tool.lti.launch_token import LaunchContext
@@ -37,14 +38,19 @@ def announce_mastery(
     *,
     base_url: str,
     now: dt.datetime,
+    loaded: InModule | None = None,
 ) -> list[OutboxStatement]:
-    """Emit ``mastered`` / ``lapsed`` for the skills whose status crossed the target."""
+    """Emit ``mastered`` / ``lapsed`` for the skills whose status crossed the target.
+
+    ``loaded``: the learner's model in this module when the caller has just read it.
+    """
     rows = learner_progress(
         session,
         tenant_id=ctx.tenant_id,
         person_id=ctx.person_id,
         module_id=where.module.id,
         now=now,
+        loaded=loaded,
     )
     standings = [
         SkillStanding(

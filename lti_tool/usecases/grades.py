@@ -81,7 +81,9 @@ def record_learner_attempt(
             next_step=step,
             loaded=loaded,
         )
-    return AnswerOutcome(attempt=attempt, next_step=step, within_budget=steps[-1])
+    return AnswerOutcome(
+        attempt=attempt, next_step=step, within_budget=steps[-1], loaded=loaded
+    )
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,8 @@ class AnswerOutcome:
     next_step: NextStepPreview
     #: The step fitted to the learner's time budget (``next_step``'s without one).
     within_budget: Recommendation
+    #: The learner's model as updated by the attempt, for whatever reads it next.
+    loaded: InModule
 
 
 @dataclass(frozen=True)
