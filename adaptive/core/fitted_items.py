@@ -13,10 +13,16 @@ one decision path.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
 
 from adaptive.core.catalogue import ActivityInfo, Catalog, ItemInfo
+from adaptive.core.fit_data import FloatArray
 from adaptive.core.fit_items import MIN_GUESS_SLIP_RESPONSES, ItemFit
+
+BoolArray = NDArray[np.bool_]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -124,4 +130,23 @@ def group_parameters(
             sum(m.guess or 0.0 for m in members) / len(members) if own else None,
             sum(m.slip or 0.0 for m in members) / len(members) if own else None,
         )
+    return out
+
+
+def centred_difficulties(
+    fitted: FloatArray,
+    authored: FloatArray,
+    enough: BoolArray,
+    groups: Sequence[Hashable],
+) -> FloatArray:
+    """Fitted difficulties shifted so each group (a question's skill and level) keeps
+    its authored mean among the questions with enough answers: the catalogue's units
+    stay (0 = typical for the level), only the spread is learnt."""
+    out = fitted.copy()
+    members: dict[Hashable, list[int]] = {}
+    for k, group in enumerate(groups):
+        if enough[k]:
+            members.setdefault(group, []).append(k)
+    for ks in members.values():
+        out[ks] += authored[ks].mean() - fitted[ks].mean()
     return out
