@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,6 +69,12 @@ def _engine_for(doc: Mapping[str, Any]) -> _Built:
         _ENGINES[id(doc)] = found
     if found.log.due():
         found.engine = Engine(found.log.refit(found.catalog))
+        print(
+            f"refit after {found.log.n_learners} learners: "
+            f"{found.log.n_fitted} questions fitted",
+            file=sys.stderr,
+            flush=True,
+        )
     return found
 
 

@@ -57,8 +57,17 @@ from collections.abc import Mapping, Sequence
 
 from adaptive.core import catalogue_defects as defects
 from adaptive.core.catalogue import Catalog
-from adaptive.core.decisions import AttemptRecord, Overrides, Reason, Recommendation
+from adaptive.core.decisions import AttemptRecord, Overrides, Recommendation
 from adaptive.core.learner import LearnerModel
+from adaptive.core.mastery_reasons import KIND_ACTIVITY as KIND_ACTIVITY
+from adaptive.core.mastery_reasons import KIND_BLOCKED as KIND_BLOCKED
+from adaptive.core.mastery_reasons import KIND_DONE as KIND_DONE
+from adaptive.core.mastery_reasons import KIND_REFRESHER as KIND_REFRESHER
+from adaptive.core.mastery_reasons import (
+    activity_recommendation,
+    blocked_recommendation,
+    done_recommendation,
+)
 from adaptive.core.mastery_rounds import MasteryConfig as MasteryConfig
 from adaptive.core.mastery_rounds import check_pool, check_rounds
 from adaptive.core.mastery_steps import (
@@ -83,11 +92,6 @@ KIND_TEACHING = {
     "assessment": 0.3,
     "placement_item": 0.0,
 }
-
-KIND_ACTIVITY = "activity"
-KIND_REFRESHER = "refresher"
-KIND_DONE = "done"
-KIND_BLOCKED = "blocked"
 
 
 def plan_skill(
@@ -319,7 +323,7 @@ def decide(
         if activity_id in catalog.activities and not any(
             a.activity_id == activity_id for a in history
         ):
-            return _activity(
+            return activity_recommendation(
                 catalog, activity_id, "pinned", "a manager pinned it", False
             )
     work = work_list(catalog, targets, ovr)
@@ -369,87 +373,20 @@ def decide(
             resolved.add(w.skill_id)
         else:
             code = "prerequisite_first" if w.source != "role" else plan.code
-            return _activity(catalog, plan.activity_id or 0, code, plan.detail, False)
+            return activity_recommendation(
+                catalog, plan.activity_id or 0, code, plan.detail, False
+            )
     if final is not None:
         w, plan = final
-        return _activity(catalog, plan.activity_id or 0, plan.code, plan.detail, False)
+        return activity_recommendation(
+            catalog, plan.activity_id or 0, plan.code, plan.detail, False
+        )
     if refresher is not None:
         w, plan = refresher
-        return _activity(catalog, plan.activity_id or 0, plan.code, plan.detail, True)
+        return activity_recommendation(
+            catalog, plan.activity_id or 0, plan.code, plan.detail, True
+        )
     role_work = [w for w in work if w.source == "role"]
     if blocked:
-        names = "; ".join(p.detail for _, p in blocked[:5])
-        return Recommendation(
-            kind=KIND_BLOCKED,
-            activity_id=None,
-            skill_ids=tuple(w.skill_id for w, _ in blocked),
-            reason=Reason(
-                code=blocked[0][1].code,
-                numbers={"blocked": len(blocked), "met": len(met)},
-                learner_text="Some skills cannot be finished here yet; your manager "
-                "has been told.",
-                manager_text=f"Blocked: {names}.",
-            ),
-        )
-    confidence = min(
-        (model.p_at_least(w.skill_id, w.level, now) for w in role_work), default=1.0
-    )
-    # What the checks themselves support: a thin check states its lower confidence.
-    checked = [met_plans[w.skill_id] for w in role_work if w.skill_id in met_plans]
-    check_confidence = min((p.confidence for p in checked), default=1.0)
-    thin = [p for p in checked if p.thin]
-    thin_text = (
-        f" {len(thin)} of them checked by fewer questions than a confident check "
-        f"needs (lowest check confidence {check_confidence:.2f})."
-        if thin
-        else ""
-    )
-    return Recommendation(
-        kind=KIND_DONE,
-        activity_id=None,
-        skill_ids=tuple(w.skill_id for w in role_work),
-        reason=Reason(
-            code="targets_met",
-            numbers={
-                "skills": len(role_work),
-                "confidence": round(confidence, 4),
-                "check_confidence": round(check_confidence, 4),
-                "thin_targets": len(thin),
-            },
-            learner_text="You have reached every target of your role.",
-            manager_text=(
-                f"All {len(role_work)} targets verified by a recent check after the "
-                f"last teaching; lowest P(at target) {confidence:.2f}.{thin_text}"
-            ),
-        ),
-    )
-
-
-def _activity(
-    catalog: Catalog, activity_id: int, code: str, detail: str, refresher: bool
-) -> Recommendation:
-    activity = catalog.activities[activity_id]
-    refresher = refresher or activity.kind == "refresher"
-    texts = {
-        "check_known": "A short check: you may already know this, so we may skip it.",
-        "check_mastery": "A check to confirm what you have just learnt.",
-        "check_level": "A check of this step before the next one.",
-        "recheck": "A quick review so what you learnt stays with you.",
-        "final_check": "A last check that this has stayed with you.",
-        "check_refreshed": "A check that the review brought it back.",
-        "refresh_lapse": "A short reminder of this, then a check.",
-        "remediate_alternative": "Let's try this another way.",
-        "prerequisite_first": "First a skill your targets build on.",
-    }
-    return Recommendation(
-        kind=KIND_REFRESHER if refresher else KIND_ACTIVITY,
-        activity_id=activity_id,
-        skill_ids=tuple(link.skill_id for link in activity.skills),
-        minutes=activity.duration_min,
-        reason=Reason(
-            code=code,
-            numbers={"minutes": activity.duration_min},
-            learner_text=texts.get(code, f"Next: “{activity.title}”."),
-            manager_text=f"{code}: {detail}",
-        ),
-    )
+        return blocked_recommendation(blocked, len(met))
+    return done_recommendation(role_work, met_plans, model, now)
