@@ -84,8 +84,8 @@ class CheckPool:
 
     ``own`` counts the distinct scored questions at the check level. Fewer than
     ``MasteryConfig.min_answers`` is a *thin* check: asking the same question again
-    is not new evidence, so the pool takes in the checks above the level too (a
-    harder question is evidence at or above the target), each is asked once per
+    is not new evidence, so the pool takes in the checks of the level just above
+    (a harder question is evidence at or above the target), each asked once per
     round, and a pass is reported with the confidence its answers give.
     """
 
@@ -109,7 +109,9 @@ def check_pool(
     own = tuple(by_level.get(level, ()))
     own_questions = sum(n_items[a] for a in own)
     thin = own_questions < cfg.min_answers
-    levels = sorted(lv for lv in by_level if lv >= level) if thin else [level]
+    # Only the level just above: a learner at the target is expected to fail
+    # questions two levels up, so they would say nothing about this one.
+    levels = [lv for lv in (level, level + 1) if lv in by_level] if thin else [level]
     rank = {a: i for i, lv in enumerate(levels) for a in by_level[lv]}
     return CheckPool(
         activities=tuple(rank),
@@ -179,7 +181,8 @@ def check_rounds(
 
     With a thin ``pool`` a round counts each of its activities once (a repeat is
     not new evidence) and is decided once all were answered: it passes when the
-    answers at the check level are all right and at least ``p_known`` of all are.
+    answers at the check level are all right and all its answers favour "at
+    target" (log-likelihood ratio above 0).
     """
     out = Rounds()
     thin = pool is not None and pool.thin and not milestone
@@ -241,7 +244,10 @@ def check_rounds(
         maintenance = standing and not milestone
         accept, reject, most = upkeep if maintenance else first
         out.refreshed = False
-        thin_pass = exhausted and own_wrong == 0 and rights >= cfg.p_known * answers
+        # A thin round passes when every answer at the check level was right and all
+        # its answers together favour "at target" over "just below" (odds above
+        # even): the harder questions above the level may fall short of p_known.
+        thin_pass = exhausted and own_wrong == 0 and llr > 0.0
         if llr >= accept or thin_pass:
             out.passed_at = e.at
             out.confidence = (
