@@ -146,3 +146,37 @@ def test_the_check_after_a_refresher_asks_the_unseen_questions() -> None:
     engine.record_attempt(learner, 5, at=later)
     rec = engine.next_step(learner, later)
     assert (rec.activity_id, rec.reason.code) == (4, "check_refreshed")
+
+
+def test_a_check_two_levels_up_is_not_evidence_for_a_thin_level() -> None:
+    # Level 1 has one question, the next check is at level 3: a learner at level 1
+    # is expected to fail it, so it is not asked for level 1, and the level-1
+    # question alone (right after teaching) makes "met" with its low confidence.
+    engine = Engine(
+        _catalog(
+            [
+                _act(1, "lesson", 1, 0),
+                _act(2, "placement_item", 1, 1),
+                _act(3, "quiz", 3, 4),
+                _act(4, "lesson", 3, 0),
+            ]
+        )
+    )
+    learner = engine.start({1: 1})
+    engine.record_attempt(learner, 1, at=NOW)
+    assert engine.next_step(learner, NOW).activity_id == 2
+    engine.record_attempt(learner, 2, at=NOW, responses=[True])
+    rec = engine.next_step(learner, NOW)
+    assert rec.kind == KIND_DONE
+    assert rec.reason.numbers["check_confidence"] < 0.7
+
+
+def test_a_thin_round_passes_on_odds_not_on_the_harder_levels_share() -> None:
+    # Right at level 1, two of three right at level 2 (below p_known = 0.75): the
+    # odds still favour "at target", so the thin round passes.
+    engine = Engine(_thin())
+    learner = engine.start({1: 1})
+    engine.record_attempt(learner, 1, at=NOW)
+    engine.record_attempt(learner, 2, at=NOW, responses=[True])
+    engine.record_attempt(learner, 3, at=NOW, responses=[True, False, True])
+    assert engine.next_step(learner, NOW).kind == KIND_DONE
