@@ -40,5 +40,6 @@ class ItemParams(Base):
     fitted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-# A retrain is configuration, like SkillParams: it must not rebuild module snapshots.
+# A retrain is configuration, like SkillParams; module snapshots hold these values,
+# so their cache is keyed by the configuration revision too.
 revision.track(revision.CONFIG, ItemParams)

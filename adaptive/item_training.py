@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from adaptive.core.answers import check_answer, is_scored
 from adaptive.core.fit_items import MIN_ITEM_RESPONSES, ItemResponses, fit_items
+from adaptive.core.fitted_items import centred_difficulties
 from adaptive.item_models import ItemParams
 from adaptive.models import Activity, ActivitySkill, Attempt
 from lti_tool.infra.db import utcnow
@@ -125,7 +126,12 @@ def fit_item_params(
     fit = fit_items(
         ItemResponses.from_arrays(learners, items, correct, authored, len(keys))
     )
-    difficulty = _centred(fit.difficulty, authored, fit.enough, keys, questions)
+    difficulty = centred_difficulties(
+        fit.difficulty,
+        authored,
+        fit.enough,
+        [(questions[k][0].skill_id, questions[k][0].level) for k in keys],
+    )
     existing = {
         (row.activity_id, row.question): row
         for row in session.scalars(
@@ -155,22 +161,3 @@ def fit_item_params(
         min_answers=MIN_ITEM_RESPONSES,
         seconds=time.perf_counter() - started,
     )
-
-
-def _centred(
-    fitted: np.ndarray[Any, np.dtype[np.float64]],
-    authored: np.ndarray[Any, np.dtype[np.float64]],
-    enough: np.ndarray[Any, np.dtype[np.bool_]],
-    keys: Sequence[tuple[int, int]],
-    questions: dict[tuple[int, int], tuple[_Question, dict[str, Any]]],
-) -> np.ndarray[Any, np.dtype[np.float64]]:
-    """Fitted difficulties shifted so each (skill, level) keeps its authored mean."""
-    out = fitted.copy()
-    groups: dict[tuple[int, int], list[int]] = {}
-    for k, key in enumerate(keys):
-        if enough[k]:
-            q = questions[key][0]
-            groups.setdefault((q.skill_id, q.level), []).append(k)
-    for members in groups.values():
-        out[members] += authored[members].mean() - fitted[members].mean()
-    return out

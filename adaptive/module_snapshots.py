@@ -1,8 +1,11 @@
 """Adaptive services: module snapshots (the catalogue as the engine sees it), cached.
 
-A snapshot is immutable and keyed by (catalogue revision, tenant, module): building one
-costs tens of milliseconds and every learner page needs one, so it is rebuilt only when
-the catalogue changes anywhere.
+A snapshot is immutable and keyed by (catalogue and configuration revisions, tenant,
+module): building one costs tens of milliseconds and every learner page needs one, so
+it is rebuilt only when the catalogue or the configuration changes anywhere. The
+configuration is in the key because a snapshot carries the tenant's fitted question
+parameters (``ItemParams``, written by a retrain): a stale one would keep deciding
+with the old values.
 """
 
 from __future__ import annotations
@@ -25,8 +28,10 @@ from adaptive.core.catalogue import (
     SkillInfo,
     SkillLink,
 )
+from adaptive.core.fitted_items import default_items, fitted_question_items
 from adaptive.core.item_evidence import stored_items
 from adaptive.core.placement import Probe, ProbeTable
+from adaptive.item_params import fitted_by_activity
 from adaptive.models import (
     Activity,
     ActivitySkill,
@@ -57,9 +62,12 @@ class ModuleSnapshot:
     questions: Mapping[str, Mapping[str, Any]]
 
 
-# Immutable snapshots per (catalogue revision, tenant, module): building one costs
-# tens of milliseconds, and every learner page needs one.
-_SNAPSHOTS = revision.RevisionCache(revision.CATALOGUE, size=64)
+# Immutable snapshots per (catalogue and configuration revisions, tenant, module):
+# building one costs tens of milliseconds, and every learner page needs one. A
+# retrain of the question parameters is configuration, and the snapshot holds them.
+_SNAPSHOTS = revision.RevisionCache(
+    revision.CATALOGUE, size=64, also=(revision.CONFIG,)
+)
 
 
 def load_module(session: Session, *, tenant_id: int, module_id: int) -> ModuleSnapshot:
@@ -85,6 +93,8 @@ def build_module_snapshot(
     Placement items feed the placement check only; they are never a path step. A
     skill with no placement item is probed with the first question of each of its
     checks (one per check, not every question: a quiz stays the mastery loop's).
+    The tenant's fitted question parameters (``ItemParams``) replace the author's
+    values of those questions, in the model's evidence and in placement alike.
     """
     module = session.execute(
         select(Module)
@@ -110,6 +120,9 @@ def build_module_snapshot(
     activities = session.scalars(
         select(Activity).where(Activity.framework_id == module.framework_id)
     ).all()
+    fitted = fitted_by_activity(
+        session, tenant_id=tenant_id, activity_ids=[a.id for a in activities]
+    )
     links: dict[int, list[ActivitySkill]] = {}
     for link in session.scalars(
         select(ActivitySkill).where(
@@ -138,6 +151,19 @@ def build_module_snapshot(
             target_level=activity.target_level,
             difficulty=activity.difficulty,
         )
+        own_fit = fitted.get(activity.id)
+        if own_fit and act_links:
+            base = items or default_items(
+                ActivityInfo(
+                    activity.id,
+                    activity.key,
+                    activity.title,
+                    difficulty=activity.difficulty,
+                    skills=act_links,
+                ),
+                len(qs),
+            )
+            items = fitted_question_items(base, own_fit)
         if activity.kind != PLACEMENT_KIND:
             infos.append(
                 ActivityInfo(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from adaptive.core.learner_types import Observation, UpdateResult
 from adaptive.core.refresh import RefreshScheduler
 from adaptive.core.skill_progress import PolicyConfig
+from adaptive.item_params import evidence_parameters
 from adaptive.learner_store import LearnerState, load_learner, save_skill
 from adaptive.models import Activity, Evidence
 from adaptive.refreshers import schedule_after_evidence
@@ -74,6 +75,8 @@ def apply_pending_evidence(
             )
         )
     }
+    # A question group with fitted values is observed with them, not the author's.
+    fitted = evidence_parameters(session, tenant_id=tenant_id, activity_ids=difficulty)
     n_levels = st.model.n_levels
     results: list[UpdateResult] = []
     touched: dict[int, dt.datetime] = {}
@@ -82,13 +85,18 @@ def apply_pending_evidence(
         if ev.voided:
             continue
         level = min(max(ev.level or 1, 1), n_levels - 1)
+        fit = fitted.get((ev.activity_id or -1, ev.skill_id, level))
         obs = Observation(
             skill_id=ev.skill_id,
             level=level,
             outcome=min(max(ev.outcome, 0.0), 1.0),
             at=ev.occurred_at,
             weight=max(ev.weight, 0.0),
-            difficulty=difficulty.get(ev.activity_id or -1, 0.0),
+            difficulty=fit.difficulty
+            if fit is not None
+            else difficulty.get(ev.activity_id or -1, 0.0),
+            guess=fit.guess if fit is not None else None,
+            slip=fit.slip if fit is not None else None,
             learn_scale=0.0
             if ev.rule_key in (RULE_PLACEMENT, RULE_PLACEMENT_RELATED)
             else learn_scale,

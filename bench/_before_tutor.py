@@ -46,8 +46,9 @@ class BeforeTutor:
     """main's next step and attempt recording, driven the way the services drove them."""
 
     def __init__(self, context: TutorContext) -> None:
-        engine, self.ids, self.keys = _engine_for(context.catalogue)
-        self.catalog = engine.catalog
+        built = _engine_for(context.catalogue)
+        self.ids, self.keys = built.ids, built.keys
+        self.catalog = built.catalog  # the authors' values: main had no refit
         self.targets = {self.ids[f"skill:{s}"]: t for s, t in context.targets.items()}
         self.model = LearnerModel(n_levels=self.catalog.n_levels, params=MAIN_PARAMS)
         self.cards: dict[int, RefreshState] = {}

@@ -16,15 +16,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+from adaptive.core.catalogue import Catalog
 from adaptive.core.catalogue_parse import parse_catalogue
 from adaptive.core.engine import Engine
 from adaptive.core.engine_catalogue import catalog_from_document
 from adaptive.core.engine_learner import Learner
 from adaptive.core.mastery import KIND_ACTIVITY, KIND_DONE, KIND_REFRESHER
 from adaptive.core.placement import Placement
+from bench._item_refit import ResponseLog
 from bench._reference_tutors import (
     BLOCKED,
     DONE,
@@ -36,21 +40,42 @@ from bench._reference_tutors import (
 )
 
 EPOCH = dt.datetime(2025, 1, 6, tzinfo=dt.UTC)
-_ENGINES: dict[int, tuple[Mapping[str, Any], Engine, dict[str, int], list[str]]] = {}
 
 
-def _engine_for(doc: Mapping[str, Any]) -> tuple[Engine, dict[str, int], list[str]]:
-    """One engine per catalogue document (the driver shares the dict between runs)."""
+@dataclass
+class _Built:
+    doc: Mapping[str, Any]
+    catalog: Catalog  # the authors' values
+    engine: Engine  # with the latest refit's values (``bench._item_refit``)
+    ids: dict[str, int]
+    keys: list[str]
+    log: ResponseLog = field(default_factory=ResponseLog)
+
+
+_ENGINES: dict[int, _Built] = {}
+
+
+def _engine_for(doc: Mapping[str, Any]) -> _Built:
+    """One engine per catalogue document (the driver shares the dict between runs);
+    refitted from the answers so far when a retrain is due."""
     found = _ENGINES.get(id(doc))
-    if found is None or found[0] is not doc:
+    if found is None or found.doc is not doc:
         parsed = parse_catalogue(json.dumps(doc), source_name="bench")
         catalog, ids = catalog_from_document(parsed)
         keys = [""] * (len(parsed.activities) + 1)
         for a in parsed.activities:
             keys[ids[f"activity:{a.key}"]] = a.key
-        found = (doc, Engine(catalog), ids, keys)
+        found = _Built(doc, catalog, Engine(catalog), ids, keys)
         _ENGINES[id(doc)] = found
-    return found[1], found[2], found[3]
+    if found.log.due():
+        found.engine = Engine(found.log.refit(found.catalog))
+        print(
+            f"refit after {found.log.n_learners} learners: "
+            f"{found.log.n_fitted} questions fitted",
+            file=sys.stderr,
+            flush=True,
+        )
+    return found
 
 
 def at(minutes: float) -> dt.datetime:
@@ -61,7 +86,11 @@ class EngineTutor:
     """Asks the engine for each step and tells it every attempt."""
 
     def __init__(self, context: TutorContext, *, placement: bool = True) -> None:
-        self.engine, self.ids, self.keys = _engine_for(context.catalogue)
+        built = _engine_for(context.catalogue)
+        self.engine, self.ids, self.keys = built.engine, built.ids, built.keys
+        self.log = built.log
+        self.serial = built.log.n_learners
+        built.log.n_learners += 1
         self.learner: Learner = self.engine.start(
             {self.ids[f"skill:{s}"]: t for s, t in context.targets.items()}
         )
@@ -108,11 +137,15 @@ class EngineTutor:
                     at=at(now),
                 )
                 return
+        activity_id = self.ids[f"activity:{activity}"]
+        answers = [r.correct for r in responses]
+        if answers:
+            self.log.add(self.serial, activity_id, answers)
         self.engine.record_attempt(
             self.learner,
-            self.ids[f"activity:{activity}"],
+            activity_id,
             at=at(now),
-            responses=[r.correct for r in responses] or None,
+            responses=answers or None,
             minutes=minutes,
         )
 

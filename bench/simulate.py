@@ -63,6 +63,7 @@ from bench._engine_tutor import (  # noqa: E402
     engine_tutor,
     engine_tutor_without_placement,
 )
+from bench._item_refit import REFIT  # noqa: E402
 from bench._misspecified_learners import GROUPS  # noqa: E402
 from bench._reference_tutors import (  # noqa: E402
     Outcome,
@@ -254,7 +255,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="Pathwise without its placement check (the mastery loop alone)",
     )
+    parser.add_argument(
+        "--refit-items",
+        type=int,
+        default=0,
+        metavar="N",
+        help="refit question parameters from the Pathwise learners' answers every N "
+        "learners per catalogue (the production retrain; 0: never)",
+    )
     args = parser.parse_args(argv)
+    REFIT["every"] = args.refit_items
     pathwise: TutorFactory = (
         engine_tutor_without_placement if args.no_placement else engine_tutor
     )
@@ -283,6 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"bkt.catalogues: {courses} catalogues")
     print(f"misspecified.catalogues: {seeds} catalogues")
     print(f"pathwise.placement: {0 if args.no_placement else 1} flag")
+    print(f"pathwise.refit_items_every: {args.refit_items} learners")
     for population, results in runs:
         for name, value, unit in figures(population, results):
             print(f"{name}: {_format(value, unit)} {unit}")

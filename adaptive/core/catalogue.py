@@ -51,11 +51,17 @@ class SkillLink:
 
 @dataclass(frozen=True, slots=True)
 class ItemInfo:
-    """One question's own skill, level and difficulty (the author's or fitted)."""
+    """One question's own skill, level and difficulty (the author's or fitted).
+
+    ``guess`` and ``slip`` are the question's own fitted values when it has enough
+    answers for them (``adaptive.core.fitted_items``); ``None`` keeps the skill's.
+    """
 
     skill_id: int
     level: int = 1
     difficulty: float = 0.0
+    guess: float | None = None
+    slip: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

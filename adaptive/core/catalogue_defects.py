@@ -44,3 +44,13 @@ def prerequisite_without_content(prerequisite: str, skill: str) -> str:
         f"{prerequisite} (prerequisite of {skill}) has no content at any level; "
         "the engine does not wait for it"
     )
+
+
+def thin_check(skill: str, level: int, questions: int) -> str:
+    """Too few distinct questions at the check level for a confident "met"."""
+    noun = "question" if questions == 1 else "questions"
+    return (
+        f"skill {skill} at level {level} is checked by only {questions} {noun} "
+        "(the engine teaches the level before its check and states a lower "
+        'confidence for "met")'
+    )

@@ -19,6 +19,7 @@ from adaptive.core.catalogue_check import find_cycles
 from adaptive.core.catalogue_format import CatalogueDoc, CatalogueIssue, RoleDoc
 from adaptive.core.decisions import Overrides
 from adaptive.core.engine_catalogue import catalog_from_document
+from adaptive.core.mastery_rounds import MasteryConfig, check_pool
 from adaptive.core.mastery_work import SkillWork, check_level, work_list
 
 ERROR = "error"
@@ -33,6 +34,7 @@ SEVERITY = {
     "no_content_at_level": WARNING,
     "level_gap": WARNING,
     "prerequisite_without_content": WARNING,
+    "thin_check": WARNING,
 }
 
 
@@ -190,6 +192,16 @@ def _check_work(
             key,
             verified_at,
             wording.no_teaching_content(key, verified_at),
+            role,
+        )
+    n_items = {a.id: a.n_items for a in catalog.activities.values()}
+    pool = check_pool(content, n_items, w.skill_id, verified_at, MasteryConfig())
+    if pool.thin:
+        found.add(
+            "thin_check",
+            key,
+            verified_at,
+            wording.thin_check(key, verified_at, pool.own),
             role,
         )
     levels = _levels(catalog, w.skill_id)

@@ -2,7 +2,8 @@
 
 A quiz may mix questions on several skills and levels; when its questions carry their
 own tags (``ActivityInfo.items``), answers are grouped by (skill, level, difficulty)
-so each group is one observation of what it really measured.
+so each group is one observation of what it really measured (a question with its
+own fitted guess and slip is a group of its own).
 """
 
 from __future__ import annotations
@@ -82,13 +83,14 @@ def item_observations(
         The observations, in the order their groups first appear.
     """
     weights = {link.skill_id: link.weight for link in activity.skills}
-    groups: dict[tuple[int, int, float], list[bool]] = {}
+    groups: dict[tuple[int, int, float, float | None, float | None], list[bool]] = {}
     for index, correct in sorted(responses.items()):
         if not 0 <= index < len(activity.items):
             continue
         item = activity.items[index]
         level = min(max(item.level, 1), top_level)
-        groups.setdefault((item.skill_id, level, item.difficulty), []).append(correct)
+        key = (item.skill_id, level, item.difficulty, item.guess, item.slip)
+        groups.setdefault(key, []).append(correct)
     return [
         Observation(
             skill_id=skill,
@@ -98,7 +100,9 @@ def item_observations(
             weight=len(answers) * weights.get(skill, 1.0),
             difficulty=difficulty,
             learn_scale=learn_scale,
+            guess=guess,
+            slip=slip,
             ability_scale=0.0 if skill in taught else 1.0,
         )
-        for (skill, level, difficulty), answers in groups.items()
+        for (skill, level, difficulty, guess, slip), answers in groups.items()
     ]

@@ -150,10 +150,24 @@ class LearnerModel:
             self._fitted = found
         return found
 
-    def item_probs(self, skill_id: int, level: int, difficulty: float = 0.0) -> Vector:
-        """P(correct | state) for a question on ``skill_id`` at ``level``."""
+    def item_probs(
+        self,
+        skill_id: int,
+        level: int,
+        difficulty: float = 0.0,
+        *,
+        guess: float | None = None,
+        slip: float | None = None,
+    ) -> Vector:
+        """P(correct | state) for a question on ``skill_id`` at ``level``; a
+        question's own fitted ``guess`` / ``slip`` replace the skill's, and its
+        difficulty shifts them as it shifts the skill's."""
         c = self.const(skill_id)
-        guess, slip = adjust_for_difficulty(c.guess[level], c.slip[level], difficulty)
+        guess, slip = adjust_for_difficulty(
+            c.guess[level] if guess is None else guess,
+            c.slip[level] if slip is None else slip,
+            difficulty,
+        )
         return p_correct_by_state(self.n_levels, level, guess, slip)
 
     # -- beliefs --
@@ -288,7 +302,9 @@ class LearnerModel:
             raise ValueError("evidence needs weight >= 0 and outcome in [0, 1]")
         probs = self.posterior(obs.skill_id, obs.at)
         before = p_at_least(probs, obs.level)
-        pc = self.item_probs(obs.skill_id, obs.level, obs.difficulty)
+        pc = self.item_probs(
+            obs.skill_id, obs.level, obs.difficulty, guess=obs.guess, slip=obs.slip
+        )
         predicted = float(probs @ pc)
         probs = bayes_update(probs, pc, obs.outcome, obs.weight)
         if obs.learn_scale > 0.0:

@@ -54,6 +54,9 @@ class Observation:
     weight: float = 1.0
     difficulty: float = 0.0
     learn_scale: float = 1.0
+    #: A question's own fitted guess and slip (``ItemInfo``); ``None``: the skill's.
+    guess: float | None = None
+    slip: float | None = None
     #: 0 keeps this evidence out of the cross-skill ability: an answer right after
     #: being taught says how well the teaching worked, not what the learner knew.
     ability_scale: float = 1.0

@@ -57,10 +57,19 @@ from collections.abc import Mapping, Sequence
 
 from adaptive.core import catalogue_defects as defects
 from adaptive.core.catalogue import Catalog
-from adaptive.core.decisions import AttemptRecord, Overrides, Reason, Recommendation
+from adaptive.core.decisions import AttemptRecord, Overrides, Recommendation
 from adaptive.core.learner import LearnerModel
+from adaptive.core.mastery_reasons import KIND_ACTIVITY as KIND_ACTIVITY
+from adaptive.core.mastery_reasons import KIND_BLOCKED as KIND_BLOCKED
+from adaptive.core.mastery_reasons import KIND_DONE as KIND_DONE
+from adaptive.core.mastery_reasons import KIND_REFRESHER as KIND_REFRESHER
+from adaptive.core.mastery_reasons import (
+    activity_recommendation,
+    blocked_recommendation,
+    done_recommendation,
+)
 from adaptive.core.mastery_rounds import MasteryConfig as MasteryConfig
-from adaptive.core.mastery_rounds import check_rounds
+from adaptive.core.mastery_rounds import check_pool, check_rounds
 from adaptive.core.mastery_steps import (
     Plan,
     check_for,
@@ -83,11 +92,6 @@ KIND_TEACHING = {
     "assessment": 0.3,
     "placement_item": 0.0,
 }
-
-KIND_ACTIVITY = "activity"
-KIND_REFRESHER = "refresher"
-KIND_DONE = "done"
-KIND_BLOCKED = "blocked"
 
 
 def plan_skill(
@@ -114,24 +118,39 @@ def plan_skill(
             code="no_assessment",
             detail=defects.no_assessment(name, target),
         )
+    n_items = {
+        a: catalog.activities[a].n_items
+        for checks in content.checks[skill].values()
+        for a in checks
+    }
+    pool = check_pool(content, n_items, skill, level, cfg)
+    needed = needed_levels(content, skill, level)
+    target = level
+    events = view.events
+    rounds = check_rounds(catalog, events, target, cfg, pool=pool)
     check = check_for(
+        content, skill, level, view, n_items, pool=pool, avoid=rounds.round_seen
+    )
+    # A re-check of a pass asks the questions least seen first: an answer the
+    # learner has just given is not new evidence that the skill has stayed.
+    recheck = check_for(
         content,
         skill,
         level,
         view,
-        {a: catalog.activities[a].n_items for a in content.checks[skill][level]},
+        n_items,
+        pool=pool,
+        avoid=rounds.round_seen,
+        fresh=True,
     )
-    needed = needed_levels(content, skill, level)
-    target = level
-    events = view.events
-    rounds = check_rounds(catalog, events, target, cfg)
+    met = Plan("met", confidence=rounds.confidence, thin=pool.thin)
     since = rounds.since
     p_target = model.p_at_least(skill, target, now)
     # An implied prerequisite is a foundation, not a target: once passed it needs no
     # maintenance (its dependants' checks show if it holds them back).
     foundation = work.source == "prerequisite"
     if foundation and rounds.passed_at is not None:
-        return Plan("met")
+        return met
     if rounds.passed_at is not None:
         # A re-check starts with the skill's refresher when it has one: the short
         # review is what keeps a learner who forgot a little at target.
@@ -139,7 +158,7 @@ def plan_skill(
         review = (
             min(refreshers, key=lambda a: (view.taken.get(a, 0), content.position[a]))
             if refreshers
-            else check
+            else recheck
         )
         card = card_for(tuple(rounds.reviews))
         if now >= card.due:
@@ -154,7 +173,7 @@ def plan_skill(
             and card.retrievability(now) < cfg.final_retention
         )
         if not stale:
-            return Plan("met")
+            return met
         return Plan(
             "activity",
             review,
@@ -163,7 +182,7 @@ def plan_skill(
             "other skills taught since",
         )
     if rounds.refreshed:
-        return Plan("activity", check, "check_refreshed", f"{name}: refreshed")
+        return Plan("activity", recheck, "check_refreshed", f"{name}: refreshed")
     # After failed rounds, the next level's teaching is a stretch: content above the
     # target is what lifts a learner stuck just at it clear of the check's noise.
     stretch = [lv for lv in content.teach_levels(skill) if lv > target][:1]
@@ -199,12 +218,16 @@ def plan_skill(
             if refresh is not None:
                 return Plan("activity", refresh, "refresh_lapse", f"{name}: lapsed")
         elif rounds.rounds_since_teach < cfg.max_checks_in_row:
-            return Plan("activity", check, "check_mastery", f"{name}: refreshed")
+            return Plan("activity", recheck, "check_mastery", f"{name}: refreshed")
     # After a passed round the model still doubts: more checks, but only so many.
     may_check = rounds.rounds_since_teach < cfg.max_checks_in_row
     untouched = not events
+    # A thin check cannot tell a learner just below the target from one at it, so
+    # its level is taught (in the authored order) before the check, as the linear
+    # course would: never worse than it, and the pass is stated as less certain.
     if (
         may_check
+        and not pool.thin
         and not taught_since
         and (
             p_target >= cfg.assess_first or (untouched and p_target >= cfg.assess_floor)
@@ -275,7 +298,7 @@ def plan_skill(
         # One full teaching pass is enough for a foundation; re-checking it until it
         # passes would hold every dependant back (``with_support`` raises it to a
         # checked level if a dependant keeps failing).
-        return Plan("met")
+        return Plan("met", confidence=0.0)
     if may_check:
         return Plan("activity", check, "check_mastery", f"{name}: pass complete")
     top = content.teach[skill][needed[-1]]
@@ -300,7 +323,7 @@ def decide(
         if activity_id in catalog.activities and not any(
             a.activity_id == activity_id for a in history
         ):
-            return _activity(
+            return activity_recommendation(
                 catalog, activity_id, "pinned", "a manager pinned it", False
             )
     work = work_list(catalog, targets, ovr)
@@ -313,6 +336,7 @@ def decide(
     )
     resolved: set[int] = set()
     met: list[SkillWork] = []
+    met_plans: dict[int, Plan] = {}
     final: tuple[SkillWork, Plan] | None = None
     blocked: list[tuple[SkillWork, Plan]] = []
     refresher: tuple[SkillWork, Plan] | None = None
@@ -331,6 +355,7 @@ def decide(
         )
         if plan.status == "met":
             met.append(w)
+            met_plans[w.skill_id] = plan
             resolved.add(w.skill_id)
         elif plan.status == "blocked" and w.source == "support":
             # Support is extra help: a foundation that will not rise never blocks.
@@ -348,72 +373,20 @@ def decide(
             resolved.add(w.skill_id)
         else:
             code = "prerequisite_first" if w.source != "role" else plan.code
-            return _activity(catalog, plan.activity_id or 0, code, plan.detail, False)
+            return activity_recommendation(
+                catalog, plan.activity_id or 0, code, plan.detail, False
+            )
     if final is not None:
         w, plan = final
-        return _activity(catalog, plan.activity_id or 0, plan.code, plan.detail, False)
+        return activity_recommendation(
+            catalog, plan.activity_id or 0, plan.code, plan.detail, False
+        )
     if refresher is not None:
         w, plan = refresher
-        return _activity(catalog, plan.activity_id or 0, plan.code, plan.detail, True)
+        return activity_recommendation(
+            catalog, plan.activity_id or 0, plan.code, plan.detail, True
+        )
     role_work = [w for w in work if w.source == "role"]
     if blocked:
-        names = "; ".join(p.detail for _, p in blocked[:5])
-        return Recommendation(
-            kind=KIND_BLOCKED,
-            activity_id=None,
-            skill_ids=tuple(w.skill_id for w, _ in blocked),
-            reason=Reason(
-                code=blocked[0][1].code,
-                numbers={"blocked": len(blocked), "met": len(met)},
-                learner_text="Some skills cannot be finished here yet; your manager "
-                "has been told.",
-                manager_text=f"Blocked: {names}.",
-            ),
-        )
-    confidence = min(
-        (model.p_at_least(w.skill_id, w.level, now) for w in role_work), default=1.0
-    )
-    return Recommendation(
-        kind=KIND_DONE,
-        activity_id=None,
-        skill_ids=tuple(w.skill_id for w in role_work),
-        reason=Reason(
-            code="targets_met",
-            numbers={"skills": len(role_work), "confidence": round(confidence, 4)},
-            learner_text="You have reached every target of your role.",
-            manager_text=(
-                f"All {len(role_work)} targets verified by a recent check after the "
-                f"last teaching; lowest P(at target) {confidence:.2f}."
-            ),
-        ),
-    )
-
-
-def _activity(
-    catalog: Catalog, activity_id: int, code: str, detail: str, refresher: bool
-) -> Recommendation:
-    activity = catalog.activities[activity_id]
-    refresher = refresher or activity.kind == "refresher"
-    texts = {
-        "check_known": "A short check: you may already know this, so we may skip it.",
-        "check_mastery": "A check to confirm what you have just learnt.",
-        "check_level": "A check of this step before the next one.",
-        "recheck": "A quick review so what you learnt stays with you.",
-        "final_check": "A last check that this has stayed with you.",
-        "check_refreshed": "A check that the review brought it back.",
-        "refresh_lapse": "A short reminder of this, then a check.",
-        "remediate_alternative": "Let's try this another way.",
-        "prerequisite_first": "First a skill your targets build on.",
-    }
-    return Recommendation(
-        kind=KIND_REFRESHER if refresher else KIND_ACTIVITY,
-        activity_id=activity_id,
-        skill_ids=tuple(link.skill_id for link in activity.skills),
-        minutes=activity.duration_min,
-        reason=Reason(
-            code=code,
-            numbers={"minutes": activity.duration_min},
-            learner_text=texts.get(code, f"Next: “{activity.title}”."),
-            manager_text=f"{code}: {detail}",
-        ),
-    )
+        return blocked_recommendation(blocked, len(met))
+    return done_recommendation(role_work, met_plans, model, now)

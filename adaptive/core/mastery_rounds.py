@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from adaptive.core.catalogue import Catalog
+from adaptive.core.catalogue import Catalog, SkillContent
 from adaptive.core.refresh_cards import Review
 
 
@@ -79,6 +79,55 @@ class MasteryConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckPool:
+    """The check activities a skill's target is verified with.
+
+    ``own`` counts the distinct scored questions at the check level. Fewer than
+    ``MasteryConfig.min_answers`` is a *thin* check: asking the same question again
+    is not new evidence, so the pool takes in the checks of the level just above
+    (a harder question is evidence at or above the target), each asked once per
+    round, and a pass is reported with the confidence its answers give.
+    """
+
+    activities: tuple[int, ...]
+    own: int
+    questions: int
+    thin: bool
+    #: Activity id -> 0 at the check level, 1, 2, ... for each level above.
+    rank: dict[int, int] = field(default_factory=dict)
+
+
+def check_pool(
+    content: SkillContent,
+    n_items: dict[int, int],
+    skill: int,
+    level: int,
+    cfg: MasteryConfig,
+) -> CheckPool:
+    """The pool of ``skill``'s checks at ``level`` (and above it when thin)."""
+    by_level = content.checks.get(skill, {})
+    own = tuple(by_level.get(level, ()))
+    own_questions = sum(n_items[a] for a in own)
+    thin = own_questions < cfg.min_answers
+    # Only the level just above: a learner at the target is expected to fail
+    # questions two levels up, so they would say nothing about this one.
+    levels = [lv for lv in (level, level + 1) if lv in by_level] if thin else [level]
+    rank = {a: i for i, lv in enumerate(levels) for a in by_level[lv]}
+    return CheckPool(
+        activities=tuple(rank),
+        own=own_questions,
+        questions=sum(n_items[a] for a in rank),
+        thin=thin,
+        rank=rank,
+    )
+
+
+def thin_confidence(llr: float) -> float:
+    """P(at target) after a thin round, from even odds: what its answers support."""
+    return 1.0 / (1.0 + math.exp(-llr))
+
+
+@dataclass(frozen=True, slots=True)
 class SkillEvent:
     """One attempt on a skill (its main skill), as the loop reads it."""
 
@@ -111,6 +160,11 @@ class Rounds:
     #: it: it ran out of answers undecided, or its share of right answers was at
     #: least ``p_unknown`` (what a learner just below the level answers).
     borderline: bool = False
+    #: The check activities answered in the open round (a thin check asks each once).
+    round_seen: frozenset[int] = frozenset()
+    #: The stated confidence of the standing pass: ``1 - alpha`` (the round's bar),
+    #: or for a thin check the posterior its answers give (``thin_confidence``).
+    confidence: float = 0.0
 
 
 def check_rounds(
@@ -120,10 +174,22 @@ def check_rounds(
     cfg: MasteryConfig,
     *,
     milestone: bool = False,
+    pool: CheckPool | None = None,
 ) -> Rounds:
     """Check rounds at ``target`` (or above); a ``milestone`` counts only checks at
-    exactly that level and is reset only by teaching at or below it."""
+    exactly that level and is reset only by teaching at or below it.
+
+    With a thin ``pool`` a round counts each of its activities once (a repeat is
+    not new evidence) and is decided once all were answered: it passes when the
+    answers at the check level are all right and all its answers favour "at
+    target" (log-likelihood ratio above 0).
+    """
     out = Rounds()
+    thin = pool is not None and pool.thin and not milestone
+    members = frozenset(pool.activities) if pool is not None and thin else frozenset()
+    least = min(cfg.min_answers, pool.questions) if pool is not None and thin else 0
+    seen: set[int] = set()
+    own_wrong = 0
     up = math.log(cfg.p_known / cfg.p_unknown)
     down = math.log((1.0 - cfg.p_known) / (1.0 - cfg.p_unknown))
     first = (
@@ -146,6 +212,9 @@ def check_rounds(
             continue
         if not e.check:
             answers, rights, llr = 0, 0, 0.0
+            seen.clear()
+            own_wrong = 0
+            out.round_seen = frozenset()
             out.passed_at = None
             out.open_answers = 0
             out.rounds_since_teach = 0
@@ -156,20 +225,36 @@ def check_rounds(
             continue
         if e.level < target or (milestone and e.level != target):
             continue
+        if thin and (e.activity_id in seen or e.activity_id not in members):
+            continue  # the same question again is not new evidence
+        seen.add(e.activity_id)
+        out.round_seen = frozenset(seen)
         n = max(catalog.activities[e.activity_id].n_items, 1)
         right = round(n * min(max(e.score or 0.0, 0.0), 1.0))
         answers += n
         rights += right
+        if e.level == target:
+            own_wrong += n - right
         llr += right * up + (n - right) * down
         out.open_answers = answers
-        if answers < cfg.min_answers:
+        exhausted = thin and seen >= members
+        if answers < (least if thin else cfg.min_answers) and not exhausted:
             continue
         # A standing pass is re-checked against the maintenance bar.
         maintenance = standing and not milestone
         accept, reject, most = upkeep if maintenance else first
         out.refreshed = False
-        if llr >= accept:
+        # A thin round passes when every answer at the check level was right and all
+        # its answers together favour "at target" over "just below" (odds above
+        # even): the harder questions above the level may fall short of p_known.
+        thin_pass = exhausted and own_wrong == 0 and llr > 0.0
+        if llr >= accept or thin_pass:
             out.passed_at = e.at
+            out.confidence = (
+                thin_confidence(llr)
+                if thin and llr < accept
+                else 1.0 - (cfg.maintenance_alpha if maintenance else cfg.alpha)
+            )
             out.passes += 1
             standing = True
             out.last_failed = False
@@ -178,7 +263,7 @@ def check_rounds(
             out.failed = 0
             out.borderline = False
             out.reviews.append(Review(e.at, passed=True, taught=taught))
-        elif llr <= reject or answers >= most:
+        elif llr <= reject or answers >= most or exhausted:
             out.failed += 1
             out.last_failed = True
             out.lapsed = maintenance
@@ -191,5 +276,8 @@ def check_rounds(
             continue
         out.rounds_since_teach += 1
         answers, rights, llr = 0, 0, 0.0
+        seen.clear()
+        own_wrong = 0
+        out.round_seen = frozenset()
         out.open_answers = 0
     return out

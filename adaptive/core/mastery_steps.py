@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from adaptive.core.catalogue import Catalog, SkillContent
 from adaptive.core.learner import LearnerModel
-from adaptive.core.mastery_rounds import MasteryConfig, check_rounds
+from adaptive.core.mastery_rounds import CheckPool, MasteryConfig, check_rounds
 from adaptive.core.mastery_work import SkillView
 
 
@@ -23,6 +23,10 @@ class Plan:
     activity_id: int | None = None
     code: str = ""
     detail: str = ""
+    #: For "met": the stated confidence of the check that verified it.
+    confidence: float = 1.0
+    #: For "met": verified by a thin check (``CheckPool.thin``).
+    thin: bool = False
 
 
 def needed_levels(content: SkillContent, skill: int, target: int) -> list[int]:
@@ -41,13 +45,25 @@ def check_for(
     level: int,
     view: SkillView,
     n_items: Mapping[int, int],
+    *,
+    pool: CheckPool | None = None,
+    avoid: frozenset[int] = frozenset(),
+    fresh: bool = False,
 ) -> int:
-    """The check at ``level``: not the one just taken, then the one with most
-    questions, then the least taken."""
+    """The check at ``level`` (from ``pool`` when given): not one answered in the open
+    round (``avoid``), the check level before those above it, then not the one just
+    taken, then the one with most questions, then the least taken. A ``fresh`` pick
+    (a maintenance re-check) takes the least taken first: unseen questions, where
+    the catalogue has them, are new evidence."""
     last = view.events[-1].activity_id if view.events else None
+    candidates = pool.activities if pool is not None else content.checks[skill][level]
+    rank = pool.rank if pool is not None else {}
     return min(
-        content.checks[skill][level],
+        candidates,
         key=lambda a: (
+            a in avoid,
+            rank.get(a, 0),
+            view.taken.get(a, 0) if fresh else 0,
             a == last,
             -n_items[a],
             view.taken.get(a, 0),

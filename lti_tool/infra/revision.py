@@ -158,11 +158,15 @@ class RevisionCache:
     """A bounded, thread-safe, per-process map from (stamp, key) to a value.
 
     With no stamp row yet (a database nothing was ever configured in), values are
-    built every time: correct, merely uncached.
+    built every time: correct, merely uncached. A value built from more than one
+    kind names them all (``kind`` and ``also``): a change to any of them misses.
     """
 
-    def __init__(self, kind: str, size: int = 512) -> None:
+    def __init__(
+        self, kind: str, size: int = 512, *, also: tuple[str, ...] = ()
+    ) -> None:
         self.kind = kind
+        self.kinds = (kind, *also)
         self.size = size
         self._values: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._lock = threading.Lock()
@@ -173,7 +177,7 @@ class RevisionCache:
         stamp = current_stamp(session)
         if stamp is None:
             return build()
-        full = (stamp.key(self.kind), key)
+        full = (tuple(stamp.key(k) for k in self.kinds), key)
         with self._lock:
             if full in self._values:
                 self._values.move_to_end(full)

@@ -18,11 +18,15 @@ from adaptive.core.engine_catalogue import catalog_from_document
 NOW = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
 
 
-def _activity(key: str, kind: str, skill: str, level: int) -> dict[str, Any]:
+def _activity(
+    key: str, kind: str, skill: str, level: int, questions: int = 1
+) -> dict[str, Any]:
     content: dict[str, Any] = {"markdown": f"{key} text"}
     if kind in {"quiz", "placement_item"}:
+        # A quiz asks enough questions for a confident check; a placement item one.
         content["questions"] = [
-            {"prompt": "?", "options": ["a", "b"], "answer": 0, "explanation": "."}
+            {"prompt": f"{i}?", "options": ["a", "b"], "answer": 0, "explanation": "."}
+            for i in range(3 if kind == "quiz" else questions)
         ]
     return {
         "key": key,
@@ -186,3 +190,31 @@ def test_every_error_is_what_the_engine_reports_as_blocked(
     assert step.reason.code == finding.code
     # Same sentence, the engine's naming the skill by its name.
     assert finding.message.replace("a", "A", 1) in step.reason.manager_text
+
+
+def test_a_level_checked_by_one_question_is_a_warning_with_skill_and_level() -> None:
+    # Level 2 of "a" is checked only by a one-question placement item: the engine
+    # copes (it teaches first and states a lower confidence), the author is told.
+    activities = [
+        *_teach_and_check("a", 1),
+        _activity("a-lesson-2", "lesson", "a", 2),
+        _activity("a-item-2", "placement_item", "a", 2),
+    ]
+    doc = _catalogue({"a": []}, {"a": 2}, activities)
+    health = check_health(doc)
+    assert health.ok
+    assert _codes(doc) == {(WARNING, "thin_check", "a", 2)}
+    (finding,) = health.warnings
+    assert finding.text() == (
+        "skill a at level 2 is checked by only 1 question (the engine teaches the "
+        'level before its check and states a lower confidence for "met") [role dev]'
+    )
+
+
+def test_three_distinct_questions_at_the_level_are_not_thin() -> None:
+    activities = [
+        *_teach_and_check("a", 1),
+        _activity("a-lesson-2", "lesson", "a", 2),
+        *(_activity(f"a-item-2-{i}", "placement_item", "a", 2) for i in range(3)),
+    ]
+    assert _codes(_catalogue({"a": []}, {"a": 2}, activities)) == set()
