@@ -19,7 +19,7 @@ from adaptive.learner_store import load_learner, lock_learner, save_skill
 from adaptive.models import LearnerSkillState
 from lti_tool.infra.db import utcnow
 from tests.factories import make_framework, make_person, make_skill, make_tenant
-from tests.support_env import require_service, truncate_all
+from tests.support_env import truncate_all
 
 pytestmark = pytest.mark.postgres
 
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def pg(engine: Engine) -> Iterator[Engine]:
     if engine.dialect.name != "postgresql":
-        require_service("PostgreSQL", "TEST_DATABASE_URL is not a PostgreSQL URL")
+        pytest.skip("the lock is PostgreSQL's: SQLite writers are serialised anyway")
     yield engine
     truncate_all(engine)
 
