@@ -148,9 +148,16 @@ def _forget_stamp(session: Session, *_args: Any) -> None:
     session.info.pop(_STAMP_KEY, None)
 
 
+def _forget_stamp_on_commit(session: Session) -> None:
+    # ``after_commit`` also fires when a savepoint is released; what the transaction
+    # sees does not change then, so its stamp stays (a rolled-back one is forgotten).
+    if not session.in_nested_transaction():
+        _forget_stamp(session)
+
+
 event.listen(Session, "before_flush", _bump_on_flush)
 event.listen(Session, "do_orm_execute", _bump_on_bulk_dml)
-event.listen(Session, "after_commit", _forget_stamp)
+event.listen(Session, "after_commit", _forget_stamp_on_commit)
 event.listen(Session, "after_rollback", _forget_stamp)
 
 

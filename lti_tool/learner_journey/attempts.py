@@ -154,7 +154,13 @@ def submit_attempt(
         parent=module_ref(base_url, where),
     )
     announce_mastery(
-        session, ctx, where, base_url=base_url, now=now, loaded=outcome.loaded
+        session,
+        ctx,
+        where,
+        base_url=base_url,
+        now=now,
+        loaded=outcome.loaded,
+        report=outcome.report,
     )
     out = {
         "attempt_id": attempt.id,

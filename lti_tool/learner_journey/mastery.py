@@ -8,6 +8,7 @@ anything changed since it last spoke, so calling it again is harmless.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy.orm import Session
@@ -39,18 +40,24 @@ def announce_mastery(
     base_url: str,
     now: dt.datetime,
     loaded: InModule | None = None,
+    report: list[dict[str, Any]] | None = None,
 ) -> list[OutboxStatement]:
     """Emit ``mastered`` / ``lapsed`` for the skills whose status crossed the target.
 
-    ``loaded``: the learner's model in this module when the caller has just read it.
+    ``loaded``: the learner's model in this module when the caller has just read it;
+    ``report``: its ``learner_progress`` when the caller has computed that too.
     """
-    rows = learner_progress(
-        session,
-        tenant_id=ctx.tenant_id,
-        person_id=ctx.person_id,
-        module_id=where.module.id,
-        now=now,
-        loaded=loaded,
+    rows = (
+        report
+        if report is not None
+        else learner_progress(
+            session,
+            tenant_id=ctx.tenant_id,
+            person_id=ctx.person_id,
+            module_id=where.module.id,
+            now=now,
+            loaded=loaded,
+        )
     )
     standings = [
         SkillStanding(

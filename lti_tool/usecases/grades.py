@@ -71,6 +71,15 @@ def record_learner_attempt(
         loaded=loaded,
     )
     step = decision_in(loaded[0], steps[0]).preview()
+    # One report per answer: the grade and the mastery announcement both read it.
+    report = learner_progress(
+        session,
+        tenant_id=ctx.tenant_id,
+        person_id=ctx.person_id,
+        module_id=module_id,
+        now=now,
+        loaded=loaded,
+    )
     if ctx.resource_link_pk is not None:
         send_progress_grade(
             session,
@@ -80,9 +89,14 @@ def record_learner_attempt(
             now=now,
             next_step=step,
             loaded=loaded,
+            report=report,
         )
     return AnswerOutcome(
-        attempt=attempt, next_step=step, within_budget=steps[-1], loaded=loaded
+        attempt=attempt,
+        next_step=step,
+        within_budget=steps[-1],
+        loaded=loaded,
+        report=report,
     )
 
 
@@ -96,6 +110,8 @@ class AnswerOutcome:
     within_budget: Recommendation
     #: The learner's model as updated by the attempt, for whatever reads it next.
     loaded: InModule
+    #: ``learner_progress`` of that model in the attempt's module (one row a skill).
+    report: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -116,20 +132,26 @@ def progress_grade(
     now: dt.datetime,
     next_step: NextStepPreview | None = None,
     loaded: InModule | None = None,
+    report: list[dict[str, Any]] | None = None,
 ) -> ProgressGrade:
     """Progress 0..1 from the engine's skill estimates; completed when targets are met.
 
     A skill at target (or skipped by a manager) counts in full; any other counts by
     the engine's probability that the learner is at its target level. ``loaded``
-    is the learner in ``module_id`` when the caller has just read it.
+    is the learner in ``module_id`` when the caller has just read it, ``report``
+    its ``learner_progress`` when the caller has already computed that.
     """
-    rows = learner_progress(
-        session,
-        tenant_id=tenant_id,
-        person_id=person_id,
-        module_id=module_id,
-        now=now,
-        loaded=loaded,
+    rows = (
+        report
+        if report is not None
+        else learner_progress(
+            session,
+            tenant_id=tenant_id,
+            person_id=person_id,
+            module_id=module_id,
+            now=now,
+            loaded=loaded,
+        )
     )
     done = [r["status"] in DONE_STATUSES or r["status"] == STATUS_SKIPPED for r in rows]
     shares = [
@@ -172,13 +194,15 @@ def send_progress_grade(
     now: dt.datetime,
     next_step: NextStepPreview | None = None,
     loaded: InModule | None = None,
+    report: list[dict[str, Any]] | None = None,
 ) -> GradeOutboxEntry | None:
     """Queue this learner's progress on the link for the LMS's gradebook (AGS).
 
     Nothing happens for a link without the AGS claim or without a module.
     ``next_step``, when the caller has just decided it, spares a second decision;
     ``loaded``, the learner the caller has just read, a second read if it is in
-    the link's module.
+    the link's module; ``report``, that learner's ``learner_progress`` there, a
+    second report.
     """
     link = session.get(ResourceLink, resource_link_pk)
     person = session.get(Person, person_id)
@@ -190,6 +214,8 @@ def send_progress_grade(
         or not grades_offered(link)
     ):
         return None
+    # What the caller read is of its module: only the link's module may reuse it.
+    same_module = loaded is not None and loaded[0].module_id == link.module_id
     grade = progress_grade(
         session,
         tenant_id=tenant_id,
@@ -197,7 +223,8 @@ def send_progress_grade(
         module_id=link.module_id,
         now=now,
         next_step=next_step,
-        loaded=loaded if loaded and loaded[0].module_id == link.module_id else None,
+        loaded=loaded if same_module else None,
+        report=report if same_module else None,
     )
     return enqueue_grade(
         session,
