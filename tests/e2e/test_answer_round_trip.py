@@ -8,72 +8,25 @@ queries are counted on the engine, so a second decision or read shows up here.
 
 from __future__ import annotations
 
-import uuid
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import pytest
-from flask.testing import FlaskClient
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from adaptive.demo_seed import seed_demo
 from lti_tool.devplatform.model import LEARNER
-from lti_tool.infra.db import db, session_scope, utcnow
+from lti_tool.infra.db import session_scope, utcnow
 from lti_tool.infra.models import Person, ResourceLink
 from lti_tool.lti.grade_models import GradeOutboxEntry
 from lti_tool.usecases.next_steps import decide_for
-from tests.lti_platform import LtiHarness, bearer, launch_token
+from tests.answer_support import answer as _answer
+from tests.answer_support import launch_for_answers as _launch
+from tests.answer_support import tables_read
+from tests.lti_platform import LtiHarness
 
 
 @pytest.fixture(autouse=True)
 def _demo_catalogue(lti: LtiHarness) -> None:
     with session_scope() as session:
         seed_demo(session)
-
-
-@contextmanager
-def tables_read() -> Iterator[Counter[str]]:
-    """How many SELECTs name each table (by its first FROM), while the block runs."""
-    counts: Counter[str] = Counter()
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        words = statement.split()
-        if words and words[0] == "SELECT" and "FROM" in words:
-            counts[words[words.index("FROM") + 1]] += 1
-
-    event.listen(db.engine, "before_cursor_execute", seen)
-    try:
-        yield counts
-    finally:
-        event.remove(db.engine, "before_cursor_execute", seen)
-
-
-def _launch(lti: LtiHarness) -> tuple[FlaskClient, dict[str, str], str]:
-    run = lti.do_launch(LEARNER)
-    assert run.status == 200, run.text[:1000]
-    assert lti.tool.app is not None
-    client = lti.tool.app.test_client()
-    headers = bearer(launch_token(run.text))
-    path = client.get("/api/v1/me/path", headers=headers)
-    assert path.status_code == 200, path.json
-    return client, headers, str(path.json["next_step"]["activity_key"])
-
-
-def _answer(client: FlaskClient, headers: dict[str, str], key: str) -> Any:
-    response = client.post(
-        "/api/v1/attempts",
-        headers=headers,
-        json={
-            "client_id": str(uuid.uuid4()),
-            "activity_key": key,
-            "responses": [0],
-            "minutes": 3,
-        },
-    )
-    assert response.status_code == 200, response.json
-    return response.json
 
 
 def _grade_comment() -> str:
