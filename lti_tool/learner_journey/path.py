@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from adaptive.overrides import override_notes
-from adaptive.path_evidence import attempted_activities, skill_evidence
+from adaptive.path_evidence import SkillEvidence, attempted_activities, skill_evidence
 from adaptive.placement_sessions import placement_wanted
 from adaptive.progress_reports import learner_progress
 from lti_tool.infra.store import ExpiringStore
-from lti_tool.learner_journey.context import decided_step, where_of
+from lti_tool.learner_journey.context import Where, decided_step, where_of
 from lti_tool.learner_journey.path_reasons import (
     manager_reviews,
     minutes_left,
@@ -57,6 +57,26 @@ def set_time_budget(
     store.put(_BUDGET_KEY.format(launch_id=ctx.launch_id), minutes, ttl_s=ttl)
 
 
+def progress_and_evidence(
+    session: Session, ctx: LaunchContext, where: Where, *, now: dt.datetime
+) -> tuple[list[dict[str, Any]], dict[int, SkillEvidence]]:
+    """The learner's skills against targets, and what their evidence says per skill."""
+    rows = learner_progress(
+        session,
+        tenant_id=ctx.tenant_id,
+        person_id=ctx.person_id,
+        module_id=where.module.id,
+        now=now,
+    )
+    evidence = skill_evidence(
+        session,
+        tenant_id=ctx.tenant_id,
+        person_id=ctx.person_id,
+        skill_ids=[r["skill_id"] for r in rows],
+    )
+    return rows, evidence
+
+
 def learner_path(
     session: Session,
     ctx: LaunchContext,
@@ -71,19 +91,7 @@ def learner_path(
     (the launch's own), so the engine is not asked twice.
     """
     where = where_of(session, ctx)
-    rows = learner_progress(
-        session,
-        tenant_id=ctx.tenant_id,
-        person_id=ctx.person_id,
-        module_id=where.module.id,
-        now=now,
-    )
-    evidence = skill_evidence(
-        session,
-        tenant_id=ctx.tenant_id,
-        person_id=ctx.person_id,
-        skill_ids=[r["skill_id"] for r in rows],
-    )
+    rows, evidence = progress_and_evidence(session, ctx, where, now=now)
     attempted = attempted_activities(
         session, tenant_id=ctx.tenant_id, person_id=ctx.person_id
     )

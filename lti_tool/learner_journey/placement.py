@@ -9,7 +9,6 @@ from urllib.parse import quote
 from sqlalchemy.orm import Session
 
 from adaptive.models import PlacementSession
-from adaptive.path_evidence import skill_evidence
 from adaptive.placement_sessions import (
     STOP_SKIPPED,
     answer_placement,
@@ -17,7 +16,6 @@ from adaptive.placement_sessions import (
     skip_placement,
     start_placement,
 )
-from adaptive.progress_reports import learner_progress
 from adaptive.submission_models import SUBMISSION_PLACEMENT_ANSWER
 from adaptive.submissions import claim_submission, settle_submission
 from lti_tool.learner_journey.context import (
@@ -28,6 +26,7 @@ from lti_tool.learner_journey.context import (
     where_of,
 )
 from lti_tool.learner_journey.mastery import announce_mastery
+from lti_tool.learner_journey.path import progress_and_evidence
 from lti_tool.learner_journey.path_reasons import minutes_saved, placed_at_target
 from lti_tool.lti.errors import LaunchRejected
 from lti_tool.lti.launch_token import LaunchContext
@@ -124,19 +123,7 @@ def placement_summary(
     A skill counts when the model has it at target and placement answers are part
     of its evidence; the minutes are the catalogue's activities on those skills.
     """
-    rows = learner_progress(
-        session,
-        tenant_id=ctx.tenant_id,
-        person_id=ctx.person_id,
-        module_id=where.module.id,
-        now=now,
-    )
-    evidence = skill_evidence(
-        session,
-        tenant_id=ctx.tenant_id,
-        person_id=ctx.person_id,
-        skill_ids=[r["skill_id"] for r in rows],
-    )
+    rows, evidence = progress_and_evidence(session, ctx, where, now=now)
     placed = [r for r in rows if placed_at_target(r, evidence[r["skill_id"]])]
     names = [r["name"] for r in placed]
     saved = minutes_saved(
