@@ -307,8 +307,8 @@ class Servers:
 def worker_cpu_s(root_pid: int) -> float:
     """CPU seconds of the RQ worker, its finished work horses included.
 
-    RQ forks a work horse per job: a finished one's time is in the worker's
-    children's fields once reaped, a running one's in its own.
+    `pathwise worker` runs jobs in its own process; with ``--fork`` RQ forks a work
+    horse per job, whose time is in the worker's children's fields once reaped.
     """
     try:
         fields = Path(f"/proc/{root_pid}/stat").read_text().rsplit(")", 1)[1].split()

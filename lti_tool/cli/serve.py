@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 from gunicorn.app.base import BaseApplication
-from rq import Worker
+from rq import SimpleWorker, Worker
 from rq.cron import CronScheduler
 
 from lti_tool.cli.bootstrap import build_app, load_settings, start_runtime
@@ -79,14 +79,26 @@ def serve_command(
 @click.option(
     "--queue", "queues", multiple=True, help="Queues to serve (default: all)."
 )
-def worker_command(burst: bool, queues: tuple[str, ...]) -> None:
-    """Run an RQ worker for background jobs (outbox delivery, LRS sync, model fitting)."""
+@click.option(
+    "--fork",
+    is_flag=True,
+    help="Run each job in a forked child (isolation, at a fork and new connections per job).",
+)
+def worker_command(burst: bool, queues: tuple[str, ...], fork: bool) -> None:
+    """Run an RQ worker for background jobs (outbox delivery, LRS sync, model fitting).
+
+    Jobs run in the worker's own process by default: they are short outbox
+    deliveries and syncs that keep their database pool and LMS token cache warm,
+    where a fork per job cost more CPU than the job itself (`bench/learner.py`).
+    ``--fork`` restores RQ's work horse per job for isolation from a leaky job.
+    """
     settings = start_runtime()
     if settings.redis_url is None:
         raise click.ClickException(
             "REDIS_URL is not set: embedded mode runs jobs in-process."
         )
-    worker = Worker(list(queues or ALL_QUEUES), connection=job_queue.connection)
+    worker_class = Worker if fork else SimpleWorker
+    worker = worker_class(list(queues or ALL_QUEUES), connection=job_queue.connection)
     worker.work(burst=burst, with_scheduler=True)
 
 
