@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from lti_tool.cli import main
 from lti_tool.infra.config import Settings
 from lti_tool.infra.db import db
+from lti_tool.infra.queue import job_queue
 
 PASSWORD = "correct horse battery"
 SESSION_COOKIE = "pathwise_session"
@@ -59,19 +60,28 @@ def replay(client: FlaskClient, cookie: str, path: str = "/admin/") -> int:
 
 
 def run_cli(
-    settings: Settings, engine: Engine, args: list[str], stdin: str | None = None
+    settings: Settings,
+    engine: Engine,
+    args: list[str],
+    stdin: str | None = None,
+    redis_url: str = "",
 ) -> Result:
-    """Run `pathwise ...` against the test database, then give the app its engine back."""
+    """Run `pathwise ...` against the test database, then give the app its engine back.
+
+    Without ``redis_url`` jobs run in-process, as in embedded mode; the job queue is
+    left unconfigured afterwards either way.
+    """
     env = {
         "PATHWISE_ENV": "test",
         "DATABASE_URL": settings.database_url,
         "PATHWISE_SECRET_KEY": settings.secret_key,
         "PATHWISE_ENCRYPTION_KEY": ",".join(settings.encryption_keys),
         "PATHWISE_DATA_DIR": str(settings.data_dir),
-        "REDIS_URL": "",
+        "REDIS_URL": redis_url,
         "USER": "operator",
     }
     try:
         return CliRunner().invoke(main, args, input=stdin, env=env)
     finally:
+        job_queue.configure(None)
         db.configure(settings.database_url, engine=engine)

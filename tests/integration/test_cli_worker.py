@@ -5,15 +5,13 @@ from __future__ import annotations
 import os
 
 import pytest
-from click.testing import CliRunner
 from redis import Redis
 from rq import Queue
 from sqlalchemy import Engine
 
-from lti_tool.cli import main
 from lti_tool.infra.config import Settings
-from lti_tool.infra.db import db
-from lti_tool.infra.queue import QUEUE_DEFAULT, job_queue
+from lti_tool.infra.queue import QUEUE_DEFAULT
+from tests.admin_support import run_cli
 
 
 @pytest.mark.parametrize(("flags", "same_process"), [([], True), (["--fork"], False)])
@@ -26,21 +24,12 @@ def test_worker_runs_jobs_in_process_by_default(
 ) -> None:
     connection = Redis.from_url(redis_url)
     job = Queue(QUEUE_DEFAULT, connection=connection).enqueue(os.getpid)
-    env = {
-        "PATHWISE_ENV": "test",
-        "DATABASE_URL": settings.database_url,
-        "PATHWISE_SECRET_KEY": settings.secret_key,
-        "PATHWISE_ENCRYPTION_KEY": ",".join(settings.encryption_keys),
-        "PATHWISE_DATA_DIR": str(settings.data_dir),
-        "REDIS_URL": redis_url,
-    }
-    try:
-        result = CliRunner().invoke(
-            main, ["worker", "--burst", "--queue", QUEUE_DEFAULT, *flags], env=env
-        )
-    finally:
-        job_queue.configure(None)
-        db.configure(settings.database_url, engine=engine)
+    result = run_cli(
+        settings,
+        engine,
+        ["worker", "--burst", "--queue", QUEUE_DEFAULT, *flags],
+        redis_url=redis_url,
+    )
     assert result.exit_code == 0, result.output
     assert job.get_status(refresh=True) == "finished"
     assert (job.return_value() == os.getpid()) is same_process
