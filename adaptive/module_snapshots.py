@@ -17,20 +17,20 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adaptive.core.answers import is_scored, scored_count
 from adaptive.core.catalogue import (
-    CHECK_KINDS,
-    PLACEMENT_KIND,
     ActivityInfo,
     Catalog,
-    ItemInfo,
     RoleInfo,
     SkillInfo,
     SkillLink,
 )
-from adaptive.core.fitted_items import default_items, fitted_question_items
-from adaptive.core.item_evidence import stored_items
-from adaptive.core.placement import Probe, ProbeTable
+from adaptive.core.module_catalogue import (
+    AuthoredActivity,
+    authored_activity,
+    module_probes,
+    path_activities,
+)
+from adaptive.core.placement import ProbeTable
 from adaptive.item_params import fitted_by_activity
 from adaptive.models import (
     Activity,
@@ -90,11 +90,11 @@ def build_module_snapshot(
 ) -> ModuleSnapshot:
     """Snapshot one module: its framework's skills, graph and activities, and its role.
 
-    Placement items feed the placement check only; they are never a path step. A
-    skill with no placement item is probed with the first question of each of its
-    checks (one per check, not every question: a quiz stays the mastery loop's).
-    The tenant's fitted question parameters (``ItemParams``) replace the author's
-    values of those questions, in the model's evidence and in placement alike.
+    The rules (placement items are probes, never path steps; fallback probes; each
+    question's own tags) are ``adaptive.core.module_catalogue``'s, shared with the
+    engine API's document catalogue. The tenant's fitted question parameters
+    (``ItemParams``) replace the author's values of those questions, in the model's
+    evidence and in placement alike.
     """
     module = session.execute(
         select(Module)
@@ -130,9 +130,7 @@ def build_module_snapshot(
         )
     ):
         links.setdefault(link.activity_id, []).append(link)
-    infos: list[ActivityInfo] = []
-    probes: list[Probe] = []
-    fallback: list[Probe] = []
+    authored: list[AuthoredActivity] = []
     questions: dict[str, Mapping[str, Any]] = {}
     for activity in activities:
         qs = [
@@ -140,69 +138,25 @@ def build_module_snapshot(
             for q in (activity.content or {}).get("questions", [])
             if isinstance(q, dict)
         ]
-        act_links = tuple(
-            SkillLink(lk.skill_id, lk.weight, lk.level)
-            for lk in sorted(links.get(activity.id, []), key=lambda lk: -lk.weight)
-        )
-        items = stored_items(
-            qs,
-            act_links,
-            skill_by_key,
-            target_level=activity.target_level,
+        info = ActivityInfo(
+            id=activity.id,
+            key=activity.key,
+            title=activity.title,
+            kind=activity.kind,
+            duration_min=activity.duration_min,
             difficulty=activity.difficulty,
+            target_level=activity.target_level,
+            explanation_group=activity.explanation_group,
+            skills=tuple(
+                SkillLink(lk.skill_id, lk.weight, lk.level)
+                for lk in sorted(links.get(activity.id, []), key=lambda lk: -lk.weight)
+            ),
         )
-        own_fit = fitted.get(activity.id)
-        if own_fit and act_links:
-            base = items or default_items(
-                ActivityInfo(
-                    activity.id,
-                    activity.key,
-                    activity.title,
-                    difficulty=activity.difficulty,
-                    skills=act_links,
-                ),
-                len(qs),
-            )
-            items = fitted_question_items(base, own_fit)
-        if activity.kind != PLACEMENT_KIND:
-            infos.append(
-                ActivityInfo(
-                    id=activity.id,
-                    key=activity.key,
-                    title=activity.title,
-                    kind=activity.kind,
-                    duration_min=activity.duration_min,
-                    difficulty=activity.difficulty,
-                    target_level=activity.target_level,
-                    explanation_group=activity.explanation_group,
-                    skills=act_links,
-                    n_items=scored_count(qs),
-                    items=items,
-                )
-            )
-        # Only a question with an answer key can probe a level.
-        scored = [i for i, q in enumerate(qs) if is_scored(q)]
-        if act_links and scored:
-            main = act_links[0]
-            placement = activity.kind == PLACEMENT_KIND
-            if placement or activity.kind in CHECK_KINDS:
-                for index in scored if placement else scored[:1]:
-                    item = (
-                        items[index]
-                        if items
-                        else ItemInfo(main.skill_id, main.level, activity.difficulty)
-                    )
-                    (probes if placement else fallback).append(
-                        Probe(
-                            item.skill_id,
-                            max(item.level, 1),
-                            f"{activity.id}:{index}",
-                            item.difficulty,
-                        )
-                    )
-            for index, question in enumerate(qs):
-                questions[f"{activity.id}:{index}"] = question
-    placed = {p.skill_id for p in probes}
+        authored.append(
+            authored_activity(info, qs, skill_by_key, fitted.get(activity.id))
+        )
+        for index, question in enumerate(qs):
+            questions[f"{activity.id}:{index}"] = question
     order = session.scalars(
         select(ModuleActivity.activity_id)
         .where(ModuleActivity.module_id == module.id)
@@ -213,7 +167,7 @@ def build_module_snapshot(
         kwargs["scale"] = scale
     catalog = Catalog.build(
         [SkillInfo(s.id, s.key, s.name, s.framework_id) for s in skills],
-        infos,
+        path_activities(authored),
         edges,
         **kwargs,
     )
@@ -227,9 +181,7 @@ def build_module_snapshot(
         role=role,
         module_key=module.key,
         framework_key=framework.key if framework else str(module.framework_id),
-        probes=ProbeTable.build(
-            [*probes, *(p for p in fallback if p.skill_id not in placed)]
-        ),
+        probes=module_probes(authored),
         placement_budget=module.placement_budget,
         questions=questions,
     )

@@ -24,10 +24,10 @@ from typing import Any
 from adaptive.core.catalogue import Catalog
 from adaptive.core.catalogue_parse import parse_catalogue
 from adaptive.core.engine import Engine
-from adaptive.core.engine_catalogue import catalog_from_document
+from adaptive.core.engine_catalogue import document_catalogue
 from adaptive.core.engine_learner import Learner
 from adaptive.core.mastery import KIND_ACTIVITY, KIND_DONE, KIND_REFRESHER
-from adaptive.core.placement import Placement
+from adaptive.core.placement import Placement, ProbeTable
 from bench._item_refit import ResponseLog
 from bench._reference_tutors import (
     BLOCKED,
@@ -46,6 +46,7 @@ EPOCH = dt.datetime(2025, 1, 6, tzinfo=dt.UTC)
 class _Built:
     doc: Mapping[str, Any]
     catalog: Catalog  # the authors' values
+    probes: ProbeTable  # the module's placement questions
     engine: Engine  # with the latest refit's values (``bench._item_refit``)
     ids: dict[str, int]
     keys: list[str]
@@ -61,14 +62,17 @@ def _engine_for(doc: Mapping[str, Any]) -> _Built:
     found = _ENGINES.get(id(doc))
     if found is None or found.doc is not doc:
         parsed = parse_catalogue(json.dumps(doc), source_name="bench")
-        catalog, ids = catalog_from_document(parsed)
+        built = document_catalogue(parsed)
+        catalog, ids = built.catalog, built.ids
         keys = [""] * (len(parsed.activities) + 1)
         for a in parsed.activities:
             keys[ids[f"activity:{a.key}"]] = a.key
-        found = _Built(doc, catalog, Engine(catalog), ids, keys)
+        found = _Built(
+            doc, catalog, built.probes, Engine(catalog, probes=built.probes), ids, keys
+        )
         _ENGINES[id(doc)] = found
     if found.log.due():
-        found.engine = Engine(found.log.refit(found.catalog))
+        found.engine = Engine(found.log.refit(found.catalog), probes=found.probes)
         print(
             f"refit after {found.log.n_learners} learners: "
             f"{found.log.n_fitted} questions fitted",

@@ -29,7 +29,8 @@ the model is confident of.
 Where the pieces live: the placement methods in ``adaptive.core.engine_placement``
 (a base of :class:`Engine`), :class:`Learner` and the attempt update in
 ``adaptive.core.engine_learner``, the catalogue builder in
-``adaptive.core.engine_catalogue``.
+``adaptive.core.engine_catalogue`` (its rules, shared with the stored module's
+snapshot, in ``adaptive.core.module_catalogue``).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from adaptive.core.catalogue import CHECK_KINDS, Catalog
 from adaptive.core.catalogue_format import CatalogueDoc
 from adaptive.core.decisions import AttemptRecord, Overrides, Reason, Recommendation
-from adaptive.core.engine_catalogue import catalog_from_document
+from adaptive.core.engine_catalogue import document_catalogue
 from adaptive.core.engine_learner import (
     Learner,
     apply_attempt,
@@ -81,8 +82,11 @@ class Engine(PlacementMixin):
 
     @classmethod
     def from_document(cls, doc: CatalogueDoc, **kwargs: object) -> Engine:
-        catalog, _ = catalog_from_document(doc)
-        return cls(catalog, **kwargs)  # type: ignore[arg-type]
+        """The engine over a document as a stored module of it would be built: no
+        placement item among the path steps, the module's placement probes."""
+        built = document_catalogue(doc)
+        kwargs.setdefault("probes", built.probes)
+        return cls(built.catalog, **kwargs)  # type: ignore[arg-type]
 
     def start(
         self,

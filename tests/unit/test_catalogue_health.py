@@ -38,6 +38,12 @@ def _activity(
     }
 
 
+def _one_question_quiz(key: str, skill: str, level: int) -> dict[str, Any]:
+    quiz = _activity(key, "quiz", skill, level)
+    quiz["content"]["questions"] = quiz["content"]["questions"][:1]
+    return quiz
+
+
 def _catalogue(
     skills: dict[str, list[str]],
     targets: dict[str, int],
@@ -193,12 +199,12 @@ def test_every_error_is_what_the_engine_reports_as_blocked(
 
 
 def test_a_level_checked_by_one_question_is_a_warning_with_skill_and_level() -> None:
-    # Level 2 of "a" is checked only by a one-question placement item: the engine
-    # copes (it teaches first and states a lower confidence), the author is told.
+    # Level 2 of "a" is checked only by a one-question quiz: the engine copes (it
+    # teaches first and states a lower confidence), the author is told.
     activities = [
         *_teach_and_check("a", 1),
         _activity("a-lesson-2", "lesson", "a", 2),
-        _activity("a-item-2", "placement_item", "a", 2),
+        _one_question_quiz("a-quiz-2", "a", 2),
     ]
     doc = _catalogue({"a": []}, {"a": 2}, activities)
     health = check_health(doc)
@@ -211,10 +217,23 @@ def test_a_level_checked_by_one_question_is_a_warning_with_skill_and_level() -> 
     )
 
 
+def test_a_level_checked_only_by_placement_items_has_no_assessment() -> None:
+    # A placement question was just seen in the placement check, so it never
+    # verifies a target: as in a stored module, the level has no check at all.
+    activities = [
+        *_teach_and_check("a", 1),
+        _activity("a-lesson-2", "lesson", "a", 2),
+        _activity("a-item-2", "placement_item", "a", 2),
+    ]
+    doc = _catalogue({"a": []}, {"a": 2}, activities)
+    assert not check_health(doc).ok
+    assert (ERROR, "no_assessment", "a", 2) in _codes(doc)
+
+
 def test_three_distinct_questions_at_the_level_are_not_thin() -> None:
     activities = [
         *_teach_and_check("a", 1),
         _activity("a-lesson-2", "lesson", "a", 2),
-        *(_activity(f"a-item-2-{i}", "placement_item", "a", 2) for i in range(3)),
+        *(_one_question_quiz(f"a-quiz-2-{i}", "a", 2) for i in range(3)),
     ]
     assert _codes(_catalogue({"a": []}, {"a": 2}, activities)) == set()
