@@ -3,28 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adaptive.core.answers import check_answers, scored_count, share_right
-from adaptive.core.catalogue import ActivityInfo, SkillLink
-from adaptive.core.engine_learner import apply_attempt
-from adaptive.core.item_evidence import item_observations, stored_items
+from adaptive.core.answers import check_answers, share_right
+from adaptive.core.catalogue import ActivityInfo, Catalog, SkillInfo, SkillLink
+from adaptive.core.engine_learner import attempt_observations, taught_by, teach_attempt
+from adaptive.core.module_catalogue import authored_activity
 from adaptive.core.refresh import RefreshScheduler
 from adaptive.learner_store import load_learner, save_skill
 from adaptive.models import (
     Activity,
     ActivitySkill,
     Attempt,
-    Evidence,
     Framework,
     Skill,
 )
 from adaptive.module_snapshots import load_module
-from adaptive.pending_evidence import apply_pending_evidence
+from adaptive.pending_evidence import apply_pending_evidence, observation_row
 from adaptive.refreshers import review_refreshers
 from adaptive.visibility import NotVisibleError, visible_frameworks
 
@@ -41,34 +40,100 @@ def _questions_of(activity: Activity) -> list[dict[str, Any]]:
     ]
 
 
+def _catalogue_of(
+    session: Session, activity: Activity, *, tenant_id: int, module_id: int | None
+) -> Catalog:
+    """The catalogue the attempt is judged in: its module's snapshot, the one its
+    decisions read; with no module (or an activity outside it), the activity alone,
+    built by the same rules."""
+    if module_id is not None:
+        snapshot = load_module(session, tenant_id=tenant_id, module_id=module_id)
+        if activity.id in snapshot.catalog.activities:
+            return snapshot.catalog
+    framework = session.get(Framework, activity.framework_id)
+    skills = session.scalars(
+        select(Skill).where(Skill.framework_id == activity.framework_id)
+    ).all()
+    links = session.scalars(
+        select(ActivitySkill).where(ActivitySkill.activity_id == activity.id)
+    ).all()
+    info = ActivityInfo(
+        id=activity.id,
+        key=activity.key,
+        title=activity.title,
+        kind=activity.kind,
+        duration_min=activity.duration_min,
+        difficulty=activity.difficulty,
+        target_level=activity.target_level,
+        explanation_group=activity.explanation_group,
+        skills=tuple(
+            SkillLink(lk.skill_id, lk.weight, lk.level)
+            for lk in sorted(links, key=lambda lk: -lk.weight)
+        ),
+    )
+    authored = authored_activity(
+        info, _questions_of(activity), {s.key: s.id for s in skills}
+    )
+    kwargs: dict[str, Any] = {}
+    if framework is not None and framework.scale:
+        kwargs["scale"] = tuple(framework.scale)
+    return Catalog.build(
+        [SkillInfo(s.id, s.key, s.name, s.framework_id) for s in skills],
+        [authored.info],
+        **kwargs,
+    )
+
+
+def _answered(
+    questions: Sequence[Mapping[str, Any]], answers: Sequence[Any]
+) -> dict[int, bool]:
+    """Right or wrong per answered scored question, by index: an unanswered question
+    says nothing about the learner, and a scenario's self-rating is no observation."""
+    return {
+        i: right
+        for i, right in enumerate(check_answers(questions, answers))
+        if right is not None and i < len(answers) and answers[i] is not None
+    }
+
+
+def _earlier_activities(
+    session: Session, *, tenant_id: int, person_id: int, before: int
+) -> list[int]:
+    return list(
+        session.scalars(
+            select(Attempt.activity_id)
+            .where(
+                Attempt.tenant_id == tenant_id,
+                Attempt.person_id == person_id,
+                Attempt.id != before,
+            )
+            .distinct()
+        )
+    )
+
+
 def _teach(
     session: Session,
     attempt: Attempt,
-    activity: Activity,
+    catalog: Catalog,
     *,
     tenant_id: int,
-    module_id: int | None,
 ) -> None:
-    """A finished attempt with no questions is still a learning opportunity: the
-    engine's model update (``apply_attempt``) runs on it and the touched skills are
-    saved. Without a module the activity alone is the catalogue the update reads."""
-    if module_id is None:
-        return
-    snapshot = load_module(session, tenant_id=tenant_id, module_id=module_id)
-    if activity.id not in snapshot.catalog.activities:
-        return
+    """A finished attempt with no observation is still a learning opportunity: the
+    engine's model update (``teach_attempt``) runs on it and the touched skills are
+    saved."""
     state = load_learner(
         session,
         tenant_id=tenant_id,
         person_id=attempt.person_id,
-        n_levels=snapshot.catalog.n_levels,
+        n_levels=catalog.n_levels,
     )
     apply_pending_evidence(
         session, tenant_id=tenant_id, person_id=attempt.person_id, state=state
     )
     at = attempt.finished_at or attempt.started_at
-    apply_attempt(snapshot.catalog, state.model, activity.id, None, at)
-    for link in snapshot.catalog.activities[activity.id].skills:
+    teach_attempt(catalog, state.model, attempt.activity_id, at)
+    for link in catalog.activities[attempt.activity_id].skills:
         save_skill(session, state, link.skill_id, evidence_at=at)
     session.flush()
 
@@ -86,10 +151,18 @@ def record_attempt(
     score: float | None = None,
     reason: Mapping[str, Any] | None = None,
     refresher: bool = False,
+    earlier: Collection[int] | None = None,
 ) -> Attempt:
-    """Record a finished attempt; its score is evidence for every skill it is tagged with.
+    """Record a finished attempt; what it says is evidence for the skills it measured.
 
-    A finished attempt on a skill with a refresher card is also an FSRS review.
+    The evidence is the engine's own observation of the attempt
+    (``attempt_observations``, as ``Engine.record_attempt`` applies it): per question
+    group when the questions carry their own tags, at each group's difficulty and
+    fitted values, with the kind's learning, and out of the cross-skill ability for
+    a skill already taught. An attempt with nothing to observe (a lesson, a
+    self-rated scenario) is teaching. A finished attempt on a skill with a refresher
+    card is also an FSRS review. ``earlier`` is the activities of the learner's
+    earlier attempts when the caller has read them (else they are read here).
     """
     activity = session.execute(
         select(Activity)
@@ -113,54 +186,55 @@ def record_attempt(
     )
     session.add(attempt)
     session.flush()
-    if final is None:
-        _teach(session, attempt, activity, tenant_id=tenant_id, module_id=module_id)
-        return attempt
-    links = session.scalars(
-        select(ActivitySkill).where(ActivitySkill.activity_id == activity_id)
-    ).all()
-    framework = session.get(Framework, activity.framework_id)
-    n_levels = len(framework.scale) if framework and framework.scale else 6
-    n_items = max(scored_count(_questions_of(activity)), 1)
-    groups = [
-        (link.skill_id, link.level, min(max(final, 0.0), 1.0), n_items * link.weight)
-        for link in links
-    ]
-    if answers and score is None:
-        per_question = _question_groups(
-            session, activity, answers, links, n_levels, now
+    catalog = _catalogue_of(session, activity, tenant_id=tenant_id, module_id=module_id)
+    responses = _answered(_questions_of(activity), answers) if score is None else {}
+    observed = score if score is not None else share_right(list(responses.values()))
+    taught = taught_by(
+        catalog,
+        _earlier_activities(
+            session, tenant_id=tenant_id, person_id=person_id, before=attempt.id
         )
-        groups = per_question or groups
+        if earlier is None
+        else earlier,
+    )
+    observations = attempt_observations(
+        catalog,
+        activity_id,
+        observed,
+        now,
+        top_level=catalog.n_levels - 1,
+        taught=taught,
+        responses=responses or None,
+    )
+    if observations is None or final is None:
+        _teach(session, attempt, catalog, tenant_id=tenant_id)
+        return attempt
     seen: set[int] = set()
-    for skill_id, level, outcome, weight in groups:
-        # One row per (attempt, skill) keeps its plain id; a skill checked at a
-        # second level by some questions gets a row of its own.
+    for index, obs in enumerate(observations):
+        # One row per (attempt, skill) keeps its plain id; a skill observed again (at
+        # a second level or difficulty) gets a row of its own.
         statement = f"attempt:{attempt.id}"
-        if skill_id in seen:
-            statement += f":level-{level}"
-        seen.add(skill_id)
+        if obs.skill_id in seen:
+            statement += f":{index}"
+        seen.add(obs.skill_id)
         session.add(
-            Evidence(
+            observation_row(
+                obs,
                 tenant_id=tenant_id,
                 person_id=person_id,
-                skill_id=skill_id,
-                outcome=outcome,
-                weight=float(weight),
-                level=level,
-                source="pathwise",
                 activity_id=activity_id,
                 statement_id=statement,
-                occurred_at=now,
             )
         )
     session.flush()
     state = load_learner(
-        session, tenant_id=tenant_id, person_id=person_id, n_levels=n_levels
+        session, tenant_id=tenant_id, person_id=person_id, n_levels=catalog.n_levels
     )
     sched = RefreshScheduler()
     # Only cards that existed before this attempt are reviewed: a card its own
     # evidence starts is not reviewed by the same attempt.
-    reviewed = {lk.skill_id: state.refresh.get(lk.skill_id) for lk in links}
+    skill_ids = [lk.skill_id for lk in catalog.activities[activity_id].skills]
+    reviewed = {skill_id: state.refresh.get(skill_id) for skill_id in skill_ids}
     apply_pending_evidence(
         session, tenant_id=tenant_id, person_id=person_id, state=state, scheduler=sched
     )
@@ -174,63 +248,3 @@ def record_attempt(
     )
     session.flush()
     return attempt
-
-
-def _question_groups(
-    session: Session,
-    activity: Activity,
-    answers: Sequence[Any],
-    links: Sequence[ActivitySkill],
-    n_levels: int,
-    at: dt.datetime,
-) -> list[tuple[int, int, float, float]]:
-    """(skill, level, share right, weight) per group of questions with their own
-    skill or level, as the engine groups them (``item_observations``); empty when
-    none has one. An unanswered question counts as wrong, as in ``score_answers``.
-    (Evidence rows carry no difficulty: the activity's applies, as for any row.)"""
-    questions = _questions_of(activity)
-    tags = tuple(
-        SkillLink(lk.skill_id, lk.weight, lk.level)
-        for lk in sorted(links, key=lambda lk: -lk.weight)
-    )
-    if not tags or not any(
-        q.get(name) is not None for q in questions for name in ("skill", "level")
-    ):
-        return []
-    skill_by_key = {
-        str(key): int(skill_id)
-        for key, skill_id in session.execute(
-            select(Skill.key, Skill.id).where(
-                Skill.framework_id == activity.framework_id
-            )
-        )
-    }
-    items = stored_items(
-        questions,
-        tags,
-        skill_by_key,
-        target_level=activity.target_level,
-        difficulty=activity.difficulty,
-    )
-    info = ActivityInfo(
-        id=activity.id, key=activity.key, title=activity.title, skills=tags, items=items
-    )
-    # An unscored question (a scenario's self-rating) is no observation at all.
-    responses = {
-        i: right
-        for i, right in enumerate(check_answers(questions, answers))
-        if right is not None
-    }
-    merged: dict[tuple[int, int], tuple[float, float]] = {}
-    for obs in item_observations(
-        info, responses, at, top_level=n_levels - 1, learn_scale=1.0, taught=frozenset()
-    ):
-        right, weight = merged.get((obs.skill_id, obs.level), (0.0, 0.0))
-        merged[(obs.skill_id, obs.level)] = (
-            right + obs.outcome * obs.weight,
-            weight + obs.weight,
-        )
-    return [
-        (skill_id, level, right / weight if weight else 0.0, weight)
-        for (skill_id, level), (right, weight) in merged.items()
-    ]

@@ -229,6 +229,13 @@ class Evidence(Base):
     occurred_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     voided: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The observation an attempt's row stands for (``attempt_observations``); NULL
+    # (xAPI evidence) observes at the activity's difficulty with the skill's values.
+    difficulty: Mapped[float | None] = mapped_column(Float, default=None)
+    guess: Mapped[float | None] = mapped_column(Float, default=None)
+    slip: Mapped[float | None] = mapped_column(Float, default=None)
+    learn_scale: Mapped[float | None] = mapped_column(Float, default=None)
+    ability_scale: Mapped[float | None] = mapped_column(Float, default=None)
 
 
 class SkillParams(Base):

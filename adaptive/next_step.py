@@ -41,7 +41,7 @@ _RECENT_ATTEMPTS_OF = (
 )
 
 
-def _history(
+def attempt_history(
     session: Session, *, tenant_id: int, person_id: int, catalog: Catalog
 ) -> list[AttemptRecord]:
     """The learner's last attempts, oldest first, with the skills each practised."""
@@ -102,12 +102,14 @@ def next_steps(
     time_budgets: Sequence[float | None],
     config: MasteryConfig | None = None,
     loaded: InModule | None = None,
+    history: Sequence[AttemptRecord] | None = None,
 ) -> list[Recommendation]:
     """The next step under each of ``time_budgets``, from one load of the learner.
 
     An answer needs two when the learner set a time budget: the step that fits it
     (shown to them) and the step without it (the gradebook's comment). Reading the
     model, history and overrides once serves both; the engine decides each.
+    ``history`` is the caller's ``attempt_history`` when it has it already.
     """
     snapshot, state, role = loaded or learner_in_module(
         session, tenant_id=tenant_id, person_id=person_id, module_id=module_id
@@ -116,9 +118,11 @@ def next_steps(
     learner = engine.start(
         dict(role.targets) if role else {},
         model=state.model,
-        history=_history(
+        history=attempt_history(
             session, tenant_id=tenant_id, person_id=person_id, catalog=snapshot.catalog
-        ),
+        )
+        if history is None
+        else history,
         overrides=active_overrides(
             session, tenant_id=tenant_id, person_id=person_id, module_id=module_id
         ),

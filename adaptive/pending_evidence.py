@@ -10,6 +10,7 @@ import datetime as dt
 from sqlalchemy import BindParameter, Integer, bindparam, select
 from sqlalchemy.orm import Session
 
+from adaptive.core.fitted_items import FittedItem
 from adaptive.core.learner_types import Observation, UpdateResult
 from adaptive.core.refresh import RefreshScheduler
 from adaptive.core.skill_progress import PolicyConfig
@@ -67,16 +68,23 @@ def apply_pending_evidence(
     if not pending:
         return []
     targets = targets_by_skill(session, tenant_id=tenant_id, person_id=person_id)
-    difficulty = {
-        a.id: a.difficulty
-        for a in session.scalars(
-            select(Activity).where(
-                Activity.id.in_({e.activity_id for e in pending if e.activity_id})
-            )
-        )
-    }
-    # A question group with fitted values is observed with them, not the author's.
-    fitted = evidence_parameters(session, tenant_id=tenant_id, activity_ids=difficulty)
+    # Rows that carry their observation (an attempt's, a placement answer's) need
+    # nothing more; the others observe at their activity's difficulty, or with the
+    # question group's fitted values.
+    plain = {e.activity_id for e in pending if e.activity_id and e.difficulty is None}
+    difficulty = (
+        {
+            a.id: a.difficulty
+            for a in session.scalars(select(Activity).where(Activity.id.in_(plain)))
+        }
+        if plain
+        else {}
+    )
+    fitted = (
+        evidence_parameters(session, tenant_id=tenant_id, activity_ids=difficulty)
+        if difficulty
+        else {}
+    )
     n_levels = st.model.n_levels
     results: list[UpdateResult] = []
     touched: dict[int, dt.datetime] = {}
@@ -85,22 +93,16 @@ def apply_pending_evidence(
         if ev.voided:
             continue
         level = min(max(ev.level or 1, 1), n_levels - 1)
-        fit = fitted.get((ev.activity_id or -1, ev.skill_id, level))
-        obs = Observation(
-            skill_id=ev.skill_id,
-            level=level,
-            outcome=min(max(ev.outcome, 0.0), 1.0),
-            at=ev.occurred_at,
-            weight=max(ev.weight, 0.0),
-            difficulty=fit.difficulty
-            if fit is not None
-            else difficulty.get(ev.activity_id or -1, 0.0),
-            guess=fit.guess if fit is not None else None,
-            slip=fit.slip if fit is not None else None,
-            learn_scale=0.0
-            if ev.rule_key in (RULE_PLACEMENT, RULE_PLACEMENT_RELATED)
-            else learn_scale,
-            ability_scale=0.0 if ev.rule_key == RULE_PLACEMENT_RELATED else 1.0,
+        obs = (
+            _stored_observation(ev, level)
+            if ev.difficulty is not None
+            else _plain_observation(
+                ev,
+                level,
+                fitted.get((ev.activity_id or -1, ev.skill_id, level)),
+                difficulty.get(ev.activity_id or -1, 0.0),
+                learn_scale,
+            )
         )
         results.append(st.model.observe(obs))
         touched[ev.skill_id] = ev.occurred_at
@@ -118,3 +120,85 @@ def apply_pending_evidence(
     st.profile.n_ability = st.model.n_ability
     session.flush()
     return results
+
+
+def observation_row(
+    obs: Observation,
+    *,
+    tenant_id: int,
+    person_id: int,
+    activity_id: int | None,
+    statement_id: str | None = None,
+    rule_key: str | None = None,
+) -> Evidence:
+    """An evidence row that stands for ``obs`` exactly (``_stored_observation``)."""
+    return Evidence(
+        tenant_id=tenant_id,
+        person_id=person_id,
+        skill_id=obs.skill_id,
+        outcome=obs.outcome,
+        weight=obs.weight,
+        level=obs.level,
+        source="pathwise",
+        activity_id=activity_id,
+        statement_id=statement_id,
+        rule_key=rule_key,
+        occurred_at=obs.at,
+        difficulty=obs.difficulty,
+        guess=obs.guess,
+        slip=obs.slip,
+        learn_scale=obs.learn_scale,
+        ability_scale=obs.ability_scale,
+    )
+
+
+def _scales(ev: Evidence, learn: float, ability: float) -> tuple[float, float]:
+    """A placement answer measures, never teaches; a related skill's one is also kept
+    out of the cross-skill ability (the direct answer moved it)."""
+    if ev.rule_key == RULE_PLACEMENT:
+        return 0.0, ability
+    if ev.rule_key == RULE_PLACEMENT_RELATED:
+        return 0.0, 0.0
+    return learn, ability
+
+
+def _stored_observation(ev: Evidence, level: int) -> Observation:
+    learn, ability = _scales(
+        ev,
+        1.0 if ev.learn_scale is None else ev.learn_scale,
+        1.0 if ev.ability_scale is None else ev.ability_scale,
+    )
+    return Observation(
+        skill_id=ev.skill_id,
+        level=level,
+        outcome=min(max(ev.outcome, 0.0), 1.0),
+        at=ev.occurred_at,
+        weight=max(ev.weight, 0.0),
+        difficulty=float(ev.difficulty or 0.0),
+        guess=ev.guess,
+        slip=ev.slip,
+        learn_scale=learn,
+        ability_scale=ability,
+    )
+
+
+def _plain_observation(
+    ev: Evidence,
+    level: int,
+    fit: FittedItem | None,
+    difficulty: float,
+    learn_scale: float,
+) -> Observation:
+    learn, ability = _scales(ev, learn_scale, 1.0)
+    return Observation(
+        skill_id=ev.skill_id,
+        level=level,
+        outcome=min(max(ev.outcome, 0.0), 1.0),
+        at=ev.occurred_at,
+        weight=max(ev.weight, 0.0),
+        difficulty=fit.difficulty if fit is not None else difficulty,
+        guess=fit.guess if fit is not None else None,
+        slip=fit.slip if fit is not None else None,
+        learn_scale=learn,
+        ability_scale=ability,
+    )

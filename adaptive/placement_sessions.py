@@ -21,11 +21,12 @@ from adaptive.core.engine import Engine
 from adaptive.core.placement import Placement
 from adaptive.learner_context import learner_in_module
 from adaptive.learner_store import LearnerState
-from adaptive.models import Evidence, PlacementSession
+from adaptive.models import PlacementSession
 from adaptive.module_snapshots import ModuleSnapshot, load_module
 from adaptive.pending_evidence import (
     RULE_PLACEMENT,
     RULE_PLACEMENT_RELATED,
+    observation_row,
 )
 from adaptive.visibility import NotVisibleError
 
@@ -217,20 +218,15 @@ def answer_placement(
     engine = Engine(snapshot.catalog, probes=snapshot.probes)
     activity_id = int(ref.split(":")[0])
     # The first observation is the answer's own skill; the rest are related skills,
-    # stored without the activity (its difficulty is the question's, not theirs).
+    # stored without the activity (it did not ask about them).
     for i, obs in enumerate(engine.placement_evidence(ref, correct, now)):
         session.add(
-            Evidence(
+            observation_row(
+                obs,
                 tenant_id=tenant_id,
                 person_id=placement.person_id,
-                skill_id=obs.skill_id,
-                outcome=obs.outcome,
-                weight=obs.weight,
-                level=obs.level,
-                source="pathwise",
                 activity_id=activity_id if i == 0 else None,
                 rule_key=RULE_PLACEMENT if i == 0 else RULE_PLACEMENT_RELATED,
-                occurred_at=now,
             )
         )
     placement.asked = [

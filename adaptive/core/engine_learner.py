@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from adaptive.core.catalogue import CHECK_KINDS, Catalog
@@ -40,6 +40,56 @@ def effective_targets(learner: Learner) -> dict[int, int]:
     return out
 
 
+def attempt_observations(
+    catalog: Catalog,
+    activity_id: int,
+    score: float | None,
+    at: dt.datetime,
+    *,
+    top_level: int,
+    taught: frozenset[int] = frozenset(),
+    responses: Mapping[int, bool] | None = None,
+) -> list[Observation] | None:
+    """What one finished attempt says, or ``None`` when it is teaching only.
+
+    With a score, each tagged skill gets evidence at its level (weighted by the number
+    of questions and the tag weight) and the kind's learning; when the questions carry
+    their own tags (``ActivityInfo.items``) and per-question ``responses`` are given,
+    the answers are evidence on each question's own skill and level instead. Answers
+    on a skill in ``taught`` (already taught to this learner) do not move the
+    cross-skill ability. The stored attempt (``adaptive.attempts``) writes exactly
+    these as its evidence rows.
+    """
+    activity = catalog.activities.get(activity_id)
+    if activity is None:
+        return []
+    scale = KIND_TEACHING.get(activity.kind, 1.0)
+    if activity.items and responses:
+        return item_observations(
+            activity,
+            responses,
+            at,
+            top_level=top_level,
+            learn_scale=scale,
+            taught=taught,
+        )
+    if score is None or activity.n_items <= 0:
+        return None
+    return [
+        Observation(
+            skill_id=link.skill_id,
+            level=min(max(link.level, 1), top_level),
+            outcome=min(max(score, 0.0), 1.0),
+            at=at,
+            weight=float(activity.n_items) * link.weight,
+            difficulty=activity.difficulty,
+            learn_scale=scale,
+            ability_scale=0.0 if link.skill_id in taught else 1.0,
+        )
+        for link in activity.skills
+    ]
+
+
 def apply_attempt(
     catalog: Catalog,
     model: LearnerModel,
@@ -50,60 +100,62 @@ def apply_attempt(
     taught: frozenset[int] = frozenset(),
     responses: Mapping[int, bool] | None = None,
 ) -> None:
-    """Fold one finished attempt into the model.
+    """Fold one finished attempt into the model (``attempt_observations``).
 
-    With a score, each tagged skill gets evidence at its level (weighted by the number
-    of questions and the tag weight) plus the kind's learning; without one (a lesson,
-    a worked example, external content) each tagged skill gets a learning opportunity
-    with no observation, crossing any levels that have no content below the tag.
-    Answers on a skill in ``taught`` (already taught to this learner) do not move
-    the cross-skill ability. When the questions carry their own tags
-    (``ActivityInfo.items``) and per-question ``responses`` are given, the answers
-    are evidence on each question's own skill and level instead.
+    An attempt with no observation (a lesson, a worked example, external content)
+    gives each tagged skill a learning opportunity, crossing any levels that have no
+    content below the tag.
     """
+    top = model.n_levels - 1
+    observations = attempt_observations(
+        catalog,
+        activity_id,
+        score,
+        at,
+        top_level=top,
+        taught=taught,
+        responses=responses,
+    )
+    if observations is None:
+        teach_attempt(catalog, model, activity_id, at)
+        return
+    for observation in observations:
+        model.observe(observation)
+
+
+def teach_attempt(
+    catalog: Catalog, model: LearnerModel, activity_id: int, at: dt.datetime
+) -> None:
+    """A learning opportunity with no observation on each of the activity's skills."""
     activity = catalog.activities.get(activity_id)
     if activity is None:
         return
     scale = KIND_TEACHING.get(activity.kind, 1.0)
-    content = catalog.content
-    top = model.n_levels - 1
-    if activity.items and responses:
-        for observation in item_observations(
-            activity, responses, at, top_level=top, learn_scale=scale, taught=taught
-        ):
-            model.observe(observation)
+    if scale <= 0.0:
         return
+    top = model.n_levels - 1
     for link in activity.skills:
         level = min(max(link.level, 1), top)
-        if score is not None and activity.n_items > 0:
-            model.observe(
-                Observation(
-                    skill_id=link.skill_id,
-                    level=level,
-                    outcome=min(max(score, 0.0), 1.0),
-                    at=at,
-                    weight=float(activity.n_items) * link.weight,
-                    difficulty=activity.difficulty,
-                    learn_scale=scale,
-                    ability_scale=0.0 if link.skill_id in taught else 1.0,
-                )
-            )
-        elif scale > 0.0:
-            lower = [lv for lv in content.teach_levels(link.skill_id) if lv < level]
-            model.teach(
-                link.skill_id,
-                level,
-                at,
-                scale=scale * min(link.weight, 1.0),
-                lowest=lower[-1] if lower else 0,
-            )
+        lower = [lv for lv in catalog.content.teach_levels(link.skill_id) if lv < level]
+        model.teach(
+            link.skill_id,
+            level,
+            at,
+            scale=scale * min(link.weight, 1.0),
+            lowest=lower[-1] if lower else 0,
+        )
 
 
 def taught_skills(catalog: Catalog, history: Sequence[AttemptRecord]) -> frozenset[int]:
     """Skills the learner has been taught (any non-check attempt tagged with them)."""
+    return taught_by(catalog, (attempt.activity_id for attempt in history))
+
+
+def taught_by(catalog: Catalog, activity_ids: Iterable[int]) -> frozenset[int]:
+    """Skills taught by any of ``activity_ids`` that is not a check."""
     out: set[int] = set()
-    for attempt in history:
-        activity = catalog.activities.get(attempt.activity_id)
+    for activity_id in activity_ids:
+        activity = catalog.activities.get(activity_id)
         if activity is not None and not (
             activity.kind in CHECK_KINDS and activity.n_items > 0
         ):

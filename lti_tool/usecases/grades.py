@@ -9,11 +9,17 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from adaptive.attempts import record_attempt
-from adaptive.core.decisions import DONE_STATUSES, STATUS_SKIPPED, Recommendation
+from adaptive.core.decisions import (
+    DONE_STATUSES,
+    STATUS_SKIPPED,
+    AttemptRecord,
+    Recommendation,
+)
 from adaptive.learner_context import InModule, learner_in_module
 from adaptive.learner_store import lock_learner
 from adaptive.models import Attempt
-from adaptive.next_step import next_steps
+from adaptive.module_snapshots import load_module
+from adaptive.next_step import attempt_history, next_steps
 from adaptive.progress_reports import learner_progress
 from lti_tool.infra.models import Person, ResourceLink
 from lti_tool.lti.grade_models import GradeOutboxEntry
@@ -44,6 +50,14 @@ def record_learner_attempt(
     """
     # One answer of this learner at a time: the update is read-modify-write.
     lock_learner(session, tenant_id=ctx.tenant_id, person_id=ctx.person_id)
+    # The history is read once: the update's "taught before" and the decision.
+    snapshot = load_module(session, tenant_id=ctx.tenant_id, module_id=module_id)
+    history = attempt_history(
+        session,
+        tenant_id=ctx.tenant_id,
+        person_id=ctx.person_id,
+        catalog=snapshot.catalog,
+    )
     attempt = record_attempt(
         session,
         tenant_id=ctx.tenant_id,
@@ -54,6 +68,17 @@ def record_learner_attempt(
         started_at=started_at,
         module_id=module_id,
         score=score,
+        earlier={r.activity_id for r in history},
+    )
+    info = snapshot.catalog.activities.get(activity_id)
+    history.append(
+        AttemptRecord(
+            activity_id=activity_id,
+            at=now,
+            score=attempt.score,
+            skill_ids=tuple(lk.skill_id for lk in info.skills) if info else (),
+            refresher=attempt.refresher,
+        )
     )
     loaded = learner_in_module(
         session, tenant_id=ctx.tenant_id, person_id=ctx.person_id, module_id=module_id
@@ -69,6 +94,7 @@ def record_learner_attempt(
         now=now,
         time_budgets=(None,) if time_budget_min is None else (None, time_budget_min),
         loaded=loaded,
+        history=history,
     )
     step = decision_in(loaded[0], steps[0]).preview()
     # One report per answer: the grade and the mastery announcement both read it.
