@@ -30,6 +30,8 @@ REFRESHER_KINDS = frozenset({"refresher", "quiz", "practice", "worked_example"})
 CHECK_KINDS = frozenset({"quiz", "assessment", "placement_item", "test", "exam"})
 #: One-question items that exist for the placement check (``adaptive.core.placement``).
 PLACEMENT_KIND = "placement_item"
+#: How much an activity kind teaches, relative to a lesson, in the model's update.
+KIND_TEACHING = {"quiz": 0.5, "refresher": 0.3, "assessment": 0.3, PLACEMENT_KIND: 0.0}
 
 
 @dataclass(frozen=True, slots=True)

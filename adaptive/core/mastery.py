@@ -34,7 +34,8 @@ decisions are robust rules and the Bayesian estimate is only used to *skip*:
   lapse (failing it) gets one teaching activity and a full check before a new pass;
 * an implied prerequisite (outside the role) is a foundation: it is met by a passed
   check or by one full teaching pass after a failed one, and a passed one is never
-  re-checked;
+  re-checked; a foundation whose checks are all above its level is met without one
+  when the model is sure of its own level (placement, related answers, ability);
 * after ``support_after`` failed rounds, the skill's prerequisites are worked on
   again at the level just below its check (``with_support``): the next-easier path
   when the foundation is what holds learning back; such support never blocks;
@@ -56,6 +57,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from adaptive.core import catalogue_defects as defects
+from adaptive.core.catalogue import KIND_TEACHING as KIND_TEACHING
 from adaptive.core.catalogue import Catalog
 from adaptive.core.decisions import AttemptRecord, Overrides, Recommendation
 from adaptive.core.learner import LearnerModel
@@ -76,6 +78,7 @@ from adaptive.core.mastery_steps import (
     milestone_step,
     needed_levels,
     refresh_for,
+    sure_foundation,
 )
 from adaptive.core.mastery_work import NO_HISTORY as NO_HISTORY
 from adaptive.core.mastery_work import SkillView as SkillView
@@ -84,14 +87,6 @@ from adaptive.core.mastery_work import check_level as check_level
 from adaptive.core.mastery_work import skill_views, with_support
 from adaptive.core.mastery_work import work_list as work_list
 from adaptive.core.refresh_cards import card_for
-
-# How much an activity kind teaches, relative to a lesson, in the model's update.
-KIND_TEACHING = {
-    "quiz": 0.5,
-    "refresher": 0.3,
-    "assessment": 0.3,
-    "placement_item": 0.0,
-}
 
 
 def plan_skill(
@@ -123,6 +118,8 @@ def plan_skill(
         for checks in content.checks[skill].values()
         for a in checks
     }
+    if sure_foundation(model, work, level, now, cfg):
+        return Plan("met", confidence=0.0)
     pool = check_pool(content, n_items, skill, level, cfg)
     needed = needed_levels(content, skill, level)
     target = level
@@ -239,7 +236,17 @@ def plan_skill(
     step = (
         None
         if borderline
-        else milestone_step(catalog, model, skill, needed, target, view, now, cfg)
+        else milestone_step(
+            catalog,
+            model,
+            skill,
+            needed,
+            target,
+            view,
+            now,
+            cfg,
+            after_failure=rounds.failed > 0,
+        )
     )
     if step is not None:
         return step

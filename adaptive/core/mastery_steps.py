@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from adaptive.core.catalogue import Catalog, SkillContent
 from adaptive.core.learner import LearnerModel
 from adaptive.core.mastery_rounds import CheckPool, MasteryConfig, check_rounds
-from adaptive.core.mastery_work import SkillView
+from adaptive.core.mastery_work import SkillView, SkillWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +94,15 @@ def milestone_step(
     view: SkillView,
     now: dt.datetime,
     cfg: MasteryConfig,
+    *,
+    after_failure: bool = False,
 ) -> Plan | None:
     """Mastery learning level by level: the lowest level below the target that has a
     check and is neither verified nor sure in the model is taught, then checked;
     a failed check re-teaches that level (least taken activity first). A level that
     keeps failing, or whose round ran out undecided (the learner is near it), is left
-    to the target's own check (the authored order goes on)."""
+    to the target's own check (the authored order goes on). ``after_failure``: the
+    target's check failed, so this teaching is a different explanation too."""
     content = catalog.content
     name = catalog.skill_name(skill)
     for m in content.check_levels(skill):
@@ -146,8 +149,26 @@ def milestone_step(
             if a not in taught
         ]
         if pending:
-            code = "remediate_alternative" if r.failed else "teach"
+            code = "remediate_alternative" if r.failed or after_failure else "teach"
             return Plan("activity", pending[0], code, f"{name} toward level {m}")
         if r.rounds_since_teach < cfg.max_checks_in_row:
             return Plan("activity", check, "check_level", f"{name}: level {m}")
     return None
+
+
+def sure_foundation(
+    model: LearnerModel,
+    work: SkillWork,
+    check_level: int,
+    now: dt.datetime,
+    cfg: MasteryConfig,
+) -> bool:
+    """An implied prerequisite checked only above its level, that the model is sure
+    of (placement, related answers, ability): met without the check, which would
+    judge a level no role asked for. An unsure one keeps its check, and one full
+    teaching pass after a failed check."""
+    return (
+        work.source == "prerequisite"
+        and check_level > work.level
+        and model.p_at_least(work.skill_id, work.level, now) >= cfg.known_level
+    )

@@ -12,6 +12,7 @@ from adaptive.core.decisions import Overrides
 from adaptive.core.engine import Engine
 from adaptive.core.engine_learner import Learner
 from adaptive.core.learner import LearnerModel
+from adaptive.core.learner_types import Observation
 from adaptive.core.level_belief import learn_step
 from adaptive.core.mastery import (
     KIND_BLOCKED,
@@ -579,3 +580,35 @@ def test_a_passed_implied_prerequisite_is_not_rechecked() -> None:
     # The target's own card is due (its refresher-less re-check); the foundation's
     # never is.
     assert rec.activity_id not in (1, 2, 3)
+
+
+def _foundation_checked_above_catalogue() -> Catalog:
+    # Skill 1 (a prerequisite of the target, skill 2) teaches at levels 1-3 but is
+    # checked only at level 3: its implied level (1) has no check of its own.
+    acts = [lesson(1, 1, 1), lesson(2, 1, 2), lesson(3, 1, 3), quiz(4, 1, 3, 4)]
+    acts += [lesson(5, 2, 1), quiz(6, 2, 1, 4)]
+    return catalog(acts, [(2, 1)])
+
+
+def test_an_unsure_foundation_checked_only_above_its_level_keeps_its_check() -> None:
+    engine = Engine(_foundation_checked_above_catalogue())
+    learner = engine.start({2: 1})
+    # Nothing is known of skill 1: its (level-3) check comes first, and a failed
+    # one brings one full teaching pass, as for any foundation.
+    steps = _drive(engine, learner, lambda a: 1.0 if a.skills[0].skill_id == 2 else 0)
+    assert steps[-1][0] == KIND_DONE
+    on_foundation = [a for _, a, _ in steps if a in (1, 2, 3, 4)]
+    assert on_foundation[0] == 4
+    assert sorted(set(on_foundation[1:])) == [1, 2, 3]
+
+
+def test_a_foundation_the_model_is_sure_of_is_neither_checked_nor_taught() -> None:
+    engine = Engine(_foundation_checked_above_catalogue())
+    learner = engine.start({2: 1})
+    # Placement-style evidence (measured, not taught) that skill 1 is at level 2.
+    for _ in range(6):
+        learner.model.observe(
+            Observation(skill_id=1, level=2, outcome=1.0, at=NOW, learn_scale=0.0)
+        )
+    rec = engine.next_step(learner, NOW)
+    assert rec.activity_id in (5, 6), rec.reason.code
