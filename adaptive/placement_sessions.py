@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adaptive.core.answers import check_answer
+from adaptive.core.answers import check_answer, question_type
 from adaptive.core.engine import Engine
 from adaptive.core.placement import Placement
 from adaptive.learner_context import learner_in_module
@@ -39,6 +39,7 @@ def _placement_view(
         q = snapshot.questions.get(placement.pending_ref, {})
         question = {
             "ref": placement.pending_ref,
+            "type": question_type(q),
             "prompt": q.get("prompt", ""),
             "options": list(q.get("options", [])),
         }

@@ -43,8 +43,8 @@
     form.setAttribute("data-ref", q.ref);
     prompt.textContent = q.prompt;
     while (options.firstChild) { options.removeChild(options.firstChild); }
-    if (!q.options.length) {
-      // A question without options takes a typed answer.
+    if (q.type === "short" || !q.options.length) {
+      // A short-answer question takes a typed answer.
       var textLabel = document.createElement("label");
       var textInput = document.createElement("input");
       textLabel.htmlFor = "answer-text";
@@ -57,13 +57,20 @@
       options.appendChild(document.createTextNode(" "));
       options.appendChild(textInput);
     }
+    var several = q.type === "multiple";
+    if (several) {
+      var hint = document.createElement("p");
+      hint.className = "hint";
+      hint.textContent = "Choose every answer that applies.";
+      options.appendChild(hint);
+    }
     q.options.forEach(function (text, i) {
       var row = document.createElement("div");
       var input = document.createElement("input");
       var label = document.createElement("label");
       row.className = "option";
-      input.type = "radio";
-      input.name = "answer";
+      input.type = several ? "checkbox" : "radio";
+      input.name = several ? "answer-multi" : "answer";
       input.id = "answer-" + i;
       input.value = String(i);
       label.htmlFor = input.id;
@@ -111,7 +118,14 @@
     event.preventDefault();
     var chosen = form.querySelector("input[name=answer]:checked");
     var typed = form.querySelector("input[name=answer-text]");
+    var ticked = form.querySelectorAll("input[name=answer-multi]:checked");
     var answer = chosen ? parseInt(chosen.value, 10) : (typed ? typed.value.trim() : "");
+    if (form.querySelector("input[name=answer-multi]")) {
+      answer = Array.prototype.map.call(ticked, function (box) {
+        return parseInt(box.value, 10);
+      });
+      if (!answer.length) { answer = ""; }
+    }
     if (answer === "") {
       fail("Choose an answer first (or start from the beginning).");
       return;

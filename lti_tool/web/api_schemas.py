@@ -107,6 +107,10 @@ class PathOut(_Strict):
 
 class PlacementQuestion(_Strict):
     ref: str
+    type: str = Field(
+        description="single (answer: an option index), multiple (a list of option "
+        "indices) or short (text)."
+    )
     prompt: str
     options: list[Any]
 
