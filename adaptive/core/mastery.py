@@ -161,7 +161,11 @@ def plan_skill(
         if now >= card.due:
             age = (now - rounds.passed_at).total_seconds() / 86400.0
             return Plan(
-                "activity", review, "recheck", f"{name}: last check {age:.0f} days ago"
+                "activity",
+                review,
+                "recheck",
+                f"{name}: last check {age:.0f} days ago",
+                days_since=age,
             )
         stale = (
             rounds.passes < cfg.max_final_passes
@@ -330,9 +334,8 @@ def decide(
         if activity_id in catalog.activities and not any(
             a.activity_id == activity_id for a in history
         ):
-            return activity_recommendation(
-                catalog, activity_id, "pinned", "a manager pinned it", False
-            )
+            pin = Plan("activity", activity_id, "pinned", "a manager pinned it")
+            return activity_recommendation(catalog, pin, "pinned", False, None)
     work = work_list(catalog, targets, ovr)
     in_work = {w.skill_id for w in work}
     views = skill_views(catalog, history, in_work)
@@ -380,19 +383,13 @@ def decide(
             resolved.add(w.skill_id)
         else:
             code = "prerequisite_first" if w.source != "role" else plan.code
-            return activity_recommendation(
-                catalog, plan.activity_id or 0, code, plan.detail, False
-            )
+            return activity_recommendation(catalog, plan, code, False, w.skill_id)
     if final is not None:
         w, plan = final
-        return activity_recommendation(
-            catalog, plan.activity_id or 0, plan.code, plan.detail, False
-        )
+        return activity_recommendation(catalog, plan, plan.code, False, w.skill_id)
     if refresher is not None:
         w, plan = refresher
-        return activity_recommendation(
-            catalog, plan.activity_id or 0, plan.code, plan.detail, True
-        )
+        return activity_recommendation(catalog, plan, plan.code, True, w.skill_id)
     role_work = [w for w in work if w.source == "role"]
     if blocked:
         return blocked_recommendation(blocked, len(met))

@@ -78,22 +78,39 @@ def done_recommendation(
     )
 
 
+def learner_reason(code: str, skill: str, title: str, days: float | None) -> str:
+    """Why this step, in plain words for the learner, naming the skill it is for."""
+    about = f" on {skill}" if skill else ""
+    of = f" {skill}" if skill else " this"
+    texts = {
+        "check_known": f"A short check{about}: you may already know it, so we may "
+        "skip its lessons.",
+        "check_mastery": f"A check{about} to confirm what you have just learnt.",
+        "check_level": f"A check{about} at this step before the next one.",
+        "recheck": f"A quick review{about}: you last showed it {days:.0f} days ago."
+        if days is not None and days >= 1
+        else f"A quick review{about} so what you learnt stays with you.",
+        "final_check": f"A last check that{of} has stayed with you.",
+        "check_refreshed": f"A check that the review brought{of} back.",
+        "refresh_lapse": f"A short reminder of{of}: your last check on it was not "
+        "passed.",
+        "remediate_alternative": f"A different explanation of{of}: your last check "
+        "on it was not passed.",
+        "prerequisite_first": f"First{of}, which your targets build on.",
+        "teach": f"Next{about}: “{title}”.",
+        "pinned": "Your manager chose this step for you.",
+    }
+    return texts.get(code, f"Next: “{title}”.")
+
+
 def activity_recommendation(
-    catalog: Catalog, activity_id: int, code: str, detail: str, refresher: bool
+    catalog: Catalog, plan: Plan, code: str, refresher: bool, skill_id: int | None
 ) -> Recommendation:
+    """The step ``plan`` names, for ``skill_id`` (``None``: a manager's pin)."""
+    activity_id = plan.activity_id or 0
     activity = catalog.activities[activity_id]
     refresher = refresher or activity.kind == "refresher"
-    texts = {
-        "check_known": "A short check: you may already know this, so we may skip it.",
-        "check_mastery": "A check to confirm what you have just learnt.",
-        "check_level": "A check of this step before the next one.",
-        "recheck": "A quick review so what you learnt stays with you.",
-        "final_check": "A last check that this has stayed with you.",
-        "check_refreshed": "A check that the review brought it back.",
-        "refresh_lapse": "A short reminder of this, then a check.",
-        "remediate_alternative": "Let's try this another way.",
-        "prerequisite_first": "First a skill your targets build on.",
-    }
+    skill = catalog.skill_name(skill_id) if skill_id is not None else ""
     return Recommendation(
         kind=KIND_REFRESHER if refresher else KIND_ACTIVITY,
         activity_id=activity_id,
@@ -102,7 +119,7 @@ def activity_recommendation(
         reason=Reason(
             code=code,
             numbers={"minutes": activity.duration_min},
-            learner_text=texts.get(code, f"Next: “{activity.title}”."),
-            manager_text=f"{code}: {detail}",
+            learner_text=learner_reason(code, skill, activity.title, plan.days_since),
+            manager_text=f"{code}: {plan.detail}",
         ),
     )

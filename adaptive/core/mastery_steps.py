@@ -27,6 +27,8 @@ class Plan:
     confidence: float = 1.0
     #: For "met": verified by a thin check (``CheckPool.thin``).
     thin: bool = False
+    #: For a re-check: days since the skill's last passed check (the learner's reason).
+    days_since: float | None = None
 
 
 def needed_levels(content: SkillContent, skill: int, target: int) -> list[int]:

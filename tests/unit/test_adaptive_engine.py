@@ -612,3 +612,17 @@ def test_a_foundation_the_model_is_sure_of_is_neither_checked_nor_taught() -> No
         )
     rec = engine.next_step(learner, NOW)
     assert rec.activity_id in (5, 6), rec.reason.code
+
+
+def test_the_learner_s_reason_names_the_skill_and_why() -> None:
+    cat = catalog([lesson(1, 1, 1), lesson(2, 1, 1), quiz(3, 1, 1, 4)], [], n=1)
+    engine = Engine(cat)
+    learner = engine.start({1: 1})
+    first = engine.next_step(learner, NOW)
+    assert first.reason.learner_text.startswith("A short check on Skill 1")
+    engine.record_attempt(learner, 3, at=NOW, responses=[False] * 4)
+    rec = engine.next_step(learner, NOW)
+    assert rec.reason.code == "remediate_alternative"
+    assert rec.reason.learner_text == (
+        "A different explanation of Skill 1: your last check on it was not passed."
+    )
