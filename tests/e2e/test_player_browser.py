@@ -50,6 +50,10 @@ def _tool(page: Any, demo_url: str) -> Any:
     launch_in_lms(page, demo_url, "learner")
     tool = page.frame(name="tool-frame")
     assert tool is not None
+    # The launch's own landing page first: a navigation started before it has
+    # loaded (and defined window.Pathwise) would race it.
+    tool.wait_for_load_state("load")
+    tool.wait_for_function("() => window.Pathwise && window.Pathwise.go")
     return tool
 
 
