@@ -61,6 +61,7 @@ from werkzeug.serving import make_server
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from adaptive.demo_seed import demo_catalogue_text  # noqa: E402
 from bench._learner_app import BARE_ATTEMPT_PATH  # noqa: E402
 from bench._open_loop import (  # noqa: E402
     Run,
@@ -225,20 +226,48 @@ def bare_ids(conninfo: str, learners: list[Learner]) -> BareIds:
     return BareIds(int(module_row[0]), [int(r[0]) for r in activity_rows])
 
 
+def demo_questions() -> dict[str, list[dict[str, Any]]]:
+    """The demo catalogue's questions by activity key: what the player would show."""
+    data = json.loads(demo_catalogue_text())
+    return {
+        a["key"]: list(a.get("content", {}).get("questions", []))
+        for a in data["activities"]
+    }
+
+
+def random_responses(questions: list[dict[str, Any]], rng: random.Random) -> list[Any]:
+    """One answer per question, of the shape its type takes, chosen at random."""
+    out: list[Any] = []
+    for q in questions:
+        kind = q.get("type", "single")
+        options = max(len(q.get("options", [])), 1)
+        if kind == "multiple":
+            out.append([rng.randrange(options)])
+        elif kind == "short":
+            out.append(rng.choice(["yes", "no", "42"]))
+        elif kind == "scenario":
+            out.append({"text": "I would check it first.", "met": [0]})
+        else:
+            out.append(rng.randrange(options))
+    return out
+
+
 def answer_sender(learners: list[Learner], seed: int) -> Send:
-    """The round trip: answer the step the learner's last answer returned."""
+    """The round trip: answer the step the learner's last answer returned, each
+    question in the shape its type takes (at random, so about one in four right)."""
     rng = random.Random(seed)
     lock = threading.Lock()
+    questions = demo_questions()
 
     def send(conn: http.client.HTTPConnection, index: int) -> tuple[int, bytes]:
         learner = learners[index]
         with lock:
-            choice = rng.randrange(4)
+            responses = random_responses(questions.get(learner.activity_key, []), rng)
         body = json.dumps(
             {
                 "client_id": str(uuid.uuid4()),
                 "activity_key": learner.activity_key,
-                "responses": [choice],
+                "responses": responses,
                 "minutes": 2,
             }
         )
