@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adaptive.core.answers import check_answers, share_right
-from adaptive.core.catalogue import ActivityInfo, Catalog, SkillInfo, SkillLink
+from adaptive.core.catalogue import Catalog, SkillInfo
 from adaptive.core.engine_learner import attempt_observations, taught_by, teach_attempt
 from adaptive.core.module_catalogue import authored_activity
 from adaptive.core.refresh import RefreshScheduler
@@ -22,7 +22,7 @@ from adaptive.models import (
     Framework,
     Skill,
 )
-from adaptive.module_snapshots import load_module
+from adaptive.module_snapshots import activity_info, activity_questions, load_module
 from adaptive.pending_evidence import apply_pending_evidence, observation_row
 from adaptive.refreshers import review_refreshers
 from adaptive.visibility import NotVisibleError, visible_frameworks
@@ -31,13 +31,7 @@ from adaptive.visibility import NotVisibleError, visible_frameworks
 def score_answers(activity: Activity, answers: Sequence[Any]) -> float | None:
     """Share of the activity's scored questions answered correctly (None if it has
     none: a reading, or a scenario the learner only rated themselves on)."""
-    return share_right(check_answers(_questions_of(activity), answers))
-
-
-def _questions_of(activity: Activity) -> list[dict[str, Any]]:
-    return [
-        q for q in (activity.content or {}).get("questions", []) if isinstance(q, dict)
-    ]
+    return share_right(check_answers(activity_questions(activity), answers))
 
 
 def _catalogue_of(
@@ -57,22 +51,10 @@ def _catalogue_of(
     links = session.scalars(
         select(ActivitySkill).where(ActivitySkill.activity_id == activity.id)
     ).all()
-    info = ActivityInfo(
-        id=activity.id,
-        key=activity.key,
-        title=activity.title,
-        kind=activity.kind,
-        duration_min=activity.duration_min,
-        difficulty=activity.difficulty,
-        target_level=activity.target_level,
-        explanation_group=activity.explanation_group,
-        skills=tuple(
-            SkillLink(lk.skill_id, lk.weight, lk.level)
-            for lk in sorted(links, key=lambda lk: -lk.weight)
-        ),
-    )
     authored = authored_activity(
-        info, _questions_of(activity), {s.key: s.id for s in skills}
+        activity_info(activity, links),
+        activity_questions(activity),
+        {s.key: s.id for s in skills},
     )
     kwargs: dict[str, Any] = {}
     if framework is not None and framework.scale:
@@ -187,7 +169,9 @@ def record_attempt(
     session.add(attempt)
     session.flush()
     catalog = _catalogue_of(session, activity, tenant_id=tenant_id, module_id=module_id)
-    responses = _answered(_questions_of(activity), answers) if score is None else {}
+    responses = (
+        _answered(activity_questions(activity), answers) if score is None else {}
+    )
     observed = score if score is not None else share_right(list(responses.values()))
     taught = taught_by(
         catalog,

@@ -10,7 +10,7 @@ with the old values.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,25 +133,8 @@ def build_module_snapshot(
     authored: list[AuthoredActivity] = []
     questions: dict[str, Mapping[str, Any]] = {}
     for activity in activities:
-        qs = [
-            q
-            for q in (activity.content or {}).get("questions", [])
-            if isinstance(q, dict)
-        ]
-        info = ActivityInfo(
-            id=activity.id,
-            key=activity.key,
-            title=activity.title,
-            kind=activity.kind,
-            duration_min=activity.duration_min,
-            difficulty=activity.difficulty,
-            target_level=activity.target_level,
-            explanation_group=activity.explanation_group,
-            skills=tuple(
-                SkillLink(lk.skill_id, lk.weight, lk.level)
-                for lk in sorted(links.get(activity.id, []), key=lambda lk: -lk.weight)
-            ),
-        )
+        qs = activity_questions(activity)
+        info = activity_info(activity, links.get(activity.id, []))
         authored.append(
             authored_activity(info, qs, skill_by_key, fitted.get(activity.id))
         )
@@ -184,6 +167,32 @@ def build_module_snapshot(
         probes=module_probes(authored),
         placement_budget=module.placement_budget,
         questions=questions,
+    )
+
+
+def activity_questions(activity: Activity) -> list[dict[str, Any]]:
+    """The question rows of an activity's content (anything else is ignored)."""
+    return [
+        q for q in (activity.content or {}).get("questions", []) if isinstance(q, dict)
+    ]
+
+
+def activity_info(activity: Activity, links: Sequence[ActivitySkill]) -> ActivityInfo:
+    """An activity row and its skill tags as the engine's ``ActivityInfo``, main
+    skill (highest weight) first; its questions are ``authored_activity``'s."""
+    return ActivityInfo(
+        id=activity.id,
+        key=activity.key,
+        title=activity.title,
+        kind=activity.kind,
+        duration_min=activity.duration_min,
+        difficulty=activity.difficulty,
+        target_level=activity.target_level,
+        explanation_group=activity.explanation_group,
+        skills=tuple(
+            SkillLink(lk.skill_id, lk.weight, lk.level)
+            for lk in sorted(links, key=lambda lk: -lk.weight)
+        ),
     )
 
 

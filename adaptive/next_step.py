@@ -48,20 +48,35 @@ def attempt_history(
     rows = session.execute(
         _RECENT_ATTEMPTS_OF, {"tenant_id": tenant_id, "person_id": person_id}
     ).all()
-    out = []
-    for row in reversed(rows):
-        info = catalog.activities.get(row.activity_id)
-        skills = tuple(lk.skill_id for lk in info.skills) if info else ()
-        out.append(
-            AttemptRecord(
-                activity_id=row.activity_id,
-                at=row.finished_at or row.started_at,
-                score=row.score,
-                skill_ids=skills,
-                refresher=row.refresher,
-            )
+    return [
+        history_record(
+            catalog,
+            row.activity_id,
+            at=row.finished_at or row.started_at,
+            score=row.score,
+            refresher=row.refresher,
         )
-    return out
+        for row in reversed(rows)
+    ]
+
+
+def history_record(
+    catalog: Catalog,
+    activity_id: int,
+    *,
+    at: dt.datetime,
+    score: float | None,
+    refresher: bool,
+) -> AttemptRecord:
+    """One attempt as the engine's history holds it, with the skills it practised."""
+    info = catalog.activities.get(activity_id)
+    return AttemptRecord(
+        activity_id=activity_id,
+        at=at,
+        score=score,
+        skill_ids=tuple(lk.skill_id for lk in info.skills) if info else (),
+        refresher=refresher,
+    )
 
 
 def next_step(

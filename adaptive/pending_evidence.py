@@ -93,16 +93,12 @@ def apply_pending_evidence(
         if ev.voided:
             continue
         level = min(max(ev.level or 1, 1), n_levels - 1)
-        obs = (
-            _stored_observation(ev, level)
-            if ev.difficulty is not None
-            else _plain_observation(
-                ev,
-                level,
-                fitted.get((ev.activity_id or -1, ev.skill_id, level)),
-                difficulty.get(ev.activity_id or -1, 0.0),
-                learn_scale,
-            )
+        obs = _observation(
+            ev,
+            level,
+            fitted.get((ev.activity_id or -1, ev.skill_id, level)),
+            difficulty.get(ev.activity_id or -1, 0.0),
+            learn_scale,
         )
         results.append(st.model.observe(obs))
         touched[ev.skill_id] = ev.occurred_at
@@ -162,43 +158,32 @@ def _scales(ev: Evidence, learn: float, ability: float) -> tuple[float, float]:
     return learn, ability
 
 
-def _stored_observation(ev: Evidence, level: int) -> Observation:
-    learn, ability = _scales(
-        ev,
-        1.0 if ev.learn_scale is None else ev.learn_scale,
-        1.0 if ev.ability_scale is None else ev.ability_scale,
-    )
-    return Observation(
-        skill_id=ev.skill_id,
-        level=level,
-        outcome=min(max(ev.outcome, 0.0), 1.0),
-        at=ev.occurred_at,
-        weight=max(ev.weight, 0.0),
-        difficulty=float(ev.difficulty or 0.0),
-        guess=ev.guess,
-        slip=ev.slip,
-        learn_scale=learn,
-        ability_scale=ability,
-    )
-
-
-def _plain_observation(
+def _observation(
     ev: Evidence,
     level: int,
     fit: FittedItem | None,
     difficulty: float,
     learn_scale: float,
 ) -> Observation:
-    learn, ability = _scales(ev, learn_scale, 1.0)
+    """The row's own observation when it carries one (``observation_row``); else at
+    the question group's fitted values, or the activity's difficulty."""
+    if ev.difficulty is not None:
+        own = FittedItem(ev.difficulty, ev.guess, ev.slip)
+        learn = 1.0 if ev.learn_scale is None else ev.learn_scale
+        ability = 1.0 if ev.ability_scale is None else ev.ability_scale
+    else:
+        own = fit or FittedItem(difficulty)
+        learn, ability = learn_scale, 1.0
+    learn, ability = _scales(ev, learn, ability)
     return Observation(
         skill_id=ev.skill_id,
         level=level,
         outcome=min(max(ev.outcome, 0.0), 1.0),
         at=ev.occurred_at,
         weight=max(ev.weight, 0.0),
-        difficulty=fit.difficulty if fit is not None else difficulty,
-        guess=fit.guess if fit is not None else None,
-        slip=fit.slip if fit is not None else None,
+        difficulty=own.difficulty,
+        guess=own.guess,
+        slip=own.slip,
         learn_scale=learn,
         ability_scale=ability,
     )

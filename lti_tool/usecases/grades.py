@@ -9,17 +9,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from adaptive.attempts import record_attempt
-from adaptive.core.decisions import (
-    DONE_STATUSES,
-    STATUS_SKIPPED,
-    AttemptRecord,
-    Recommendation,
-)
+from adaptive.core.decisions import DONE_STATUSES, STATUS_SKIPPED, Recommendation
 from adaptive.learner_context import InModule, learner_in_module
 from adaptive.learner_store import lock_learner
 from adaptive.models import Attempt
 from adaptive.module_snapshots import load_module
-from adaptive.next_step import attempt_history, next_steps
+from adaptive.next_step import attempt_history, history_record, next_steps
 from adaptive.progress_reports import learner_progress
 from lti_tool.infra.models import Person, ResourceLink
 from lti_tool.lti.grade_models import GradeOutboxEntry
@@ -70,13 +65,12 @@ def record_learner_attempt(
         score=score,
         earlier={r.activity_id for r in history},
     )
-    info = snapshot.catalog.activities.get(activity_id)
     history.append(
-        AttemptRecord(
-            activity_id=activity_id,
+        history_record(
+            snapshot.catalog,
+            activity_id,
             at=now,
             score=attempt.score,
-            skill_ids=tuple(lk.skill_id for lk in info.skills) if info else (),
             refresher=attempt.refresher,
         )
     )

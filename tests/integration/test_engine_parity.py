@@ -186,9 +186,6 @@ class _Pair:
         self.learner = self.engine.start(
             {self.built.ids[f"skill:{k}"]: t for k, t in targets.items()}
         )
-        self.stored_key = {
-            a.id: a.key for a in self.snapshot.catalog.activities.values()
-        }
         self.doc_activity = {
             v: k.split(":", 1)[1]
             for k, v in self.built.ids.items()
@@ -321,7 +318,7 @@ def test_one_learner_replayed_through_both_takes_the_same_path(
         sim = pair.engine.next_step(pair.learner, now)
         stored_step = (
             rec.kind,
-            pair.stored_key.get(rec.activity_id or -1),
+            pair.stored_activity_key.get(rec.activity_id or -1),
             rec.reason.code,
         )
         simulated_step = (

@@ -32,9 +32,7 @@ def test_placement_items_are_probes_and_never_path_steps() -> None:
     assert [p.ref for p in module_probes([item, quiz]).probes] == ["1:0"]
 
 
-def test_a_skill_without_placement_items_is_probed_by_each_check_s_first_question() -> (
-    None
-):
+def test_a_skill_without_placement_items_is_probed_by_its_checks() -> None:
     rating = {"type": "scenario", "prompt": "How did it go?", "rubric": ["ok"]}
     quiz = authored_activity(
         _info(2, "quiz", 2, 1), [rating, _question(difficulty=0.7), _question()], SKILLS
