@@ -14,7 +14,7 @@ from adaptive.core.catalogue import Catalog, SkillInfo
 from adaptive.core.engine_learner import attempt_observations, taught_by, teach_attempt
 from adaptive.core.module_catalogue import authored_activity
 from adaptive.core.refresh import RefreshScheduler
-from adaptive.learner_store import load_learner, save_skill
+from adaptive.learner_store import LearnerState, load_learner, save_skill
 from adaptive.models import (
     Activity,
     ActivitySkill,
@@ -22,7 +22,12 @@ from adaptive.models import (
     Framework,
     Skill,
 )
-from adaptive.module_snapshots import activity_info, activity_questions, load_module
+from adaptive.module_snapshots import (
+    activity_info,
+    activity_questions,
+    load_module,
+    snapshot_questions,
+)
 from adaptive.pending_evidence import apply_pending_evidence, observation_row
 from adaptive.refreshers import review_refreshers
 from adaptive.visibility import NotVisibleError, visible_frameworks
@@ -34,16 +39,35 @@ def score_answers(activity: Activity, answers: Sequence[Any]) -> float | None:
     return share_right(check_answers(activity_questions(activity), answers))
 
 
-def _catalogue_of(
-    session: Session, activity: Activity, *, tenant_id: int, module_id: int | None
-) -> Catalog:
-    """The catalogue the attempt is judged in: its module's snapshot, the one its
-    decisions read; with no module (or an activity outside it), the activity alone,
-    built by the same rules."""
+def _judged_in(
+    session: Session, *, tenant_id: int, activity_id: int, module_id: int | None
+) -> tuple[Catalog, list[Mapping[str, Any]]]:
+    """The catalogue the attempt is judged in, and the activity's questions.
+
+    Its module's snapshot, the one its decisions read, when the activity is in it:
+    the snapshot was built from the visible rows under this transaction's catalogue
+    revision, so the activity's row is not read again. With no module (or an
+    activity outside it), the activity alone, built by the same rules.
+
+    Raises:
+        NotVisibleError: the activity (or the module) is not the tenant's to read.
+    """
     if module_id is not None:
         snapshot = load_module(session, tenant_id=tenant_id, module_id=module_id)
-        if activity.id in snapshot.catalog.activities:
-            return snapshot.catalog
+        if activity_id in snapshot.catalog.activities:
+            return snapshot.catalog, snapshot_questions(snapshot, activity_id)
+    activity = session.execute(
+        select(Activity)
+        .join(Framework, Framework.id == Activity.framework_id)
+        .where(Activity.id == activity_id, visible_frameworks(tenant_id))
+    ).scalar_one_or_none()
+    if activity is None:
+        raise NotVisibleError(f"activity {activity_id}")
+    return _activity_catalogue(session, activity), list(activity_questions(activity))
+
+
+def _activity_catalogue(session: Session, activity: Activity) -> Catalog:
+    """A catalogue of the activity alone, with its framework's skills and scale."""
     framework = session.get(Framework, activity.framework_id)
     skills = session.scalars(
         select(Skill).where(Skill.framework_id == activity.framework_id)
@@ -94,21 +118,37 @@ def _earlier_activities(
     )
 
 
+def _learner(
+    session: Session,
+    catalog: Catalog,
+    *,
+    tenant_id: int,
+    person_id: int,
+    state: LearnerState | None,
+) -> LearnerState:
+    """The caller's loaded learner (at the catalogue's scale), else loaded here."""
+    if state is None:
+        return load_learner(
+            session, tenant_id=tenant_id, person_id=person_id, n_levels=catalog.n_levels
+        )
+    if state.model.n_levels != catalog.n_levels:
+        raise ValueError("the learner was loaded at another scale than the attempt's")
+    return state
+
+
 def _teach(
     session: Session,
     attempt: Attempt,
     catalog: Catalog,
     *,
     tenant_id: int,
+    state: LearnerState | None,
 ) -> None:
     """A finished attempt with no observation is still a learning opportunity: the
     engine's model update (``teach_attempt``) runs on it and the touched skills are
     saved."""
-    state = load_learner(
-        session,
-        tenant_id=tenant_id,
-        person_id=attempt.person_id,
-        n_levels=catalog.n_levels,
+    state = _learner(
+        session, catalog, tenant_id=tenant_id, person_id=attempt.person_id, state=state
     )
     apply_pending_evidence(
         session, tenant_id=tenant_id, person_id=attempt.person_id, state=state
@@ -134,6 +174,7 @@ def record_attempt(
     reason: Mapping[str, Any] | None = None,
     refresher: bool = False,
     earlier: Collection[int] | None = None,
+    state: LearnerState | None = None,
 ) -> Attempt:
     """Record a finished attempt; what it says is evidence for the skills it measured.
 
@@ -145,15 +186,16 @@ def record_attempt(
     self-rated scenario) is teaching. A finished attempt on a skill with a refresher
     card is also an FSRS review. ``earlier`` is the activities of the learner's
     earlier attempts when the caller has read them (else they are read here).
+    ``state`` is the learner as the caller has just loaded it, at the scale of the
+    catalogue the attempt is judged in: it is updated in place (and saved), so the
+    caller can go on from it without reading the learner again.
     """
-    activity = session.execute(
-        select(Activity)
-        .join(Framework, Framework.id == Activity.framework_id)
-        .where(Activity.id == activity_id, visible_frameworks(tenant_id))
-    ).scalar_one_or_none()
-    if activity is None:
-        raise NotVisibleError(f"activity {activity_id}")
-    final = score if score is not None else score_answers(activity, answers)
+    catalog, questions = _judged_in(
+        session, tenant_id=tenant_id, activity_id=activity_id, module_id=module_id
+    )
+    final = (
+        score if score is not None else share_right(check_answers(questions, answers))
+    )
     attempt = Attempt(
         tenant_id=tenant_id,
         person_id=person_id,
@@ -168,10 +210,7 @@ def record_attempt(
     )
     session.add(attempt)
     session.flush()
-    catalog = _catalogue_of(session, activity, tenant_id=tenant_id, module_id=module_id)
-    responses = (
-        _answered(activity_questions(activity), answers) if score is None else {}
-    )
+    responses = _answered(questions, answers) if score is None else {}
     observed = score if score is not None else share_right(list(responses.values()))
     taught = taught_by(
         catalog,
@@ -191,7 +230,7 @@ def record_attempt(
         responses=responses or None,
     )
     if observations is None or final is None:
-        _teach(session, attempt, catalog, tenant_id=tenant_id)
+        _teach(session, attempt, catalog, tenant_id=tenant_id, state=state)
         return attempt
     seen: set[int] = set()
     for index, obs in enumerate(observations):
@@ -211,8 +250,8 @@ def record_attempt(
             )
         )
     session.flush()
-    state = load_learner(
-        session, tenant_id=tenant_id, person_id=person_id, n_levels=catalog.n_levels
+    state = _learner(
+        session, catalog, tenant_id=tenant_id, person_id=person_id, state=state
     )
     sched = RefreshScheduler()
     # Only cards that existed before this attempt are reviewed: a card its own

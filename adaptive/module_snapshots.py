@@ -177,6 +177,17 @@ def activity_questions(activity: Activity) -> list[dict[str, Any]]:
     ]
 
 
+def snapshot_questions(
+    snapshot: ModuleSnapshot, activity_id: int
+) -> list[Mapping[str, Any]]:
+    """An activity's questions as the snapshot holds them (``activity_questions`` of
+    its row when the snapshot was built, under the same catalogue revision)."""
+    out: list[Mapping[str, Any]] = []
+    while (question := snapshot.questions.get(f"{activity_id}:{len(out)}")) is not None:
+        out.append(question)
+    return out
+
+
 def activity_info(activity: Activity, links: Sequence[ActivitySkill]) -> ActivityInfo:
     """An activity row and its skill tags as the engine's ``ActivityInfo``, main
     skill (highest weight) first; its questions are ``authored_activity``'s."""

@@ -6,7 +6,15 @@ install-wide assignment, else the module's default role.
 
 from __future__ import annotations
 
-from sqlalchemy import BindParameter, Integer, bindparam, or_, select
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    Integer,
+    bindparam,
+    or_,
+    select,
+    union,
+)
 from sqlalchemy.orm import Session
 
 from adaptive.core.catalogue import RoleInfo
@@ -101,37 +109,37 @@ def assign_role(
     return row
 
 
+# The learner's roles: their assignments, and the default roles of the modules they
+# attempted or were placed in. Built once (see ``adaptive.learner_store``).
+_ROLES_OF: CompoundSelect[tuple[int | None]] = union(
+    select(LearnerRole.role_id).where(
+        LearnerRole.tenant_id == _TENANT, LearnerRole.person_id == _PERSON
+    ),
+    select(Module.default_role_id)
+    .join(Attempt, Attempt.module_id == Module.id)
+    .where(Attempt.tenant_id == _TENANT, Attempt.person_id == _PERSON),
+    select(Module.default_role_id)
+    .join(PlacementSession, PlacementSession.module_id == Module.id)
+    .where(
+        PlacementSession.tenant_id == _TENANT, PlacementSession.person_id == _PERSON
+    ),
+)
+# A module without a default role adds a NULL, which ``IN`` matches to nothing.
+_TARGETS_OF_ROLES_OF = select(RoleTarget.skill_id, RoleTarget.target_level).where(
+    RoleTarget.role_id.in_(_ROLES_OF)
+)
+
+
 def targets_by_skill(
     session: Session, *, tenant_id: int, person_id: int
 ) -> dict[int, int]:
-    """The highest target any of the learner's roles sets per skill (for mastery cards)."""
-    role_ids = set(
-        session.scalars(
-            select(LearnerRole.role_id).where(
-                LearnerRole.tenant_id == tenant_id, LearnerRole.person_id == person_id
-            )
-        )
-    )
-    modules = session.scalars(
-        select(Module.default_role_id)
-        .join(Attempt, Attempt.module_id == Module.id)
-        .where(Attempt.tenant_id == tenant_id, Attempt.person_id == person_id)
-        .distinct()
-    )
-    role_ids |= {r for r in modules if r is not None}
-    placements = session.scalars(
-        select(Module.default_role_id)
-        .join(PlacementSession, PlacementSession.module_id == Module.id)
-        .where(
-            PlacementSession.tenant_id == tenant_id,
-            PlacementSession.person_id == person_id,
-        )
-    )
-    role_ids |= {r for r in placements if r is not None}
+    """The highest target any of the learner's roles sets per skill (for mastery cards).
+
+    One query reads the targets of all the learner's roles (``_ROLES_OF``).
+    """
     out: dict[int, int] = {}
-    if role_ids:
-        for t in session.scalars(
-            select(RoleTarget).where(RoleTarget.role_id.in_(role_ids))
-        ):
-            out[t.skill_id] = max(out.get(t.skill_id, 0), t.target_level)
+    for skill_id, level in session.execute(
+        _TARGETS_OF_ROLES_OF, {"tenant_id": tenant_id, "person_id": person_id}
+    ):
+        out[skill_id] = max(out.get(skill_id, 0), level)
     return out

@@ -1,6 +1,6 @@
 """Adaptive services: claim a client submission id once, and find the answer it got.
 
-The claim is an insert under a unique constraint inside a savepoint: a concurrent
+The claim is an insert that skips a duplicate of the unique key: a concurrent
 duplicate waits for the first transaction, then finds its row and its answer.
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from adaptive.submission_models import ClientSubmission
+from lti_tool.infra.db import insert_skipping_duplicates
 
 
 class SubmissionKindMismatch(ValueError):
@@ -44,28 +44,27 @@ def claim_submission(
     Raises:
         SubmissionKindMismatch: the id names a submission of another kind.
     """
-    found = find_submission(
-        session, tenant_id=tenant_id, person_id=person_id, client_id=client_id
-    )
-    if found is None:
-        row = ClientSubmission(
+    # One statement for a new id (the usual case): the insert skips a duplicate
+    # instead of failing, so it needs no lookup before it and no savepoint around it.
+    # A concurrent duplicate waits for the first transaction, then finds its row.
+    claimed = session.scalars(
+        insert_skipping_duplicates(session, ClientSubmission)
+        .values(
             tenant_id=tenant_id,
             person_id=person_id,
             client_id=client_id,
             kind=kind,
             response={},
         )
-        try:
-            with session.begin_nested():
-                session.add(row)
-        except IntegrityError:
-            found = find_submission(
-                session, tenant_id=tenant_id, person_id=person_id, client_id=client_id
-            )
-            if found is None:
-                raise
-        else:
-            return row, True
+        .returning(ClientSubmission)
+    ).first()
+    if claimed is not None:
+        return claimed, True
+    found = find_submission(
+        session, tenant_id=tenant_id, person_id=person_id, client_id=client_id
+    )
+    if found is None:
+        raise LookupError(f"client submission {client_id} was skipped but not found")
     if found.kind != kind:
         raise SubmissionKindMismatch(client_id)
     return found, False

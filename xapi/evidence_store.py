@@ -12,25 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, insert, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Table, update
 from sqlalchemy.orm import Session
 
 from adaptive.models import Evidence
-from lti_tool.infra.db import utcnow
+from lti_tool.infra.db import insert_skipping_duplicates, utcnow
 from xapi.models import QuarantinedStatement, VoidedStatement
-
-
-def insert_skipping_duplicates(session: Session | Connection, model: Any) -> Any:
-    """An INSERT that skips rows violating a unique constraint (Postgres or SQLite)."""
-    bind = session if isinstance(session, Connection) else session.get_bind()
-    dialect = bind.dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(model).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        return sqlite.insert(model).on_conflict_do_nothing()
-    return insert(model)
-
 
 _EVIDENCE: Table = cast(Table, Evidence.__table__)
 # The columns of one evidence row, in the order of its tuple (a renamed column fails

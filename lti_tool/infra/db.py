@@ -13,11 +13,14 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Engine,
+    Insert,
     MetaData,
     create_engine,
     event,
+    insert,
     make_url,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
@@ -123,6 +126,21 @@ def make_engine(database_url: str) -> Engine:
     return create_engine(
         database_url, pool_pre_ping=True, pool_size=10, max_overflow=20
     )
+
+
+def insert_skipping_duplicates(session: Session | Connection, model: Any) -> Insert:
+    """An INSERT that skips rows violating a unique constraint (Postgres or SQLite).
+
+    On Postgres a row that conflicts with a concurrent transaction's uncommitted one
+    waits for it, then is skipped if that transaction commits: no savepoint needed.
+    """
+    bind = session if isinstance(session, Connection) else session.get_bind()
+    dialect = bind.dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(model).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(model).on_conflict_do_nothing()
+    return insert(model)
 
 
 class Database:

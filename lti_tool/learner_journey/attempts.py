@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from adaptive.core.answers import check_answers, question_type, response_problem
 from adaptive.models import Activity
+from adaptive.module_snapshots import snapshot_questions
 from adaptive.submission_models import SUBMISSION_ATTEMPT
 from adaptive.submissions import claim_submission, settle_submission
 from lti_tool.learner_journey.context import (
@@ -83,16 +84,8 @@ def submit_attempt(
     """
     where = where_of(session, ctx)
     info = activity_info(where, activity_key)
-    activity = session.get(Activity, info.id)
-    questions = (
-        [
-            q
-            for q in (activity.content or {}).get("questions", [])
-            if isinstance(q, dict)
-        ]
-        if activity is not None
-        else []
-    )
+    # The module's snapshot holds the activity's questions (the row is not read).
+    questions = snapshot_questions(where.snapshot, info.id)
     # Before anything is recorded: a malformed answer is the client's bug, and
     # scoring it as wrong would record what the learner never answered.
     problems = [

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from adaptive.core.catalogue import ActivityInfo
@@ -52,27 +52,23 @@ class Where:
 
 def where_of(session: Session, ctx: LaunchContext) -> Where:
     launch = session.get(Launch, ctx.launch_id)
-    person = session.get(Person, ctx.person_id)
-    link = (
-        session.get(ResourceLink, launch.resource_link_pk)
-        if launch is not None and launch.resource_link_pk is not None
-        else None
-    )
+    found = _launch_rows(session, ctx, launch) if launch is not None else None
+    link = found.link if found is not None else None
     if link is not None and link.tenant_id != ctx.tenant_id:
         link = None
-    if launch is None or person is None or link is None or link.module_id is None:
+    if launch is None or found is None or link is None or link.module_id is None:
         raise LaunchRejected(
             "no_module", "This link in the LMS does not open a Pathwise module.", 409
         )
-    module = session.get(Module, link.module_id)
+    module = found.module
     if module is None:
         raise LaunchRejected("no_module", "This link's module is gone.", 409)
     snapshot = load_module(session, tenant_id=ctx.tenant_id, module_id=module.id)
     return Where(
         module=module,
         snapshot=snapshot,
-        person=person,
-        course=_course_ref(session, launch),
+        person=found.person,
+        course=found.course,
         # One registration per (learner, link's module attempt): the statements of
         # this journey group under it, and an xAPI activity launched from it too.
         registration=str(
@@ -85,25 +81,59 @@ def where_of(session: Session, ctx: LaunchContext) -> Where:
     )
 
 
-def _course_ref(session: Session, launch: Launch) -> ActivityRef | None:
-    """The LTI course as an xAPI activity: the platform's issuer and its context id."""
-    if not launch.course_id:
-        return None
-    # One query, not three: every answer names its course.
+@dataclass(frozen=True)
+class _LaunchRows:
+    person: Person
+    link: ResourceLink | None
+    module: Module | None
+    course: ActivityRef | None
+
+
+def _launch_rows(
+    session: Session, ctx: LaunchContext, launch: Launch
+) -> _LaunchRows | None:
+    """The launch's person, resource link, its module and its course's activity.
+
+    One query, not four: every answer reads them. Each join is on a primary key, so
+    there is at most one row (none when the person is gone); a missing link, module
+    or course leaves its columns NULL.
+    """
     row = session.execute(
-        select(Course.context_id, Course.title, Course.label, Registration.issuer)
-        .select_from(Course)
-        .join(Deployment, Deployment.id == launch.tenant_id)
-        .join(Registration, Registration.id == Deployment.registration_id)
-        .where(Course.id == launch.course_id)
+        select(
+            Person,
+            ResourceLink,
+            Module,
+            Course.context_id,
+            Course.title,
+            Course.label,
+            Registration.issuer,
+        )
+        .select_from(Person)
+        .outerjoin(ResourceLink, ResourceLink.id == launch.resource_link_pk)
+        .outerjoin(Module, Module.id == ResourceLink.module_id)
+        .outerjoin(Course, Course.id == launch.course_id)
+        # The course's platform: the launch's deployment's registration.
+        .outerjoin(
+            Deployment, and_(Course.id.is_not(None), Deployment.id == launch.tenant_id)
+        )
+        .outerjoin(Registration, Registration.id == Deployment.registration_id)
+        .where(Person.id == ctx.person_id)
     ).one_or_none()
     if row is None:
         return None
-    return ActivityRef(
-        f"{row.issuer.rstrip('/')}/lti/contexts/{quote(row.context_id, safe='')}",
-        "course",
-        name=row.title or row.label,
+    person, link, module, context_id, title, label, issuer = row
+    # The LTI course as an xAPI activity: the platform's issuer and its context id
+    # (none without a course, or when its deployment or registration is gone).
+    course = (
+        ActivityRef(
+            f"{issuer.rstrip('/')}/lti/contexts/{quote(context_id, safe='')}",
+            "course",
+            name=title or label,
+        )
+        if context_id is not None and issuer is not None
+        else None
     )
+    return _LaunchRows(person=person, link=link, module=module, course=course)
 
 
 def activity_info(where: Where, key: str) -> ActivityInfo:

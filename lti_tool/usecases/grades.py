@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from adaptive.attempts import record_attempt
 from adaptive.core.decisions import DONE_STATUSES, STATUS_SKIPPED, Recommendation
 from adaptive.learner_context import InModule, learner_in_module
-from adaptive.learner_store import lock_learner
+from adaptive.learner_store import load_learner, lock_learner
 from adaptive.models import Attempt
 from adaptive.module_snapshots import load_module
 from adaptive.next_step import attempt_history, history_record, next_steps
@@ -40,8 +40,8 @@ def record_learner_attempt(
     The learner's journey calls this for every answer or completion (answer ->
     update -> decide -> write back); the grade joins the outbox in the same
     transaction, so the two commit together, and its comment is the step returned.
-    The learner's model is read once after the update and serves the decision, the
-    step fitted to ``time_budget_min`` and the grade's progress alike.
+    The learner's model is read once, updated in place, and serves the decision,
+    the step fitted to ``time_budget_min`` and the grade's progress alike.
     """
     # One answer of this learner at a time: the update is read-modify-write.
     lock_learner(session, tenant_id=ctx.tenant_id, person_id=ctx.person_id)
@@ -52,6 +52,21 @@ def record_learner_attempt(
         tenant_id=ctx.tenant_id,
         person_id=ctx.person_id,
         catalog=snapshot.catalog,
+    )
+    # The learner is read once, after the lock: the update changes the model in
+    # place and saves every skill it touches, so the decision goes on from it (a
+    # second read would rebuild the same model from the rows just written). An
+    # activity outside the module is judged in a catalogue of its own, whose scale
+    # may differ: the decision then reads the learner at the module's.
+    state = (
+        load_learner(
+            session,
+            tenant_id=ctx.tenant_id,
+            person_id=ctx.person_id,
+            n_levels=snapshot.catalog.n_levels,
+        )
+        if activity_id in snapshot.catalog.activities
+        else None
     )
     attempt = record_attempt(
         session,
@@ -64,6 +79,7 @@ def record_learner_attempt(
         module_id=module_id,
         score=score,
         earlier={r.activity_id for r in history},
+        state=state,
     )
     history.append(
         history_record(
@@ -75,7 +91,11 @@ def record_learner_attempt(
         )
     )
     loaded = learner_in_module(
-        session, tenant_id=ctx.tenant_id, person_id=ctx.person_id, module_id=module_id
+        session,
+        tenant_id=ctx.tenant_id,
+        person_id=ctx.person_id,
+        module_id=module_id,
+        state=state,
     )
     # The gradebook's comment names the step without the sitting's time budget (a
     # budget is this sitting's, not the learner's path); the learner sees the one
