@@ -32,6 +32,7 @@ decisions are robust rules and the Bayesian estimate is only used to *skip*:
   taught since, it is re-checked just before "targets met". A re-check starts with
   the skill's refresher activity and is judged against a lower maintenance bar; a
   lapse (failing it) gets one teaching activity and a full check before a new pass;
+  a re-check that ends undecided keeps the pass after one teaching activity;
 * an implied prerequisite (outside the role) is a foundation: it is met by a passed
   check or by one full teaching pass after a failed one, and a passed one is never
   re-checked; a foundation whose checks are all above its level is met without one
@@ -42,8 +43,9 @@ decisions are robust rules and the Bayesian estimate is only used to *skip*:
 * a skill is blocked for this learner only after ``max_failed_checks`` failed rounds
   more than it has levels to re-teach (the stretch level included), counted since
   its last pass, and once each teaching activity of its checked (and stretch) level
-  was taken ``max_repeats`` times; a skill that cannot be taught or checked is
-  blocked as a catalogue defect.
+  was taken ``max_repeats`` times, unless the answers of those failed rounds together
+  pass the round's bar (``pooled_pass``: a learner hovering just at the target); a
+  skill that cannot be taught or checked is blocked as a catalogue defect.
 
 Every decision is an activity for an unmet target, "targets met" or "blocked": each
 failed check moves a counter that ends in "blocked" (a pass resets it, and a passed
@@ -71,13 +73,19 @@ from adaptive.core.mastery_reasons import (
     done_recommendation,
 )
 from adaptive.core.mastery_rounds import MasteryConfig as MasteryConfig
-from adaptive.core.mastery_rounds import check_pool, check_rounds
+from adaptive.core.mastery_rounds import (
+    check_pool,
+    check_rounds,
+    pooled_pass,
+    thin_confidence,
+)
 from adaptive.core.mastery_steps import (
     Plan,
     check_for,
     milestone_step,
     needed_levels,
     refresh_for,
+    standing_pass,
     sure_foundation,
 )
 from adaptive.core.mastery_work import NO_HISTORY as NO_HISTORY
@@ -86,7 +94,6 @@ from adaptive.core.mastery_work import SkillWork as SkillWork
 from adaptive.core.mastery_work import check_level as check_level
 from adaptive.core.mastery_work import skill_views, with_support
 from adaptive.core.mastery_work import work_list as work_list
-from adaptive.core.refresh_cards import card_for
 
 
 def plan_skill(
@@ -149,38 +156,18 @@ def plan_skill(
     if foundation and rounds.passed_at is not None:
         return met
     if rounds.passed_at is not None:
-        # A re-check starts with the skill's refresher when it has one: the short
-        # review is what keeps a learner who forgot a little at target.
-        refreshers = content.refreshers.get(skill, ())
-        review = (
-            min(refreshers, key=lambda a: (view.taken.get(a, 0), content.position[a]))
-            if refreshers
-            else recheck
-        )
-        card = card_for(tuple(rounds.reviews))
-        if now >= card.due:
-            age = (now - rounds.passed_at).total_seconds() / 86400.0
-            return Plan(
-                "activity",
-                review,
-                "recheck",
-                f"{name}: last check {age:.0f} days ago",
-                days_since=age,
-            )
-        stale = (
-            rounds.passes < cfg.max_final_passes
-            and last_teach_at is not None
-            and last_teach_at > rounds.passed_at
-            and card.retrievability(now) < cfg.final_retention
-        )
-        if not stale:
-            return met
-        return Plan(
-            "activity",
-            review,
-            "final_check",
-            f"{name}: recall {card.retrievability(now):.2f} since its check, "
-            "other skills taught since",
+        return standing_pass(
+            content,
+            rounds,
+            view,
+            skill,
+            name,
+            needed,
+            recheck,
+            met,
+            now,
+            cfg,
+            last_teach_at,
         )
     if rounds.refreshed:
         return Plan("activity", recheck, "check_refreshed", f"{name}: refreshed")
@@ -202,6 +189,11 @@ def plan_skill(
         and rounds.failed >= cfg.max_failed_checks + len(needed) + len(stretch) - 1
         and all(view.taken.get(a, 0) >= cfg.max_repeats for a in top_teaching)
     ):
+        if pooled_pass(rounds, cfg) and not pool.thin:
+            # Stuck only between the round's hypotheses: met, on all its answers.
+            return Plan(
+                "met", confidence=thin_confidence(rounds.failed_llr), pooled=True
+            )
         return Plan(
             "blocked",
             code="learner_stuck",

@@ -51,10 +51,16 @@ def done_recommendation(
     checked = [met_plans[w.skill_id] for w in role_work if w.skill_id in met_plans]
     check_confidence = min((p.confidence for p in checked), default=1.0)
     thin = [p for p in checked if p.thin]
+    pooled = [p for p in checked if p.pooled]
     thin_text = (
         f" {len(thin)} of them checked by fewer questions than a confident check "
         f"needs (lowest check confidence {check_confidence:.2f})."
         if thin
+        else ""
+    ) + (
+        f" {len(pooled)} of them met on several check rounds' answers together "
+        "(a learner just at the target)."
+        if pooled
         else ""
     )
     return Recommendation(
@@ -68,6 +74,7 @@ def done_recommendation(
                 "confidence": round(confidence, 4),
                 "check_confidence": round(check_confidence, 4),
                 "thin_targets": len(thin),
+                "pooled_targets": len(pooled),
             },
             learner_text="You have reached every target of your role.",
             manager_text=(
@@ -92,6 +99,7 @@ def learner_reason(code: str, skill: str, title: str, days: float | None) -> str
         else f"A quick review{about} so what you learnt stays with you.",
         "final_check": f"A last check that{of} has stayed with you.",
         "check_refreshed": f"A check that the review brought{of} back.",
+        "top_up": f"One more explanation of{of}: your last review of it was close.",
         "refresh_lapse": f"A short reminder of{of}: your last check on it was not "
         "passed.",
         "remediate_alternative": f"A different explanation of{of}: your last check "

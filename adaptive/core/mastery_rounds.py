@@ -122,6 +122,18 @@ def check_pool(
     )
 
 
+def pooled_pass(rounds: Rounds, cfg: MasteryConfig) -> bool:
+    """The failed rounds' answers together reach a round's bar for "at target".
+
+    A learner who hovers just at the target answers between the round's two
+    hypotheses, so round after round ends undecided and fails; pooled over rounds
+    the answers tell. By Wald's bound the chance that a learner just below the target
+    (``p_unknown``) ever reaches the bar is still at most ``alpha / (1 - beta)``,
+    and teaching between the rounds can only have raised the learner.
+    """
+    return rounds.failed_llr >= math.log((1.0 - cfg.beta) / cfg.alpha)
+
+
 def thin_confidence(llr: float) -> float:
     """P(at target) after a thin round, from even odds: what its answers support."""
     return 1.0 / (1.0 + math.exp(-llr))
@@ -165,6 +177,14 @@ class Rounds:
     #: The stated confidence of the standing pass: ``1 - alpha`` (the round's bar),
     #: or for a thin check the posterior its answers give (``thin_confidence``).
     confidence: float = 0.0
+    #: The standing pass was kept by a re-check that ran out of answers undecided:
+    #: one teaching activity of the checked level is due (the top-up), after which
+    #: the pass stands again without another check.
+    top_up: bool = False
+    #: The log-likelihood ratio of every failed first round since the last pass (or
+    #: lapse) together: teaching between them only raises the learner, so their
+    #: answers pooled are evidence against "just below" (``pooled_pass``).
+    failed_llr: float = 0.0
 
 
 def check_rounds(
@@ -210,6 +230,11 @@ def check_rounds(
     for i, e in enumerate(events):
         if not e.check and milestone and e.level > target:
             continue
+        if not e.check and out.top_up and standing:
+            # The top-up after an undecided re-check: the pass stands.
+            out.top_up = False
+            taught = True
+            continue
         if not e.check:
             answers, rights, llr = 0, 0, 0.0
             seen.clear()
@@ -248,14 +273,25 @@ def check_rounds(
         # its answers together favour "at target" over "just below" (odds above
         # even): the harder questions above the level may fall short of p_known.
         thin_pass = exhausted and own_wrong == 0 and llr > 0.0
-        if llr >= accept or thin_pass:
+        # A re-check that runs out of answers undecided keeps the pass: the burden
+        # of proof is on the lapse. A learner hovering just at the target would
+        # otherwise lapse, be re-taught and re-checked in a loop that never ends.
+        kept = maintenance and answers >= most and reject < llr < accept
+        if kept:
             out.passed_at = e.at
+            out.passes += 1
+            out.top_up = True
+            out.reviews.append(Review(e.at, passed=True, taught=taught))
+        elif llr >= accept or thin_pass:
+            out.passed_at = e.at
+            out.top_up = False
             out.confidence = (
                 thin_confidence(llr)
                 if thin and llr < accept
                 else 1.0 - (cfg.maintenance_alpha if maintenance else cfg.alpha)
             )
             out.passes += 1
+            out.failed_llr = 0.0
             standing = True
             out.last_failed = False
             out.lapsed = False
@@ -265,10 +301,12 @@ def check_rounds(
             out.reviews.append(Review(e.at, passed=True, taught=taught))
         elif llr <= reject or answers >= most or exhausted:
             out.failed += 1
+            out.failed_llr = 0.0 if maintenance else out.failed_llr + llr
             out.last_failed = True
             out.lapsed = maintenance
             out.borderline = llr > reject or rights >= cfg.p_unknown * answers
             standing = False
+            out.top_up = False
             out.since = i + 1
             out.passed_at = None
             out.reviews.append(Review(e.at, passed=False, taught=taught))

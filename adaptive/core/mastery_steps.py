@@ -11,8 +11,14 @@ from dataclasses import dataclass
 
 from adaptive.core.catalogue import Catalog, SkillContent
 from adaptive.core.learner import LearnerModel
-from adaptive.core.mastery_rounds import CheckPool, MasteryConfig, check_rounds
+from adaptive.core.mastery_rounds import (
+    CheckPool,
+    MasteryConfig,
+    Rounds,
+    check_rounds,
+)
 from adaptive.core.mastery_work import SkillView, SkillWork
+from adaptive.core.refresh_cards import card_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +35,8 @@ class Plan:
     thin: bool = False
     #: For a re-check: days since the skill's last passed check (the learner's reason).
     days_since: float | None = None
+    #: For "met": on the answers of several failed rounds together (``pooled_pass``).
+    pooled: bool = False
 
 
 def needed_levels(content: SkillContent, skill: int, target: int) -> list[int]:
@@ -85,6 +93,62 @@ def refresh_for(
     if not options:
         return None
     return min(options, key=lambda a: (view.taken.get(a, 0), content.position[a]))
+
+
+def standing_pass(
+    content: SkillContent,
+    rounds: Rounds,
+    view: SkillView,
+    skill: int,
+    name: str,
+    needed: Sequence[int],
+    recheck: int,
+    met: Plan,
+    now: dt.datetime,
+    cfg: MasteryConfig,
+    last_teach_at: dt.datetime | None,
+) -> Plan:
+    """A skill whose pass stands: met, or its top-up, re-check or final check."""
+    if rounds.top_up:
+        # The re-check ended undecided: one more explanation lifts a learner
+        # hovering at the target clear of it, without another check.
+        top_up = refresh_for(content, skill, needed, view)
+        if top_up is not None:
+            return Plan("activity", top_up, "top_up", f"{name}: re-check undecided")
+    # A re-check starts with the skill's refresher when it has one: the short
+    # review is what keeps a learner who forgot a little at target.
+    refreshers = content.refreshers.get(skill, ())
+    review = (
+        min(refreshers, key=lambda a: (view.taken.get(a, 0), content.position[a]))
+        if refreshers
+        else recheck
+    )
+    card = card_for(tuple(rounds.reviews))
+    passed_at = rounds.passed_at or now
+    if now >= card.due:
+        age = (now - passed_at).total_seconds() / 86400.0
+        return Plan(
+            "activity",
+            review,
+            "recheck",
+            f"{name}: last check {age:.0f} days ago",
+            days_since=age,
+        )
+    stale = (
+        rounds.passes < cfg.max_final_passes
+        and last_teach_at is not None
+        and last_teach_at > passed_at
+        and card.retrievability(now) < cfg.final_retention
+    )
+    if not stale:
+        return met
+    return Plan(
+        "activity",
+        review,
+        "final_check",
+        f"{name}: recall {card.retrievability(now):.2f} since its check, "
+        "other skills taught since",
+    )
 
 
 def milestone_step(

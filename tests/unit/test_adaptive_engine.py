@@ -341,6 +341,46 @@ def test_a_lapse_gets_one_short_reteach_not_a_new_pass() -> None:
     assert rec.activity_id == 3 and rec.reason.code == "check_mastery"
 
 
+def test_an_undecided_recheck_keeps_the_pass_after_one_top_up() -> None:
+    # Six right of ten at the re-check: neither a lapse nor a clear pass. Before,
+    # such a learner (hovering just at the target) lapsed, was re-taught and was
+    # re-checked in a loop that never reached "targets met".
+    engine = Engine(_lapse_catalogue())
+    learner = engine.start({1: 1})
+    later = _pass_then_wait(engine, learner, 30)
+    engine.record_attempt(learner, 2, at=later)
+    engine.record_attempt(
+        learner, 3, at=later, responses=[True, False, True, True, False]
+    )
+    assert engine.next_step(learner, later).reason.code == "check_mastery"
+    engine.record_attempt(
+        learner, 3, at=later, responses=[True, False, True, False, True]
+    )
+    rec = engine.next_step(learner, later)
+    assert (rec.activity_id, rec.reason.code) == (1, "top_up")
+    assert "Skill 1" in rec.reason.learner_text
+    engine.record_attempt(learner, 1, at=later)
+    assert engine.next_step(learner, later).kind == KIND_DONE
+
+
+def test_a_top_up_is_owed_only_once() -> None:
+    # After the top-up the pass stands: the next due date comes from the card,
+    # and a later clear lapse is still a lapse.
+    engine = Engine(_lapse_catalogue())
+    learner = engine.start({1: 1})
+    later = _pass_then_wait(engine, learner, 30)
+    engine.record_attempt(learner, 2, at=later)
+    for answers in ([True, False, True, True, False], [True, False, True, False, True]):
+        engine.record_attempt(learner, 3, at=later, responses=answers)
+    engine.record_attempt(learner, 1, at=later)
+    much_later = later + dt.timedelta(days=120)
+    rec = engine.next_step(learner, much_later)
+    assert rec.reason.code == "recheck"
+    engine.record_attempt(learner, 2, at=much_later)
+    engine.record_attempt(learner, 3, at=much_later, responses=[False] * 5)
+    assert engine.next_step(learner, much_later).reason.code == "refresh_lapse"
+
+
 def test_known_without_teaching_waits_longer_before_a_final_check() -> None:
     # FSRS: a pass with no teaching before it is prior knowledge (a longer interval),
     # so after three days of other teaching only the taught skill is checked again.
@@ -626,3 +666,33 @@ def test_the_learner_s_reason_names_the_skill_and_why() -> None:
     assert rec.reason.learner_text == (
         "A different explanation of Skill 1: your last check on it was not passed."
     )
+
+
+def _hovering(scores: list[float]) -> object:
+    """Quiz scores in a cycle: a learner whose rate sits between the round's bars."""
+    cycle = iter(scores * 100)
+    return lambda activity: next(cycle)
+
+
+def test_a_learner_hovering_at_the_target_is_met_on_pooled_rounds_not_blocked() -> None:
+    # 10 of 15 right per round (0.67): each round of 12+ answers ends undecided
+    # (between p_unknown 0.4 and p_known 0.75) and fails. Before, such a learner
+    # was "blocked: needs a person" though at the target.
+    cat = catalog([lesson(1, 1, 1), lesson(2, 1, 1), quiz(3, 1, 1, 5)], [], 1)
+    engine = Engine(cat)
+    learner = engine.start({1: 1})
+    kinds = play(engine, learner, _hovering([0.8, 0.6, 0.6]), steps=400)
+    assert kinds[-1] == KIND_DONE
+    rec = engine.next_step(learner, NOW + dt.timedelta(days=1))
+    assert rec.reason.numbers["pooled_targets"] == 1
+    assert "several check rounds" in rec.reason.manager_text
+
+
+def test_a_learner_below_the_target_is_still_blocked_after_pooled_rounds() -> None:
+    # 2 of 5 right: every round fails outright and the pool stays against "met".
+    cat = catalog([lesson(1, 1, 1), lesson(2, 1, 1), quiz(3, 1, 1, 5)], [], 1)
+    engine = Engine(cat)
+    learner = engine.start({1: 1})
+    kinds = play(engine, learner, _hovering([0.4]), steps=400)
+    assert kinds[-1] == KIND_BLOCKED
+    assert engine.next_step(learner, NOW).reason.code == "learner_stuck"
