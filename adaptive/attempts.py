@@ -33,12 +33,6 @@ from adaptive.refreshers import review_refreshers
 from adaptive.visibility import NotVisibleError, visible_frameworks
 
 
-def score_answers(activity: Activity, answers: Sequence[Any]) -> float | None:
-    """Share of the activity's scored questions answered correctly (None if it has
-    none: a reading, or a scenario the learner only rated themselves on)."""
-    return share_right(check_answers(activity_questions(activity), answers))
-
-
 def _judged_in(
     session: Session, *, tenant_id: int, activity_id: int, module_id: int | None
 ) -> tuple[Catalog, list[Mapping[str, Any]]]:
