@@ -11,7 +11,6 @@ the same catalogue is tests/integration/test_placement_question_types.py.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -24,104 +23,28 @@ from lti_tool.devplatform.views import EXTENSION as DEV_PLATFORM
 from lti_tool.devplatform.vocabulary import DEMO_COURSE_ID
 from lti_tool.infra.db import session_scope
 from tests.browser_support import DemoInstall, axe_violations, shot
+from tests.placement_types_support import (
+    MODULE_KEY,
+    SEVERAL_ANSWER,
+    SEVERAL_OPTIONS,
+    SEVERAL_PROMPT,
+    SHORT_PROMPT,
+    placement_types_catalogue,
+)
 
 pytestmark = pytest.mark.browser
 
-MODULE_KEY = "placement-types-module"
 LINK_ID = "dev-link-placement-types"
-SEVERAL_PROMPT = "Which two are prime?"
-SEVERAL_OPTIONS = ["4", "5", "7", "9"]
-SEVERAL_ANSWER = [1, 2]
-SHORT_PROMPT = "Two plus two?"
 ANSWERS_API = "/api/v1/placement/answers"
-
-
-def _item(key: str, level: int, question: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "key": key,
-        "title": key,
-        "type": "placement_item",
-        "duration_min": 1,
-        "skills": [{"skill": "pt-a", "weight": 1, "level": level}],
-        "content": {"questions": [{"explanation": ".", **question}]},
-    }
-
-
-def _catalogue() -> str:
-    """The integration test's catalogue, under keys that cannot meet the demo's."""
-    skills = [{"skill": "pt-a", "weight": 1, "level": 2}]
-    quiz = {
-        "key": "pt-quiz",
-        "title": "A quiz",
-        "type": "quiz",
-        "duration_min": 4,
-        "skills": skills,
-        "content": {
-            "questions": [
-                {
-                    "prompt": f"{i}?",
-                    "options": ["x", "y"],
-                    "answer": 0,
-                    "explanation": ".",
-                }
-                for i in range(3)
-            ]
-        },
-    }
-    lesson = {
-        "key": "pt-lesson",
-        "title": "A lesson",
-        "type": "lesson",
-        "duration_min": 5,
-        "skills": skills,
-        "content": {"markdown": "A."},
-    }
-    several = _item(
-        "pt-place-1",
-        1,
-        {
-            "type": "multiple",
-            "prompt": SEVERAL_PROMPT,
-            "options": SEVERAL_OPTIONS,
-            "answer": SEVERAL_ANSWER,
-        },
-    )
-    short = _item(
-        "pt-place-2",
-        2,
-        {"type": "short", "prompt": SHORT_PROMPT, "answer": "4", "accepted": ["four"]},
-    )
-    activities = [lesson, quiz, several, short]
-    return json.dumps(
-        {
-            "format": "pathwise-catalogue",
-            "version": 1,
-            "framework": {
-                "key": "placement-types",
-                "name": "Placement types",
-                "scale": ["No", "A", "B"],
-            },
-            "skills": [{"key": "pt-a", "name": "Arithmetic", "prerequisites": []}],
-            "roles": [{"key": "pt-r", "name": "R", "targets": {"pt-a": 2}}],
-            "activities": activities,
-            "modules": [
-                {
-                    "key": MODULE_KEY,
-                    "title": "Placement types",
-                    "default_role": "pt-r",
-                    "placement_budget": 2,
-                    "activities": [a["key"] for a in activities],
-                }
-            ],
-        }
-    )
 
 
 def _install_the_catalogue(demo: DemoInstall) -> None:
     with session_scope() as session:
         import_catalogue(
             session,
-            doc=parse_catalogue(_catalogue(), source_name="placement-types.json"),
+            doc=parse_catalogue(
+                placement_types_catalogue(), source_name="placement-types.json"
+            ),
             actor="test",
         )
         assert session.scalar(select(Module.id).where(Module.key == MODULE_KEY))

@@ -7,7 +7,6 @@ takes text; the page renders checkboxes or a text field from the question's ``ty
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from sqlalchemy import select
@@ -18,88 +17,9 @@ from adaptive.core.catalogue_parse import parse_catalogue
 from adaptive.models import Module, PlacementSession
 from adaptive.placement_sessions import answer_placement, start_placement
 from tests.factories import make_person, make_tenant
+from tests.placement_types_support import placement_types_catalogue
 
 NOW = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
-
-
-def _item(key: str, level: int, question: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "key": key,
-        "title": key,
-        "type": "placement_item",
-        "duration_min": 1,
-        "skills": [{"skill": "a", "weight": 1, "level": level}],
-        "content": {"questions": [{"explanation": ".", **question}]},
-    }
-
-
-def _document() -> str:
-    quiz = {
-        "key": "a-quiz",
-        "title": "A quiz",
-        "type": "quiz",
-        "duration_min": 4,
-        "skills": [{"skill": "a", "weight": 1, "level": 2}],
-        "content": {
-            "questions": [
-                {
-                    "prompt": f"{i}?",
-                    "options": ["x", "y"],
-                    "answer": 0,
-                    "explanation": ".",
-                }
-                for i in range(3)
-            ]
-        },
-    }
-    lesson = {
-        "key": "a-lesson",
-        "title": "A lesson",
-        "type": "lesson",
-        "duration_min": 5,
-        "skills": [{"skill": "a", "weight": 1, "level": 2}],
-        "content": {"markdown": "A."},
-    }
-    several = _item(
-        "place-a-1",
-        1,
-        {
-            "type": "multiple",
-            "prompt": "Which two are prime?",
-            "options": ["4", "5", "7", "9"],
-            "answer": [1, 2],
-        },
-    )
-    short = _item(
-        "place-a-2",
-        2,
-        {
-            "type": "short",
-            "prompt": "Two plus two?",
-            "answer": "4",
-            "accepted": ["four"],
-        },
-    )
-    activities = [lesson, quiz, several, short]
-    return json.dumps(
-        {
-            "format": "pathwise-catalogue",
-            "version": 1,
-            "framework": {"key": "types", "name": "Types", "scale": ["No", "A", "B"]},
-            "skills": [{"key": "a", "name": "A", "prerequisites": []}],
-            "roles": [{"key": "r", "name": "R", "targets": {"a": 2}}],
-            "activities": activities,
-            "modules": [
-                {
-                    "key": "types-module",
-                    "title": "Types",
-                    "default_role": "r",
-                    "placement_budget": 2,
-                    "activities": [a["key"] for a in activities],
-                }
-            ],
-        }
-    )
 
 
 def test_each_placement_question_has_its_type_and_is_checked_by_it(
@@ -107,7 +27,7 @@ def test_each_placement_question_has_its_type_and_is_checked_by_it(
 ) -> None:
     summary = import_catalogue(
         db_session,
-        doc=parse_catalogue(_document(), source_name="types.json"),
+        doc=parse_catalogue(placement_types_catalogue(), source_name="types.json"),
         actor="author",
     )
     tenant = make_tenant(db_session)
