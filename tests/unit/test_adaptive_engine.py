@@ -341,12 +341,9 @@ def test_a_lapse_gets_one_short_reteach_not_a_new_pass() -> None:
     assert rec.activity_id == 3 and rec.reason.code == "check_mastery"
 
 
-def test_an_undecided_recheck_keeps_the_pass_after_one_top_up() -> None:
-    # Six right of ten at the re-check: neither a lapse nor a clear pass. Before,
-    # such a learner (hovering just at the target) lapsed, was re-taught and was
-    # re-checked in a loop that never reached "targets met".
-    engine = Engine(_lapse_catalogue())
-    learner = engine.start({1: 1})
+def _undecided_recheck(engine: Engine, learner: Learner) -> dt.datetime:
+    """Skill 1 passed, 30 days later refreshed and re-checked: 6 right of 10, which
+    is neither a lapse nor a clear pass at the maintenance bar."""
     later = _pass_then_wait(engine, learner, 30)
     engine.record_attempt(learner, 2, at=later)
     engine.record_attempt(
@@ -356,6 +353,16 @@ def test_an_undecided_recheck_keeps_the_pass_after_one_top_up() -> None:
     engine.record_attempt(
         learner, 3, at=later, responses=[True, False, True, False, True]
     )
+    return later
+
+
+def test_an_undecided_recheck_keeps_the_pass_after_one_top_up() -> None:
+    # Six right of ten at the re-check: neither a lapse nor a clear pass. Before,
+    # such a learner (hovering just at the target) lapsed, was re-taught and was
+    # re-checked in a loop that never reached "targets met".
+    engine = Engine(_lapse_catalogue())
+    learner = engine.start({1: 1})
+    later = _undecided_recheck(engine, learner)
     rec = engine.next_step(learner, later)
     assert (rec.activity_id, rec.reason.code) == (1, "top_up")
     assert "Skill 1" in rec.reason.learner_text
@@ -368,10 +375,7 @@ def test_a_top_up_is_owed_only_once() -> None:
     # and a later clear lapse is still a lapse.
     engine = Engine(_lapse_catalogue())
     learner = engine.start({1: 1})
-    later = _pass_then_wait(engine, learner, 30)
-    engine.record_attempt(learner, 2, at=later)
-    for answers in ([True, False, True, True, False], [True, False, True, False, True]):
-        engine.record_attempt(learner, 3, at=later, responses=answers)
+    later = _undecided_recheck(engine, learner)
     engine.record_attempt(learner, 1, at=later)
     much_later = later + dt.timedelta(days=120)
     rec = engine.next_step(learner, much_later)
