@@ -277,19 +277,16 @@ def check_rounds(
         # of proof is on the lapse. A learner hovering just at the target would
         # otherwise lapse, be re-taught and re-checked in a loop that never ends.
         kept = maintenance and answers >= most and reject < llr < accept
-        if kept:
+        if kept or llr >= accept or thin_pass:
             out.passed_at = e.at
-            out.passes += 1
-            out.top_up = True
-            out.reviews.append(Review(e.at, passed=True, taught=taught))
-        elif llr >= accept or thin_pass:
-            out.passed_at = e.at
-            out.top_up = False
-            out.confidence = (
-                thin_confidence(llr)
-                if thin and llr < accept
-                else 1.0 - (cfg.maintenance_alpha if maintenance else cfg.alpha)
-            )
+            # A kept pass owes its top-up and keeps the confidence it had.
+            out.top_up = kept
+            if not kept:
+                out.confidence = (
+                    thin_confidence(llr)
+                    if thin and llr < accept
+                    else 1.0 - (cfg.maintenance_alpha if maintenance else cfg.alpha)
+                )
             out.passes += 1
             out.failed_llr = 0.0
             standing = True
