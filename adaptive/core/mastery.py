@@ -33,10 +33,13 @@ decisions are robust rules and the Bayesian estimate is only used to *skip*:
   the skill's refresher activity and is judged against a lower maintenance bar; a
   lapse (failing it) gets one teaching activity and a full check before a new pass;
   a re-check that ends undecided keeps the pass after one teaching activity;
-* an implied prerequisite (outside the role) is a foundation: it is met by a passed
-  check or by one full teaching pass after a failed one, and a passed one is never
-  re-checked; a foundation whose checks are all above its level is met without one
-  when the model is sure of its own level (placement, related answers, ability);
+* an implied prerequisite (outside the role) is a foundation: it is worked on only
+  while a skill above it needs teaching (``mastery_foundations``: a role skill is
+  checked before its foundations, and one the learner shows needs none); it is met
+  by a passed check or by one full teaching pass after a failed one, and a passed
+  one is never re-checked; a foundation whose checks are all above its level is met
+  without one when the model is sure of its own level (placement, related answers,
+  ability);
 * after ``support_after`` failed rounds, the skill's prerequisites are worked on
   again at the level just below its check (``with_support``): the next-easier path
   when the foundation is what holds learning back; such support never blocks;
@@ -63,6 +66,7 @@ from adaptive.core.catalogue import KIND_TEACHING as KIND_TEACHING
 from adaptive.core.catalogue import Catalog
 from adaptive.core.decisions import AttemptRecord, Overrides, Recommendation
 from adaptive.core.learner import LearnerModel
+from adaptive.core.mastery_foundations import needed_foundations
 from adaptive.core.mastery_reasons import KIND_ACTIVITY as KIND_ACTIVITY
 from adaptive.core.mastery_reasons import KIND_BLOCKED as KIND_BLOCKED
 from adaptive.core.mastery_reasons import KIND_DONE as KIND_DONE
@@ -336,6 +340,18 @@ def decide(
     last_teach_at = max(
         (a.at for a in history if a.activity_id not in checks), default=None
     )
+    plans: dict[int, Plan] = {}
+
+    def plan_of(w: SkillWork) -> Plan:
+        plan = plans.get(w.skill_id)
+        if plan is None:
+            view = views.get(w.skill_id, NO_HISTORY)
+            plan = plans[w.skill_id] = plan_skill(
+                catalog, model, w, view, now, cfg, last_teach_at
+            )
+        return plan
+
+    needed = needed_foundations(catalog, work, plan_of)
     resolved: set[int] = set()
     met: list[SkillWork] = []
     met_plans: dict[int, Plan] = {}
@@ -343,18 +359,14 @@ def decide(
     blocked: list[tuple[SkillWork, Plan]] = []
     refresher: tuple[SkillWork, Plan] | None = None
     for w in work:
+        if w.source == "prerequisite" and w.skill_id not in needed:
+            # No skill above it needs teaching now: a foundation waits.
+            resolved.add(w.skill_id)
+            continue
         pres = [p for p in catalog.graph.prerequisites_of(w.skill_id) if p in in_work]
         if any(p not in resolved for p in pres):
             continue
-        plan = plan_skill(
-            catalog,
-            model,
-            w,
-            views.get(w.skill_id, NO_HISTORY),
-            now,
-            cfg,
-            last_teach_at,
-        )
+        plan = plan_of(w)
         if plan.status == "met":
             met.append(w)
             met_plans[w.skill_id] = plan

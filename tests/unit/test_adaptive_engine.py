@@ -598,11 +598,34 @@ def _foundation_catalogue() -> Catalog:
     return catalog(acts, [(2, 1)])
 
 
+def _target_passes_after_its_first_check(target: int) -> object:
+    """A scorer: the target's first check fails, later ones pass; others always fail."""
+    seen: list[int] = []
+
+    def score(act: ActivityInfo) -> float:
+        if act.skills[0].skill_id != target:
+            return 0.0
+        seen.append(act.id)
+        return 0.0 if len(seen) == 1 else 1.0
+
+    return score
+
+
+def test_a_role_skill_the_learner_shows_needs_no_foundation() -> None:
+    engine = Engine(_foundation_catalogue())
+    learner = engine.start({2: 1})
+    # The target is checked before its foundation; passing it leaves the foundation.
+    steps = _drive(engine, learner, lambda a: 1.0 if a.skills[0].skill_id == 2 else 0)
+    assert steps[-1][0] == KIND_DONE
+    assert [a for _, a, _ in steps if a is not None] == [5, 5]
+
+
 def test_an_implied_prerequisite_is_taught_once_not_checked_until_it_passes() -> None:
     engine = Engine(_foundation_catalogue())
     learner = engine.start({2: 1})
-    # The foundation's check always fails; the target's always passes.
-    steps = _drive(engine, learner, lambda a: 1.0 if a.skills[0].skill_id == 2 else 0)
+    # The foundation's check always fails; the target fails its first check (so it
+    # needs teaching, and its foundation first), then passes.
+    steps = _drive(engine, learner, _target_passes_after_its_first_check(2))
     assert steps[-1][0] == KIND_DONE
     foundation = [a for _, a, _ in steps if a in (1, 3)]
     # Checked first (untouched), taught once after the failed round, then left.
@@ -637,9 +660,10 @@ def _foundation_checked_above_catalogue() -> Catalog:
 def test_an_unsure_foundation_checked_only_above_its_level_keeps_its_check() -> None:
     engine = Engine(_foundation_checked_above_catalogue())
     learner = engine.start({2: 1})
-    # Nothing is known of skill 1: its (level-3) check comes first, and a failed
-    # one brings one full teaching pass, as for any foundation.
-    steps = _drive(engine, learner, lambda a: 1.0 if a.skills[0].skill_id == 2 else 0)
+    # Once the target needs teaching, nothing is known of skill 1: its (level-3)
+    # check comes first, and a failed one brings one full teaching pass, as for any
+    # foundation.
+    steps = _drive(engine, learner, _target_passes_after_its_first_check(2))
     assert steps[-1][0] == KIND_DONE
     on_foundation = [a for _, a, _ in steps if a in (1, 2, 3, 4)]
     assert on_foundation[0] == 4
