@@ -70,11 +70,20 @@ def deliver_pending(
     factory = client_factory or (
         lambda c: client_for(c, retry=RetryPolicy(retries=1, base_s=0.2, max_s=1.0))
     )
+    # Only tenants with an LRS to send to: the rows of a tenant without one wait
+    # (pending, readable locally) and must neither be re-read by every run nor, once
+    # there are ``limit`` of them, starve the tenants that have an LRS.
+    sending = select(LrsConnection.id).where(
+        LrsConnection.tenant_id == OutboxStatement.tenant_id,
+        LrsConnection.active.is_(True),
+        LrsConnection.send_statements.is_(True),
+    )
     due = (
         select(OutboxStatement)
         .where(
             OutboxStatement.status == OUTBOX_PENDING,
             OutboxStatement.next_attempt_at <= now,
+            sending.exists(),
         )
         .order_by(OutboxStatement.id)
         .limit(limit)
@@ -93,7 +102,7 @@ def deliver_pending(
                     session, tenant_id=row.tenant_id
                 )
             connection = connections[row.tenant_id]
-            if connection is None:
+            if connection is None:  # its last sending LRS went away since the query
                 report.no_connection += 1
                 continue
             if connection.id in down:

@@ -118,8 +118,52 @@ def test_without_an_lrs_statements_wait_in_the_outbox(committed: Engine) -> None
             validation.validate_statement(__import__("json").loads(b)) == []
             for b in bodies
         )
+    # A run does not even read them (they wait for a connection, at no cost a run).
     report = jobs.send_pending_statements()
-    assert report["no_connection"] == 3
+    assert report == delivery.DeliveryReport().as_dict()
+    assert statuses()[OUTBOX_PENDING] == 3
+
+
+def test_a_tenant_without_an_lrs_never_starves_one_with_an_lrs(
+    committed: Engine,
+    lrs: LocalLrs,  # noqa: F811
+) -> None:
+    # Tenant A has no LRS and its statements came first, more than a run's batch.
+    setup_world(None, 5)
+    with session_scope() as session:
+        b = make_world(session, deployment_id="dep-b")
+        person = session.get(Person, b.people["u0"])
+        assert person is not None
+        for index in range(2):
+            outbox.emit_statement(
+                session,
+                person=person,
+                key=f"b-answer:{index}",
+                verb="answered",
+                object=st.ActivityRef(f"https://pathwise.example/b/{index}", "question"),
+                timestamp=dt.datetime(2026, 3, 2, tzinfo=dt.UTC),
+            )
+    with session_scope() as session:  # B's LRS comes after its statements
+        connections.add_connection(
+            session,
+            tenant_id=b.tenant_id,
+            name="LRS",
+            endpoint=lrs.endpoint,
+            username="k",
+            password="s",
+            actor="test",
+            page_size=5,
+        )
+    report = deliver(limit=3)
+    assert (report.delivered, report.no_connection) == (2, 0)
+    with session_scope() as session:
+        waiting = session.scalars(
+            select(OutboxStatement.tenant_id).where(
+                OutboxStatement.status == OUTBOX_PENDING
+            )
+        ).all()
+    assert len(waiting) == 5 and b.tenant_id not in waiting
+    assert len(lrs_ids(lrs)) == 2
 
 
 def test_enqueue_is_part_of_the_callers_transaction(
