@@ -16,6 +16,7 @@ Arrivals are open-loop: every request has a send time fixed in advance (``--lear
 learners, each answering ``--rate`` times a second, spread evenly) and is sent then
 whether or not earlier answers came back; latency counts from that scheduled time, so
 a slow server cannot hide its queueing by slowing the client (coordinated omission).
+The client runs in a process of its own, apart from the development LMS.
 In the same run a bare endpoint that only inserts one attempt row (bench/_learner_app.py,
 mounted by the bench's own app wrapper, not in the product) is measured the same way,
 the two sides alternating in ``--rounds``. Then a short step search finds the highest
@@ -35,6 +36,7 @@ import argparse
 import http.client
 import json
 import logging
+import multiprocessing
 import os
 import random
 import re
@@ -347,6 +349,36 @@ def worker_cpu_s(root_pid: int) -> float:
     return server_cpu_s(root_pid) + reaped
 
 
+def in_client_process(learners: list[Learner], phase: Callable[[], Run]) -> Run:
+    """Run a phase's load in a forked process of its own, and bring back its figures.
+
+    This process also serves the development LMS, whose threads take the
+    interpreter's lock for every score the worker posts (a second's worth at once,
+    see ``PATHWISE_WRITEBACK_GATHER``); a client sharing that lock would send and
+    read late, and count the LMS's work as the tool's latency. A real LMS is not
+    in the client. The learners' next activities come back with the figures.
+    """
+    reader, writer = multiprocessing.Pipe(duplex=False)
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child process
+        code = 0
+        try:
+            run = phase()
+            writer.send((run, [learner.activity_key for learner in learners]))
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    writer.close()
+    try:
+        run, keys = reader.recv()
+    finally:
+        os.waitpid(child, 0)
+    for learner, key in zip(learners, keys, strict=True):
+        learner.activity_key = key
+    return run
+
+
 def measured(servers: Servers, phase: Callable[[], Run]) -> Run:
     """A phase with the CPU its server, worker and database processes spent."""
     server, worker = server_cpu_s(servers.tool.pid), worker_cpu_s(servers.worker.pid)
@@ -539,8 +571,11 @@ def main() -> None:
         rate = args.learners * args.rate
 
         def phase(send: Send, at: float, seconds: float) -> Callable[[], Run]:
-            return lambda: open_loop(
-                tool_url, send, learners=args.learners, rate=at, seconds=seconds
+            return lambda: in_client_process(
+                learners,
+                lambda: open_loop(
+                    tool_url, send, learners=args.learners, rate=at, seconds=seconds
+                ),
             )
 
         for label, send in (("answer", answer), ("bare", bare)):

@@ -24,7 +24,7 @@ def configure_runtime(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     db.configure(settings.database_url)
-    job_queue.configure(settings.redis_url)
+    job_queue.configure(settings.redis_url, gather_s=settings.writeback_gather_s)
     configure_secrets(settings.encryption_keys)
     # Internal addresses are refused only in production: the demo and the tests
     # talk to an LMS and an LRS on loopback.

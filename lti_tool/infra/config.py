@@ -130,6 +130,9 @@ class Settings:
     lrs_sync_max_pages: int = 10_000
     # Seconds one AGS call (token, line items, score) may take before it is retried later.
     ags_timeout_s: float = 10.0
+    # Seconds a write-back run (statements, grades) waits after the first commit
+    # that asks for it, so that one run takes a whole window's commits (with Redis).
+    writeback_gather_s: float = 1.0
     # Hosts outbound fetches may reach even at internal addresses (production).
     outbound_allow_hosts: tuple[str, ...] = ()
     # Dynamic Registration without an invitation, from loopback only (`pathwise demo`).
@@ -324,6 +327,10 @@ class Settings:
                     PREFIX + "AGS_TIMEOUT",
                     get("AGS_TIMEOUT", "10") or "10",
                     minimum=0.1,
+                ),
+                writeback_gather_s=_float(
+                    PREFIX + "WRITEBACK_GATHER",
+                    get("WRITEBACK_GATHER", "1") or "1",
                 ),
                 outbound_allow_hosts=allow_hosts,
                 open_local_registration=open_registration,

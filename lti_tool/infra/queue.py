@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -25,8 +26,14 @@ class JobQueue:
     def __init__(self) -> None:
         self.redis_url: str | None = None
         self._connection: Redis | None = None
+        #: Seconds a coalesced kick waits before its run (0: at once), see below.
+        self.gather_s = 0.0
 
-    def configure(self, redis_url: str | None) -> None:
+    def configure(
+        self, redis_url: str | None, *, gather_s: float | None = None
+    ) -> None:
+        if gather_s is not None:
+            self.gather_s = gather_s
         if redis_url == self.redis_url and (
             redis_url is None or self._connection is not None
         ):
@@ -74,11 +81,21 @@ class JobQueue:
         launches queues one job, not hundreds. The job calls ``open_gate(gate)``
         before it looks for work, so anything committed after that gets a new run;
         the TTL bounds how long a lost job can hold the gate.
+
+        With ``gather_s`` set, the run is scheduled that many seconds ahead (RQ's
+        scheduler, which ``pathwise worker`` runs): the gate stays shut meanwhile,
+        so one run takes what every request of that window committed, and a run's
+        fixed cost (the job, the signing key, the claim) is paid once per window,
+        not once per answer.
         """
         if self._connection is None:
             return self.enqueue(func, *args, queue=queue)
-        if not self._connection.set(_GATE_PREFIX + gate, 1, nx=True, ex=gate_ttl_s):
+        ttl = max(gate_ttl_s, int(self.gather_s) + gate_ttl_s)
+        if not self._connection.set(_GATE_PREFIX + gate, 1, nx=True, ex=ttl):
             return None
+        if self.gather_s > 0:
+            rq_queue = Queue(queue, connection=self._connection)
+            return rq_queue.enqueue_in(dt.timedelta(seconds=self.gather_s), func, *args)
         return self.enqueue(func, *args, queue=queue)
 
     def open_gate(self, gate: str) -> None:

@@ -133,6 +133,8 @@ def claim_due_grades(
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     claims: list[ClaimedGrade] = []
+    # A link's line item and module key, read once per run for all its learners.
+    per_link: dict[int, tuple[GradeLineItem | None, str | None]] = {}
     for entry in session.scalars(due):
         link = session.get(ResourceLink, entry.resource_link_pk)
         tenant = session.get(Deployment, entry.tenant_id)
@@ -140,14 +142,18 @@ def claim_due_grades(
             entry.status = GRADE_FAILING
             entry.last_error = "This link no longer offers grades to the LMS."
             continue
-        cached = session.scalar(
-            select(GradeLineItem).where(GradeLineItem.resource_link_pk == link.id)
-        )
-        module_key = (
-            session.scalar(select(Module.key).where(Module.id == link.module_id))
-            if link.module_id
-            else None
-        )
+        if link.id not in per_link:
+            per_link[link.id] = (
+                session.scalar(
+                    select(GradeLineItem).where(
+                        GradeLineItem.resource_link_pk == link.id
+                    )
+                ),
+                session.scalar(select(Module.key).where(Module.id == link.module_id))
+                if link.module_id
+                else None,
+            )
+        cached, module_key = per_link[link.id]
         stamp = next_timestamp(now, entry.last_timestamp)
         entry.last_timestamp = stamp
         entry.next_attempt_at = now + dt.timedelta(seconds=CLAIM_LEASE_S)
@@ -270,6 +276,14 @@ def record_grade_outcome(
         report.failing += 1
         log.warning("grade %s refused by the LMS: %s", entry.id, error)
     session.flush()
+
+
+def load_entries(session: Session, entry_ids: list[int]) -> None:
+    """Read a batch's outbox rows in one query: each outcome then finds its row loaded."""
+    if entry_ids:
+        session.scalars(
+            select(GradeOutboxEntry).where(GradeOutboxEntry.id.in_(entry_ids))
+        ).all()
 
 
 def release_claim(

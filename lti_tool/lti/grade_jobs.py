@@ -15,6 +15,7 @@ from lti_tool.lti.grade_delivery import (
     SendOutcome,
     claim_due_grades,
     lms_is_down,
+    load_entries,
     lti_registrations,
     make_connector,
     record_grade_outcome,
@@ -53,6 +54,7 @@ def send_pending_grades(
     def record() -> None:
         """Write the outcomes so far in one short transaction."""
         with session_scope() as session:
+            load_entries(session, [c.entry_id for c, _ in sent + released])
             for claim, outcome in sent:
                 record_grade_outcome(
                     session, claim, outcome, now=now or utcnow(), report=report

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 import requests
 from cryptography.fernet import Fernet
 from redis import Redis
+from rq import Queue, SimpleWorker
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -140,7 +142,9 @@ def test_a_tenant_without_an_lrs_never_starves_one_with_an_lrs(
                 person=person,
                 key=f"b-answer:{index}",
                 verb="answered",
-                object=st.ActivityRef(f"https://pathwise.example/b/{index}", "question"),
+                object=st.ActivityRef(
+                    f"https://pathwise.example/b/{index}", "question"
+                ),
                 timestamp=dt.datetime(2026, 3, 2, tzinfo=dt.UTC),
             )
     with session_scope() as session:  # B's LRS comes after its statements
@@ -317,8 +321,6 @@ def test_delivery_through_a_real_rq_worker(
     redis_url: str,
     lrs: LocalLrs,  # noqa: F811
 ) -> None:
-    from rq import Queue, SimpleWorker
-
     job_queue.configure(redis_url)
     world, _ = setup_world(lrs.endpoint, 0)
     with session_scope() as session:
@@ -339,6 +341,61 @@ def test_delivery_through_a_real_rq_worker(
     SimpleWorker([queue], connection=connection).work(burst=True)
     assert statuses()[OUTBOX_DELIVERED] == 3
     assert len(lrs_ids(lrs)) == 3
+
+
+def test_commits_within_the_gather_window_share_one_scheduled_run(
+    committed: Engine,
+    redis_url: str,
+    lrs: LocalLrs,  # noqa: F811
+) -> None:
+    job_queue.configure(redis_url, gather_s=2.0)
+    try:
+        world, _ = setup_world(lrs.endpoint, 0)
+        connection = Redis.from_url(redis_url)
+        connection.flushdb()
+        queue = Queue(QUEUE_OUTBOX, connection=connection)
+        for index in range(3):  # three answers, three commits
+            with session_scope() as session:
+                person = session.get(Person, world.people["u1"])
+                assert person is not None
+                outbox.emit_statement(
+                    session,
+                    person=person,
+                    key=f"gathered:{index}",
+                    verb="answered",
+                    object=st.ActivityRef(
+                        f"https://pathwise.example/q/{index}", "question"
+                    ),
+                    timestamp=dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
+                )
+        # Nothing runs at once: one run is scheduled for the whole window.
+        assert queue.count == 0
+        assert queue.scheduled_job_registry.count == 1
+        SimpleWorker([queue], connection=connection).work(
+            burst=True, with_scheduler=True
+        )
+        assert statuses()[OUTBOX_PENDING] == 3  # not due yet: nothing was sent
+        time.sleep(2.1)  # RQ schedules to the whole second: due within 2 s
+        SimpleWorker([queue], connection=connection).work(
+            burst=True, with_scheduler=True
+        )
+        assert statuses()[OUTBOX_DELIVERED] == 3
+        assert len(lrs_ids(lrs)) == 3
+        # The run opened the gate: the next commit schedules the next run.
+        with session_scope() as session:
+            person = session.get(Person, world.people["u1"])
+            assert person is not None
+            outbox.emit_statement(
+                session,
+                person=person,
+                key="gathered:later",
+                verb="answered",
+                object=st.ActivityRef("https://pathwise.example/q/later", "question"),
+                timestamp=dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
+            )
+        assert queue.scheduled_job_registry.count == 1
+    finally:
+        job_queue.configure(None, gather_s=0.0)
 
 
 def test_sync_resumes_after_an_outage_without_gaps_or_duplicates(
