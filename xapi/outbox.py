@@ -96,15 +96,20 @@ def emit_statement(
     course: st.ActivityRef | None = None,
     parent: st.ActivityRef | None = None,
     context_extensions: Mapping[str, Any] | None = None,
+    new_event: bool = False,
 ) -> OutboxStatement:
     """Build one of our profile's statements for ``person`` and put it in the outbox.
 
     ``key`` names the event (e.g. ``"answer:123"``): the same key gives the same
     statement id, so emitting twice is harmless (and costs one lookup, no building).
+    ``new_event`` says the key names a row the caller has just inserted (its id is
+    new), so there is nothing to look up; the outbox's unique statement id still
+    refuses a second copy at commit.
     """
-    existing = _outbox_entry(session, formats.statement_uuid(key))
-    if existing is not None:
-        return existing
+    if not new_event:
+        existing = _outbox_entry(session, formats.statement_uuid(key))
+        if existing is not None:
+            return existing
     spec = st.StatementSpec(
         key=key,
         actor=actor_for_person(session, person=person),

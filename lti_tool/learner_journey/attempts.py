@@ -145,6 +145,7 @@ def submit_attempt(
         registration=where.registration,
         course=where.course,
         parent=module_ref(base_url, where),
+        new_event=True,  # the attempt row was inserted just now
     )
     announce_mastery(
         session,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import and_, select
+from sqlalchemy import BindParameter, Integer, and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from adaptive.core.catalogue import ActivityInfo
@@ -89,6 +89,32 @@ class _LaunchRows:
     course: ActivityRef | None
 
 
+_LINK_PK: BindParameter[int | None] = bindparam("link_pk", type_=Integer)
+_COURSE_ID: BindParameter[int | None] = bindparam("course_id", type_=Integer)
+_TENANT_ID: BindParameter[int] = bindparam("tenant_id", type_=Integer)
+_PERSON_ID: BindParameter[int] = bindparam("person_id", type_=Integer)
+# Built once, as every answer runs it: not rebuilt nor re-keyed each time.
+_LAUNCH_ROWS = (
+    select(
+        Person,
+        ResourceLink,
+        Module,
+        Course.context_id,
+        Course.title,
+        Course.label,
+        Registration.issuer,
+    )
+    .select_from(Person)
+    .outerjoin(ResourceLink, ResourceLink.id == _LINK_PK)
+    .outerjoin(Module, Module.id == ResourceLink.module_id)
+    .outerjoin(Course, Course.id == _COURSE_ID)
+    # The course's platform: the launch's deployment's registration.
+    .outerjoin(Deployment, and_(Course.id.is_not(None), Deployment.id == _TENANT_ID))
+    .outerjoin(Registration, Registration.id == Deployment.registration_id)
+    .where(Person.id == _PERSON_ID)
+)
+
+
 def _launch_rows(
     session: Session, ctx: LaunchContext, launch: Launch
 ) -> _LaunchRows | None:
@@ -99,25 +125,13 @@ def _launch_rows(
     or course leaves its columns NULL.
     """
     row = session.execute(
-        select(
-            Person,
-            ResourceLink,
-            Module,
-            Course.context_id,
-            Course.title,
-            Course.label,
-            Registration.issuer,
-        )
-        .select_from(Person)
-        .outerjoin(ResourceLink, ResourceLink.id == launch.resource_link_pk)
-        .outerjoin(Module, Module.id == ResourceLink.module_id)
-        .outerjoin(Course, Course.id == launch.course_id)
-        # The course's platform: the launch's deployment's registration.
-        .outerjoin(
-            Deployment, and_(Course.id.is_not(None), Deployment.id == launch.tenant_id)
-        )
-        .outerjoin(Registration, Registration.id == Deployment.registration_id)
-        .where(Person.id == ctx.person_id)
+        _LAUNCH_ROWS,
+        {
+            "link_pk": launch.resource_link_pk,
+            "course_id": launch.course_id,
+            "tenant_id": launch.tenant_id,
+            "person_id": ctx.person_id,
+        },
     ).one_or_none()
     if row is None:
         return None
