@@ -46,6 +46,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -361,19 +362,21 @@ def in_client_process(learners: list[Learner], phase: Callable[[], Run]) -> Run:
     reader, writer = multiprocessing.Pipe(duplex=False)
     child = os.fork()
     if child == 0:  # pragma: no cover - the child process
-        code = 0
         try:
             run = phase()
             writer.send((run, [learner.activity_key for learner in learners]))
         except BaseException:
-            code = 1
+            writer.send(traceback.format_exc())
         finally:
-            os._exit(code)
+            os._exit(0)
     writer.close()
     try:
-        run, keys = reader.recv()
+        result = reader.recv()
     finally:
         os.waitpid(child, 0)
+    if isinstance(result, str):
+        raise RuntimeError(f"the client process failed:\n{result}")
+    run, keys = result
     for learner, key in zip(learners, keys, strict=True):
         learner.activity_key = key
     return run

@@ -44,7 +44,7 @@ def make_test_settings(tmp_path: Path, **overrides: object) -> Settings:
         data_dir=tmp_path,
         dev_platform_enabled=False,
         # Tests look at the queue right after a commit (the gathered, scheduled
-        # kick has its own test in tests/integration/test_writeback_gather.py).
+        # kick has its own test in tests/integration/test_xapi_outbox.py).
         writeback_gather_s=0.0,
     )
     return base.with_overrides(**overrides)

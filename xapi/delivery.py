@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from lti_tool.infra.db import utcnow
 from xapi.client import LrsClient
 from xapi.connections import ClientFactory, client_for
-from xapi.identity import sending_connection
+from xapi.identity import has_sending_connection, sending_connection
 from xapi.lrs_errors import LrsError, LrsRejected, LrsUnavailable
 from xapi.lrs_retry import RetryPolicy
 from xapi.models import (
@@ -73,17 +73,12 @@ def deliver_pending(
     # Only tenants with an LRS to send to: the rows of a tenant without one wait
     # (pending, readable locally) and must neither be re-read by every run nor, once
     # there are ``limit`` of them, starve the tenants that have an LRS.
-    sending = select(LrsConnection.id).where(
-        LrsConnection.tenant_id == OutboxStatement.tenant_id,
-        LrsConnection.active.is_(True),
-        LrsConnection.send_statements.is_(True),
-    )
     due = (
         select(OutboxStatement)
         .where(
             OutboxStatement.status == OUTBOX_PENDING,
             OutboxStatement.next_attempt_at <= now,
-            sending.exists(),
+            has_sending_connection(OutboxStatement.tenant_id),
         )
         .order_by(OutboxStatement.id)
         .limit(limit)

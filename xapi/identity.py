@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnExpressionArgument, Exists, select
 from sqlalchemy.orm import Session
 
 from lti_tool.infra import revision
@@ -71,6 +71,19 @@ def sending_connection(session: Session, *, tenant_id: int) -> LrsConnection | N
     return next(
         (c for c in active_connections(session, tenant_id) if c.send_statements),
         None,
+    )
+
+
+def has_sending_connection(tenant_id: ColumnExpressionArgument[int]) -> Exists:
+    """SQL: the tenant in ``tenant_id`` has a connection ``sending_connection`` finds."""
+    return (
+        select(LrsConnection.id)
+        .where(
+            LrsConnection.tenant_id == tenant_id,
+            LrsConnection.active.is_(True),
+            LrsConnection.send_statements.is_(True),
+        )
+        .exists()
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -90,7 +91,7 @@ class JobQueue:
         """
         if self._connection is None:
             return self.enqueue(func, *args, queue=queue)
-        ttl = max(gate_ttl_s, int(self.gather_s) + gate_ttl_s)
+        ttl = gate_ttl_s + math.ceil(self.gather_s)  # the gate outlives the wait
         if not self._connection.set(_GATE_PREFIX + gate, 1, nx=True, ex=ttl):
             return None
         if self.gather_s > 0:

@@ -89,6 +89,21 @@ def setup_world(endpoint: str | None, statements: int) -> tuple[World, int | Non
     return world, connection_id
 
 
+def emit_answer(person_id: int, key: str) -> None:
+    """One "answered" statement for a person, committed on its own (one answer)."""
+    with session_scope() as session:
+        person = session.get(Person, person_id)
+        assert person is not None
+        outbox.emit_statement(
+            session,
+            person=person,
+            key=key,
+            verb="answered",
+            object=st.ActivityRef(f"https://pathwise.example/q/{key}", "question"),
+            timestamp=dt.datetime(2026, 3, 2, tzinfo=dt.UTC),
+        )
+
+
 def statuses() -> dict[str, int]:
     with session_scope() as session:
         return outbox.outbox_counts(session)
@@ -134,19 +149,8 @@ def test_a_tenant_without_an_lrs_never_starves_one_with_an_lrs(
     setup_world(None, 5)
     with session_scope() as session:
         b = make_world(session, deployment_id="dep-b")
-        person = session.get(Person, b.people["u0"])
-        assert person is not None
-        for index in range(2):
-            outbox.emit_statement(
-                session,
-                person=person,
-                key=f"b-answer:{index}",
-                verb="answered",
-                object=st.ActivityRef(
-                    f"https://pathwise.example/b/{index}", "question"
-                ),
-                timestamp=dt.datetime(2026, 3, 2, tzinfo=dt.UTC),
-            )
+    for index in range(2):
+        emit_answer(b.people["u0"], f"b-answer:{index}")
     with session_scope() as session:  # B's LRS comes after its statements
         connections.add_connection(
             session,
@@ -355,19 +359,7 @@ def test_commits_within_the_gather_window_share_one_scheduled_run(
         connection.flushdb()
         queue = Queue(QUEUE_OUTBOX, connection=connection)
         for index in range(3):  # three answers, three commits
-            with session_scope() as session:
-                person = session.get(Person, world.people["u1"])
-                assert person is not None
-                outbox.emit_statement(
-                    session,
-                    person=person,
-                    key=f"gathered:{index}",
-                    verb="answered",
-                    object=st.ActivityRef(
-                        f"https://pathwise.example/q/{index}", "question"
-                    ),
-                    timestamp=dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
-                )
+            emit_answer(world.people["u1"], f"gathered:{index}")
         # Nothing runs at once: one run is scheduled for the whole window.
         assert queue.count == 0
         assert queue.scheduled_job_registry.count == 1
@@ -382,17 +374,7 @@ def test_commits_within_the_gather_window_share_one_scheduled_run(
         assert statuses()[OUTBOX_DELIVERED] == 3
         assert len(lrs_ids(lrs)) == 3
         # The run opened the gate: the next commit schedules the next run.
-        with session_scope() as session:
-            person = session.get(Person, world.people["u1"])
-            assert person is not None
-            outbox.emit_statement(
-                session,
-                person=person,
-                key="gathered:later",
-                verb="answered",
-                object=st.ActivityRef("https://pathwise.example/q/later", "question"),
-                timestamp=dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
-            )
+        emit_answer(world.people["u1"], "gathered:later")
         assert queue.scheduled_job_registry.count == 1
     finally:
         job_queue.configure(None, gather_s=0.0)
