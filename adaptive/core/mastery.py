@@ -15,7 +15,8 @@ decisions are robust rules and the Bayesian estimate is only used to *skip*:
   target's check;
 * then every remaining level up to the target is taught and the target is checked;
   a failed check starts a new pass, least taken activity first (the alternative
-  explanation), one level lower for each further failure (the easier one); after
+  explanation), one level lower for each further failure (the easier one) down to
+  the lowest, after which the model says where a pass starts; after
   ``stretch_after`` failed rounds a pass also teaches the level above the target (a
   learner stuck just at the target is lifted clear of the check's noise);
 * a near miss (``Rounds.borderline``: a failed round that ran out of answers
@@ -25,14 +26,17 @@ decisions are robust rules and the Bayesian estimate is only used to *skip*:
   once, and a near-missed milestone is left to the target's check;
 * a check round is a sequential probability ratio test (``MasteryConfig``): "met"
   needs a passed round at the target, after the last teaching of the skill, so the
-  false "met" rate of a round is about ``alpha`` whatever the model believes;
+  false "met" rate of a round is about ``alpha`` whatever the model believes; a
+  round that runs out of answers undecided gets one teaching activity of the checked
+  level (its top-up) and goes on with its answers kept, ``round_extensions`` times;
 * a passed skill has an FSRS card replayed from its check rounds
   (``adaptive.core.refresh_cards``): when the card is due the skill comes back as a
   refresher; when its recall chance is below ``final_retention`` and other skills were
   taught since, it is re-checked just before "targets met". A re-check starts with
   the skill's refresher activity and is judged against a lower maintenance bar; a
   lapse (failing it) gets one teaching activity and a full check before a new pass;
-  a re-check that ends undecided keeps the pass after one teaching activity;
+  a re-check that ends undecided with its answers favouring "at target" keeps the
+  pass after one teaching activity;
 * an implied prerequisite (outside the role) is a foundation: it is worked on only
   while a skill above it needs teaching (``mastery_foundations``: a role skill is
   checked before its foundations, and one the learner shows needs none); it is met
@@ -77,12 +81,7 @@ from adaptive.core.mastery_reasons import (
     done_recommendation,
 )
 from adaptive.core.mastery_rounds import MasteryConfig as MasteryConfig
-from adaptive.core.mastery_rounds import (
-    check_pool,
-    check_rounds,
-    pooled_pass,
-    thin_confidence,
-)
+from adaptive.core.mastery_rounds import check_pool, check_rounds
 from adaptive.core.mastery_steps import (
     Plan,
     check_for,
@@ -90,6 +89,7 @@ from adaptive.core.mastery_steps import (
     needed_levels,
     refresh_for,
     standing_pass,
+    stuck_plan,
     sure_foundation,
 )
 from adaptive.core.mastery_work import NO_HISTORY as NO_HISTORY
@@ -178,32 +178,15 @@ def plan_skill(
     # After failed rounds, the next level's teaching is a stretch: content above the
     # target is what lifts a learner stuck just at it clear of the check's noise.
     stretch = [lv for lv in content.teach_levels(skill) if lv > target][:1]
-    top_teaching = (
-        [
-            a
-            for lv in [needed[-1], *stretch]
-            for a in content.teach.get(skill, {}).get(lv, ())
-        ]
-        if needed
-        else []
+    stuck = stuck_plan(
+        content, rounds, view, pool, skill, name, target, (needed, stretch), cfg
     )
-    if (
-        rounds.failed
-        and rounds.last_failed
-        and rounds.failed >= cfg.max_failed_checks + len(needed) + len(stretch) - 1
-        and all(view.taken.get(a, 0) >= cfg.max_repeats for a in top_teaching)
-    ):
-        if pooled_pass(rounds, cfg) and not pool.thin:
-            # Stuck only between the round's hypotheses: met, on all its answers.
-            return Plan(
-                "met", confidence=thin_confidence(rounds.failed_llr), pooled=True
-            )
-        return Plan(
-            "blocked",
-            code="learner_stuck",
-            detail=f"{name}: {rounds.failed} failed checks at level {target} after "
-            "re-teaching every level; needs a person",
-        )
+    if stuck is not None:
+        return stuck
+    if rounds.extend:
+        top_up = refresh_for(content, skill, needed, view)
+        if top_up is not None:
+            return Plan("activity", top_up, "check_top_up", f"{name}: check undecided")
     if rounds.open_answers:
         return Plan("activity", check, "check_mastery", f"{name}: check continues")
     taught_since = {e.activity_id for e in events[since:] if not e.check}
@@ -269,11 +252,14 @@ def plan_skill(
         # A near miss puts the learner near the checked level: the levels below are
         # not what holds them back, the checked one (and the stretch above it) is.
         start = needed[-1]
-    elif start is not None and rounds.failed > 1:
+    elif start is not None and 1 < rounds.failed <= len(needed):
         # Each further failed round re-teaches one level lower (the easier
         # explanation), whatever the model says: it may be wrong about the level below.
-        forced = needed[max(0, len(needed) - rounds.failed)]
-        start = min(start, forced)
+        # Once the descent has reached the lowest level, the model (which the answers
+        # of that re-teaching have updated) says where a pass starts: re-teaching
+        # every level from the bottom on each failure wasted most of a slow
+        # learner's passes on levels they had.
+        start = min(start, needed[len(needed) - rounds.failed])
     if start is None:
         # Nothing to teach with: checks are all this skill has.
         if may_check:

@@ -100,6 +100,8 @@ def learner_reason(code: str, skill: str, title: str, days: float | None) -> str
         "final_check": f"A last check that{of} has stayed with you.",
         "check_refreshed": f"A check that the review brought{of} back.",
         "top_up": f"One more explanation of{of}: your last review of it was close.",
+        "check_top_up": f"One more explanation of{of}: your check on it is close, "
+        "and goes on after this.",
         "refresh_lapse": f"A short reminder of{of}: your last check on it was not "
         "passed.",
         "remediate_alternative": f"A different explanation of{of}: your last check "

@@ -31,12 +31,25 @@ class MasteryConfig:
     """
 
     p_known: float = 0.75
-    p_unknown: float = 0.4
+    #: Half right: a learner whose proficiency is continuous answers a check just
+    #: below its level about half right (0.51 at a quarter level below, 0.63 at the
+    #: level, on the bench's misspecified learners), so the test's indifference point
+    #: (about 0.62) sits at the target, not a quarter level under it as with 0.4
+    #: (where a third of the false "done" came from). A learner with discrete levels
+    #: answers far apart (0.18 / 0.87) and only needs a few more answers.
+    p_unknown: float = 0.5
     #: P(pass | just below the target): the false "met" rate of one round.
     alpha: float = 0.03
     #: P(fail | at target): a needless extra pass.
     beta: float = 0.2
     max_round_answers: int = 12
+    #: A first round still undecided after ``max_round_answers`` answers is not
+    #: failed at once: one teaching activity of the checked level (the top-up), then
+    #: the same test goes on with its evidence kept, this many times. Continuing one
+    #: sequential test keeps Wald's bound on a false "met"; failing and starting
+    #: afresh gave a learner just below the target a new chance every round, and
+    #: sent a learner hovering at it through a whole re-teaching pass.
+    round_extensions: int = 2
     done_confidence: float = 0.8
     assess_first: float = 0.5
     #: A skill never worked on is checked first unless the model puts it below this
@@ -47,10 +60,13 @@ class MasteryConfig:
     #: Answers at or above the target, since the last teaching, that "met" needs.
     min_answers: int = 3
     #: Failed rounds after the re-teaching passes have reached the lowest level.
-    max_failed_checks: int = 4
+    #: A slow learner keeps learning from repeats (less each time, never nothing),
+    #: so "needs a person" comes late: at 4 and 4 a fifth of the novices were
+    #: blocked whom more teaching would have brought to the target.
+    max_failed_checks: int = 10
     #: "Blocked" also needs every teaching activity of the checked level (and the
     #: stretch level) taken this many times: teaching is exhausted first.
-    max_repeats: int = 4
+    max_repeats: int = 8
     #: Failed rounds after which a new teaching pass also takes the level above.
     stretch_after: int = 2
     #: Failed rounds after which the skill's prerequisites are also worked on at the
@@ -185,6 +201,9 @@ class Rounds:
     #: lapse) together: teaching between them only raises the learner, so their
     #: answers pooled are evidence against "just below" (``pooled_pass``).
     failed_llr: float = 0.0
+    #: The open first round ran out of answers undecided: its top-up (one teaching
+    #: activity) is due, after which the round goes on with its answers kept.
+    extend: bool = False
 
 
 def check_rounds(
@@ -224,6 +243,8 @@ def check_rounds(
         cfg.maintenance_round_answers,
     )
     answers, rights, llr = 0, 0, 0.0
+    # Answers since the round started or was last extended, and its extensions.
+    chunk, extensions = 0, 0
     taught = False
     # A pass stands until a failed round or teaching other than a refresher.
     standing = False
@@ -235,8 +256,16 @@ def check_rounds(
             out.top_up = False
             taught = True
             continue
+        if not e.check and out.extend:
+            # The top-up of an undecided round: the round goes on, answers kept.
+            out.extend = False
+            chunk = 0
+            seen.clear()
+            taught = True
+            continue
         if not e.check:
             answers, rights, llr = 0, 0, 0.0
+            chunk, extensions = 0, 0
             seen.clear()
             own_wrong = 0
             out.round_seen = frozenset()
@@ -252,11 +281,14 @@ def check_rounds(
             continue
         if thin and (e.activity_id in seen or e.activity_id not in members):
             continue  # the same question again is not new evidence
+        if out.extend:
+            chunk, out.extend = 0, False  # no top-up was there to take
         seen.add(e.activity_id)
         out.round_seen = frozenset(seen)
         n = max(catalog.activities[e.activity_id].n_items, 1)
         right = round(n * min(max(e.score or 0.0, 0.0), 1.0))
         answers += n
+        chunk += n
         rights += right
         if e.level == target:
             own_wrong += n - right
@@ -276,7 +308,21 @@ def check_rounds(
         # A re-check that runs out of answers undecided keeps the pass: the burden
         # of proof is on the lapse. A learner hovering just at the target would
         # otherwise lapse, be re-taught and re-checked in a loop that never ends.
-        kept = maintenance and answers >= most and reject < llr < accept
+        # Kept only if the answers at least favour "at target" (odds above even):
+        # a learner who forgot answers like one just below and must lapse.
+        kept = maintenance and answers >= most and 0.0 <= llr < accept
+        undecided = reject < llr < accept and not thin_pass
+        if (
+            undecided
+            and not maintenance
+            and not thin
+            and not milestone
+            and chunk >= most
+            and extensions < cfg.round_extensions
+        ):
+            out.extend = True
+            extensions += 1
+            continue
         if kept or llr >= accept or thin_pass:
             out.passed_at = e.at
             # A kept pass owes its top-up and keeps the confidence it had.
@@ -296,7 +342,7 @@ def check_rounds(
             out.failed = 0
             out.borderline = False
             out.reviews.append(Review(e.at, passed=True, taught=taught))
-        elif llr <= reject or answers >= most or exhausted:
+        elif llr <= reject or chunk >= most or exhausted:
             out.failed += 1
             out.failed_llr = 0.0 if maintenance else out.failed_llr + llr
             out.last_failed = True
@@ -311,6 +357,7 @@ def check_rounds(
             continue
         out.rounds_since_teach += 1
         answers, rights, llr = 0, 0, 0.0
+        chunk, extensions = 0, 0
         seen.clear()
         own_wrong = 0
         out.round_seen = frozenset()

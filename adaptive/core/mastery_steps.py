@@ -16,6 +16,8 @@ from adaptive.core.mastery_rounds import (
     MasteryConfig,
     Rounds,
     check_rounds,
+    pooled_pass,
+    thin_confidence,
 )
 from adaptive.core.mastery_work import SkillView, SkillWork
 from adaptive.core.refresh_cards import card_for
@@ -237,4 +239,51 @@ def sure_foundation(
         work.source == "prerequisite"
         and check_level > work.level
         and model.p_at_least(work.skill_id, work.level, now) >= cfg.known_level
+    )
+
+
+def stuck_plan(
+    content: SkillContent,
+    rounds: Rounds,
+    view: SkillView,
+    pool: CheckPool,
+    skill: int,
+    name: str,
+    target: int,
+    levels: tuple[Sequence[int], Sequence[int]],
+    cfg: MasteryConfig,
+) -> Plan | None:
+    """ "Blocked: needs a person" once teaching is exhausted, else ``None``.
+
+    That takes ``max_failed_checks`` failed rounds more than the skill has levels to
+    re-teach (the stretch level included), since its last pass, and every teaching
+    activity of its checked and stretch levels taken ``max_repeats`` times; unless
+    the failed rounds' answers pooled reach a round's bar (``pooled_pass``).
+    ``levels``: the levels to teach up to the check, and the stretch level above.
+    """
+    needed, stretch = levels
+    top_teaching = (
+        [
+            a
+            for lv in [needed[-1], *stretch]
+            for a in content.teach.get(skill, {}).get(lv, ())
+        ]
+        if needed
+        else []
+    )
+    if not (
+        rounds.failed
+        and rounds.last_failed
+        and rounds.failed >= cfg.max_failed_checks + len(needed) + len(stretch) - 1
+        and all(view.taken.get(a, 0) >= cfg.max_repeats for a in top_teaching)
+    ):
+        return None
+    if pooled_pass(rounds, cfg) and not pool.thin:
+        # Stuck only between the round's hypotheses: met, on all its answers.
+        return Plan("met", confidence=thin_confidence(rounds.failed_llr), pooled=True)
+    return Plan(
+        "blocked",
+        code="learner_stuck",
+        detail=f"{name}: {rounds.failed} failed checks at level {target} after "
+        "re-teaching every level; needs a person",
     )
