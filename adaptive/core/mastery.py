@@ -70,7 +70,7 @@ from adaptive.core.catalogue import KIND_TEACHING as KIND_TEACHING
 from adaptive.core.catalogue import Catalog
 from adaptive.core.decisions import AttemptRecord, Overrides, Recommendation
 from adaptive.core.learner import LearnerModel
-from adaptive.core.mastery_foundations import needed_foundations
+from adaptive.core.mastery_foundations import NeededFoundations
 from adaptive.core.mastery_reasons import KIND_ACTIVITY as KIND_ACTIVITY
 from adaptive.core.mastery_reasons import KIND_BLOCKED as KIND_BLOCKED
 from adaptive.core.mastery_reasons import KIND_DONE as KIND_DONE
@@ -337,7 +337,7 @@ def decide(
             )
         return plan
 
-    needed = needed_foundations(catalog, work, plan_of)
+    needed = NeededFoundations(catalog, work, plan_of)
     resolved: set[int] = set()
     met: list[SkillWork] = []
     met_plans: dict[int, Plan] = {}

@@ -33,29 +33,51 @@ def needs_teaching(catalog: Catalog, plan: Plan) -> bool:
     )
 
 
-def needed_foundations(
-    catalog: Catalog,
-    work: Sequence[SkillWork],
-    plan_of: Callable[[SkillWork], Plan],
-) -> frozenset[int]:
-    """The foundations under a skill of ``work`` whose plan (``plan_of``) teaches it."""
-    foundations = {w.skill_id for w in work if w.source == "prerequisite"}
-    if not foundations:
-        return frozenset()
-    needed: set[int] = set()
-    for w in work:
-        if w.source == "prerequisite":
-            continue
-        below = catalog.graph.prerequisites_of(w.skill_id)
-        # Only a skill resting on a foundation is planned here (cheap at scale).
-        if not foundations.intersection(below) or not needs_teaching(
-            catalog, plan_of(w)
-        ):
-            continue
-        stack = list(below)
-        while stack:
-            pre = stack.pop()
-            if pre in foundations and pre not in needed:
-                needed.add(pre)
-                stack.extend(catalog.graph.prerequisites_of(pre))
-    return frozenset(needed)
+class NeededFoundations:
+    """Which foundations a skill of ``work`` whose plan (``plan_of``) teaches rests on.
+
+    Asked lazily, one foundation at a time, in the loop's order: a foundation is
+    needed as soon as one skill above it needs teaching, so only the skills above the
+    foundations the loop reaches are planned, and only until one of them needs
+    teaching. (Planning every skill above every foundation first was most of a
+    decision's time on a 200-skill role.) Plans are memoised by ``plan_of``, so the
+    answer does not depend on the order of the questions.
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        work: Sequence[SkillWork],
+        plan_of: Callable[[SkillWork], Plan],
+    ) -> None:
+        self._catalog = catalog
+        self._plan_of = plan_of
+        foundations = {w.skill_id for w in work if w.source == "prerequisite"}
+        #: Foundation -> the skills above it (in ``work`` order) that may need it.
+        self._above: dict[int, list[SkillWork]] = {f: [] for f in foundations}
+        self._known: dict[int, bool] = {}
+        graph = catalog.graph
+        for w in work:
+            if w.source == "prerequisite":
+                continue
+            below = graph.prerequisites_of(w.skill_id)
+            if not foundations.intersection(below):
+                continue
+            reached: set[int] = set()
+            stack = list(below)
+            while stack:
+                pre = stack.pop()
+                if pre in foundations and pre not in reached:
+                    reached.add(pre)
+                    stack.extend(graph.prerequisites_of(pre))
+            for f in reached:
+                self._above[f].append(w)
+
+    def __contains__(self, foundation: int) -> bool:
+        known = self._known.get(foundation)
+        if known is None:
+            known = self._known[foundation] = any(
+                needs_teaching(self._catalog, self._plan_of(w))
+                for w in self._above.get(foundation, ())
+            )
+        return known

@@ -12,11 +12,14 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from adaptive.core.catalogue import Catalog
+from adaptive.core.catalogue import ActivityInfo, Catalog, SkillInfo, SkillLink
 from adaptive.core.decisions import AttemptRecord, Overrides, Recommendation
 from adaptive.core.engine import Engine
+from adaptive.core.mastery_foundations import NeededFoundations
+from adaptive.core.mastery_steps import Plan
 from adaptive.core.mastery_work import (
     WORK_LISTS_KEPT,
+    SkillWork,
     build_work_list,
     check_count,
     skill_views,
@@ -134,3 +137,34 @@ def test_work_list_memo_is_bounded() -> None:
     for skill in range(WORK_LISTS_KEPT * 2):
         work_list(catalog, {skill % 100: 1 + skill // 100}, Overrides())
     assert len(catalog.memo["work_list"]) <= WORK_LISTS_KEPT  # type: ignore[arg-type]
+
+
+def test_foundations_are_asked_lazily_and_answer_as_the_eager_scan() -> None:
+    # Skill 1 is a foundation of skills 2 and 3 (the role); skill 4 of skill 5.
+    # Asking about skill 1 plans skills above it only until one needs teaching.
+    skills = [SkillInfo(i, f"s{i}", f"Skill {i}") for i in range(1, 6)]
+    acts = [
+        ActivityInfo(i, f"a{i}", f"A{i}", kind="lesson", skills=(SkillLink(i, 1.0, 1),))
+        for i in range(1, 6)
+    ]
+    cat = Catalog.build(skills, acts, [(2, 1), (3, 1), (5, 4)])
+    work = [
+        SkillWork(1, 1, "prerequisite"),
+        SkillWork(2, 1, "role"),
+        SkillWork(3, 1, "role"),
+        SkillWork(4, 1, "prerequisite"),
+        SkillWork(5, 1, "role"),
+    ]
+    teaching = {2: Plan("activity", 2, "teach"), 3: Plan("activity", 3, "teach")}
+    planned: list[int] = []
+
+    def plan_of(w: SkillWork) -> Plan:
+        planned.append(w.skill_id)
+        return teaching.get(w.skill_id, Plan("met"))
+
+    needed = NeededFoundations(cat, work, plan_of)
+    assert 1 in needed
+    assert planned == [2]  # skill 3 and skill 5 were not planned
+    assert 4 not in needed  # skill 5 is met: its foundation waits
+    assert planned == [2, 5]
+    assert 4 not in needed and planned == [2, 5]  # remembered
