@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from lti_tool.infra.config import Settings
 from lti_tool.infra.db import db, make_engine
 from lti_tool.infra.outbound import configure_outbound
+from lti_tool.infra.queue import job_queue
 from lti_tool.runtime import wire_follow_up_jobs
 from lti_tool.schema import full_metadata
 from tests.support_env import (
@@ -35,6 +36,16 @@ def _outbound_to_loopback() -> Iterator[None]:
     configure_outbound(guard_internal=False, allow_hosts=())
     yield
     configure_outbound(guard_internal=False, allow_hosts=())
+
+
+@pytest.fixture(autouse=True)
+def _jobs_inline_at_once() -> Iterator[None]:
+    """Every test starts with in-process jobs and no gather window: the job queue is
+    process-wide, and an app built from default settings (a 1 s gather) left it
+    scheduling runs ahead for a later test that counts queued jobs."""
+    job_queue.configure(None, gather_s=0.0)
+    yield
+    job_queue.configure(None, gather_s=0.0)
 
 
 @pytest.fixture(scope="session")
