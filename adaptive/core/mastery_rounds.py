@@ -310,7 +310,7 @@ def check_rounds(
         # otherwise lapse, be re-taught and re-checked in a loop that never ends.
         # Kept only if the answers at least favour "at target" (odds above even):
         # a learner who forgot answers like one just below and must lapse.
-        kept = maintenance and answers >= most and 0.0 <= llr < accept
+        kept = maintenance and chunk >= most and 0.0 <= llr < accept
         undecided = reject < llr < accept and not thin_pass
         if (
             undecided

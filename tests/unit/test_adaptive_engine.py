@@ -580,6 +580,14 @@ def _next_pass(engine: Engine, learner: Learner, rounds: list[list[bool]]) -> li
     return taught
 
 
+def _taught_ladder(engine: Engine) -> Learner:
+    """A learner aiming at level 3 of the ladder, taught levels 1-3 once at NOW."""
+    learner = engine.start({1: 3})
+    for aid in (1, 2, 3):
+        engine.record_attempt(learner, aid, at=NOW)
+    return learner
+
+
 _BORDERLINE = [
     [True, False, True, False],
     [True, True, False, True],
@@ -592,10 +600,8 @@ def test_an_undecided_round_goes_on_after_one_top_up() -> None:
     # runs out of answers undecided. It is not failed: one explanation at the
     # checked level, then the same test goes on with its answers kept.
     engine = Engine(_ladder_catalogue())
-    learner = engine.start({1: 3})
+    learner = _taught_ladder(engine)
     now = NOW
-    for aid in (1, 2, 3):
-        engine.record_attempt(learner, aid, at=now)
     for answers in _BORDERLINE:
         engine.record_attempt(learner, 5, at=now, responses=answers)
     rec = engine.next_step(learner, now)
@@ -648,10 +654,8 @@ def test_after_the_descent_a_pass_starts_where_the_model_says() -> None:
     # slow learner's passes no longer start from the bottom again (they used to,
     # and most of a slow learner's minutes went to levels already taught).
     engine = Engine(_ladder_catalogue())
-    learner = engine.start({1: 3})
+    learner = _taught_ladder(engine)
     now = NOW
-    for aid in (1, 2, 3):
-        engine.record_attempt(learner, aid, at=now)
     passes: list[list[int]] = []
     for _ in range(5):
         engine.record_attempt(learner, 5, at=now, responses=[False] * 4)
