@@ -29,6 +29,8 @@ decisions are robust rules and the Bayesian estimate is only used to *skip*:
   false "met" rate of a round is about ``alpha`` whatever the model believes; a
   round that runs out of answers undecided gets one teaching activity of the checked
   level (its top-up) and goes on with its answers kept, ``round_extensions`` times;
+* a round that starts well (``defer_llr``) goes on only once nothing else is left to
+  learn (``check_later``): the skills the learner lacks are taught first;
 * a passed skill has an FSRS card replayed from its check rounds
   (``adaptive.core.refresh_cards``): when the card is due the skill comes back as a
   refresher; when its recall chance is below ``final_retention`` and other skills were
@@ -83,8 +85,11 @@ from adaptive.core.mastery_reasons import (
 from adaptive.core.mastery_rounds import MasteryConfig as MasteryConfig
 from adaptive.core.mastery_rounds import check_pool, check_rounds
 from adaptive.core.mastery_steps import (
+    LAST_CODES,
     Plan,
     check_for,
+    last_check,
+    main_skill,
     milestone_step,
     needed_levels,
     refresh_for,
@@ -188,7 +193,11 @@ def plan_skill(
         if top_up is not None:
             return Plan("activity", top_up, "check_top_up", f"{name}: check undecided")
     if rounds.open_answers:
-        return Plan("activity", check, "check_mastery", f"{name}: check continues")
+        # A good start: the rest of the test waits until nothing else is left.
+        later = rounds.open_llr > cfg.defer_llr and not pool.thin and not foundation
+        code = "check_later" if later else "check_mastery"
+        detail = f"{name}: check continues"
+        return Plan("activity", check, code, detail, open_llr=rounds.open_llr)
     taught_since = {e.activity_id for e in events[since:] if not e.check}
     if rounds.lapsed and rounds.last_failed:
         # A lapse (a standing pass that failed its re-check) gets one short refresh,
@@ -327,6 +336,7 @@ def decide(
         (a.at for a in history if a.activity_id not in checks), default=None
     )
     plans: dict[int, Plan] = {}
+    last_skill = main_skill(catalog, history[-1].activity_id) if history else None
 
     def plan_of(w: SkillWork) -> Plan:
         plan = plans.get(w.skill_id)
@@ -367,9 +377,9 @@ def decide(
             # A stale check is maintenance: it waits until new learning is done.
             refresher = refresher or (w, plan)
             resolved.add(w.skill_id)
-        elif plan.code == "final_check":
+        elif plan.code in LAST_CODES:
             # Checked again only once nothing is left to learn: just before "done".
-            final = final or (w, plan)
+            final = last_check(final, (w, plan), last_skill)
             resolved.add(w.skill_id)
         else:
             code = "prerequisite_first" if w.source != "role" else plan.code

@@ -21,7 +21,9 @@ from adaptive.core.mastery_work import SkillWork
 
 #: Steps that keep a standing pass (maintenance) or finish an open check, not
 #: teaching toward the target: the skill's foundations are not what they need.
-MAINTENANCE_CODES = frozenset({"recheck", "final_check", "top_up", "check_top_up"})
+MAINTENANCE_CODES = frozenset(
+    {"recheck", "final_check", "top_up", "check_top_up", "check_later"}
+)
 
 
 def needs_teaching(catalog: Catalog, plan: Plan) -> bool:

@@ -39,6 +39,36 @@ class Plan:
     days_since: float | None = None
     #: For "met": on the answers of several failed rounds together (``pooled_pass``).
     pooled: bool = False
+    #: For a deferred check: the log-likelihood ratio of its open round so far.
+    open_llr: float = 0.0
+
+
+#: Plans that wait until nothing else is left to learn (``last_check``).
+LAST_CODES = frozenset({"final_check", "check_later"})
+
+
+def last_check(
+    chosen: tuple[SkillWork, Plan] | None,
+    candidate: tuple[SkillWork, Plan],
+    last_skill: int | None,
+) -> tuple[SkillWork, Plan]:
+    """The waiting check to take once nothing else is left to learn.
+
+    The one under way (the skill of the last attempt) goes on until decided: taking
+    turns left each round half answered while the learner forgot. Otherwise the
+    weakest start first: the skill most likely to need teaching after all.
+    """
+    if chosen is None or candidate[0].skill_id == last_skill:
+        return candidate
+    if chosen[0].skill_id == last_skill:
+        return chosen
+    return candidate if candidate[1].open_llr < chosen[1].open_llr else chosen
+
+
+def main_skill(catalog: Catalog, activity_id: int) -> int | None:
+    """The skill an activity is first tagged with (``None``: unknown or untagged)."""
+    activity = catalog.activities.get(activity_id)
+    return activity.skills[0].skill_id if activity and activity.skills else None
 
 
 def needed_levels(content: SkillContent, skill: int, target: int) -> list[int]:
