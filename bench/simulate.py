@@ -19,7 +19,8 @@ sessions, idle days, a 30-day follow-up) and its ``summarise``.
 Printed, per population and group (``novices``, ``intermediates``, ``experts``,
 ``all``), for Pathwise: ``<population>.<group>.reach_share``, ``.false_done_share``,
 ``.speedup_vs_linear`` (ratio of median minutes to the targets, non-reachers never),
-``.oracle_speedup``, ``.retention_30d``, ``.refresher_minutes``; and every tutor's
+``.oracle_speedup``, ``.retention_30d``, ``.refresher_minutes``,
+``.median_minutes_to_done`` (a false "done" counts as never); and every tutor's
 figures as ``<population>.<group>.<tutor>.<figure>``.
 
 Pathwise starts with the engine's placement check (``Engine.start_placement``), as the
@@ -81,6 +82,7 @@ FIGURES = {
     "false_done_share": "ratio",
     "speedup_vs_linear": "x",
     "median_minutes": "min",
+    "median_minutes_to_done": "min",
     "retention_30d": "ratio",
     "refresher_minutes": "min",
 }

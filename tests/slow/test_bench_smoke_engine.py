@@ -65,6 +65,7 @@ def test_simulation_bench_reports_both_populations_and_every_tutor() -> None:
             for name in ("speedup_vs_linear", "oracle_speedup"):
                 assert figures[f"{prefix}.{name}"].endswith(" x")
             assert figures[f"{prefix}.refresher_minutes"].endswith(" min")
+            assert figures[f"{prefix}.median_minutes_to_done"].endswith(" min")
             for tutor in ("linear", "pathwise_before", "pathwise", "oracle"):
                 assert f"{prefix}.{tutor}.reach_share" in figures
                 assert f"{prefix}.{tutor}.false_done_share" in figures
