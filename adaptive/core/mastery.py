@@ -29,8 +29,8 @@ decisions are robust rules and the Bayesian estimate is only used to *skip*:
   false "met" rate of a round is about ``alpha`` whatever the model believes; a
   round that runs out of answers undecided gets one teaching activity of the checked
   level (its top-up) and goes on with its answers kept, ``round_extensions`` times;
-* a round that starts well (``defer_llr``) goes on only once nothing else is left to
-  learn (``check_later``): the skills the learner lacks are taught first;
+* a role skill's first round that starts well (``defer_llr``) goes on only once
+  nothing else is left to learn (``check_later``): what the learner lacks comes first;
 * a passed skill has an FSRS card replayed from its check rounds
   (``adaptive.core.refresh_cards``): when the card is due the skill comes back as a
   refresher; when its recall chance is below ``final_retention`` and other skills were
@@ -89,7 +89,6 @@ from adaptive.core.mastery_steps import (
     Plan,
     check_for,
     last_check,
-    main_skill,
     milestone_step,
     needed_levels,
     refresh_for,
@@ -194,7 +193,9 @@ def plan_skill(
             return Plan("activity", top_up, "check_top_up", f"{name}: check undecided")
     if rounds.open_answers:
         # A good start: the rest of the test waits until nothing else is left.
-        later = rounds.open_llr > cfg.defer_llr and not pool.thin and not foundation
+        later = rounds.open_llr > cfg.defer_llr and not (
+            pool.thin or rounds.open_upkeep or work.source != "role"
+        )
         code = "check_later" if later else "check_mastery"
         detail = f"{name}: check continues"
         return Plan("activity", check, code, detail, open_llr=rounds.open_llr)
@@ -336,7 +337,8 @@ def decide(
         (a.at for a in history if a.activity_id not in checks), default=None
     )
     plans: dict[int, Plan] = {}
-    last_skill = main_skill(catalog, history[-1].activity_id) if history else None
+    last = catalog.main_links.get(history[-1].activity_id) if history else None
+    last_skill = last[0] if last is not None else None
 
     def plan_of(w: SkillWork) -> Plan:
         plan = plans.get(w.skill_id)

@@ -98,8 +98,7 @@ def learner_reason(code: str, skill: str, title: str, days: float | None) -> str
         if days is not None and days >= 1
         else f"A quick review{about} so what you learnt stays with you.",
         "final_check": f"A last check that{of} has stayed with you.",
-        "check_later": f"The rest of your check{about}, which you started well "
-        "(the skills you still needed came first).",
+        "check_later": f"The rest of your check{about}, which you started well.",
         "check_refreshed": f"A check that the review brought{of} back.",
         "top_up": f"One more explanation of{of}: your last review of it was close.",
         "check_top_up": f"One more explanation of{of}: your check on it is close, "

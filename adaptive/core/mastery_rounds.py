@@ -50,12 +50,12 @@ class MasteryConfig:
     #: afresh gave a learner just below the target a new chance every round, and
     #: sent a learner hovering at it through a whole re-teaching pass.
     round_extensions: int = 2
-    #: An open round whose answers so far favour "at target" by more than this
-    #: log-likelihood ratio (four right of four; three of three) goes on only once
-    #: nothing else is left to learn: the skills the learner lacks are taught first,
-    #: and a pass is still the whole test, so its false "met" rate is unchanged.
-    #: About a third of an expert's minutes before the targets were checks of
-    #: skills they already had, while the skills they lacked waited.
+    #: A role skill's first round whose answers so far favour "at target" by more
+    #: than this log-likelihood ratio (four right of four; three of three) goes on
+    #: only once nothing else is left to learn: the skills the learner lacks are
+    #: taught first. The bar is the same, but a waiting pass may rest on answers
+    #: from days before. About a third of an expert's minutes before the targets
+    #: were checks of skills they had, while the skills they lacked waited.
     defer_llr: float = 1.0
     done_confidence: float = 0.8
     assess_first: float = 0.5
@@ -213,6 +213,8 @@ class Rounds:
     extend: bool = False
     #: The log-likelihood ratio of the open round's answers so far.
     open_llr: float = 0.0
+    #: The open round is a re-check of a standing pass (the maintenance bar).
+    open_upkeep: bool = False
 
 
 def check_rounds(
@@ -305,6 +307,7 @@ def check_rounds(
         llr += right * up + (n - right) * down
         out.open_answers = answers
         out.open_llr = llr
+        out.open_upkeep = standing and not milestone
         exhausted = thin and seen >= members
         if answers < (least if thin else cfg.min_answers) and not exhausted:
             continue
@@ -374,4 +377,5 @@ def check_rounds(
         out.round_seen = frozenset()
         out.open_answers = 0
         out.open_llr = 0.0
+        out.open_upkeep = False
     return out

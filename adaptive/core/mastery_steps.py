@@ -56,19 +56,14 @@ def last_check(
 
     The one under way (the skill of the last attempt) goes on until decided: taking
     turns left each round half answered while the learner forgot. Otherwise the
-    weakest start first: the skill most likely to need teaching after all.
+    weakest start first, the skill most likely to need teaching after all; a stale
+    pass's ``final_check`` (no open round, ``open_llr`` 0) before any waiting round.
     """
     if chosen is None or candidate[0].skill_id == last_skill:
         return candidate
     if chosen[0].skill_id == last_skill:
         return chosen
     return candidate if candidate[1].open_llr < chosen[1].open_llr else chosen
-
-
-def main_skill(catalog: Catalog, activity_id: int) -> int | None:
-    """The skill an activity is first tagged with (``None``: unknown or untagged)."""
-    activity = catalog.activities.get(activity_id)
-    return activity.skills[0].skill_id if activity and activity.skills else None
 
 
 def needed_levels(content: SkillContent, skill: int, target: int) -> list[int]:

@@ -550,7 +550,7 @@ def test_a_maintenance_round_needs_one_answer_more_than_the_bare_bar() -> None:
     engine.record_attempt(learner, 2, at=later)
     engine.record_attempt(learner, 3, at=later, responses=[True] * 5)
     rec = engine.next_step(learner, later)
-    assert (rec.activity_id, rec.reason.code) == (3, "check_later")
+    assert (rec.activity_id, rec.reason.code) == (3, "check_mastery")
     engine.record_attempt(learner, 3, at=later, responses=[True] * 5)
     assert engine.next_step(learner, later).kind == KIND_DONE
 

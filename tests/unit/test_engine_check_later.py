@@ -76,6 +76,26 @@ def test_a_weak_start_goes_on_at_once() -> None:
     assert _step(engine, learner, NOW) == (2, "check_mastery")
 
 
+def test_a_round_after_its_top_up_keeps_its_answers_and_may_wait() -> None:
+    # Nine right of twelve, undecided: one top-up, then the same test goes on with
+    # its answers kept; they still favour "at target", so skill 2 is checked first.
+    engine = Engine(_two_skills())
+    learner = engine.start({1: 1, 2: 1})
+    for answers in ([True] * 4, [True, True, True, False], [True, True, False, False]):
+        engine.record_attempt(learner, 2, at=NOW, responses=answers)
+    assert _step(engine, learner, NOW) == (1, "check_top_up")
+    engine.record_attempt(learner, 1, at=NOW)
+    assert _step(engine, learner, NOW) == (4, "check_known")
+    engine.record_attempt(learner, 4, at=NOW, responses=[True] * 5)
+    engine.record_attempt(learner, 4, at=NOW, responses=[True] * 5)
+    # Skill 2 passed; skill 1's round goes on where it was, its answers kept.
+    assert _step(engine, learner, NOW) == (2, "check_later")
+    engine.record_attempt(learner, 2, at=NOW, responses=[True] * 4)
+    assert _step(engine, learner, NOW) == (2, "check_later")
+    engine.record_attempt(learner, 2, at=NOW, responses=[True] * 4)
+    assert engine.next_step(learner, NOW).kind == KIND_DONE
+
+
 def test_the_waiting_check_under_way_is_finished_before_another() -> None:
     engine = Engine(_two_skills())
     learner = engine.start({1: 1, 2: 1})
