@@ -5,39 +5,28 @@ from __future__ import annotations
 
 import datetime as dt
 
-from adaptive.core.catalogue import ActivityInfo, Catalog, SkillInfo, SkillLink
+from adaptive.core.catalogue import Catalog
 from adaptive.core.engine import Engine
 from adaptive.core.engine_learner import Learner
-from adaptive.core.mastery import KIND_DONE, MasteryConfig
+from adaptive.core.mastery import KIND_DONE
 from adaptive.core.mastery_reasons import learner_reason
 from adaptive.core.mastery_steps import Plan, last_check
 from adaptive.core.mastery_work import SkillWork
+from tests.engine_support import act, module_catalog
 
 NOW = dt.datetime(2025, 3, 3, 9, tzinfo=dt.UTC)
-
-
-def _activity(aid: int, skill: int, kind: str, n_items: int) -> ActivityInfo:
-    return ActivityInfo(
-        aid,
-        f"a{aid}",
-        f"{kind} {aid}",
-        kind=kind,
-        skills=(SkillLink(skill, 1.0, 1),),
-        n_items=n_items,
-    )
 
 
 def _two_skills() -> Catalog:
     # Two independent skills at level 1: a lesson (1, 3) and a quiz (2: four
     # questions, 4: five questions) each.
     acts = [
-        _activity(1, 1, "lesson", 0),
-        _activity(2, 1, "quiz", 4),
-        _activity(3, 2, "lesson", 0),
-        _activity(4, 2, "quiz", 5),
+        act(1, "lesson", 1, 0),
+        act(2, "quiz", 1, 4),
+        act(3, "lesson", 1, 0, skill=2),
+        act(4, "quiz", 1, 5, skill=2),
     ]
-    skills = [SkillInfo(i, f"s{i}", f"Skill {i}") for i in (1, 2)]
-    return Catalog.build(skills, acts, [], module_order=[a.id for a in acts])
+    return module_catalog(acts, n=2)
 
 
 def _step(engine: Engine, learner: Learner, at: dt.datetime) -> tuple[int | None, str]:
@@ -122,12 +111,11 @@ def test_the_same_test_decides_a_waiting_round() -> None:
     # Waiting changes when the answers come, not the bar: eleven right of twelve
     # after a good start passes as it would in one go, and a run of wrong answers
     # after it fails the round.
-    cfg = MasteryConfig()
     for later, passed in (
         ([True] * 4 + [False] + [True] * 3, True),
         ([False] * 8, False),
     ):
-        engine = Engine(_two_skills(), config=cfg)
+        engine = Engine(_two_skills())
         learner = engine.start({1: 1})
         engine.record_attempt(learner, 2, at=NOW, responses=[True] * 4)
         engine.record_attempt(learner, 2, at=NOW, responses=later[:4])

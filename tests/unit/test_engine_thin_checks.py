@@ -10,28 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from adaptive.core.catalogue import ActivityInfo, Catalog, SkillInfo, SkillLink
+from adaptive.core.catalogue import Catalog
 from adaptive.core.engine import Engine
 from adaptive.core.engine_learner import Learner
 from adaptive.core.mastery import KIND_DONE, MasteryConfig
+from tests.engine_support import act as _act
+from tests.engine_support import module_catalog as _catalog
 
 NOW = dt.datetime(2025, 3, 3, 9, tzinfo=dt.UTC)
-
-
-def _act(aid: int, kind: str, level: int, n: int, skill: int = 1) -> ActivityInfo:
-    return ActivityInfo(
-        aid,
-        f"a{aid}",
-        f"{kind} {aid}",
-        kind=kind,
-        skills=(SkillLink(skill, 1.0, level),),
-        n_items=n,
-    )
-
-
-def _catalog(acts: list[ActivityInfo], n: int = 1) -> Catalog:
-    skills = [SkillInfo(i, f"s{i}", f"Skill {i}") for i in range(1, n + 1)]
-    return Catalog.build(skills, acts, [], module_order=[a.id for a in acts])
 
 
 def _thin() -> Catalog:
