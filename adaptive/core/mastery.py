@@ -45,7 +45,7 @@ decisions are robust rules and the Bayesian estimate is only used to *skip*:
   by a passed check or by one full teaching pass after a failed one, and a passed
   one is never re-checked; a foundation whose checks are all above its level is met
   without one when the model is sure of its own level (placement, related answers,
-  ability);
+  ability); its teaching stops at what the skills above build on (``builds_on``);
 * after ``support_after`` failed rounds, the skill's prerequisites are worked on
   again at the level just below its check (``with_support``): the next-easier path
   when the foundation is what holds learning back; such support never blocks;
@@ -284,6 +284,12 @@ def plan_skill(
         if rounds.failed >= cfg.stretch_after or borderline
         else needed
     )
+    if foundation and level > work.level:
+        # Checked only above its level: teach what the skills above it build on.
+        levels = [
+            lv for lv in levels if lv <= max(work.level, work.builds_on)
+        ] or levels[:1]
+        start = min(start, levels[-1])
     pending = [
         a
         for lv in levels

@@ -23,6 +23,9 @@ class SkillWork:
     skill_id: int
     level: int
     source: str
+    #: For a foundation: one level below the highest level a skill resting on it is
+    #: worked to, the level that learning there builds on (0 when none is higher).
+    builds_on: int = 0
 
 
 @dataclass
@@ -84,6 +87,13 @@ def build_work_list(
                 continue
             need[pre] = SkillWork(pre, min(levels), "prerequisite")
             stack.append(pre)
+        above = need[skill]
+        for pre in catalog.graph.prerequisites_of(skill):
+            found = need.get(pre)
+            builds_on = max(above.level, above.builds_on) - 1
+            if found and found.source == "prerequisite" and builds_on > found.builds_on:
+                need[pre] = SkillWork(pre, found.level, found.source, builds_on)
+                stack.append(pre)
     rank = {s: i for i, s in enumerate(overrides.skill_order)}
     order = {s: i for i, s in enumerate(catalog.graph.order)}
     # Prerequisite order first: a manager's order only reorders independent skills.

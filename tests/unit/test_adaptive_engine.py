@@ -743,13 +743,28 @@ def test_an_unsure_foundation_checked_only_above_its_level_keeps_its_check() -> 
     engine = Engine(_foundation_checked_above_catalogue())
     learner = engine.start({2: 1})
     # Once the target needs teaching, nothing is known of skill 1: its (level-3)
-    # check comes first, and a failed one brings one full teaching pass, as for any
-    # foundation.
+    # check comes first, and a failed one brings one teaching pass, as for any
+    # foundation. Skill 2 is worked to level 1 only, which builds on nothing above
+    # skill 1's own level: the pass is level 1, not every level up to the check.
     steps = _drive(engine, learner, _target_passes_after_its_first_check(2))
     assert steps[-1][0] == KIND_DONE
     on_foundation = [a for _, a, _ in steps if a in (1, 2, 3, 4)]
     assert on_foundation[0] == 4
-    assert sorted(set(on_foundation[1:])) == [1, 2, 3]
+    assert sorted(set(on_foundation[1:])) == [1]
+
+
+def test_a_foundation_pass_teaches_what_the_skill_above_builds_on() -> None:
+    # Skill 2 is worked to level 3, so it builds on skill 1 at level 2: skill 1's
+    # failed level-3 check brings a pass of its levels 1 and 2, not of level 3.
+    acts = [lesson(1, 1, 1), lesson(2, 1, 2), lesson(3, 1, 3), quiz(4, 1, 3, 4)]
+    acts += [lesson(5, 2, 1), lesson(7, 2, 2), lesson(8, 2, 3), quiz(6, 2, 3, 4)]
+    engine = Engine(catalog(acts, [(2, 1)]))
+    learner = engine.start({2: 3})
+    steps = _drive(engine, learner, _target_passes_after_its_first_check(2))
+    assert steps[-1][0] == KIND_DONE
+    on_foundation = [a for _, a, _ in steps if a in (1, 2, 3, 4)]
+    assert on_foundation[0] == 4
+    assert sorted(set(on_foundation[1:])) == [1, 2]
 
 
 def test_a_foundation_the_model_is_sure_of_is_neither_checked_nor_taught() -> None:
