@@ -57,6 +57,11 @@ class MasteryConfig:
     #: from days before. About a third of an expert's minutes before the targets
     #: were checks of skills they had, while the skills they lacked waited.
     defer_llr: float = 1.0
+    #: Of the first this many role skills ready to work on (their prerequisites
+    #: resolved), the one with the lowest P(at target) is worked on first; the
+    #: skill of the last attempt goes on until it is met or waits. The gaps come
+    #: before checks of what the learner probably has (1: prerequisite order only).
+    weakest_of: int = 6
     done_confidence: float = 0.8
     assess_first: float = 0.5
     #: A skill never worked on is checked first unless the model puts it below this
