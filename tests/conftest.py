@@ -30,6 +30,19 @@ from tests.support_env import (
 
 
 @pytest.fixture(autouse=True)
+def _database_handed_back() -> Iterator[None]:
+    """A test that builds an app on settings of its own (``create_app`` configures the
+    process-wide database) must not leave the next test on that app's database: the
+    suite runs in random order, and a later test's ``session_scope`` then met a
+    temporary SQLite file with no tables ("no such table: revisions")."""
+    url = db.url
+    engine = db.engine if url is not None else None
+    yield
+    if url is not None and engine is not None and db.engine is not engine:
+        db.configure(url, engine=engine)
+
+
+@pytest.fixture(autouse=True)
 def _outbound_to_loopback() -> Iterator[None]:
     """Outbound fetches may reach the tests' local LMSs and LRSs, as in development
     (the process-wide policy fails closed, and a production test must not leak)."""

@@ -144,13 +144,17 @@ def decide(
     # Role skills ready to work on, compared before the weakest is taken; a
     # manager's order is kept as it is.
     ready: list[tuple[float, int, SkillWork, Plan]] = []
-    compare = 1 if ovr.skill_order else cfg.weakest_of
+    weakest_of = 1 if ovr.skill_order else max(1, cfg.weakest_of)
     for w in work:
-        if len(ready) >= compare and w.source == "role" and w.skill_id != last_skill:
+        if len(ready) >= weakest_of and w.skill_id != last_skill:
             continue  # enough compared: only the skill under way may still come
         if w.source == "prerequisite" and w.skill_id not in needed:
             # No skill above it needs teaching now: a foundation waits.
             resolved.add(w.skill_id)
+            continue
+        if ready and w.source != "role" and w.skill_id != last_skill:
+            # A foundation or support level further on rests under a skill not
+            # compared yet: it does not go ahead of the role skills that are ready.
             continue
         pres = [p for p in catalog.graph.prerequisites_of(w.skill_id) if p in in_work]
         if any(p not in resolved for p in pres):
@@ -174,7 +178,7 @@ def decide(
             # Checked again only once nothing is left to learn: just before "done".
             final = last_check(final, (w, plan), last_skill)
             resolved.add(w.skill_id)
-        elif w.source == "role" and w.skill_id != last_skill and compare > 1:
+        elif w.source == "role" and w.skill_id != last_skill and weakest_of > 1:
             p_target = round(model.p_at_least(w.skill_id, w.level, now), 2)
             ready.append((p_target, len(ready), w, plan))
         else:

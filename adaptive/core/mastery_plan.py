@@ -34,7 +34,7 @@ def plan_skill(
     cfg: MasteryConfig,
     last_teach_at: dt.datetime | None = None,
 ) -> Plan:
-    """The mastery loop for one skill (see the module docstring)."""
+    """The mastery loop for one skill (its rules: ``adaptive.core.mastery``)."""
     content = catalog.content
     skill, target = work.skill_id, work.level
     name = catalog.skill_name(skill)
@@ -206,10 +206,12 @@ def plan_skill(
         else needed
     )
     if foundation and level > work.level:
-        # Checked only above its level: teach what the skills above it build on.
-        levels = [
-            lv for lv in levels if lv <= max(work.level, work.builds_on)
-        ] or levels[:1]
+        if borderline:
+            # A near miss above the level the skills resting on it need shows it.
+            return Plan("met", confidence=0.0)
+        # Checked only above its level: teach what the skills above it build on
+        # (the foundation's own level is always one of them).
+        levels = [lv for lv in levels if lv <= max(work.level, work.builds_on)]
         start = min(start, levels[-1])
     pending = [
         a
@@ -227,7 +229,7 @@ def plan_skill(
     if foundation and taught_since:
         # One full teaching pass is enough for a foundation; re-checking it until it
         # passes would hold every dependant back (``with_support`` raises it to a
-        # checked level if a dependant keeps failing).
+        # checked level below a dependant that keeps failing, where it has one).
         return Plan("met", confidence=0.0)
     if may_check:
         return Plan("activity", check, "check_mastery", f"{name}: pass complete")

@@ -76,7 +76,8 @@ class MasteryConfig:
     #: so "needs a person" comes late: at 4 and 4 a fifth of the novices were
     #: blocked whom more teaching would have brought to the target, and at 10 still
     #: one in ten (180 ``bkt`` novices: reach 0.84 at 10, 0.91 at 16, with the same
-    #: false "done"; the misspecified learners did not move).
+    #: false "done"; the misspecified learners did not move). A failing milestone
+    #: level below the target is also tried this many times.
     max_failed_checks: int = 16
     #: "Blocked" also needs every teaching activity of the checked level (and the
     #: stretch level) taken this many times: teaching is exhausted first.

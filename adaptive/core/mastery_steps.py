@@ -1,6 +1,6 @@
 """Pure: the mastery loop's building blocks for one skill (which check, which
 teaching, the milestone levels below the target); ``plan_skill`` in
-``adaptive.core.mastery`` puts them together.
+``adaptive.core.mastery_plan`` puts them together.
 """
 
 from __future__ import annotations

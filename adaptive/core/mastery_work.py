@@ -7,6 +7,7 @@ The work list is the role's targets plus implied prerequisites (prerequisites fi
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import cast
@@ -87,23 +88,76 @@ def build_work_list(
                 continue
             need[pre] = SkillWork(pre, min(levels), "prerequisite")
             stack.append(pre)
-        above = need[skill]
+        builds_on = taught_to(content, need[skill]) - 1
         for pre in catalog.graph.prerequisites_of(skill):
             found = need.get(pre)
-            builds_on = max(above.level, above.builds_on) - 1
             if found and found.source == "prerequisite" and builds_on > found.builds_on:
                 need[pre] = SkillWork(pre, found.level, found.source, builds_on)
                 stack.append(pre)
-    rank = {s: i for i, s in enumerate(overrides.skill_order)}
     order = {s: i for i, s in enumerate(catalog.graph.order)}
-    # Prerequisite order first: a manager's order only reorders independent skills.
-    return sorted(
-        need.values(),
-        key=lambda w: (order.get(w.skill_id, len(order)), rank.get(w.skill_id, 0)),
-    )
+    if not overrides.skill_order:
+        return sorted(need.values(), key=lambda w: order.get(w.skill_id, len(order)))
+    return manager_ordered(catalog, need, overrides.skill_order, order)
+
+
+def manager_ordered(
+    catalog: Catalog,
+    need: Mapping[int, SkillWork],
+    skill_order: Sequence[int],
+    order: Mapping[int, int],
+) -> list[SkillWork]:
+    """Prerequisites first, and among the skills whose prerequisites are placed, the
+    manager's order (a prerequisite as early as the first skill ordered above it;
+    skills not ordered after, in the catalogue's order).
+
+    Sorting by catalogue position and breaking ties by the manager's rank never used
+    the rank: every skill has its own position, so a manager's order changed nothing.
+    """
+    waiting = {
+        s: {p for p in catalog.graph.prerequisites_of(s) if p in need} for s in need
+    }
+    above: dict[int, list[int]] = {}
+    for skill, pres in waiting.items():
+        for pre in pres:
+            above.setdefault(pre, []).append(skill)
+    # A prerequisite takes the rank of the earliest skill the manager put above it.
+    rank = {s: i for i, s in enumerate(skill_order)}
+    unranked = len(skill_order)
+    for skill in sorted(need, key=lambda s: order.get(s, len(order)), reverse=True):
+        ranks = [rank.get(skill, unranked)]
+        ranks += [rank.get(d, unranked) for d in above.get(skill, ())]
+        rank[skill] = min(ranks)
+
+    def key(skill: int) -> tuple[int, int]:
+        return rank[skill], order.get(skill, len(order))
+
+    ready = [(*key(s), s) for s, pres in waiting.items() if not pres]
+    heapq.heapify(ready)
+    placed: list[SkillWork] = []
+    while ready:
+        skill = heapq.heappop(ready)[-1]
+        placed.append(need[skill])
+        for other in above.get(skill, ()):
+            waiting[other].discard(skill)
+            if not waiting[other]:
+                heapq.heappush(ready, (*key(other), other))
+    # A cycle (which the catalogue check refuses) would leave skills unplaced.
+    seen = {w.skill_id for w in placed}
+    rest = sorted((s for s in need if s not in seen), key=key)
+    return placed + [need[s] for s in rest]
 
 
 NO_HISTORY = SkillView()  # shared and never written: read-only by plan_skill
+
+
+def taught_to(content: SkillContent, work: SkillWork) -> int:
+    """The level a skill is taught up to: its check's (its own level's, or the
+    nearest above with one), except a foundation checked only above its level,
+    which is taught to what the skills resting on it build on."""
+    level = check_level(content, work.skill_id, work.level) or work.level
+    if work.source == "prerequisite" and level > work.level:
+        return max(work.level, work.builds_on)
+    return level
 
 
 def with_support(

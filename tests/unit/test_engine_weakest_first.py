@@ -7,10 +7,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+from adaptive.core.catalogue import Catalog, SkillInfo
+from adaptive.core.decisions import Overrides
 from adaptive.core.engine import Engine
 from adaptive.core.engine_learner import Learner
 from adaptive.core.learner_types import Observation
 from adaptive.core.mastery import MasteryConfig
+from adaptive.core.mastery_work import build_work_list
 from tests.engine_support import act, module_catalog
 
 NOW = dt.datetime(2025, 3, 3, 9, tzinfo=dt.UTC)
@@ -68,7 +71,67 @@ def test_the_skill_under_way_goes_on() -> None:
 def test_a_manager_s_skill_order_is_kept() -> None:
     engine = _engine()
     learner = engine.start({1: 1, 2: 1})
-    learner.overrides = dataclasses.replace(learner.overrides, skill_order=(1, 2))
-    _measured(learner, 1, right=True)
-    _measured(learner, 2, right=False)
+    # The manager puts skill 2 first although the learner is weaker on skill 1.
+    learner.overrides = dataclasses.replace(learner.overrides, skill_order=(2, 1))
+    _measured(learner, 1, right=False)
+    _measured(learner, 2, right=True)
+    assert _skill_of(engine, learner) == 2
+
+
+def test_a_foundation_further_on_does_not_go_ahead_of_a_ready_skill() -> None:
+    # Skill 1 (role) is ready; skill 3 (role) rests on skill 2, outside the role.
+    acts = [
+        act(1, "lesson", 1, 0),
+        act(2, "quiz", 1, 5),
+        act(3, "lesson", 1, 0, skill=2),
+        act(4, "quiz", 1, 5, skill=2),
+        act(5, "lesson", 1, 0, skill=3),
+        act(6, "quiz", 1, 5, skill=3),
+    ]
+    skills = [SkillInfo(i, f"s{i}", f"Skill {i}") for i in (1, 2, 3)]
+    engine = Engine(
+        Catalog.build(skills, acts, [(3, 2)], module_order=[1, 2, 3, 4, 5, 6])
+    )
+    learner = engine.start({1: 1, 3: 1})
+    _measured(learner, 1, right=False)
+    _measured(learner, 3, right=False)
+    # Both role skills look equally weak: the ready one (skill 1) comes first, not
+    # skill 3's foundation.
     assert _skill_of(engine, learner) == 1
+
+
+def test_only_the_first_ready_skills_are_compared_but_the_one_under_way_goes_on() -> (
+    None
+):
+    # Eight independent skills; the weakest of all is the eighth.
+    acts = [
+        act(2 * s - 1 + k, kind, 1, n, skill=s)
+        for s in range(1, 9)
+        for k, (kind, n) in enumerate((("lesson", 0), ("quiz", 5)))
+    ]
+    engine = Engine(module_catalog(acts, n=8))
+    learner = engine.start(dict.fromkeys(range(1, 9), 1))
+    for skill in range(1, 8):
+        _measured(learner, skill, right=True, times=2)
+    _measured(learner, 8, right=False)
+    # The eighth is beyond the six compared: the weakest of those six (all alike:
+    # the first) comes first.
+    assert _skill_of(engine, learner) == 1
+    # Once skill 8 is under way (its lesson taken), it goes on.
+    engine.record_attempt(learner, 15, at=NOW)
+    assert _skill_of(engine, learner) == 8
+
+
+def test_a_manager_s_order_puts_a_skill_and_its_prerequisites_first() -> None:
+    acts = [
+        act(3 * s - 2 + k, kind, 1, n, skill=s)
+        for s in (1, 2, 3)
+        for k, (kind, n) in enumerate((("lesson", 0), ("quiz", 5)))
+    ]
+    skills = [SkillInfo(i, f"s{i}", f"Skill {i}") for i in (1, 2, 3)]
+    catalog = Catalog.build(skills, acts, [(3, 1)], module_order=[a.id for a in acts])
+    order = Overrides(skill_order=(3, 2))
+    # Skill 3 rests on skill 1: 1, then 3, then 2 (catalogue order was 1, 2, 3).
+    assert [
+        w.skill_id for w in build_work_list(catalog, {1: 1, 2: 1, 3: 1}, order)
+    ] == [1, 3, 2]
