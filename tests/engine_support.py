@@ -21,3 +21,12 @@ def module_catalog(acts: list[ActivityInfo], n: int = 1) -> Catalog:
     """Skills 1..n, no prerequisites, and one module of ``acts`` in their order."""
     skills = [SkillInfo(i, f"s{i}", f"Skill {i}") for i in range(1, n + 1)]
     return Catalog.build(skills, acts, [], module_order=[a.id for a in acts])
+
+
+def lesson_and_quiz(skills: range, questions: int = 5) -> list[ActivityInfo]:
+    """Per skill ``s`` a level-1 lesson (id ``2s - 1``) and a quiz (id ``2s``)."""
+    return [
+        act(2 * s - 1 + k, kind, 1, n, skill=s)
+        for s in skills
+        for k, (kind, n) in enumerate((("lesson", 0), ("quiz", questions)))
+    ]

@@ -14,20 +14,14 @@ from adaptive.core.engine_learner import Learner
 from adaptive.core.learner_types import Observation
 from adaptive.core.mastery import MasteryConfig
 from adaptive.core.mastery_work import build_work_list
-from tests.engine_support import act, module_catalog
+from tests.engine_support import lesson_and_quiz, module_catalog
 
 NOW = dt.datetime(2025, 3, 3, 9, tzinfo=dt.UTC)
 
 
 def _engine(config: MasteryConfig | None = None) -> Engine:
     # Two independent skills at level 1: a lesson and a five-question quiz each.
-    acts = [
-        act(1, "lesson", 1, 0),
-        act(2, "quiz", 1, 5),
-        act(3, "lesson", 1, 0, skill=2),
-        act(4, "quiz", 1, 5, skill=2),
-    ]
-    return Engine(module_catalog(acts, n=2), config=config)
+    return Engine(module_catalog(lesson_and_quiz(range(1, 3)), n=2), config=config)
 
 
 def _measured(learner: Learner, skill: int, right: bool, times: int = 4) -> None:
@@ -80,14 +74,7 @@ def test_a_manager_s_skill_order_is_kept() -> None:
 
 def test_a_foundation_further_on_does_not_go_ahead_of_a_ready_skill() -> None:
     # Skill 1 (role) is ready; skill 3 (role) rests on skill 2, outside the role.
-    acts = [
-        act(1, "lesson", 1, 0),
-        act(2, "quiz", 1, 5),
-        act(3, "lesson", 1, 0, skill=2),
-        act(4, "quiz", 1, 5, skill=2),
-        act(5, "lesson", 1, 0, skill=3),
-        act(6, "quiz", 1, 5, skill=3),
-    ]
+    acts = lesson_and_quiz(range(1, 4))
     skills = [SkillInfo(i, f"s{i}", f"Skill {i}") for i in (1, 2, 3)]
     engine = Engine(
         Catalog.build(skills, acts, [(3, 2)], module_order=[1, 2, 3, 4, 5, 6])
@@ -104,12 +91,7 @@ def test_only_the_first_ready_skills_are_compared_but_the_one_under_way_goes_on(
     None
 ):
     # Eight independent skills; the weakest of all is the eighth.
-    acts = [
-        act(2 * s - 1 + k, kind, 1, n, skill=s)
-        for s in range(1, 9)
-        for k, (kind, n) in enumerate((("lesson", 0), ("quiz", 5)))
-    ]
-    engine = Engine(module_catalog(acts, n=8))
+    engine = Engine(module_catalog(lesson_and_quiz(range(1, 9)), n=8))
     learner = engine.start(dict.fromkeys(range(1, 9), 1))
     for skill in range(1, 8):
         _measured(learner, skill, right=True, times=2)
@@ -123,11 +105,7 @@ def test_only_the_first_ready_skills_are_compared_but_the_one_under_way_goes_on(
 
 
 def test_a_manager_s_order_puts_a_skill_and_its_prerequisites_first() -> None:
-    acts = [
-        act(3 * s - 2 + k, kind, 1, n, skill=s)
-        for s in (1, 2, 3)
-        for k, (kind, n) in enumerate((("lesson", 0), ("quiz", 5)))
-    ]
+    acts = lesson_and_quiz(range(1, 4))
     skills = [SkillInfo(i, f"s{i}", f"Skill {i}") for i in (1, 2, 3)]
     catalog = Catalog.build(skills, acts, [(3, 1)], module_order=[a.id for a in acts])
     order = Overrides(skill_order=(3, 2))
