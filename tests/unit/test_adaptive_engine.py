@@ -239,8 +239,10 @@ def test_failures_before_a_pass_do_not_block_a_slow_learner() -> None:
 
 
 @st.composite
-def catalogues(draw: st.DrawFn) -> tuple[Catalog, dict[int, int], int]:
-    n = draw(st.integers(1, 5))
+def catalogues(
+    draw: st.DrawFn, min_skills: int = 1, max_skills: int = 5
+) -> tuple[Catalog, dict[int, int], int]:
+    n = draw(st.integers(min_skills, max_skills))
     acts: list[ActivityInfo] = []
     for skill in range(1, n + 1):
         for level in draw(st.sets(st.integers(1, 4), min_size=0, max_size=3)):
@@ -261,12 +263,30 @@ def catalogues(draw: st.DrawFn) -> tuple[Catalog, dict[int, int], int]:
 def test_every_learner_ends_met_or_blocked_within_a_bound(
     case: tuple[Catalog, dict[int, int], int],
 ) -> None:
+    _ends_within_a_bound(case)
+
+
+def _ends_within_a_bound(case: tuple[Catalog, dict[int, int], int]) -> None:
+    """Random answers on a random catalogue: "done" or "blocked" within a bound."""
     cat, targets, seed = case
     rng = random.Random(seed)
     engine = Engine(cat)
     bound = 40 + 60 * len(cat.activities)
     kinds = play(engine, engine.start(targets), lambda a: rng.random(), steps=bound)
     assert kinds[-1] in (KIND_DONE, KIND_BLOCKED), "no end within the bound"
+
+
+@settings(max_examples=20, deadline=None)
+@given(catalogues(min_skills=7, max_skills=10))
+def test_a_learner_on_more_skills_than_are_compared_also_ends(
+    case: tuple[Catalog, dict[int, int], int],
+) -> None:
+    # More role skills than ``MasteryConfig.weakest_of`` compares at once: the
+    # skills beyond the sixth and the foundations further on wait their turn.
+    cat, targets, seed = case
+    draw = random.Random(seed + 1)
+    every = {s: draw.randint(1, 4) for s in cat.skills if s not in targets and s % 3}
+    _ends_within_a_bound((cat, {**targets, **every}, seed))
 
 
 def _pass_then_wait(
