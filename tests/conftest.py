@@ -38,7 +38,7 @@ def _database_handed_back() -> Iterator[None]:
     url = db.url
     engine = db.engine if url is not None else None
     yield
-    if url is not None and engine is not None and db.engine is not engine:
+    if url is not None and db.engine is not engine:
         db.configure(url, engine=engine)
 
 

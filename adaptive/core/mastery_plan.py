@@ -22,7 +22,7 @@ from adaptive.core.mastery_steps import (
     stuck_plan,
     sure_foundation,
 )
-from adaptive.core.mastery_work import SkillView, SkillWork, check_level
+from adaptive.core.mastery_work import SkillView, SkillWork, check_level, taught_to
 
 
 def plan_skill(
@@ -211,7 +211,7 @@ def plan_skill(
             return Plan("met", confidence=0.0)
         # Checked only above its level: teach what the skills above it build on
         # (the foundation's own level is always one of them).
-        levels = [lv for lv in levels if lv <= max(work.level, work.builds_on)]
+        levels = [lv for lv in levels if lv <= taught_to(content, work)]
         start = min(start, levels[-1])
     pending = [
         a

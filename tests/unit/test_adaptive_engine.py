@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from adaptive.core.catalogue import ActivityInfo, Catalog, SkillInfo, SkillLink
+from adaptive.core.catalogue import ActivityInfo, Catalog, SkillInfo
 from adaptive.core.decisions import Overrides
 from adaptive.core.engine import Engine
 from adaptive.core.engine_learner import Learner
@@ -21,6 +21,7 @@ from adaptive.core.mastery import (
     MasteryConfig,
     work_list,
 )
+from tests.engine_support import act
 
 # The property test needs hypothesis (a dev dependency in pyproject.toml).
 pytest.importorskip("hypothesis")
@@ -31,25 +32,11 @@ NOW = dt.datetime(2025, 3, 3, 9, tzinfo=dt.UTC)
 
 
 def lesson(aid: int, skill: int, level: int, kind: str = "lesson") -> ActivityInfo:
-    return ActivityInfo(
-        aid,
-        f"a{aid}",
-        f"Lesson {aid}",
-        kind=kind,
-        skills=(SkillLink(skill, 1.0, level),),
-        n_items=0,
-    )
+    return act(aid, kind, level, 0, skill=skill)
 
 
 def quiz(aid: int, skill: int, level: int, n: int = 3) -> ActivityInfo:
-    return ActivityInfo(
-        aid,
-        f"q{aid}",
-        f"Quiz {aid}",
-        kind="quiz",
-        skills=(SkillLink(skill, 1.0, level),),
-        n_items=n,
-    )
+    return act(aid, "quiz", level, n, skill=skill)
 
 
 def catalog(
